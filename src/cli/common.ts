@@ -1,0 +1,56 @@
+/** Shared CLI plumbing: global options, JSON vs human output, and error-to-exit-code mapping. */
+import { InputError, ZkonnxError } from '../errors.ts';
+import { readJsonFile } from '../artifacts/io.ts';
+import { silentProgress, stderrProgress, type ProgressReporter } from '../progress.ts';
+
+export interface GlobalArgs {
+  json: boolean;
+  verbose: boolean;
+  quiet: boolean;
+}
+
+export const globalOptions = {
+  json: { type: 'boolean', default: false, describe: 'Print one JSON object on stdout' },
+  verbose: { type: 'boolean', default: false, describe: 'Show stack traces on errors' },
+  quiet: { type: 'boolean', default: false, describe: 'No progress lines on stderr' },
+} as const;
+
+export function progressFor(args: GlobalArgs): ProgressReporter {
+  return args.quiet ? silentProgress : stderrProgress();
+}
+
+/** Print the result: JSON on stdout with --json, else the human text. */
+export function emit(args: GlobalArgs, json: object, human: () => string): void {
+  process.stdout.write(args.json ? JSON.stringify(json) + '\n' : human() + '\n');
+}
+
+export async function readInputFile(path: string | undefined, what: string): Promise<unknown> {
+  if (!path) throw new InputError(`Missing ${what} file.`);
+  return readJsonFile(path, `${what} file`);
+}
+
+/** Exit code policy: 0 ok, 1 proof invalid, 2 bad input or usage, 3 internal error. */
+export function reportError(e: unknown, args: Partial<GlobalArgs>): number {
+  const known = e instanceof ZkonnxError;
+  const code = known ? e.exitCode : 3;
+  const message = known ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+  if (args.json) {
+    const err = known
+      ? { code: e.code, message: e.shortMessage, details: e.details, hint: e.hint, ...('issues' in e ? { issues: e.issues } : {}) }
+      : { code: 'INTERNAL', message };
+    process.stdout.write(JSON.stringify({ error: err }) + '\n');
+  }
+  process.stderr.write(`zkonnx: ${message}\n`);
+  if (args.verbose || !known) process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+  return code;
+}
+
+export function formatFloats(v: number[]): string {
+  return `[${v.map((x) => x.toFixed(4)).join(', ')}]`;
+}
+
+export function argmax(v: number[]): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+}

@@ -1,0 +1,53 @@
+import type { CommandModule } from 'yargs';
+import { InputError } from '../errors.ts';
+import { compileModel } from '../compile/model.ts';
+import type { CircomChoice } from '../compile/compile.ts';
+import { emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+
+interface Args extends GlobalArgs {
+  model: string;
+  out?: string;
+  calibration?: string;
+  input?: string;
+  circom: CircomChoice;
+  multiplierBits: number;
+  force: boolean;
+}
+
+export const compileCommand: CommandModule<object, Args> = {
+  command: 'compile <model>',
+  describe: 'Quantize an ONNX model and compile it to a circuit',
+  builder: (y) =>
+    y
+      .positional('model', { type: 'string', demandOption: true, describe: 'model.onnx' })
+      .options({
+        ...globalOptions,
+        out: { type: 'string', describe: 'Artifact directory (default artifacts/<name>/)' },
+        calibration: { type: 'string', describe: 'Calibration file: a JSON array of inputs' },
+        input: { type: 'string', describe: 'Calibrate on this one input instead (the circuit is then specific to it)' },
+        circom: { choices: ['auto', 'wasm', 'native'] as const, default: 'auto' as const, describe: 'circom2 WASM, or a native circom from PATH' },
+        'multiplier-bits': { type: 'number', default: 10, describe: 'Precision of requantization multipliers' },
+        force: { type: 'boolean', default: false, describe: 'Recompile even if the artifacts are current' },
+      }) as never,
+  async handler(args) {
+    const progress = progressFor(args);
+    let calibration: { json: unknown; source: string };
+    if (args.calibration) calibration = { json: await readInputFile(args.calibration, 'calibration'), source: args.calibration };
+    else if (args.input) {
+      progress.info('note: calibrating on the given input only');
+      calibration = { json: [await readInputFile(args.input, 'input')], source: args.input };
+    } else {
+      throw new InputError('compile needs a calibration set: --calibration FILE (a JSON array of inputs), or --input FILE to calibrate on one input.');
+    }
+    const r = await compileModel(args.model, {
+      out: args.out, calibration, calibrationSource: args.calibration ? 'file' : 'input', circom: args.circom,
+      multiplierBits: args.multiplierBits, force: args.force, progress,
+    });
+    const c = r.manifest.circuit;
+    emit(
+      args,
+      { dir: r.dir, compiled: r.compiled, constraints: c.constraints, predictedConstraints: c.predictedConstraints, nonLinear: c.nonLinear, wires: c.wires, publicSignals: c.publicSignals, compiler: c.compiler },
+      () => `${r.compiled ? 'compiled' : 'up to date'}: ${r.dir}\n  constraints ${c.constraints} (predicted ${c.predictedConstraints}), wires ${c.wires}, public signals ${c.publicSignals} (${c.publicInputs} inputs + ${c.publicOutputs} outputs), ${c.compiler}`,
+    );
+  },
+};

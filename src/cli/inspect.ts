@@ -1,0 +1,75 @@
+import { existsSync, statSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { readManifest, readQuantizedModel } from '../artifacts/manifest.ts';
+import { loadModelFile } from '../compile/model.ts';
+import { emitCircuit, OUTPUT_COST_FORMULA } from '../emit/circuit.ts';
+import { InputError } from '../errors.ts';
+import { flattenCalibration } from '../io/input.ts';
+import { quantizeModel } from '../quantize/quantize.ts';
+import { emit, globalOptions, readInputFile, type GlobalArgs } from './common.ts';
+
+interface Args extends GlobalArgs {
+  target: string;
+  calibration?: string;
+}
+
+interface Row {
+  layer: string;
+  op: string;
+  shape: string;
+  bits: string;
+  constraints: number | null;
+}
+
+function table(rows: Row[]): string {
+  const head = { layer: 'layer', op: 'op', shape: 'shape', bits: 'bits', constraints: 'constraints' };
+  const cells = [head, ...rows.map((r) => ({ ...r, constraints: r.constraints === null ? '-' : String(r.constraints) }))];
+  const keys = Object.keys(head) as (keyof typeof head)[];
+  const width = keys.map((k) => Math.max(...cells.map((c) => String(c[k]).length)));
+  return cells.map((c) => keys.map((k, i) => String(c[k]).padEnd(width[i])).join('  ').trimEnd()).join('\n');
+}
+
+export const inspectCommand: CommandModule<object, Args> = {
+  command: 'inspect <target>',
+  describe: 'Per-layer table (op, shapes, bits, constraints) of a model.onnx or a compiled DIR',
+  builder: (y) =>
+    y
+      .positional('target', { type: 'string', demandOption: true, describe: 'model.onnx or artifact directory' })
+      .options({ ...globalOptions, calibration: { type: 'string', describe: 'For a model.onnx: calibrate to show bits and constraints' } }) as never,
+  async handler(args) {
+    if (!existsSync(args.target)) throw new InputError(`'${args.target}' does not exist.`);
+    let rows: Row[];
+    let total: number | null = null;
+    let extra: Record<string, unknown> = {};
+    const isDir = statSync(args.target).isDirectory();
+    const q = isDir
+      ? await readQuantizedModel(args.target)
+      : args.calibration
+        ? await (async () => {
+            const { model } = await loadModelFile(args.target);
+            const cal = flattenCalibration(await readInputFile(args.calibration, 'calibration'), model.input, args.calibration);
+            return quantizeModel(model, cal);
+          })()
+        : null;
+    if (q) {
+      const emitted = emitCircuit(q);
+      rows = emitted.layers.map((l) => ({ layer: l.name, op: l.kind, shape: `[${l.inShape}] -> [${l.outShape}]`, bits: l.bits, constraints: l.constraints }));
+      rows.push({ layer: q.output.name, op: 'output', shape: `[${q.output.shape}]`, bits: q.output.quant.kind === 'u8' ? 'uint8' : 'wide', constraints: emitted.outputConstraints });
+      total = emitted.constraints;
+      if (isDir) {
+        const m = await readManifest(args.target);
+        extra = { compiledConstraints: m.circuit.constraints, wires: m.circuit.wires, publicSignals: m.circuit.publicSignals, keyKind: m.setup?.keyKind ?? null };
+      }
+    } else {
+      const { model } = await loadModelFile(args.target);
+      rows = model.layers.map((l) => ({ layer: l.name, op: l.kind, shape: `[${l.inShape}] -> [${l.outShape}]`, bits: '-', constraints: null }));
+    }
+    emit(args, { layers: rows, totalConstraints: total, outputCost: OUTPUT_COST_FORMULA, ...extra }, () =>
+      [
+        table(rows),
+        total === null ? '(pass --calibration FILE, or inspect a compiled DIR, for bit widths and constraints)' : `total: ${total} constraints (sum of the op cost formulas)`,
+        ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`),
+      ].join('\n'),
+    );
+  },
+};

@@ -1,0 +1,46 @@
+/** zkonnx command line. Exit codes: 0 ok, 1 proof invalid, 2 bad input or usage, 3 internal error. */
+import yargs from 'yargs';
+import { releaseCurve } from '../curve.ts';
+import { ZKONNX_VERSION } from '../version.ts';
+import { reportError } from './common.ts';
+import { compileCommand } from './compile.ts';
+import { inspectCommand } from './inspect.ts';
+import { proveCommand } from './prove.ts';
+import { runCommand } from './run.ts';
+import { setupCommand } from './setup.ts';
+import { verifyCommand } from './verify.ts';
+
+export async function main(argv: string[]): Promise<number> {
+  let failed: number | undefined;
+  const parsedFlags = { json: argv.includes('--json'), verbose: argv.includes('--verbose') };
+  try {
+    await yargs(argv)
+      .scriptName('zkonnx')
+      .version(ZKONNX_VERSION)
+      .command(compileCommand)
+      .command(setupCommand)
+      .command(proveCommand)
+      .command(verifyCommand)
+      .command(inspectCommand)
+      .command(runCommand)
+      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect or run.')
+      .strict()
+      .fail((msg, err) => {
+        if (err) throw err;
+        throw Object.assign(new Error(msg), { usage: true });
+      })
+      .help()
+      .parseAsync();
+  } catch (e) {
+    if ((e as { usage?: boolean }).usage) {
+      process.stderr.write(`zkonnx: ${(e as Error).message}\nRun 'zkonnx --help' for usage.\n`);
+      if (parsedFlags.json) process.stdout.write(JSON.stringify({ error: { code: 'USAGE', message: (e as Error).message } }) + '\n');
+      failed = 2;
+    } else {
+      failed = reportError(e, parsedFlags);
+    }
+  } finally {
+    await releaseCurve();
+  }
+  return failed ?? (typeof process.exitCode === 'number' ? process.exitCode : 0);
+}

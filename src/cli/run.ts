@@ -1,0 +1,57 @@
+import type { CommandModule } from 'yargs';
+import type { CircomChoice } from '../compile/compile.ts';
+import { runModel } from '../run.ts';
+import { argmax, emit, formatFloats, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+
+interface Args extends GlobalArgs {
+  model: string;
+  input: string;
+  calibration?: string;
+  out?: string;
+  dir?: string;
+  ptau?: string;
+  circom: CircomChoice;
+}
+
+export const runCommand: CommandModule<object, Args> = {
+  command: 'run <model>',
+  describe: 'Compile and set up when needed (cached), then prove and verify one input',
+  builder: (y) =>
+    y
+      .positional('model', { type: 'string', demandOption: true, describe: 'model.onnx' })
+      .options({
+        ...globalOptions,
+        input: { type: 'string', demandOption: true, describe: 'Input JSON file' },
+        calibration: { type: 'string', describe: 'Calibration file (else: calibrate on the input)' },
+        out: { type: 'string', describe: 'Bundle path (default DIR/bundle.json)' },
+        dir: { type: 'string', describe: 'Artifact directory (default artifacts/<name>/)' },
+        ptau: { type: 'string', describe: 'Ceremony powers-of-tau file for setup (else: dev key)' },
+        circom: { choices: ['auto', 'wasm', 'native'] as const, default: 'auto' as const },
+      }) as never,
+  async handler(args) {
+    const progress = progressFor(args);
+    const input = await readInputFile(args.input, 'input');
+    const calibration = args.calibration ? { json: await readInputFile(args.calibration, 'calibration'), source: args.calibration } : undefined;
+    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, circom: args.circom, progress });
+    if (r.manifest.setup?.keyKind === 'dev' && !args.quiet) {
+      process.stderr.write('warning: dev key (single-party setup on this machine): fine for development, not for production\n');
+    }
+    const out = r.bundle.output.values;
+    const v = r.verification;
+    emit(
+      args,
+      {
+        valid: v.valid, reason: v.reason, output: out, argmax: argmax(out), constraints: r.manifest.circuit.constraints,
+        dir: r.dir, vk: r.vk, bundle: r.bundlePath, keyKind: r.manifest.setup?.keyKind, calibratedOnInput: r.calibratedOnInput, timings: r.timings,
+      },
+      () =>
+        [
+          `output: ${formatFloats(out)} (argmax ${argmax(out)})`,
+          `circuit: ${r.manifest.circuit.constraints} constraints (${r.dir})`,
+          `bundle: ${r.bundlePath}`,
+          v.valid ? `proof verified (${r.manifest.setup?.keyKind} key)` : `PROOF INVALID: ${v.reason}`,
+        ].join('\n'),
+    );
+    if (!v.valid) process.exitCode = 1;
+  },
+};

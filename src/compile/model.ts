@@ -1,0 +1,126 @@
+/**
+ * compileModel: model.onnx -> artifact directory (circuit.circom, quantized-model.json, r1cs, wasm, sym,
+ * manifest.json). The circuit depends on the model, the calibration set and zkonnx's version; a directory
+ * whose manifest matches all three is reused as is.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { InputError } from '../errors.ts';
+import { emitCircuit } from '../emit/circuit.ts';
+import { importGraph } from '../ir/import.ts';
+import { serializeQuantizedModel } from '../ir/serialize.ts';
+import type { FloatModel } from '../ir/types.ts';
+import { loadOnnx } from '../onnx/load.ts';
+import { flattenCalibration } from '../io/input.ts';
+import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quantize/quantize.ts';
+import { sha256File, sha256Hex, writeFileAtomic } from '../artifacts/io.ts';
+import { readManifest, writeManifest, type Manifest } from '../artifacts/manifest.ts';
+import { artifactPath, defaultArtifactDir } from '../artifacts/paths.ts';
+import { silentProgress, type ProgressReporter } from '../progress.ts';
+import { ZKONNX_VERSION } from '../version.ts';
+import { compileCircuit, type CircomChoice } from './compile.ts';
+
+export interface CompileModelOptions {
+  /** Artifact directory; default artifacts/<model file name without .onnx>. */
+  out?: string;
+  /**
+   * Calibration samples: flat float inputs, or parsed calibration JSON (an array of inputs) with the name of
+   * the file it came from. Required: use the input being proven when nothing else exists.
+   */
+  calibration: Float64Array[] | { json: unknown; source: string };
+  calibrationSource?: 'file' | 'input';
+  multiplierBits?: number;
+  circom?: CircomChoice;
+  /** Recompile even when the manifest says the directory is current. */
+  force?: boolean;
+  progress?: ProgressReporter;
+}
+
+export interface CompileModelResult {
+  dir: string;
+  manifest: Manifest;
+  /** False when an up-to-date compilation was reused. */
+  compiled: boolean;
+}
+
+/** Read and import an ONNX file, with errors that name the file. */
+export async function loadModelFile(path: string): Promise<{ bytes: Uint8Array; model: FloatModel }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new InputError(`Cannot read model '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, { cause: e });
+  }
+  return { bytes, model: importGraph(loadOnnx(bytes, `'${path}'`)) };
+}
+
+/** The artifact name for a model file: its base name, or its folder's name for a generic 'model.onnx'. */
+export function modelNameFromPath(path: string): string {
+  const name = basename(path).replace(/\.onnx$/i, '');
+  if (name && name !== 'model') return name;
+  return basename(dirname(resolve(path))) || 'model';
+}
+
+export async function compileModel(modelPath: string, opts: CompileModelOptions): Promise<CompileModelResult> {
+  const progress = opts.progress ?? silentProgress;
+  const dir = opts.out ?? defaultArtifactDir(modelNameFromPath(modelPath));
+  const { model } = await loadModelFile(modelPath);
+  const multiplierBits = opts.multiplierBits ?? DEFAULT_MULTIPLIER_BITS;
+  const samples = Array.isArray(opts.calibration)
+    ? opts.calibration
+    : flattenCalibration(opts.calibration.json, model.input, opts.calibration.source);
+  const calSha = calibrationHash(samples);
+
+  if (!opts.force && existsSync(artifactPath(dir, 'manifest')) && existsSync(artifactPath(dir, 'wasm'))) {
+    const old = await readManifest(dir).catch(() => undefined);
+    if (
+      old && old.zkonnxVersion === ZKONNX_VERSION && old.model.sha256 === model.sha256 &&
+      old.quantization.calibration.sha256 === calSha && old.quantization.multiplierBits === multiplierBits &&
+      existsSync(artifactPath(dir, 'r1cs')) && (await sha256File(artifactPath(dir, 'r1cs'))) === old.circuit.r1csSha256
+    ) {
+      return { dir, manifest: old, compiled: false };
+    }
+  }
+
+  const doneQ = progress.step(`quantize: calibrating on ${samples.length} sample(s)`);
+  const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource });
+  q.name = modelNameFromPath(modelPath);
+  const emitted = emitCircuit(q);
+  await writeFileAtomic(artifactPath(dir, 'circom'), emitted.source);
+  await writeFileAtomic(artifactPath(dir, 'model'), serializeQuantizedModel(q));
+  doneQ(`${q.layers.length} integer layers, ${emitted.constraints} constraints predicted`);
+
+  const doneC = progress.step('compile: circom --O1');
+  const report = await compileCircuit(artifactPath(dir, 'circom'), dir, opts.circom ?? 'auto');
+  doneC(`${report.constraints} constraints, ${report.wires} wires, ${report.compiler}`);
+
+  const old = await readManifest(dir).catch(() => undefined);
+  const r1csSha256 = await sha256File(artifactPath(dir, 'r1cs'));
+  const manifest: Manifest = {
+    format: 'zkonnx-artifacts',
+    zkonnxVersion: ZKONNX_VERSION,
+    model: { name: q.name, file: basename(modelPath), sha256: model.sha256, opset: model.opset },
+    quantization: { multiplierBits, calibration: q.calibration },
+    input: q.input,
+    output: q.output,
+    circuit: {
+      circomSha256: sha256Hex(emitted.source),
+      r1csSha256,
+      constraints: report.constraints,
+      predictedConstraints: emitted.constraints,
+      nonLinear: report.nonLinear,
+      linear: report.linear,
+      wires: report.wires,
+      publicInputs: report.publicInputs,
+      publicOutputs: report.publicOutputs,
+      publicSignals: report.publicSignals,
+      compiler: report.compiler,
+      compileSeconds: report.seconds,
+    },
+    // Keys made for an identical r1cs stay valid; anything else is dropped (stale).
+    setup: old?.setup && old.setup.r1csSha256 === r1csSha256 ? old.setup : undefined,
+  };
+  await writeManifest(dir, manifest);
+  return { dir, manifest, compiled: true };
+}

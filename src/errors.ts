@@ -1,0 +1,93 @@
+/**
+ * Every error zkonnx throws on purpose is a ZkonnxError: a short message that says what is wrong, optional
+ * details (one line per problem), and a hint that says how to fix it. The CLI prints these without a stack
+ * trace and exits with `exitCode` (2 = bad input or usage).
+ */
+export interface ZkonnxErrorOptions {
+  details?: string[];
+  hint?: string;
+  cause?: unknown;
+}
+
+export class ZkonnxError extends Error {
+  override name = 'ZkonnxError';
+  readonly code: string = 'ZKONNX_ERROR';
+  readonly exitCode: number = 2;
+  readonly shortMessage: string;
+  readonly details: string[];
+  readonly hint?: string;
+
+  constructor(shortMessage: string, opts: ZkonnxErrorOptions = {}) {
+    const lines = [shortMessage, ...(opts.details ?? []).map((d) => `  - ${d}`)];
+    if (opts.hint) lines.push(`Hint: ${opts.hint}`);
+    super(lines.join('\n'), opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.shortMessage = shortMessage;
+    this.details = opts.details ?? [];
+    this.hint = opts.hint;
+  }
+}
+
+/** The bytes are not a readable ONNX model. */
+export class OnnxParseError extends ZkonnxError {
+  override name = 'OnnxParseError';
+  override readonly code = 'ONNX_PARSE';
+}
+
+/** One problem found in a model, tied to the node (and op) it concerns. */
+export interface ModelIssue {
+  node: string;
+  op: string;
+  message: string;
+}
+
+/**
+ * The model is valid ONNX but uses ops, attributes or shapes zkonnx does not support. Every problem found is
+ * listed (not just the first), each naming its node and op.
+ */
+export class UnsupportedModelError extends ZkonnxError {
+  override name = 'UnsupportedModelError';
+  override readonly code = 'UNSUPPORTED_MODEL';
+  readonly issues: ModelIssue[];
+  constructor(issues: ModelIssue[], hint?: string) {
+    const head =
+      issues.length === 1
+        ? `Unsupported model: node '${issues[0].node}' (${issues[0].op}): ${issues[0].message}`
+        : `Unsupported model: ${issues.length} problems found.`;
+    super(head, {
+      details: issues.length === 1 ? [] : issues.map((i) => `node '${i.node}' (${i.op}): ${i.message}`),
+      hint,
+    });
+    this.issues = issues;
+  }
+}
+
+/** An input, calibration or bundle file is missing or malformed. */
+export class InputError extends ZkonnxError {
+  override name = 'InputError';
+  override readonly code = 'BAD_INPUT';
+}
+
+/** An artifact directory is missing a file, or holds files made for another model or circuit. */
+export class ArtifactError extends ZkonnxError {
+  override name = 'ArtifactError';
+  override readonly code = 'ARTIFACT';
+}
+
+/** The circom compiler failed or reported something unexpected. */
+export class CompileError extends ZkonnxError {
+  override name = 'CompileError';
+  override readonly code = 'COMPILE';
+}
+
+/** The witness computed by the circuit differs from the integer reference: a zkonnx bug, never user error. */
+export class WitnessMismatchError extends ZkonnxError {
+  override name = 'WitnessMismatchError';
+  override readonly code = 'WITNESS_MISMATCH';
+  override readonly exitCode = 3;
+}
+
+/** Key generation failed. */
+export class SetupError extends ZkonnxError {
+  override name = 'SetupError';
+  override readonly code = 'SETUP';
+}

@@ -1,0 +1,29 @@
+/**
+ * The BN254 scalar field, and the one place where signed integers are mapped to field elements and back.
+ * A negative integer x is the field element p + x; decoding maps elements above p/2 back to negatives.
+ */
+export const FIELD_PRIME = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+const HALF = FIELD_PRIME / 2n;
+
+export function toField(x: bigint | number): bigint {
+  const v = typeof x === 'bigint' ? x : BigInt(x);
+  const r = v % FIELD_PRIME;
+  return r < 0n ? r + FIELD_PRIME : r;
+}
+
+export function fromField(x: bigint): bigint {
+  if (x < 0n || x >= FIELD_PRIME) throw new RangeError(`not a canonical field element: ${x}`);
+  return x > HALF ? x - FIELD_PRIME : x;
+}
+
+/** Decimal string of the field element for a signed integer, as snarkjs wants public signals. */
+export function toFieldString(x: bigint | number): string {
+  return toField(x).toString();
+}
+
+/** Parse a public signal string strictly: decimal digits only, canonical (< p). Returns null if not. */
+export function parseCanonicalSignal(s: unknown): bigint | null {
+  if (typeof s !== 'string' || !/^(0|[1-9][0-9]*)$/.test(s) || s.length > 78) return null;
+  const v = BigInt(s);
+  return v < FIELD_PRIME ? v : null;
+}

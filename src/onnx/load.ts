@@ -1,0 +1,205 @@
+/**
+ * ONNX bytes -> OnnxGraph: a plain, decoded view of the model (nodes, attributes, initializers as
+ * Float64Arrays). No semantics here beyond decoding; ops give meaning to nodes in src/ops.
+ */
+import { createHash } from 'node:crypto';
+import onnxProto from 'onnx-proto';
+import { OnnxParseError, UnsupportedModelError, type ModelIssue } from '../errors.ts';
+
+const { onnx } = onnxProto;
+
+export const MIN_OPSET = 9;
+export const MAX_OPSET = 21;
+
+export interface OnnxTensor {
+  name: string;
+  dims: number[];
+  /** ONNX TensorProto.DataType code (1 = FLOAT, 6 = INT32, 7 = INT64, 11 = DOUBLE). */
+  dataType: number;
+  data: Float64Array;
+}
+
+export type OnnxAttr =
+  | { type: 'int'; value: number }
+  | { type: 'float'; value: number }
+  | { type: 'string'; value: string }
+  | { type: 'ints'; value: number[] }
+  | { type: 'floats'; value: number[] }
+  | { type: 'tensor'; value: OnnxTensor }
+  | { type: 'other'; value: null };
+
+export interface OnnxNode {
+  /** The node's name, or `<op>_<index>` when the model leaves it empty. */
+  name: string;
+  op: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Map<string, OnnxAttr>;
+}
+
+export interface OnnxValueInfo {
+  name: string;
+  /** Numbers for fixed dims; strings for symbolic ones (dim_param), '?' for unknown. */
+  dims: (number | string)[];
+  elemType: number;
+}
+
+export interface OnnxGraph {
+  name: string;
+  irVersion: number;
+  opset: number;
+  producer: string;
+  /** Graph inputs that are not initializers. */
+  inputs: OnnxValueInfo[];
+  outputs: OnnxValueInfo[];
+  initializers: Map<string, OnnxTensor>;
+  nodes: OnnxNode[];
+  /** sha256 of the model bytes, hex. */
+  sha256: string;
+}
+
+const DATA_TYPE_NAMES: Record<number, string> = {
+  1: 'FLOAT', 2: 'UINT8', 3: 'INT8', 4: 'UINT16', 5: 'INT16', 6: 'INT32', 7: 'INT64', 8: 'STRING', 9: 'BOOL',
+  10: 'FLOAT16', 11: 'DOUBLE', 12: 'UINT32', 13: 'UINT64', 16: 'BFLOAT16',
+};
+
+export function dataTypeName(t: number): string {
+  return DATA_TYPE_NAMES[t] ?? `type ${t}`;
+}
+
+function num(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (v && typeof v === 'object' && 'toNumber' in v) return (v as { toNumber(): number }).toNumber();
+  return Number(v);
+}
+
+/** Decode a TensorProto into a Float64Array (raw_data little-endian or the typed repeated fields). */
+export function decodeTensor(t: InstanceType<typeof onnx.TensorProto>, where: string): OnnxTensor {
+  const name = t.name || where;
+  const dims = (t.dims ?? []).map(num);
+  const size = dims.reduce((a, b) => a * b, 1);
+  const dataType = t.dataType ?? 0;
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t.externalData?.length ?? 0) > 0) {
+    throw new UnsupportedModelError(
+      [{ node: where, op: 'initializer', message: `tensor '${name}' uses external data, which zkonnx does not read` }],
+      'Save the model with all tensors inside the .onnx file (onnx.save(model, path, save_as_external_data=False)).',
+    );
+  }
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
+  let data: Float64Array;
+  const bad = (msg: string): never => {
+    throw new OnnxParseError(`Tensor '${name}' (${where}) is malformed: ${msg}.`);
+  };
+  if (raw) {
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const width = { 1: 4, 6: 4, 7: 8, 11: 8, 2: 1, 3: 1, 9: 1 }[dataType as 1];
+    if (!width) return unsupportedType();
+    if (raw.byteLength !== size * width) bad(`raw_data has ${raw.byteLength} bytes, expected ${size * width} for dims [${dims}]`);
+    data = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      switch (dataType) {
+        case 1: data[i] = view.getFloat32(i * 4, true); break;
+        case 6: data[i] = view.getInt32(i * 4, true); break;
+        case 7: data[i] = Number(view.getBigInt64(i * 8, true)); break;
+        case 11: data[i] = view.getFloat64(i * 8, true); break;
+        case 2: case 9: data[i] = view.getUint8(i); break;
+        case 3: data[i] = view.getInt8(i); break;
+      }
+    }
+  } else {
+    let src: ArrayLike<unknown>;
+    switch (dataType) {
+      case 1: src = t.floatData ?? []; break;
+      case 6: case 2: case 3: case 9: src = t.int32Data ?? []; break;
+      case 7: src = t.int64Data ?? []; break;
+      case 11: src = t.doubleData ?? []; break;
+      default: return unsupportedType();
+    }
+    if (src.length !== size) bad(`holds ${src.length} values, expected ${size} for dims [${dims}]`);
+    data = Float64Array.from({ length: size }, (_, i) => num(src[i]));
+  }
+  return { name, dims, dataType, data };
+
+  function unsupportedType(): never {
+    throw new UnsupportedModelError([
+      { node: where, op: 'tensor', message: `tensor '${name}' has data type ${dataTypeName(dataType)}; zkonnx reads FLOAT, DOUBLE, INT32, INT64, INT8, UINT8 and BOOL` },
+    ]);
+  }
+}
+
+function decodeAttr(a: InstanceType<typeof onnx.AttributeProto>, where: string): OnnxAttr {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.type) {
+    case T.INT: return { type: 'int', value: num(a.i) };
+    case T.FLOAT: return { type: 'float', value: a.f ?? 0 };
+    case T.STRING: return { type: 'string', value: new TextDecoder().decode(a.s ?? new Uint8Array()) };
+    case T.INTS: return { type: 'ints', value: (a.ints ?? []).map(num) };
+    case T.FLOATS: return { type: 'floats', value: [...(a.floats ?? [])] };
+    case T.TENSOR: return { type: 'tensor', value: decodeTensor(a.t as InstanceType<typeof onnx.TensorProto>, where) };
+    default: return { type: 'other', value: null };
+  }
+}
+
+function valueInfo(v: InstanceType<typeof onnx.ValueInfoProto>): OnnxValueInfo {
+  const tt = v.type?.tensorType;
+  const dims = (tt?.shape?.dim ?? []).map((d) =>
+    d.dimValue !== undefined && d.dimValue !== null && num(d.dimValue) > 0 ? num(d.dimValue) : d.dimParam || '?',
+  );
+  return { name: v.name ?? '', dims, elemType: tt?.elemType ?? 0 };
+}
+
+/**
+ * Decode ONNX model bytes. Throws OnnxParseError for bytes that are not an ONNX model, and
+ * UnsupportedModelError (listing every problem) for opsets outside 9-21 or other domains.
+ */
+export function loadOnnx(bytes: Uint8Array, source = 'model'): OnnxGraph {
+  let model: InstanceType<typeof onnx.ModelProto>;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new OnnxParseError(`${source} is not a valid ONNX model: ${(e as Error).message}.`, {
+      hint: 'Check that the file is a .onnx model (a protobuf ModelProto), not truncated or a different format.',
+      cause: e,
+    });
+  }
+  const g = model.graph;
+  if (!g || (g.node ?? []).length === 0) {
+    throw new OnnxParseError(`${source} is not a valid ONNX model: it has no graph or the graph has no nodes.`, {
+      hint: 'Check that the file is a .onnx model (a protobuf ModelProto), not truncated or a different format.',
+    });
+  }
+  const issues: ModelIssue[] = [];
+  const defaultOpset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  const opset = defaultOpset ? num(defaultOpset.version) : 0;
+  if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    issues.push({ node: '(model)', op: 'opset_import', message: `default-domain opset ${opset} is outside the supported range ${MIN_OPSET}-${MAX_OPSET}` });
+  }
+  const initializers = new Map<string, OnnxTensor>();
+  for (const t of g.initializer ?? []) {
+    const tensor = decodeTensor(t as InstanceType<typeof onnx.TensorProto>, `initializer '${t.name}'`);
+    initializers.set(tensor.name, tensor);
+  }
+  const nodes: OnnxNode[] = (g.node ?? []).map((n, i) => {
+    const name = n.name || `${n.opType}_${i}`;
+    const attrs = new Map<string, OnnxAttr>();
+    for (const a of n.attribute ?? []) attrs.set(a.name ?? '', decodeAttr(a as InstanceType<typeof onnx.AttributeProto>, `node '${name}'`));
+    const domain = n.domain ?? '';
+    if (domain !== '' && domain !== 'ai.onnx') {
+      issues.push({ node: name, op: `${domain}.${n.opType}`, message: `custom domain '${domain}' is not supported` });
+    }
+    return { name, op: n.opType ?? '', domain, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };
+  });
+  if (issues.length) throw new UnsupportedModelError(issues);
+  return {
+    name: g.name || 'model',
+    irVersion: num(model.irVersion),
+    opset,
+    producer: model.producerName ?? '',
+    inputs: (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => valueInfo(v as InstanceType<typeof onnx.ValueInfoProto>)),
+    outputs: (g.output ?? []).map((v) => valueInfo(v as InstanceType<typeof onnx.ValueInfoProto>)),
+    initializers,
+    nodes,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * prove: float input -> uint8 input -> witness (checked against the integer reference, bit for bit) ->
+ * Groth16 proof -> bundle.
+ */
+import { readFile } from 'node:fs/promises';
+import * as snarkjs from 'snarkjs';
+import { readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
+import { artifactPath } from '../artifacts/paths.ts';
+import { WitnessMismatchError } from '../errors.ts';
+import { fromField, toField, toFieldString } from '../field.ts';
+import { flattenInput } from '../io/input.ts';
+import { sizeOf } from '../ir/types.ts';
+import { silentProgress, type ProgressReporter } from '../progress.ts';
+import { quantizeInput } from '../quantize/quantize.ts';
+import { runInteger } from '../reference/integer.ts';
+import { dequantizeOutput } from '../verify/dequantize.ts';
+import { BUNDLE_FORMAT, type ProofBundle, type ZkonnxVerificationKey } from '../verify/types.ts';
+import { BUNDLE_FORMAT_VERSION, ZKONNX_VERSION } from '../version.ts';
+import { computeWitness } from './witness.ts';
+
+export interface ProveOptions {
+  progress?: ProgressReporter;
+}
+
+export interface ProveTimings {
+  witnessSeconds: number;
+  proveSeconds: number;
+}
+
+/**
+ * Prove one inference. `input` is the parsed input JSON (object keyed by input name, or a bare array) or
+ * a flat Float64Array. Throws WitnessMismatchError if the circuit disagrees with the integer reference.
+ */
+export async function prove(dir: string, input: unknown, opts: ProveOptions = {}): Promise<{ bundle: ProofBundle; timings: ProveTimings }> {
+  const progress = opts.progress ?? silentProgress;
+  const manifest = await readManifest(dir);
+  const setup = requireFreshSetup(dir, manifest);
+  const model = await readQuantizedModel(dir);
+  const flat = input instanceof Float64Array ? input : flattenInput(input, model.input);
+  const xq = quantizeInput(model.input.quant, flat);
+  const expected = runInteger(model, xq);
+
+  const t0 = performance.now();
+  const witness = await computeWitness(artifactPath(dir, 'wasm'), { in: xq });
+  const nOut = sizeOf(model.output.shape);
+  const got = witness.values.slice(1, 1 + nOut);
+  const bad = expected.findIndex((v, k) => toField(v) !== got[k]);
+  if (bad >= 0) {
+    throw new WitnessMismatchError(
+      `The circuit's output ${bad} is ${fromField(got[bad])} but the integer reference says ${expected[bad]}.`,
+      { hint: 'This is a zkonnx bug; please report it with the model and input.' },
+    );
+  }
+  const t1 = performance.now();
+  const done = progress.step('prove: groth16');
+  const { proof, publicSignals } = await snarkjs.groth16.prove(artifactPath(dir, 'zkey'), { type: 'mem', data: witness.bin });
+  const t2 = performance.now();
+  done();
+
+  const outputInts = expected.map((v) => BigInt(v));
+  const bundle: ProofBundle = {
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    zkonnxVersion: ZKONNX_VERSION,
+    modelSha256: manifest.model.sha256,
+    vkSha256: setup.vkSha256,
+    keyKind: setup.keyKind,
+    circuit: { constraints: manifest.circuit.constraints, wires: manifest.circuit.wires, publicSignals: manifest.circuit.publicSignals },
+    quantization: { input: model.input, output: model.output },
+    input: { name: model.input.name, shape: model.input.shape, quantized: xq },
+    output: {
+      name: model.output.name,
+      shape: model.output.shape,
+      quantized: outputInts.map(String),
+      values: dequantizeOutput(model.output.quant, outputInts),
+    },
+    publicSignals,
+    proof,
+    createdAt: new Date().toISOString(),
+  };
+  // The public signals snarkjs returns are the witness's; they must be exactly outputs then inputs.
+  const want = [...expected.map(toFieldString), ...xq.map(toFieldString)];
+  if (publicSignals.length !== want.length || publicSignals.some((s: string, i: number) => s !== want[i])) {
+    throw new WitnessMismatchError('The proof\'s public signals are not the expected outputs and inputs.');
+  }
+  return { bundle, timings: { witnessSeconds: (t1 - t0) / 1000, proveSeconds: (t2 - t1) / 1000 } };
+}
+
+/** Read a verification key file written by `zkonnx setup`. */
+export async function readVerificationKey(path: string): Promise<ZkonnxVerificationKey> {
+  return JSON.parse(await readFile(path, 'utf8'));
+}

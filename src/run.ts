@@ -1,0 +1,81 @@
+/**
+ * runModel: the whole pipeline for one input, reusing cached artifacts: compile (when the model, calibration
+ * or zkonnx changed), set up keys (when missing or made for another circuit), prove, verify.
+ */
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from './artifacts/io.ts';
+import { readManifest, type Manifest } from './artifacts/manifest.ts';
+import { artifactPath } from './artifacts/paths.ts';
+import type { CircomChoice } from './compile/compile.ts';
+import { compileModel } from './compile/model.ts';
+import { silentProgress, type ProgressReporter } from './progress.ts';
+import { prove, readVerificationKey } from './prove/prove.ts';
+import { setupKeys } from './setup/setup.ts';
+import type { ProofBundle, VerifyResult } from './verify/types.ts';
+import { verifyBundle } from './verify/verify.ts';
+
+export interface RunOptions {
+  /** Parsed input JSON (object keyed by input name, or a bare array). */
+  input: unknown;
+  /** Parsed calibration JSON (array of inputs) and its file name; without it, calibrate on the input. */
+  calibration?: { json: unknown; source: string };
+  out?: string;
+  bundleOut?: string;
+  circom?: CircomChoice;
+  ptau?: string;
+  progress?: ProgressReporter;
+}
+
+export interface RunResult {
+  dir: string;
+  manifest: Manifest;
+  vk: string;
+  bundlePath: string;
+  bundle: ProofBundle;
+  verification: VerifyResult;
+  calibratedOnInput: boolean;
+  compiled: boolean;
+  setupRan: boolean;
+  timings: { compile: number; setup: number; witness: number; prove: number; verify: number };
+}
+
+export async function runModel(modelPath: string, opts: RunOptions): Promise<RunResult> {
+  const progress = opts.progress ?? silentProgress;
+  const calibratedOnInput = !opts.calibration;
+  if (calibratedOnInput) progress.info('note: no --calibration given; calibrating on the input being proven (the circuit is then specific to it)');
+  const t0 = performance.now();
+  const compiled = await compileModel(modelPath, {
+    out: opts.out,
+    calibration: opts.calibration ?? { json: [opts.input], source: 'input' },
+    calibrationSource: calibratedOnInput ? 'input' : 'file',
+    circom: opts.circom,
+    progress,
+  });
+  const dir = compiled.dir;
+  const t1 = performance.now();
+  let manifest = compiled.manifest;
+  const needSetup =
+    !manifest.setup || manifest.setup.r1csSha256 !== manifest.circuit.r1csSha256 ||
+    !existsSync(artifactPath(dir, 'zkey')) || !existsSync(artifactPath(dir, 'vk')) ||
+    (opts.ptau !== undefined && manifest.setup.keyKind !== 'ceremony');
+  if (needSetup) {
+    await setupKeys(dir, { ptau: opts.ptau, progress });
+  }
+  const t2 = performance.now();
+  const { bundle, timings } = await prove(dir, opts.input, { progress });
+  const bundlePath = opts.bundleOut ?? artifactPath(dir, 'bundle');
+  await writeFileAtomic(bundlePath, JSON.stringify(bundle, null, 1) + '\n');
+  const vk = await readVerificationKey(artifactPath(dir, 'vk'));
+  const t3 = performance.now();
+  const verification = await verifyBundle(bundle, vk);
+  const t4 = performance.now();
+  if (needSetup) manifest = await readManifest(dir);
+  return {
+    dir, manifest, vk: artifactPath(dir, 'vk'), bundlePath, bundle, verification, calibratedOnInput,
+    compiled: compiled.compiled, setupRan: needSetup,
+    timings: {
+      compile: (t1 - t0) / 1000, setup: (t2 - t1) / 1000, witness: timings.witnessSeconds, prove: timings.proveSeconds,
+      verify: (t4 - t3) / 1000,
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * setupKeys: Groth16 proving and verification keys for a compiled artifact directory.
+ * Route: a prepared powers-of-tau file (given, or made locally and cached), snarkjs `groth16 setup`, then a
+ * random phase-2 contribution, so the key never has gamma == delta. The verification key carries a `zkonnx`
+ * section (model hash, input/output quantization, key kind) that its hash pins.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import * as snarkjs from 'snarkjs';
+import { SetupError } from '../errors.ts';
+import { produceAtomic, sha256File, tempPathFor, writeFileAtomic } from '../artifacts/io.ts';
+import { readManifest, writeManifest, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { artifactPath } from '../artifacts/paths.ts';
+import { silentProgress, type ProgressReporter } from '../progress.ts';
+import { vkHash } from '../verify/canonical.ts';
+import { ZKONNX_VERSION } from '../version.ts';
+import { ensureLocalPtau, readPtauPower, requiredPower } from './ptau.ts';
+import type { ZkonnxVerificationKey } from '../verify/types.ts';
+
+export interface SetupOptions {
+  /** A prepared powers-of-tau file from a ceremony. Without it, keys are dev keys. */
+  ptau?: string;
+  progress?: ProgressReporter;
+}
+
+export interface SetupResult {
+  zkey: string;
+  vk: string;
+  vkSha256: string;
+  keyKind: KeyKind;
+  seconds: number;
+}
+
+/** snarkjs reports problems through its logger and returns -1; collect them to throw a clear error. */
+function collectingLogger() {
+  const errors: string[] = [];
+  const noop = () => {};
+  return { errors, logger: { error: (m: string) => errors.push(m), warn: noop, info: noop, debug: noop } };
+}
+
+export function vkMetadata(m: Manifest, keyKind: KeyKind, ptauPower: number): ZkonnxVerificationKey['zkonnx'] {
+  return {
+    version: ZKONNX_VERSION,
+    model: { name: m.model.name, sha256: m.model.sha256 },
+    r1csSha256: m.circuit.r1csSha256,
+    constraints: m.circuit.constraints,
+    input: m.input,
+    output: m.output,
+    key: { kind: keyKind, ptauPower },
+  };
+}
+
+export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<SetupResult> {
+  const progress = opts.progress ?? silentProgress;
+  const t0 = performance.now();
+  const m = await readManifest(dir);
+  const need = requiredPower(m.circuit.constraints, m.circuit.publicSignals);
+  let ptau: string;
+  let keyKind: KeyKind;
+  if (opts.ptau) {
+    const have = await readPtauPower(opts.ptau);
+    if (have < need) {
+      throw new SetupError(`'${opts.ptau}' has power ${have}; this circuit (${m.circuit.constraints} constraints + ${m.circuit.publicSignals} public signals) needs a ptau of power ${need} or more.`);
+    }
+    ptau = opts.ptau;
+    keyKind = 'ceremony';
+  } else {
+    ptau = await ensureLocalPtau(need, progress);
+    keyKind = 'dev';
+  }
+  const ptauPower = await readPtauPower(ptau);
+  const zkeyPath = artifactPath(dir, 'zkey');
+  const initial = tempPathFor(zkeyPath);
+  const done = progress.step(`setup: groth16 keys for ${m.circuit.constraints} constraints (domain 2^${need})`);
+  try {
+    await produceAtomic(zkeyPath, async (tmp) => {
+      const { errors, logger } = collectingLogger();
+      const r = await snarkjs.zKey.newZKey(artifactPath(dir, 'r1cs'), ptau, initial, logger);
+      if (r === -1 || errors.length) throw new SetupError(`snarkjs groth16 setup failed: ${errors.join('; ') || 'unknown error'}.`);
+      // Phase 2: one random contribution (entropy never stored); without it gamma == delta.
+      await snarkjs.zKey.contribute(initial, tmp, 'zkonnx setup', randomBytes(32).toString('hex'));
+    });
+  } finally {
+    await rm(initial, { force: true });
+  }
+  const vkBase = await snarkjs.zKey.exportVerificationKey(zkeyPath);
+  const vk: ZkonnxVerificationKey = { ...vkBase, zkonnx: vkMetadata(m, keyKind, ptauPower) };
+  const vkSha256 = await vkHash(vk);
+  await writeFileAtomic(artifactPath(dir, 'vk'), JSON.stringify(vk, null, 1) + '\n');
+  const seconds = (performance.now() - t0) / 1000;
+  const setup: SetupRecord = {
+    r1csSha256: m.circuit.r1csSha256,
+    zkeySha256: await sha256File(zkeyPath),
+    vkSha256,
+    keyKind,
+    ptauPower,
+    ptauSha256: await sha256File(ptau),
+    seconds,
+  };
+  await writeManifest(dir, { ...m, setup });
+  done(`${keyKind} key`);
+  return { zkey: zkeyPath, vk: artifactPath(dir, 'vk'), vkSha256, keyKind, seconds };
+}

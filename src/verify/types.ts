@@ -1,0 +1,62 @@
+/** File formats shared by prover and verifier: the verification key's zkonnx section and the proof bundle. */
+import type { TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
+
+export interface Groth16Proof {
+  pi_a: string[];
+  pi_b: string[][];
+  pi_c: string[];
+  protocol: string;
+  curve: string;
+}
+
+/** snarkjs' verification_key.json plus a `zkonnx` section, all covered by the key's hash. */
+export interface ZkonnxVerificationKey {
+  protocol: string;
+  curve: string;
+  nPublic: number;
+  vk_alpha_1: string[];
+  vk_beta_2: string[][];
+  vk_gamma_2: string[][];
+  vk_delta_2: string[][];
+  vk_alphabeta_12?: unknown;
+  IC: string[][];
+  zkonnx: {
+    version: string;
+    model: { name: string; sha256: string };
+    r1csSha256: string;
+    constraints: number;
+    input: TensorSpec & { quant: U8Quant };
+    output: TensorSpec & { quant: TensorQuant };
+    /** 'dev': single-party keys; 'ceremony': made from a public powers-of-tau file. */
+    key: { kind: 'dev' | 'ceremony'; ptauPower: number };
+  };
+}
+
+export const BUNDLE_FORMAT = 'zkonnx-bundle';
+
+/** One JSON file: everything needed to check an inference claim, given the verification key. */
+export interface ProofBundle {
+  format: typeof BUNDLE_FORMAT;
+  formatVersion: number;
+  zkonnxVersion: string;
+  modelSha256: string;
+  vkSha256: string;
+  keyKind: 'dev' | 'ceremony';
+  circuit: { constraints: number; wires: number; publicSignals: number };
+  quantization: { input: TensorSpec & { quant: U8Quant }; output: TensorSpec & { quant: TensorQuant } };
+  input: { name: string; shape: number[]; quantized: number[] };
+  output: { name: string; shape: number[]; quantized: string[]; values: number[] };
+  /** Outputs first, then inputs, as decimal field elements (signed values as p + x). */
+  publicSignals: string[];
+  proof: Groth16Proof;
+  createdAt: string;
+}
+
+export interface VerifyResult {
+  valid: boolean;
+  /** Why the bundle was rejected, or 'ok'. */
+  reason: string;
+  /** The dequantized output the proof establishes (null when invalid). */
+  output: number[] | null;
+  keyKind?: 'dev' | 'ceremony';
+}

@@ -1,0 +1,84 @@
+/**
+ * verifyBundle(bundle, vk): check a proof bundle against a trusted verification key, without re-running the
+ * model. No node:* imports, so this module can run in a browser.
+ *
+ * Checks, in order: bundle format; the vk hash named in the bundle; Groth16/BN254 key; gamma != delta (a
+ * key with no phase-2 contribution lets anyone forge proofs); public-signal count == vk.nPublic; every
+ * signal canonical (< r); the input values the bundle claims equal the public input signals and are uint8;
+ * the output it claims equals the public output signals, and its floats equal their dequantization under
+ * the key's own quantization parameters; then the pairing check.
+ */
+import * as snarkjs from 'snarkjs';
+import { fromField, parseCanonicalSignal } from '../field.ts';
+import { sizeOf } from '../ir/types.ts';
+import { dequantizeOutput } from './dequantize.ts';
+import { vkHash } from './canonical.ts';
+import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
+
+const reject = (reason: string): VerifyResult => ({ valid: false, reason, output: null });
+
+const sameG2 = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+function isProofShaped(p: unknown): boolean {
+  const x = p as Record<string, unknown>;
+  const strs = (v: unknown, n: number) => Array.isArray(v) && v.length >= n && v.every((s) => typeof s === 'string');
+  return (
+    !!x && typeof x === 'object' && strs(x.pi_a, 2) && strs(x.pi_c, 2) &&
+    Array.isArray(x.pi_b) && x.pi_b.length >= 2 && x.pi_b.every((r) => strs(r, 2))
+  );
+}
+
+export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKey): Promise<VerifyResult> {
+  if (!bundle || typeof bundle !== 'object' || bundle.format !== BUNDLE_FORMAT) return reject('not a zkonnx proof bundle');
+  if (bundle.formatVersion !== 1) return reject(`unsupported bundle format version ${String(bundle.formatVersion)}`);
+  if (!vk || typeof vk !== 'object' || !vk.zkonnx) return reject('the verification key has no zkonnx section');
+  if ((await vkHash(vk)) !== bundle.vkSha256) return reject('verification key does not match the one the bundle was made for (vkSha256 differs)');
+  if (vk.protocol !== 'groth16' || vk.curve !== 'bn128') return reject(`unsupported key: ${vk.protocol} on ${vk.curve}`);
+  if (sameG2(vk.vk_gamma_2, vk.vk_delta_2)) return reject('verification key has gamma == delta (no phase-2 contribution): proofs for it can be forged');
+
+  const meta = vk.zkonnx;
+  const nOut = sizeOf(meta.output.shape);
+  const nIn = sizeOf(meta.input.shape);
+  if (vk.nPublic !== nOut + nIn || vk.IC?.length !== vk.nPublic + 1) return reject('verification key is inconsistent with its zkonnx section');
+  const signals = bundle.publicSignals;
+  if (!Array.isArray(signals) || signals.length !== vk.nPublic) {
+    return reject(`expected ${vk.nPublic} public signals, got ${Array.isArray(signals) ? signals.length : 'none'}`);
+  }
+  const values: bigint[] = [];
+  for (let i = 0; i < signals.length; i++) {
+    const v = parseCanonicalSignal(signals[i]);
+    if (v === null) return reject(`public signal ${i} is not a canonical field element`);
+    values.push(v);
+  }
+
+  // Inputs: the bundle's claim must be the public inputs, and each a uint8 (the circuit assumes it).
+  const claimedIn = bundle.input?.quantized;
+  if (!Array.isArray(claimedIn) || claimedIn.length !== nIn) return reject('bundle input does not match the public signals');
+  for (let i = 0; i < nIn; i++) {
+    const s = values[nOut + i];
+    if (s > 255n) return reject(`public input ${i} is ${s}, outside the uint8 range the circuit is sound for`);
+    if (claimedIn[i] !== Number(s)) return reject(`bundle input ${i} (${claimedIn[i]}) differs from public signal ${nOut + i} (${s})`);
+  }
+  // Outputs: claimed integers must be the public outputs; the floats must be their dequantization under the key.
+  const claimedOut = bundle.output?.quantized;
+  if (!Array.isArray(claimedOut) || claimedOut.length !== nOut) return reject('bundle output does not match the public signals');
+  const outInts = values.slice(0, nOut).map(fromField);
+  for (let k = 0; k < nOut; k++) {
+    if (claimedOut[k] !== outInts[k].toString()) return reject(`bundle output ${k} (${claimedOut[k]}) differs from public signal ${k}`);
+  }
+  const output = dequantizeOutput(meta.output.quant, outInts);
+  const claimedFloats = bundle.output.values;
+  if (!Array.isArray(claimedFloats) || claimedFloats.length !== nOut || claimedFloats.some((v, k) => v !== output[k])) {
+    return reject('bundle output values are not the dequantized public outputs');
+  }
+
+  if (!isProofShaped(bundle.proof)) return reject('proof is malformed');
+  let ok = false;
+  try {
+    ok = await snarkjs.groth16.verify(vk, signals, bundle.proof, { info() {}, error() {}, warn() {}, debug() {} });
+  } catch {
+    return reject('proof is malformed (not points on the curve)');
+  }
+  if (!ok) return reject('pairing check failed: the proof does not prove these public signals under this key');
+  return { valid: true, reason: 'ok', output, keyKind: meta.key.kind };
+}
