@@ -1,0 +1,37 @@
+/**
+ * zkonnx library API. Pipeline: loadOnnx -> importGraph -> quantizeModel -> emitCircuit -> compileCircuit
+ * (or compileModel for all of it) -> setupKeys -> prove -> verifyBundle. runModel does everything, cached.
+ */
+export { ZkonnxError, OnnxParseError, UnsupportedModelError, InputError, ArtifactError, CompileError, WitnessMismatchError, SetupError } from './errors.ts';
+export type { ModelIssue, ZkonnxErrorOptions } from './errors.ts';
+export { FIELD_PRIME, toField, fromField } from './field.ts';
+export { loadOnnx } from './onnx/load.ts';
+export type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx/load.ts';
+export { buildOnnxModel } from './onnx/builder.ts';
+export type { ModelSpec, NodeSpec, InitializerSpec, ValueInfoSpec } from './onnx/builder.ts';
+export { importGraph } from './ir/import.ts';
+export type { FloatModel, QuantizedModel, QLayer, FloatLayer, TensorQuant, U8Quant, AccQuant } from './ir/types.ts';
+export { supportedOps } from './ops/registry.ts';
+export { quantizeModel, quantizeInput, calibrate, DEFAULT_MULTIPLIER_BITS } from './quantize/quantize.ts';
+export type { QuantizeOptions } from './quantize/quantize.ts';
+export { runInteger } from './reference/integer.ts';
+export { runFloat } from './reference/float.ts';
+export { emitCircuit } from './emit/circuit.ts';
+export type { EmittedCircuit, LayerCost } from './emit/circuit.ts';
+export { compileCircuit } from './compile/compile.ts';
+export type { CompileReport, CircomChoice } from './compile/compile.ts';
+export { compileModel, loadModelFile } from './compile/model.ts';
+export type { CompileModelOptions, CompileModelResult } from './compile/model.ts';
+export { setupKeys } from './setup/setup.ts';
+export type { SetupOptions, SetupResult } from './setup/setup.ts';
+export { prove, readVerificationKey } from './prove/prove.ts';
+export type { ProveOptions } from './prove/prove.ts';
+export { verifyBundle } from './verify/verify.ts';
+export type { ProofBundle, VerifyResult, ZkonnxVerificationKey, Groth16Proof } from './verify/types.ts';
+export { runModel } from './run.ts';
+export type { RunOptions, RunResult } from './run.ts';
+export { flattenInput, flattenCalibration } from './io/input.ts';
+export { readManifest } from './artifacts/manifest.ts';
+export type { Manifest } from './artifacts/manifest.ts';
+export { releaseCurve } from './curve.ts';
+export { ZKONNX_VERSION } from './version.ts';
