@@ -1,0 +1,60 @@
+/** File helpers: atomic writes (temp file + rename, so an interrupted run leaves nothing half-written), hashing. */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { InputError } from '../errors.ts';
+
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Run `produce(tmpPath)` and move its result into place only when it succeeds. */
+export async function produceAtomic<T>(path: string, produce: (tmp: string) => Promise<T>): Promise<T> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  try {
+    const r = await produce(tmp);
+    await rename(tmp, path);
+    return r;
+  } finally {
+    await rm(tmp, { force: true, recursive: true });
+  }
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Read and parse a JSON file, with errors that name the file. */
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`Cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, { cause: e });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`${what} '${path}' is not valid JSON: ${(e as Error).message}.`, { cause: e });
+  }
+}

@@ -1,0 +1,84 @@
+/** manifest.json: what an artifact directory holds, with hashes, so stages refuse stale inputs. */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { ArtifactError } from '../errors.ts';
+import type { CalibrationInfo, TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
+import { parseQuantizedModel } from '../ir/serialize.ts';
+import type { QuantizedModel } from '../ir/types.ts';
+import { writeFileAtomic } from './io.ts';
+import { artifactPath } from './paths.ts';
+
+export type KeyKind = 'dev' | 'ceremony';
+
+export interface SetupRecord {
+  r1csSha256: string;
+  zkeySha256: string;
+  vkSha256: string;
+  /** 'dev': single-party keys made on this machine (fine for development, not for production). */
+  keyKind: KeyKind;
+  ptauPower: number;
+  ptauSha256: string;
+  seconds: number;
+}
+
+export interface Manifest {
+  format: 'zkonnx-artifacts';
+  zkonnxVersion: string;
+  model: { name: string; file: string; sha256: string; opset: number };
+  quantization: { multiplierBits: number; calibration: CalibrationInfo };
+  input: TensorSpec & { quant: U8Quant };
+  output: TensorSpec & { quant: TensorQuant };
+  circuit: {
+    circomSha256: string;
+    r1csSha256: string;
+    /** Rows of the r1cs. */
+    constraints: number;
+    /** The sum of the op cost formulas; equal to `constraints` (tests check). */
+    predictedConstraints: number;
+    nonLinear: number;
+    linear: number;
+    wires: number;
+    publicInputs: number;
+    publicOutputs: number;
+    publicSignals: number;
+    compiler: string;
+    compileSeconds: number;
+  };
+  setup?: SetupRecord;
+}
+
+export async function readManifest(dir: string): Promise<Manifest> {
+  const p = artifactPath(dir, 'manifest');
+  if (!existsSync(p)) {
+    throw new ArtifactError(`No compiled model in '${dir}' (missing manifest.json).`, { hint: 'Run `zkonnx compile <model.onnx> --out DIR` first.' });
+  }
+  let m: Manifest;
+  try {
+    m = JSON.parse(await readFile(p, 'utf8'));
+  } catch (e) {
+    throw new ArtifactError(`'${p}' is not valid JSON.`, { cause: e, hint: 'Re-run `zkonnx compile`.' });
+  }
+  if (m.format !== 'zkonnx-artifacts') throw new ArtifactError(`'${p}' is not a zkonnx manifest.`, { hint: 'Re-run `zkonnx compile`.' });
+  return m;
+}
+
+export async function writeManifest(dir: string, m: Manifest): Promise<void> {
+  await writeFileAtomic(artifactPath(dir, 'manifest'), JSON.stringify(m, null, 2) + '\n');
+}
+
+export async function readQuantizedModel(dir: string): Promise<QuantizedModel> {
+  const p = artifactPath(dir, 'model');
+  if (!existsSync(p)) throw new ArtifactError(`'${dir}' has no quantized-model.json.`, { hint: 'Re-run `zkonnx compile`.' });
+  return parseQuantizedModel(await readFile(p, 'utf8'), p);
+}
+
+/** Throws unless the directory has keys made for its current circuit. */
+export function requireFreshSetup(dir: string, m: Manifest): SetupRecord {
+  if (!m.setup || !existsSync(artifactPath(dir, 'zkey')) || !existsSync(artifactPath(dir, 'vk'))) {
+    throw new ArtifactError(`'${dir}' has no proving key.`, { hint: `Run \`zkonnx setup ${dir}\`.` });
+  }
+  if (m.setup.r1csSha256 !== m.circuit.r1csSha256) {
+    throw new ArtifactError(`The proving key in '${dir}' was made for an older circuit.`, { hint: `Run \`zkonnx setup ${dir}\` again.` });
+  }
+  return m.setup;
+}
