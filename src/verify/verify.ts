@@ -2,8 +2,9 @@
  * verifyBundle(bundle, vk): check a proof bundle against a trusted verification key, without re-running the
  * model. No node:* imports, so this module can run in a browser.
  *
- * Checks, in order: bundle format; the vk hash named in the bundle; Groth16/BN254 key; gamma != delta (a
- * key with no phase-2 contribution lets anyone forge proofs); public-signal count == vk.nPublic; every
+ * Checks, in order: bundle format; the vk hash named in the bundle; Groth16/BN254 key; gamma != delta as
+ * points (a key with no phase-2 contribution lets anyone forge proofs); the model hash, key kind and
+ * quantization the bundle shows equal the key's; public-signal count == vk.nPublic; every
  * signal canonical (< r); the input values the bundle claims equal the public input signals and are uint8;
  * the output it claims equals the public output signals, and its floats equal their dequantization under
  * the key's own quantization parameters; then the pairing check.
@@ -12,20 +13,51 @@ import * as snarkjs from 'snarkjs';
 import { fromField, parseCanonicalSignal } from '../field.ts';
 import { sizeOf } from '../ir/types.ts';
 import { dequantizeOutput } from './dequantize.ts';
-import { vkHash } from './canonical.ts';
+import { canonicalJson, vkHash } from './canonical.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
 
 const reject = (reason: string): VerifyResult => ({ valid: false, reason, output: null });
 
-const sameG2 = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** BN254 base field: every proof coordinate must be a canonical element of it. */
+const BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 
+const isCoordinate = (v: unknown) => typeof v === 'string' && /^(0|[1-9][0-9]{0,77})$/.test(v) && BigInt(v) < BASE_FIELD;
+
+/** pi_a, pi_c: [x, y] or [x, y, z]; pi_b: two or three pairs; every coordinate a canonical decimal. */
 function isProofShaped(p: unknown): boolean {
   const x = p as Record<string, unknown>;
-  const strs = (v: unknown, n: number) => Array.isArray(v) && v.length >= n && v.every((s) => typeof s === 'string');
+  const coords = (v: unknown) => Array.isArray(v) && (v.length === 2 || v.length === 3) && v.every(isCoordinate);
   return (
-    !!x && typeof x === 'object' && strs(x.pi_a, 2) && strs(x.pi_c, 2) &&
-    Array.isArray(x.pi_b) && x.pi_b.length >= 2 && x.pi_b.every((r) => strs(r, 2))
+    !!x && typeof x === 'object' && coords(x.pi_a) && coords(x.pi_c) &&
+    Array.isArray(x.pi_b) && (x.pi_b.length === 2 || x.pi_b.length === 3) &&
+    x.pi_b.every((r) => Array.isArray(r) && r.length === 2 && r.every(isCoordinate))
   );
+}
+
+type G2Object = string[][];
+interface Curve {
+  G2: { fromObject(o: bigint[][]): unknown; eq(a: unknown, b: unknown): boolean; isZero(a: unknown): boolean; isValid(a: unknown): boolean };
+}
+
+/**
+ * gamma == delta compared as points (projective coordinates make the same point spell differently), and
+ * both must be valid, non-zero points of G2.
+ */
+function checkGammaDelta(curve: Curve, gamma: G2Object, delta: G2Object): string | null {
+  let g: unknown;
+  let d: unknown;
+  try {
+    const big = (o: G2Object) => o.map((pair) => pair.map((c) => BigInt(c)));
+    g = curve.G2.fromObject(big(gamma));
+    d = curve.G2.fromObject(big(delta));
+  } catch {
+    return 'verification key is malformed (gamma or delta is not a G2 point)';
+  }
+  if (!curve.G2.isValid(g) || !curve.G2.isValid(d) || curve.G2.isZero(g) || curve.G2.isZero(d)) {
+    return 'verification key is malformed (gamma or delta is not a valid non-zero G2 point)';
+  }
+  if (curve.G2.eq(g, d)) return 'verification key has gamma == delta (no phase-2 contribution): proofs for it can be forged';
+  return null;
 }
 
 export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKey): Promise<VerifyResult> {
@@ -34,9 +66,17 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
   if (!vk || typeof vk !== 'object' || !vk.zkonnx) return reject('the verification key has no zkonnx section');
   if ((await vkHash(vk)) !== bundle.vkSha256) return reject('verification key does not match the one the bundle was made for (vkSha256 differs)');
   if (vk.protocol !== 'groth16' || vk.curve !== 'bn128') return reject(`unsupported key: ${vk.protocol} on ${vk.curve}`);
-  if (sameG2(vk.vk_gamma_2, vk.vk_delta_2)) return reject('verification key has gamma == delta (no phase-2 contribution): proofs for it can be forged');
+  const curve = (await snarkjs.curves.getCurveFromName('bn128')) as Curve;
+  const keyProblem = checkGammaDelta(curve, vk.vk_gamma_2, vk.vk_delta_2);
+  if (keyProblem) return reject(keyProblem);
 
   const meta = vk.zkonnx;
+  // What the bundle says about the model and key must be what the key says (it is what a reader sees).
+  if (bundle.modelSha256 !== meta.model.sha256) return reject('bundle names another model than the verification key (modelSha256 differs)');
+  if (bundle.keyKind !== meta.key.kind) return reject(`bundle says its key is '${String(bundle.keyKind)}' but the verification key is '${meta.key.kind}'`);
+  if (canonicalJson(bundle.quantization) !== canonicalJson({ input: meta.input, output: meta.output })) {
+    return reject('bundle quantization parameters differ from the verification key\'s');
+  }
   const nOut = sizeOf(meta.output.shape);
   const nIn = sizeOf(meta.input.shape);
   if (vk.nPublic !== nOut + nIn || vk.IC?.length !== vk.nPublic + 1) return reject('verification key is inconsistent with its zkonnx section');
@@ -74,11 +114,14 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
 
   if (!isProofShaped(bundle.proof)) return reject('proof is malformed');
   let ok = false;
+  const errors: string[] = [];
+  const logger = { info() {}, warn() {}, debug() {}, error: (m: string) => void errors.push(String(m)) };
   try {
-    ok = await snarkjs.groth16.verify(vk, signals, bundle.proof, { info() {}, error() {}, warn() {}, debug() {} });
+    ok = await snarkjs.groth16.verify(vk, signals, bundle.proof, logger);
   } catch {
     return reject('proof is malformed (not points on the curve)');
   }
+  if (!ok && errors.some((e) => /commitments are not valid/i.test(e))) return reject('proof is malformed (not points on the curve)');
   if (!ok) return reject('pairing check failed: the proof does not prove these public signals under this key');
   return { valid: true, reason: 'ok', output, keyKind: meta.key.kind };
 }
