@@ -2,7 +2,7 @@
 import yargs from 'yargs';
 import { releaseCurve } from '../curve.ts';
 import { ZKONNX_VERSION } from '../version.ts';
-import { reportError } from './common.ts';
+import { globalOptions, reportError } from './common.ts';
 import { compileCommand } from './compile.ts';
 import { inspectCommand } from './inspect.ts';
 import { proveCommand } from './prove.ts';
@@ -17,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     await yargs(argv)
       .scriptName('zkonnx')
       .version(ZKONNX_VERSION)
+      .options(globalOptions)
       .command(compileCommand)
       .command(setupCommand)
       .command(proveCommand)
@@ -27,7 +28,8 @@ export async function main(argv: string[]): Promise<number> {
       .strict()
       .fail((msg, err) => {
         if (err) throw err;
-        throw Object.assign(new Error(msg), { usage: true });
+        const more = /Not enough non-option arguments/.test(msg) ? ' (a required argument is missing)' : '';
+        throw Object.assign(new Error(`${msg}${more}`), { usage: true });
       })
       .help()
       .parseAsync();

@@ -4,8 +4,8 @@
  * whose manifest matches all three is reused as is.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { emitCircuit } from '../emit/circuit.ts';
 import { importGraph } from '../ir/import.ts';
@@ -14,12 +14,12 @@ import type { FloatModel } from '../ir/types.ts';
 import { loadOnnx } from '../onnx/load.ts';
 import { flattenCalibration } from '../io/input.ts';
 import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quantize/quantize.ts';
-import { sha256File, sha256Hex, writeFileAtomic } from '../artifacts/io.ts';
+import { sha256File, sha256Hex } from '../artifacts/io.ts';
 import { readManifest, writeManifest, type Manifest } from '../artifacts/manifest.ts';
 import { artifactPath, defaultArtifactDir } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { ZKONNX_VERSION } from '../version.ts';
-import { compileCircuit, type CircomChoice } from './compile.ts';
+import { compileCircuit, type CircomChoice, type CompileReport } from './compile.ts';
 
 export interface CompileModelOptions {
   /** Artifact directory; default artifacts/<model file name without .onnx>. */
@@ -87,15 +87,28 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource });
   q.name = modelNameFromPath(modelPath);
   const emitted = emitCircuit(q);
-  await writeFileAtomic(artifactPath(dir, 'circom'), emitted.source);
-  await writeFileAtomic(artifactPath(dir, 'model'), serializeQuantizedModel(q));
   doneQ(`${q.layers.length} integer layers, ${emitted.constraints} constraints predicted`);
 
-  const doneC = progress.step('compile: circom --O1');
-  const report = await compileCircuit(artifactPath(dir, 'circom'), dir, opts.circom ?? 'auto');
-  doneC(`${report.constraints} constraints, ${report.wires} wires, ${report.compiler}`);
-
+  // Everything is produced in a staging directory and moved into place only after circom succeeds, so a
+  // failed or interrupted compile leaves an existing artifact directory as it was.
+  await mkdir(dir, { recursive: true });
+  const stage = await mkdtemp(join(dir, '.stage-'));
   const old = await readManifest(dir).catch(() => undefined);
+  let report: CompileReport;
+  try {
+    await writeFile(join(stage, 'circuit.circom'), emitted.source);
+    await writeFile(join(stage, 'quantized-model.json'), serializeQuantizedModel(q));
+    const doneC = progress.step('compile: circom --O1');
+    report = await compileCircuit(join(stage, 'circuit.circom'), stage, opts.circom ?? 'auto');
+    doneC(`${report.constraints} constraints, ${report.wires} wires, ${report.compiler}`);
+    // Drop the manifest first: if we stop half-way, the directory reads as "not compiled", never as current.
+    await rm(artifactPath(dir, 'manifest'), { force: true });
+    for (const kind of ['circom', 'model', 'r1cs', 'sym'] as const) await rename(join(stage, basename(artifactPath(dir, kind))), artifactPath(dir, kind));
+    await rm(join(dir, 'circuit_js'), { recursive: true, force: true });
+    await rename(join(stage, 'circuit_js'), join(dir, 'circuit_js'));
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
   const r1csSha256 = await sha256File(artifactPath(dir, 'r1cs'));
   const manifest: Manifest = {
     format: 'zkonnx-artifacts',

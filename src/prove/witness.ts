@@ -44,7 +44,7 @@ export function parseWtns(bin: Uint8Array): bigint[] {
 const calculators = new Map<string, Promise<{ calculateWTNSBin(input: unknown, sanity: boolean): Promise<Uint8Array> }>>();
 
 /** Compute the witness for `input` (signal name -> values) with the circuit's wasm (cached per path). */
-export async function computeWitness(wasmPath: string, input: Record<string, (bigint | number | string)[]>): Promise<Witness> {
+export async function computeWitness(wasmPath: string, input: Record<string, bigint | number | string | (bigint | number | string)[]>): Promise<Witness> {
   let wc = calculators.get(wasmPath);
   if (!wc) {
     wc = readFile(wasmPath).then((bytes) => WitnessCalculatorBuilder(bytes));
