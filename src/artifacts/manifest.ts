@@ -16,8 +16,11 @@ export interface SetupRecord {
   vkSha256: string;
   /** 'dev': single-party keys made on this machine (fine for development, not for production). */
   keyKind: KeyKind;
-  ptauPower: number;
-  ptauSha256: string;
+  /** snarkjs' domain: 2^domainPower >= constraints + public signals. */
+  domainPower: number;
+  /** The ceremony's powers-of-tau file (null for dev keys). */
+  ptauPower: number | null;
+  ptauSha256: string | null;
   seconds: number;
 }
 

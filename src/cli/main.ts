@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { releaseCurve } from '../curve.ts';
 import { ZKONNX_VERSION } from '../version.ts';
 import { globalOptions, reportError } from './common.ts';
+import { ceremonyCommand } from './ceremony.ts';
 import { compileCommand } from './compile.ts';
 import { inspectCommand } from './inspect.ts';
 import { proveCommand } from './prove.ts';
@@ -24,7 +25,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(verifyCommand)
       .command(inspectCommand)
       .command(runCommand)
-      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect or run.')
+      .command(ceremonyCommand)
+      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run or ceremony.')
       .strict()
       .fail((msg, err) => {
         if (err) throw err;

@@ -1,8 +1,10 @@
 /**
  * setupKeys: Groth16 proving and verification keys for a compiled artifact directory.
- * Route: a prepared powers-of-tau file (given, or made locally and cached), snarkjs `groth16 setup`, then a
- * random phase-2 contribution, so the key never has gamma == delta. The verification key carries a `zkonnx`
- * section (model hash, input/output quantization, key kind) that its hash pins.
+ * - Dev keys (default): circuit-specific keys from fresh random toxic waste, never stored (devkey.ts).
+ * - Ceremony keys (`ptau`): a public prepared powers-of-tau file, snarkjs `groth16 setup`, then a random
+ *   phase-2 contribution; more contributions and a beacon via src/setup/ceremony.ts.
+ * Either way gamma != delta. The verification key carries a `zkonnx` section (model hash, input/output
+ * quantization, key kind) that its hash pins.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -14,7 +16,8 @@ import { artifactPath } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { vkHash } from '../verify/canonical.ts';
 import { ZKONNX_VERSION } from '../version.ts';
-import { ensureLocalPtau, readPtauPower, requiredPower } from './ptau.ts';
+import { writeDevZkey } from './devkey.ts';
+import { readPtauPower, requiredPower } from './ptau.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
 
 export interface SetupOptions {
@@ -38,7 +41,7 @@ function collectingLogger() {
   return { errors, logger: { error: (m: string) => errors.push(m), warn: noop, info: noop, debug: noop } };
 }
 
-export function vkMetadata(m: Manifest, keyKind: KeyKind, ptauPower: number): ZkonnxVerificationKey['zkonnx'] {
+export function vkMetadata(m: Manifest, keyKind: KeyKind, ptauPower: number | null): ZkonnxVerificationKey['zkonnx'] {
   return {
     version: ZKONNX_VERSION,
     model: { name: m.model.name, sha256: m.model.sha256 },
@@ -55,33 +58,37 @@ export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<S
   const t0 = performance.now();
   const m = await readManifest(dir);
   const need = requiredPower(m.circuit.constraints, m.circuit.publicSignals);
-  let ptau: string;
+  const zkeyPath = artifactPath(dir, 'zkey');
   let keyKind: KeyKind;
+  let ptauPower: number | null = null;
+  let ptauSha256: string | null = null;
   if (opts.ptau) {
+    // Ceremony route: a public powers-of-tau file, snarkjs groth16 setup, one random phase-2 contribution.
     const have = await readPtauPower(opts.ptau);
     if (have < need) {
       throw new SetupError(`'${opts.ptau}' has power ${have}; this circuit (${m.circuit.constraints} constraints + ${m.circuit.publicSignals} public signals) needs a ptau of power ${need} or more.`);
     }
-    ptau = opts.ptau;
     keyKind = 'ceremony';
+    ptauPower = have;
+    ptauSha256 = await sha256File(opts.ptau);
+    const initial = tempPathFor(zkeyPath);
+    const done = progress.step(`setup: snarkjs groth16 setup from '${opts.ptau}' (2^${have}) and a random contribution`);
+    try {
+      await produceAtomic(zkeyPath, async (tmp) => {
+        const { errors, logger } = collectingLogger();
+        const r = await snarkjs.zKey.newZKey(artifactPath(dir, 'r1cs'), opts.ptau, initial, logger);
+        if (r === -1 || errors.length) throw new SetupError(`snarkjs groth16 setup failed: ${errors.join('; ') || 'unknown error'}.`);
+        // Phase 2: one random contribution (entropy never stored); without it gamma == delta.
+        await snarkjs.zKey.contribute(initial, tmp, 'zkonnx setup', randomBytes(32).toString('hex'));
+      });
+    } finally {
+      await rm(initial, { force: true });
+    }
+    done();
   } else {
-    ptau = await ensureLocalPtau(need, progress);
+    // Dev route: circuit-specific keys from fresh random toxic waste, in seconds (src/setup/devkey.ts).
     keyKind = 'dev';
-  }
-  const ptauPower = await readPtauPower(ptau);
-  const zkeyPath = artifactPath(dir, 'zkey');
-  const initial = tempPathFor(zkeyPath);
-  const done = progress.step(`setup: groth16 keys for ${m.circuit.constraints} constraints (domain 2^${need})`);
-  try {
-    await produceAtomic(zkeyPath, async (tmp) => {
-      const { errors, logger } = collectingLogger();
-      const r = await snarkjs.zKey.newZKey(artifactPath(dir, 'r1cs'), ptau, initial, logger);
-      if (r === -1 || errors.length) throw new SetupError(`snarkjs groth16 setup failed: ${errors.join('; ') || 'unknown error'}.`);
-      // Phase 2: one random contribution (entropy never stored); without it gamma == delta.
-      await snarkjs.zKey.contribute(initial, tmp, 'zkonnx setup', randomBytes(32).toString('hex'));
-    });
-  } finally {
-    await rm(initial, { force: true });
+    await writeDevZkey(artifactPath(dir, 'r1cs'), zkeyPath, progress);
   }
   const vkBase = await snarkjs.zKey.exportVerificationKey(zkeyPath);
   const vk: ZkonnxVerificationKey = { ...vkBase, zkonnx: vkMetadata(m, keyKind, ptauPower) };
@@ -93,11 +100,12 @@ export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<S
     zkeySha256: await sha256File(zkeyPath),
     vkSha256,
     keyKind,
+    domainPower: need,
     ptauPower,
-    ptauSha256: await sha256File(ptau),
+    ptauSha256,
     seconds,
   };
   await writeManifest(dir, { ...m, setup });
-  done(`${keyKind} key`);
+  progress.info(`setup: ${keyKind} key for 2^${need} domain in ${seconds.toFixed(2)} s`);
   return { zkey: zkeyPath, vk: artifactPath(dir, 'vk'), vkSha256, keyKind, seconds };
 }

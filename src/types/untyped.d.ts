@@ -6,3 +6,5 @@ declare module 'fastfile';
 declare module 'ffjavascript';
 declare module 'circomlibjs';
 declare module 'mnist';
+declare module 'wasmcurves';
+declare module 'wasmbuilder';

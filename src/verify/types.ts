@@ -28,7 +28,7 @@ export interface ZkonnxVerificationKey {
     input: TensorSpec & { quant: U8Quant };
     output: TensorSpec & { quant: TensorQuant };
     /** 'dev': single-party keys; 'ceremony': made from a public powers-of-tau file. */
-    key: { kind: 'dev' | 'ceremony'; ptauPower: number };
+    key: { kind: 'dev' | 'ceremony'; ptauPower: number | null };
   };
 }
 
