@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { compileCircuit } from '../src/compile/compile.ts';
 import { readR1csFile, violatedConstraints, readSymbols } from '../src/compile/r1cs.ts';
-import { FIELD_PRIME, toField } from '../src/field.ts';
+import { FIELD_PRIME } from '../src/field.ts';
 import { requantChannel, requantValue } from '../src/ops/requant.ts';
 import { computeWitness } from '../src/prove/witness.ts';
 
@@ -40,9 +40,10 @@ describe('RequantU8 gadget', () => {
       const dir = `${DIR}/${c.name}`;
       await mkdir(dir, { recursive: true });
       const tpl = c.wide ? 'RequantU8Wide' : 'RequantU8Narrow';
-      await writeFile(`${dir}/circuit.circom`, `pragma circom 2.1.0;\ninclude "requant.circom";\ncomponent main {public [in]} = ${tpl}(${ch.bits}, ${ch.shift}, ${ch.multiplier}, ${C});\n`);
+      await writeFile(`${dir}/circuit.circom`, `pragma circom 2.1.0;\ninclude "requant.circom";\ncomponent main {public [u]} = ${tpl}(${ch.bits}, ${ch.shift});\n`);
+      const u = (acc: number) => ({ u: BigInt(acc) * BigInt(ch.multiplier) + C });
       const rep = await compileCircuit(`${dir}/circuit.circom`, dir, 'wasm');
-      // Standalone the input is a public signal, so no binding constraint: K + 5 (wide) or K + 2 (narrow).
+      // Standalone, u is a public input, so no binding constraint: K + 5 (wide) or K + 2 (narrow).
       expect(rep.constraints).toBe(ch.bits + (c.wide ? 5 : 2));
 
       const accs = new Set<number>([c.lo, c.hi, 0, -1, 1]);
@@ -56,7 +57,7 @@ describe('RequantU8 gadget', () => {
       let low = 0;
       let high = 0;
       for (const a of accs) {
-        const w = await computeWitness(`${dir}/circuit_js/circuit.wasm`, { in: toField(a) });
+        const w = await computeWitness(`${dir}/circuit_js/circuit.wasm`, u(a));
         const want = requantValue(BigInt(a), ch.multiplier, ch.shift, c.zp);
         expect(w.values[1], `acc ${a}`).toBe(BigInt(want));
         if (want === 0) low++;
@@ -68,7 +69,7 @@ describe('RequantU8 gadget', () => {
       // A remainder that is out of range cannot be encoded: flipping any bit, or setting one to 2, fails.
       const r1cs = await readR1csFile(`${dir}/circuit.r1cs`);
       const syms = await readSymbols(`${dir}/circuit.sym`);
-      const w = (await computeWitness(`${dir}/circuit_js/circuit.wasm`, { in: toField(c.lo + 12345) })).values;
+      const w = (await computeWitness(`${dir}/circuit_js/circuit.wasm`, u(c.lo + 12345))).values;
       expect(violatedConstraints(r1cs, w)).toEqual([]);
       for (let i = 0; i < ch.bits; i++) {
         const wire = syms.get(`main.bits[${i}]`)!;

@@ -32,6 +32,7 @@ export interface Manifest {
   input: TensorSpec & { quant: U8Quant };
   output: TensorSpec & { quant: TensorQuant };
   circuit: {
+    /** sha256 of circuit.circom together with the hand-written templates it includes. */
     circomSha256: string;
     r1csSha256: string;
     /** Rows of the r1cs. */

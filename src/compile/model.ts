@@ -4,7 +4,8 @@
  * whose manifest matches all three is reused as is.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import { emitCircuit } from '../emit/circuit.ts';
@@ -14,9 +15,9 @@ import type { FloatModel } from '../ir/types.ts';
 import { loadOnnx } from '../onnx/load.ts';
 import { flattenCalibration } from '../io/input.ts';
 import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quantize/quantize.ts';
-import { sha256File, sha256Hex } from '../artifacts/io.ts';
+import { sha256File } from '../artifacts/io.ts';
 import { readManifest, writeManifest, type Manifest } from '../artifacts/manifest.ts';
-import { artifactPath, defaultArtifactDir } from '../artifacts/paths.ts';
+import { artifactPath, defaultArtifactDir, templatesDir } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { ZKONNX_VERSION } from '../version.ts';
 import { compileCircuit, type CircomChoice, type CompileReport } from './compile.ts';
@@ -62,6 +63,15 @@ export function modelNameFromPath(path: string): string {
   return basename(dirname(resolve(path))) || 'model';
 }
 
+/** sha256 over the generated circuit and every hand-written template it may include. */
+async function circuitSourceHash(source: string): Promise<string> {
+  const h = createHash('sha256').update(source);
+  for (const f of (await readdir(templatesDir())).filter((x) => x.endsWith('.circom')).sort()) {
+    h.update(`\0${f}\0`).update(await readFile(join(templatesDir(), f)));
+  }
+  return h.digest('hex');
+}
+
 export async function compileModel(modelPath: string, opts: CompileModelOptions): Promise<CompileModelResult> {
   const progress = opts.progress ?? silentProgress;
   const dir = opts.out ?? defaultArtifactDir(modelNameFromPath(modelPath));
@@ -72,22 +82,24 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     : flattenCalibration(opts.calibration.json, model.input, opts.calibration.source);
   const calSha = calibrationHash(samples);
 
-  if (!opts.force && existsSync(artifactPath(dir, 'manifest')) && existsSync(artifactPath(dir, 'wasm'))) {
-    const old = await readManifest(dir).catch(() => undefined);
-    if (
-      old && old.zkonnxVersion === ZKONNX_VERSION && old.model.sha256 === model.sha256 &&
-      old.quantization.calibration.sha256 === calSha && old.quantization.multiplierBits === multiplierBits &&
-      existsSync(artifactPath(dir, 'r1cs')) && (await sha256File(artifactPath(dir, 'r1cs'))) === old.circuit.r1csSha256
-    ) {
-      return { dir, manifest: old, compiled: false };
-    }
-  }
-
   const doneQ = progress.step(`quantize: calibrating on ${samples.length} sample(s)`);
   const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource });
   q.name = modelNameFromPath(modelPath);
   const emitted = emitCircuit(q);
   doneQ(`${q.layers.length} integer layers, ${emitted.constraints} constraints predicted`);
+  // The circuit's identity: the generated source and the templates it includes.
+  const sourceSha256 = await circuitSourceHash(emitted.source);
+
+  if (!opts.force && existsSync(artifactPath(dir, 'manifest')) && existsSync(artifactPath(dir, 'wasm'))) {
+    const old = await readManifest(dir).catch(() => undefined);
+    if (
+      old && old.circuit.circomSha256 === sourceSha256 && old.model.sha256 === model.sha256 &&
+      old.quantization.calibration.sha256 === calSha && existsSync(artifactPath(dir, 'r1cs')) &&
+      (await sha256File(artifactPath(dir, 'r1cs'))) === old.circuit.r1csSha256
+    ) {
+      return { dir, manifest: old, compiled: false };
+    }
+  }
 
   // Everything is produced in a staging directory and moved into place only after circom succeeds, so a
   // failed or interrupted compile leaves an existing artifact directory as it was.
@@ -118,7 +130,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     input: q.input,
     output: q.output,
     circuit: {
-      circomSha256: sha256Hex(emitted.source),
+      circomSha256: sourceSha256,
       r1csSha256,
       constraints: report.constraints,
       predictedConstraints: emitted.constraints,

@@ -84,8 +84,8 @@ export const requantQ: QLayerDef<QRequant> = {
       const c = (1n << BigInt(s - 1)) + (BigInt(l.outQuant.zeroPoint) + (1n << BigInt(m))) * (1n << BigInt(s));
       const tpl = m > 8 ? 'RequantU8Wide' : 'RequantU8Narrow';
       const id = `${prefix}_${j}`;
-      w.line(`component ${id} = ${tpl}(${l.bits[j]}, ${s}, ${l.multipliers[j]}, ${c});`);
-      w.line(`${id}.in <== ${expr};`);
+      w.line(`component ${id} = ${tpl}(${l.bits[j]}, ${s});`);
+      w.line(`${id}.u <== ${l.multipliers[j]} * (${expr}) + ${c};`);
       return `${id}.out`;
     });
   },
