@@ -363,7 +363,7 @@ describe('bad input: exit 2, a message that says what is wrong, no stack trace',
     expectCleanError(noModel);
     expect(jsonError(noModel)).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/argument/) });
     expectCleanError(none);
-    expect(none.stderr).toMatch(/compile, setup, prove, verify, inspect or run/);
+    expect(none.stderr).toMatch(/compile, setup, prove, verify, inspect, run or ceremony/);
     // compile without a calibration set is refused, and says how to give one.
     expectCleanError(compileNoCal);
     expect(jsonError(compileNoCal).message).toMatch(/--calibration/);
@@ -407,5 +407,54 @@ describe('nothing half-written', () => {
     expect(existsSync(join(dir, 'circuit.r1cs'))).toBe(false);
     expect(existsSync(join(dir, 'manifest.json'))).toBe(false);
     expect(existsSync(artifactPath(dir, 'wasm'))).toBe(false);
+  });
+});
+
+describe('keys and ceremony from the command line', () => {
+  it('setup --ptau, ceremony contribute / beacon / verify, and verify reporting a ceremony key', async () => {
+    const dir = join(WORK, 'ceremony');
+    await rm(dir, { recursive: true, force: true });
+    const ptau = join(TEST_ROOT, 'ptau', 'zkonnx-local-10.ptau');
+    expect(existsSync(ptau)).toBe(true); // made by the global test setup
+    expect((await cli('compile', F.modelPath, '--calibration', CALIBRATION, '--out', dir, '--json')).code).toBe(0);
+    const s = oneJson(await cli('setup', dir, '--ptau', ptau, '--json'));
+    expect(s.keyKind).toBe('ceremony');
+    const c = await cli('ceremony', 'contribute', dir, '--name', 'bob', '--json');
+    expect(c.code, c.stderr).toBe(0);
+    expect(oneJson(c).contributionHash).toMatch(/^[0-9a-f]{128}$/);
+    expect((await cli('ceremony', 'beacon', dir, '--hash', 'aa'.repeat(32), '--iterations', '10', '--json')).code).toBe(0);
+    const v = await cli('ceremony', 'verify', dir, '--ptau', ptau, '--json');
+    expect(v.code, v.stderr).toBe(0);
+    const vj = oneJson(v);
+    expect(vj.valid).toBe(true);
+    expect(vj.contributions.join('\n')).toMatch(/#2 bob/);
+    // A ptau too small for the circuit, and a ceremony step on a dev key, are usage errors (exit 2).
+    const small = join(WORK, 'tiny.ptau');
+    await writeFile(small, 'not a ptau');
+    expectCleanError(await cli('setup', dir, '--ptau', small));
+    expect((await cli('setup', DIR, '--json')).code).toBe(0);
+    const devContribute = await cli('ceremony', 'contribute', DIR);
+    expectCleanError(devContribute);
+    expect(devContribute.stderr).toMatch(/dev key/);
+    // The tampered zkey: ceremony verify exits 1.
+    const zk = artifactPath(dir, 'zkey');
+    const b = await readFile(zk);
+    b[Math.floor(b.length / 2)] ^= 1;
+    await writeFile(zk, b);
+    const bad = await cli('ceremony', 'verify', dir, '--ptau', ptau, '--json');
+    expect(bad.code).toBe(1);
+    expect(oneJson(bad).valid).toBe(false);
+  });
+
+  it('compile --no-witness builds only the r1cs: setup works, prove says why it cannot', async () => {
+    const dir = join(WORK, 'nowitness');
+    await rm(dir, { recursive: true, force: true });
+    const c = oneJson(await cli('compile', F.modelPath, '--calibration', CALIBRATION, '--out', dir, '--no-witness', '--json'));
+    expect(c.constraints).toBeGreaterThan(0);
+    expect(existsSync(artifactPath(dir, 'wasm'))).toBe(false);
+    expect((await cli('setup', dir, '--json')).code).toBe(0);
+    const p = await cli('prove', dir, '--input', INPUT);
+    expectCleanError(p);
+    expect(p.stderr).toMatch(/without a witness generator/);
   });
 });

@@ -46,6 +46,8 @@ export interface Manifest {
     publicOutputs: number;
     publicSignals: number;
     compiler: string;
+    /** False when compiled without a witness generator (setup and size reports only, no proofs). */
+    witnessGenerator: boolean;
     compileSeconds: number;
   };
   setup?: SetupRecord;

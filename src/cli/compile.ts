@@ -12,6 +12,7 @@ interface Args extends GlobalArgs {
   circom: CircomChoice;
   multiplierBits: number;
   force: boolean;
+  witness: boolean;
 }
 
 export const compileCommand: CommandModule<object, Args> = {
@@ -28,6 +29,7 @@ export const compileCommand: CommandModule<object, Args> = {
         circom: { choices: ['auto', 'wasm', 'native'] as const, default: 'auto' as const, describe: 'circom2 WASM, or a native circom from PATH' },
         'multiplier-bits': { type: 'number', default: 10, describe: 'Precision of requantization multipliers' },
         force: { type: 'boolean', default: false, describe: 'Recompile even if the artifacts are current' },
+        witness: { type: 'boolean', default: true, describe: 'Build the witness generator (--no-witness: r1cs only, for setup and size reports)' },
       }) as never,
   async handler(args) {
     const progress = progressFor(args);
@@ -41,7 +43,7 @@ export const compileCommand: CommandModule<object, Args> = {
     }
     const r = await compileModel(args.model, {
       out: args.out, calibration, calibrationSource: args.calibration ? 'file' : 'input', circom: args.circom,
-      multiplierBits: args.multiplierBits, force: args.force, progress,
+      multiplierBits: args.multiplierBits, force: args.force, witness: args.witness, progress,
     });
     const c = r.manifest.circuit;
     emit(

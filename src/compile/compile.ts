@@ -52,10 +52,13 @@ function reported(out: string, label: string): number {
 }
 
 /**
- * Compile `circomFile` into `outDir` (circuit.r1cs, circuit.sym, circuit_js/circuit.wasm).
+ * Compile `circomFile` into `outDir` (circuit.r1cs, circuit.sym, circuit_js/circuit.wasm). With
+ * `witness: false` no witness generator is built: enough for setup and size reports, and the only way
+ * circom2 (WASM, 4 GB address space) gets through circuits of a few hundred thousand constraints.
  * Throws CompileError with circom's own message when compilation fails.
  */
-export async function compileCircuit(circomFile: string, outDir: string, choice: CircomChoice = 'auto'): Promise<CompileReport> {
+export async function compileCircuit(circomFile: string, outDir: string, choice: CircomChoice = 'auto', opts: { witness?: boolean } = {}): Promise<CompileReport> {
+  const witness = opts.witness ?? true;
   const native = choice === 'native' || (choice === 'auto' && nativeCircomAvailable());
   if (choice === 'native' && !nativeCircomAvailable()) {
     throw new CompileError('--circom native was asked for, but no circom 2.x is on PATH.', { hint: 'Install circom, or drop --circom native to use the bundled circom2 (WASM).' });
@@ -68,7 +71,7 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
     // only relative to the working directory.
     await copyFile(circomFile, join(tmp, 'circuit.circom'));
     for (const f of await readdir(templatesDir())) if (f.endsWith('.circom')) await copyFile(join(templatesDir(), f), join(tmp, f));
-    const args = ['circuit.circom', '--r1cs', '--wasm', '--sym', '--O1', '-o', '.'];
+    const args = ['circuit.circom', '--r1cs', ...(witness ? ['--wasm'] : []), '--sym', '--O1', '-o', '.'];
     const res = native
       ? await run('circom', args, tmp)
       : await run(process.execPath, [join(dirname(require.resolve('circom2/package.json')), 'cli.js'), ...args], tmp);
@@ -96,7 +99,7 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
     if (r1cs.curve?.terminate) await r1cs.curve.terminate();
     // Move the products into place only now that everything succeeded.
     await rm(join(outDir, 'circuit_js'), { recursive: true, force: true });
-    for (const f of ['circuit.r1cs', 'circuit.sym', 'circuit_js']) await rename(join(tmp, f), join(outDir, f));
+    for (const f of ['circuit.r1cs', 'circuit.sym', ...(witness ? ['circuit_js'] : [])]) await rename(join(tmp, f), join(outDir, f));
     return report;
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -35,6 +35,8 @@ export interface CompileModelOptions {
   circom?: CircomChoice;
   /** Recompile even when the manifest says the directory is current. */
   force?: boolean;
+  /** Build the witness generator (needed to prove). Default true; see compileCircuit. */
+  witness?: boolean;
   progress?: ProgressReporter;
 }
 
@@ -81,6 +83,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     ? opts.calibration
     : flattenCalibration(opts.calibration.json, model.input, opts.calibration.source);
   const calSha = calibrationHash(samples);
+  const witness = opts.witness ?? true;
 
   const doneQ = progress.step(`quantize: calibrating on ${samples.length} sample(s)`);
   const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource });
@@ -90,7 +93,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   // The circuit's identity: the generated source and the templates it includes.
   const sourceSha256 = await circuitSourceHash(emitted.source);
 
-  if (!opts.force && existsSync(artifactPath(dir, 'manifest')) && existsSync(artifactPath(dir, 'wasm'))) {
+  if (!opts.force && existsSync(artifactPath(dir, 'manifest')) && (!witness || existsSync(artifactPath(dir, 'wasm')))) {
     const old = await readManifest(dir).catch(() => undefined);
     if (
       old && old.circuit.circomSha256 === sourceSha256 && old.model.sha256 === model.sha256 &&
@@ -111,13 +114,13 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     await writeFile(join(stage, 'circuit.circom'), emitted.source);
     await writeFile(join(stage, 'quantized-model.json'), serializeQuantizedModel(q));
     const doneC = progress.step('compile: circom --O1');
-    report = await compileCircuit(join(stage, 'circuit.circom'), stage, opts.circom ?? 'auto');
+    report = await compileCircuit(join(stage, 'circuit.circom'), stage, opts.circom ?? 'auto', { witness });
     doneC(`${report.constraints} constraints, ${report.wires} wires, ${report.compiler}`);
     // Drop the manifest first: if we stop half-way, the directory reads as "not compiled", never as current.
     await rm(artifactPath(dir, 'manifest'), { force: true });
     for (const kind of ['circom', 'model', 'r1cs', 'sym'] as const) await rename(join(stage, basename(artifactPath(dir, kind))), artifactPath(dir, kind));
     await rm(join(dir, 'circuit_js'), { recursive: true, force: true });
-    await rename(join(stage, 'circuit_js'), join(dir, 'circuit_js'));
+    if (witness) await rename(join(stage, 'circuit_js'), join(dir, 'circuit_js'));
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
@@ -141,6 +144,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
       publicOutputs: report.publicOutputs,
       publicSignals: report.publicSignals,
       compiler: report.compiler,
+      witnessGenerator: witness,
       compileSeconds: report.seconds,
     },
     // Keys made for an identical r1cs stay valid; anything else is dropped (stale).

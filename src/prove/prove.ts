@@ -2,11 +2,12 @@
  * prove: float input -> uint8 input -> witness (checked against the integer reference, bit for bit) ->
  * Groth16 proof -> bundle.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as snarkjs from 'snarkjs';
 import { readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
-import { WitnessMismatchError } from '../errors.ts';
+import { ArtifactError, WitnessMismatchError } from '../errors.ts';
 import { fromField, toField, toFieldString } from '../field.ts';
 import { flattenInput } from '../io/input.ts';
 import { sizeOf } from '../ir/types.ts';
@@ -35,6 +36,11 @@ export async function prove(dir: string, input: unknown, opts: ProveOptions = {}
   const progress = opts.progress ?? silentProgress;
   const manifest = await readManifest(dir);
   const setup = requireFreshSetup(dir, manifest);
+  if (manifest.circuit.witnessGenerator === false || !existsSync(artifactPath(dir, 'wasm'))) {
+    throw new ArtifactError(`'${dir}' was compiled without a witness generator, so it cannot prove.`, {
+      hint: 'Recompile without --no-witness (circuits of several hundred thousand constraints need a native circom on PATH).',
+    });
+  }
   const model = await readQuantizedModel(dir);
   const flat = input instanceof Float64Array ? input : flattenInput(input, model.input);
   const xq = quantizeInput(model.input.quant, flat);
