@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { FIELD_PRIME } from '../field.ts';
+import { readBigLE, readBinFile } from '../artifacts/binfile.ts';
 
 export type LinearCombination = Map<number, bigint>;
 
@@ -18,41 +19,21 @@ export interface R1cs {
 
 export async function readR1csFile(path: string): Promise<R1cs> {
   const buf = await readFile(path);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.toString('ascii', 0, 4) !== 'r1cs') throw new Error(`${path} is not an r1cs file`);
-  const nSections = dv.getUint32(8, true);
-  let pos = 12;
-  let header: Omit<R1cs, 'constraints'> | undefined;
-  let n8 = 32;
-  let nConstraints = 0;
-  let constraintsAt = -1;
-  const readBig = (at: number) => {
-    let v = 0n;
-    for (let b = n8 - 8; b >= 0; b -= 8) v = (v << 64n) | dv.getBigUint64(at + b, true);
-    return v;
+  const { view: dv, sections } = readBinFile(buf, 'r1cs');
+  const h = sections.get(1);
+  const constraintsAt = sections.get(2)?.at;
+  if (!h || constraintsAt === undefined) throw new Error(`${path}: missing header or constraints section`);
+  const n8 = dv.getUint32(h.at, true);
+  const readBig = (at: number) => readBigLE(dv, at, n8);
+  const o = h.at + 4 + n8;
+  const header: Omit<R1cs, 'constraints'> = {
+    prime: readBig(h.at + 4),
+    nWires: dv.getUint32(o, true),
+    nOutputs: dv.getUint32(o + 4, true),
+    nPubInputs: dv.getUint32(o + 8, true),
+    nPrvInputs: dv.getUint32(o + 12, true),
   };
-  for (let s = 0; s < nSections; s++) {
-    const type = dv.getUint32(pos, true);
-    const size = Number(dv.getBigUint64(pos + 4, true));
-    const at = pos + 12;
-    if (type === 1) {
-      n8 = dv.getUint32(at, true);
-      const prime = readBig(at + 4);
-      const o = at + 4 + n8;
-      header = {
-        prime,
-        nWires: dv.getUint32(o, true),
-        nOutputs: dv.getUint32(o + 4, true),
-        nPubInputs: dv.getUint32(o + 8, true),
-        nPrvInputs: dv.getUint32(o + 12, true),
-      };
-      nConstraints = dv.getUint32(o + 24, true);
-    } else if (type === 2) {
-      constraintsAt = at;
-    }
-    pos = at + size;
-  }
-  if (!header || constraintsAt < 0) throw new Error(`${path}: missing header or constraints section`);
+  const nConstraints = dv.getUint32(o + 24, true);
   const constraints: R1cs['constraints'] = [];
   let p = constraintsAt;
   const readLc = (): LinearCombination => {

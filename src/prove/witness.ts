@@ -1,6 +1,7 @@
 /** Witness computation with the circom-generated wasm, and parsing of the .wtns binary. */
 import { readFile } from 'node:fs/promises';
 import { WitnessCalculatorBuilder } from 'circom_runtime';
+import { readBigLE, readBinFile } from '../artifacts/binfile.ts';
 
 export interface Witness {
   /** The .wtns file bytes, as snarkjs' prover reads them. */
@@ -11,34 +12,13 @@ export interface Witness {
 
 /** Parse the witness values out of a .wtns binary (sections: 1 = header, 2 = values). */
 export function parseWtns(bin: Uint8Array): bigint[] {
-  const dv = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
-  if (String.fromCharCode(...bin.subarray(0, 4)) !== 'wtns') throw new Error('not a wtns file');
-  const nSections = dv.getUint32(8, true);
-  let pos = 12;
-  let n8 = 32;
-  let count = 0;
-  let valuesAt = -1;
-  for (let s = 0; s < nSections; s++) {
-    const type = dv.getUint32(pos, true);
-    const size = Number(dv.getBigUint64(pos + 4, true));
-    const start = pos + 12;
-    if (type === 1) {
-      n8 = dv.getUint32(start, true);
-      count = dv.getUint32(start + 4 + n8, true);
-    } else if (type === 2) {
-      valuesAt = start;
-    }
-    pos = start + size;
-  }
-  if (valuesAt < 0) throw new Error('wtns file has no values section');
-  const out: bigint[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    let v = 0n;
-    const at = valuesAt + i * n8;
-    for (let b = n8 - 8; b >= 0; b -= 8) v = (v << 64n) | dv.getBigUint64(at + b, true);
-    out[i] = v;
-  }
-  return out;
+  const { view, sections } = readBinFile(bin, 'wtns');
+  const header = sections.get(1);
+  const values = sections.get(2);
+  if (!header || !values) throw new Error('wtns file has no header or values section');
+  const n8 = view.getUint32(header.at, true);
+  const count = view.getUint32(header.at + 4 + n8, true);
+  return Array.from({ length: count }, (_, i) => readBigLE(view, values.at + i * n8, n8));
 }
 
 const calculators = new Map<string, Promise<{ calculateWTNSBin(input: unknown, sanity: boolean): Promise<Uint8Array> }>>();

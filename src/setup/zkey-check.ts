@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as snarkjs from 'snarkjs';
+import { readBinFile } from '../artifacts/binfile.ts';
 
 export interface ZkeyCheck {
   ok: boolean;
@@ -19,23 +20,15 @@ export async function checkZkey(path: string, opts: { allPoints?: boolean } = {}
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const problems: string[] = [];
   const res: ZkeyCheck = { ok: false, problems, nVars: 0, nPublic: 0, domainSize: 0, pointsChecked: 0 };
-  if (buf.toString('ascii', 0, 4) !== 'zkey') {
-    problems.push('not a zkey file');
+  let sections: Map<number, { at: number; size: number }>;
+  try {
+    const f = readBinFile(buf, 'zkey');
+    sections = f.sections;
+    if (f.end !== buf.length) problems.push(`file is ${buf.length} bytes but its sections end at ${f.end}`);
+  } catch (e) {
+    problems.push((e as Error).message);
     return res;
   }
-  const sections = new Map<number, { at: number; size: number }>();
-  let pos = 12;
-  for (let s = 0; s < dv.getUint32(8, true); s++) {
-    if (pos + 12 > buf.length) {
-      problems.push('truncated section table');
-      return res;
-    }
-    const type = dv.getUint32(pos, true);
-    const size = Number(dv.getBigUint64(pos + 4, true));
-    sections.set(type, { at: pos + 12, size });
-    pos += 12 + size;
-  }
-  if (pos !== buf.length) problems.push(`file is ${buf.length} bytes but its sections end at ${pos}`);
   const h = sections.get(2);
   if (dv.getUint32(sections.get(1)?.at ?? 0, true) !== 1 || !h) {
     problems.push('not a Groth16 zkey');
