@@ -153,3 +153,26 @@ describe('witness mutation (soundness)', () => {
     expect(tried).toBeGreaterThan(0);
   });
 });
+
+describe('output binding costs', () => {
+  it('a passed-through input and a constant output each cost one constraint, as the formula says', async () => {
+    const { buildOnnxModel } = await import('../src/onnx/builder.ts');
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    await mkdir('artifacts/test/outputs', { recursive: true });
+    // Flatten only: every output is an input signal.
+    await writeFile('artifacts/test/outputs/flatten.onnx', buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 2, 2] }], outputs: [{ name: 'y', shape: [1, 4] }],
+      nodes: [{ op: 'Flatten', name: 'f', inputs: ['x'], outputs: ['y'] }],
+    }));
+    // A dense layer whose second row is all zeros (with zero bias): that output is the constant 0.
+    await writeFile('artifacts/test/outputs/zero-row.onnx', buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 3] }], outputs: [{ name: 'y', shape: [1, 2] }],
+      initializers: [{ name: 'W', dims: [2, 3], data: [0.5, -0.25, 1, 0, 0, 0] }, { name: 'b', dims: [2], data: [0.1, 0] }],
+      nodes: [{ op: 'Gemm', name: 'fc', inputs: ['x', 'W', 'b'], outputs: ['y'], attrs: { transB: 1 } }],
+    }));
+    for (const [name, n] of [['flatten', 4], ['zero-row', 3]] as const) {
+      const r = await compileModel(`artifacts/test/outputs/${name}.onnx`, { out: `artifacts/test/outputs/${name}`, calibration: [Float64Array.from({ length: n }, (_, i) => i / n)] });
+      expect(r.manifest.circuit.constraints, name).toBe(r.manifest.circuit.predictedConstraints);
+    }
+  });
+});

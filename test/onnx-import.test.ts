@@ -127,3 +127,31 @@ describe('ONNX import', () => {
     expect(a.layers).toEqual(b.layers);
   });
 });
+
+describe('ONNX import: broadcasting and declared shapes', () => {
+  it('refuses a bias that would broadcast the output to another shape, and a declared output shape the ops do not compute', () => {
+    // MatMul [1,3]x[3,2] then Add with dims [2,1]: onnxruntime broadcasts to [2,2]; zkonnx must not import it as a bias.
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', shape: [1, 3] }],
+      outputs: [{ name: 'y', shape: [2, 2] }],
+      initializers: [
+        { name: 'W', dims: [3, 2], data: [1, 2, 3, 4, 5, 6] },
+        { name: 'b', dims: [2, 1], data: [1, 2] },
+      ],
+      nodes: [
+        { op: 'MatMul', name: 'mm', inputs: ['x', 'W'], outputs: ['h'] },
+        { op: 'Add', name: 'bias', inputs: ['h', 'b'], outputs: ['y'] },
+      ],
+    };
+    const e = catchErr(() => importBytes(buildOnnxModel(spec))) as UnsupportedModelError;
+    expect(e.issues[0]).toMatchObject({ node: 'bias', op: 'Add', message: expect.stringMatching(/does not broadcast .* without changing the shape/) });
+    // A [1, 2] or [2] bias is fine.
+    spec.initializers![1] = { name: 'b', dims: [1, 2], data: [1, 2] };
+    spec.outputs = [{ name: 'y', shape: [1, 2] }];
+    expect(importBytes(buildOnnxModel(spec)).layers).toHaveLength(1);
+    // Declared [1, 3] but the ops compute [1, 2].
+    spec.outputs = [{ name: 'y', shape: [1, 3] }];
+    const e2 = catchErr(() => importBytes(buildOnnxModel(spec))) as UnsupportedModelError;
+    expect(e2.message).toMatch(/declared \[1,3\] but the ops compute \[1,2\]/);
+  });
+});

@@ -95,3 +95,13 @@ describe('quantization', () => {
     );
   });
 });
+
+describe('quantization options', () => {
+  it('multiplier bits must be an integer from 2 to 31', () => {
+    const m = randomMlp({ sizes: [4, 3, 2], seed: 2, style: 'gemm' });
+    const model = importGraph(loadOnnx(m.bytes));
+    const cal = randomInputs(4, 4, 2);
+    for (const bad of [0, 1, 1.5, 32, 60]) expect(() => quantizeModel(model, cal, { multiplierBits: bad })).toThrow(/integer from 2 to 31/);
+    expect(quantizeModel(model, cal, { multiplierBits: 31 }).multiplierBits).toBe(31);
+  });
+});

@@ -148,3 +148,32 @@ describe('ceremony path (local small ptau)', () => {
     }
   });
 });
+
+describe('keys across recompiles', () => {
+  it('an identical circuit keeps its key, with the vk metadata refreshed for the new model (renamed output)', async () => {
+    const { buildOnnxModel } = await import('../src/onnx/builder.ts');
+    const spec = (out: string) => buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 4] }],
+      outputs: [{ name: out, shape: [1, 2] }],
+      initializers: [{ name: 'W', dims: [2, 4], data: [0.5, -0.25, 1, 0.3, -0.7, 0.2, 0.1, 0.9] }, { name: 'b', dims: [2], data: [0.1, -0.2] }],
+      nodes: [{ op: 'Gemm', name: 'fc', inputs: ['x', 'W', 'b'], outputs: [out], attrs: { transB: 1 } }],
+    });
+    const dir = 'artifacts/test/setup-rename';
+    await rm(dir, { recursive: true, force: true });
+    const cal = randomInputs(4, 8, 5);
+    await writeFile('artifacts/test/setup-rename-a.onnx', spec('logits'));
+    await compileModel('artifacts/test/setup-rename-a.onnx', { out: dir, calibration: cal });
+    await setupKeys(dir);
+    const before = await readManifest(dir);
+    await writeFile('artifacts/test/setup-rename-b.onnx', spec('scores'));
+    const r = await compileModel('artifacts/test/setup-rename-b.onnx', { out: dir, calibration: cal });
+    expect(r.compiled).toBe(true);
+    expect(r.manifest.circuit.r1csSha256).toBe(before.circuit.r1csSha256);
+    expect(r.manifest.setup?.zkeySha256).toBe(before.setup!.zkeySha256);
+    expect(r.manifest.setup?.vkSha256).not.toBe(before.setup!.vkSha256);
+    const vk = await readVerificationKey(artifactPath(dir, 'vk'));
+    expect(vk.zkonnx.output.name).toBe('scores');
+    const { bundle } = await prove(dir, { x: Array.from(cal[0]) });
+    expect(await verifyBundle(bundle, vk)).toMatchObject({ valid: true });
+  });
+});

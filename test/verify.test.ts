@@ -16,6 +16,7 @@ import { readManifest, type Manifest } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { FIELD_PRIME, fromField, toFieldString } from '../src/field.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
+import { computeWitness } from '../src/prove/witness.ts';
 import { ensureLocalPtau, requiredPower } from '../src/setup/ptau.ts';
 import { vkHash } from '../src/verify/canonical.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
@@ -293,7 +294,10 @@ describe('bundle claims that differ from the public signals', () => {
       [(b) => void b.output.quantized.pop(), /^bundle output does not match the public signals/],
       [(b) => void (b.output.quantized = b.output.quantized.map(Number) as unknown as string[]), /^bundle output 0 .*differs/],
       [(b) => void b.input.quantized.push(0), /^bundle input does not match the public signals/],
-      [(b) => void ((b as unknown as Record<string, unknown>).input = undefined), /^bundle input does not match the public signals/],
+      [(b) => void ((b as unknown as Record<string, unknown>).input = undefined), /^bundle input\/output names or shapes differ from the verification key's/],
+      [(b) => void (b.input.name = 'other'), /^bundle input\/output names or shapes differ from the verification key's/],
+      [(b) => void (b.output.shape = [nOut, 1]), /^bundle input\/output names or shapes differ from the verification key's/],
+      [(b) => void (b.circuit.constraints += 1), /^bundle circuit size differs from the verification key's/],
       [(b) => void (b.input.quantized = b.input.quantized.map(String) as unknown as number[]), /^bundle input 0 .*differs/],
     ];
     for (const [mutate, reason] of cases) {
@@ -447,7 +451,12 @@ describe('gamma == delta key (no phase-2 contribution)', () => {
     gdVk = await readVerificationKey(artifactPath(gdDir, 'vk'));
     m.setup = { ...m.setup!, vkSha256: await vkHash(gdVk), zkeySha256: await sha256File(zkey) };
     await writeFile(artifactPath(gdDir, 'manifest'), JSON.stringify(m, null, 2) + '\n');
-    gdBundle = (await prove(gdDir, A.inputs(1, 4242)[0])).bundle;
+    // zkonnx's prover checks its own proof against the key and refuses this one, so prove with snarkjs.
+    await expect(prove(gdDir, A.inputs(1, 4242)[0])).rejects.toThrow(/gamma == delta/);
+    const honest = (await prove(A.dir, A.inputs(1, 4242)[0])).bundle;
+    const w = await computeWitness(artifactPath(gdDir, 'wasm'), { in: honest.input.quantized });
+    const { proof, publicSignals } = await snarkjs.groth16.prove(zkey, { type: 'mem', data: w.bin });
+    gdBundle = { ...honest, proof, publicSignals, vkSha256: await vkHash(gdVk) };
   });
 
   it('the key really has gamma == delta (both the G2 generator), unlike the fixture\'s dev key', async () => {
@@ -557,5 +566,36 @@ describe('the verifier module runs without Node', () => {
     expect([...seen].some((f) => f.endsWith('src/field.ts'))).toBe(true);
     expect([...seen].some((f) => f.endsWith('src/ir/types.ts'))).toBe(true);
     for (const f of seen) expect(existsSync(f), f).toBe(true);
+  });
+});
+
+describe('review hardening', () => {
+  it('a caller can pin the key by its sha256: any other key is refused', async () => {
+    expect((await verifyBundle(bundle, vkA, { vkSha256: bundle.vkSha256 })).valid).toBe(true);
+    expect((await verifyBundle(bundle, vkA, { vkSha256: bundle.vkSha256.toUpperCase() })).valid).toBe(true);
+    await expect(verifyBundle(bundle, vkA, { vkSha256: await vkHash(vkB) })).resolves.toMatchObject({
+      valid: false,
+      reason: expect.stringMatching(/^verification key is not the expected one/),
+    });
+  });
+
+  it('pi_b on the twist but outside the order-r subgroup is refused before the pairing', async () => {
+    const curve = await snarkjs.curves.getCurveFromName('bn128');
+    const F2 = curve.G2.F;
+    // Find x with x^3 + b' a square: (x, y) is on the twist; the cofactor is huge, so it is not in G2.
+    let point: unknown = null;
+    for (let k = 1n; !point; k++) {
+      const x = new Uint8Array(64); // (k, 1) in Fq2 (ffjavascript's F2.e mis-places the second half)
+      x.set(F2.F.e(k), 0);
+      x.set(F2.F.e(1n), 32);
+      const rhs = F2.add(F2.mul(F2.square(x), x), curve.G2.b);
+      if (F2.isSquare(rhs)) point = curve.G2.fromObject([F2.toObject(x), F2.toObject(F2.sqrt(rhs)), [1n, 0n]]);
+    }
+    expect(curve.G2.isValid(point)).toBe(true);
+    expect(curve.G2.isZero(curve.G2.timesScalar(point, R))).toBe(false);
+    const b = clone(bundle);
+    const obj = curve.G2.toObject(curve.G2.toAffine(point)) as bigint[][];
+    b.proof.pi_b = obj.map((pair) => pair.map(String));
+    await expectRejected(b, vkA, /^proof is malformed \(pi_b is not in the G2 subgroup\)/);
   });
 });

@@ -7,6 +7,7 @@ import { argmax, emit, formatFloats, globalOptions, type GlobalArgs } from './co
 interface Args extends GlobalArgs {
   bundle: string;
   vk: string;
+  vkSha256?: string;
 }
 
 export const verifyCommand: CommandModule<object, Args> = {
@@ -15,12 +16,16 @@ export const verifyCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional('bundle', { type: 'string', demandOption: true, describe: 'Bundle JSON' })
-      .options({ ...globalOptions, vk: { type: 'string', demandOption: true, describe: 'Trusted verification_key.json' } }) as never,
+      .options({
+        ...globalOptions,
+        vk: { type: 'string', demandOption: true, describe: 'Trusted verification_key.json' },
+        'vk-sha256': { type: 'string', describe: 'Refuse any key whose sha256 (as `setup` prints it) is not this' },
+      }) as never,
   async handler(args) {
     const bundle = (await readJsonFile(args.bundle, 'bundle')) as ProofBundle;
     const vk = (await readJsonFile(args.vk, 'verification key')) as ZkonnxVerificationKey;
     const t0 = performance.now();
-    const r = await verifyBundle(bundle, vk);
+    const r = await verifyBundle(bundle, vk, { vkSha256: args.vkSha256 });
     const ms = performance.now() - t0;
     emit(args, { valid: r.valid, reason: r.reason, output: r.output, keyKind: r.keyKind ?? null, ms }, () =>
       r.valid

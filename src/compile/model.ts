@@ -15,8 +15,11 @@ import type { FloatModel } from '../ir/types.ts';
 import { loadOnnx } from '../onnx/load.ts';
 import { flattenCalibration } from '../io/input.ts';
 import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quantize/quantize.ts';
-import { sha256File } from '../artifacts/io.ts';
-import { readManifest, writeManifest, type Manifest } from '../artifacts/manifest.ts';
+import { sha256File, writeFileAtomic } from '../artifacts/io.ts';
+import { vkMetadata } from '../setup/setup.ts';
+import { canonicalJson, vkHash } from '../verify/canonical.ts';
+import type { ZkonnxVerificationKey } from '../verify/types.ts';
+import { readManifest, writeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath, defaultArtifactDir, templatesDir } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { ZKONNX_VERSION } from '../version.ts';
@@ -72,6 +75,22 @@ async function circuitSourceHash(source: string): Promise<string> {
     h.update(`\0${f}\0`).update(await readFile(join(templatesDir(), f)));
   }
   return h.digest('hex');
+}
+
+/**
+ * A key made for an identical r1cs stays valid, but the verification key's zkonnx section (model hash,
+ * tensor names, dequantization scales) may have changed with the model: rewrite it, and its hash.
+ */
+async function refreshKeyMetadata(dir: string, m: Manifest): Promise<SetupRecord | undefined> {
+  const setup = m.setup!;
+  const vkPath = artifactPath(dir, 'vk');
+  if (!existsSync(vkPath)) return undefined;
+  const vk = JSON.parse(await readFile(vkPath, 'utf8')) as ZkonnxVerificationKey;
+  const meta = vkMetadata(m, setup.keyKind, setup.ptauPower);
+  if (canonicalJson(vk.zkonnx) === canonicalJson(meta)) return setup;
+  const fresh = { ...vk, zkonnx: meta };
+  await writeFileAtomic(vkPath, JSON.stringify(fresh, null, 1) + '\n');
+  return { ...setup, vkSha256: await vkHash(fresh) };
 }
 
 export async function compileModel(modelPath: string, opts: CompileModelOptions): Promise<CompileModelResult> {
@@ -150,6 +169,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     // Keys made for an identical r1cs stay valid; anything else is dropped (stale).
     setup: old?.setup && old.setup.r1csSha256 === r1csSha256 ? old.setup : undefined,
   };
+  if (manifest.setup) manifest.setup = await refreshKeyMetadata(dir, manifest);
   await writeManifest(dir, manifest);
   return { dir, manifest, compiled: true };
 }

@@ -90,6 +90,14 @@ export function importGraph(g: OnnxGraph): FloatModel {
   if (!broken && outputInfo && outputInfo.name !== current.name) {
     issues.push({ node: '(graph)', op: 'output', message: `graph output '${outputInfo.name}' is not the end of the single activation path ('${current.name}')` });
   }
+  if (!broken && outputInfo && outputInfo.name === current.name) {
+    // A fully known declared output shape (symbolic batch = 1) must be what the ops computed.
+    const declared = outputInfo.dims.map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : null));
+    const flat = (s: (number | null)[]) => s.filter((d) => d !== 1);
+    if (declared.length && declared.every((d) => d !== null) && JSON.stringify(flat(declared)) !== JSON.stringify(flat(current.shape))) {
+      issues.push({ node: '(graph)', op: 'output', message: `graph output '${outputInfo.name}' is declared [${outputInfo.dims}] but the ops compute [${current.shape}]` });
+    }
+  }
   if (!broken && layers.length === 0) issues.push({ node: '(graph)', op: 'graph', message: 'the model computes nothing zkonnx can prove (no layers)' });
   if (issues.length) throw new UnsupportedModelError(issues);
   return {

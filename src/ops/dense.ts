@@ -14,12 +14,19 @@ import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './type
 /** Terms per circom expression: circom2 crashes on one expression of ~600 terms and is quadratic on long chains. */
 const CHUNK = 48;
 
-function vectorFor(c: OnnxTensor, n: number): Float64Array | null {
-  const size = c.data.length;
-  const nonUnit = c.dims.filter((d) => d !== 1);
-  if (size === 1) return new Float64Array(n).fill(c.data[0]);
-  if (size === n && nonUnit.length <= 1) return Float64Array.from(c.data);
-  return null;
+/**
+ * A constant that broadcasts (numpy rules, right-aligned) to `outShape` without changing it and varies only
+ * along the last axis, as a vector of the last axis' length; null otherwise. A [n, 1] bias against [1, n]
+ * would broadcast the output to [n, n], so it is refused.
+ */
+function vectorFor(c: OnnxTensor, outShape: number[]): Float64Array | null {
+  const n = outShape[outShape.length - 1];
+  if (c.dims.length > outShape.length) return null;
+  const last = c.dims.length ? c.dims[c.dims.length - 1] : 1;
+  const leadingOk = c.dims.slice(0, -1).every((d) => d === 1);
+  if (!leadingOk || (last !== 1 && last !== n)) return null;
+  if (last === 1) return new Float64Array(n).fill(c.data[0]);
+  return Float64Array.from(c.data);
 }
 
 function importGemm(node: OnnxNode, ctx: ImportContext): void {
@@ -46,7 +53,7 @@ function importGemm(node: OnnxNode, ctx: ImportContext): void {
   if (cName) {
     const c = ctx.constant(cName);
     if (!c) return ctx.issue(`input C ('${cName}') must be a constant initializer`);
-    const v = vectorFor(c, n);
+    const v = vectorFor(c, [1, n]);
     if (!v) return ctx.issue(`C with dims [${c.dims}] does not broadcast to [1, ${n}]`);
     for (let j = 0; j < n; j++) bias[j] = beta * v[j];
   } else if (ctx.opset < 11) {
@@ -81,9 +88,9 @@ function importAdd(node: OnnxNode, ctx: ImportContext): void {
   if (!c || node.inputs.length !== 2) return ctx.issue('only Add of the activation and a constant bias is supported (adding two activations needs a later zkonnx)');
   if (!prev || prev.kind !== 'dense') return ctx.issue('a constant Add is supported only right after Gemm or MatMul (as its bias)');
   const n = prev.outSize;
-  const v = vectorFor(c, n);
   const outShape = ctx.current.shape;
-  if (!v || c.dims.length > outShape.length) return ctx.issue(`constant with dims [${c.dims}] does not broadcast to [${outShape}] along the last axis`);
+  const v = vectorFor(c, outShape);
+  if (!v) return ctx.issue(`constant with dims [${c.dims}] does not broadcast to [${outShape}] along the last axis without changing the shape`);
   for (let j = 0; j < n; j++) prev.bias[j] += v[j];
   prev.name = `${prev.name}+${node.name}`;
   ctx.alias();

@@ -26,6 +26,9 @@ export interface RequantChannel {
 
 const floorDiv = (a: bigint, s: number): bigint => a >> BigInt(s);
 
+/** The template's precondition: K well below the 254-bit field, so the bit decomposition is unique. */
+export const MAX_REQUANT_BITS = 252;
+
 /** Pick M, S and the bit width for one channel. */
 export function requantChannel(accScale: number, lo: number, hi: number, out: U8Quant, multiplierBits: number): RequantChannel {
   const r = accScale / out.scale;
@@ -85,7 +88,7 @@ export const requantQ: QLayerDef<QRequant> = {
       const tpl = m > 8 ? 'RequantU8Wide' : 'RequantU8Narrow';
       const id = `${prefix}_${j}`;
       w.line(`component ${id} = ${tpl}(${l.bits[j]}, ${s});`);
-      w.line(`${id}.u <== ${l.multipliers[j]} * (${expr}) + ${c};`);
+      w.line(`${id}.u <== ${BigInt(l.multipliers[j])} * (${expr}) + ${c};`);
       return `${id}.out`;
     });
   },

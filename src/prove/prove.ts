@@ -16,6 +16,7 @@ import { quantizeInput } from '../quantize/quantize.ts';
 import { runInteger } from '../reference/integer.ts';
 import { dequantizeOutput } from '../verify/dequantize.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type ZkonnxVerificationKey } from '../verify/types.ts';
+import { verifyBundle } from '../verify/verify.ts';
 import { BUNDLE_FORMAT_VERSION, ZKONNX_VERSION } from '../version.ts';
 import { computeWitness } from './witness.ts';
 
@@ -91,6 +92,14 @@ export async function prove(dir: string, input: unknown, opts: ProveOptions = {}
   const want = [...expected.map(toFieldString), ...xq.map(toFieldString)];
   if (publicSignals.length !== want.length || publicSignals.some((s: string, i: number) => s !== want[i])) {
     throw new WitnessMismatchError('The proof\'s public signals are not the expected outputs and inputs.');
+  }
+  // Check our own proof against the directory's key (~20 ms): a key file that does not match the manifest
+  // would otherwise only show up when someone else verifies.
+  const check = await verifyBundle(bundle, await readVerificationKey(artifactPath(dir, 'vk')));
+  if (!check.valid) {
+    throw new ArtifactError(`The proof does not verify under '${dir}'s verification key (${check.reason}): the key files do not match.`, {
+      hint: `Run \`zkonnx setup ${dir}\` again.`,
+    });
   }
   return { bundle, timings: { witnessSeconds: (tWitness - t0) / 1000, proveSeconds: (t2 - t1) / 1000 } };
 }

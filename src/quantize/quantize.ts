@@ -12,7 +12,7 @@ import { InputError, UnsupportedModelError, type ModelIssue } from '../errors.ts
 import type { CalibrationInfo, FloatModel, QLayer, QuantizedModel, TensorQuant, U8Quant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { floatDef } from '../ops/registry.ts';
-import { makeRequant } from '../ops/requant.ts';
+import { makeRequant, MAX_REQUANT_BITS } from '../ops/requant.ts';
 import type { CalibratedRange, QuantizeContext } from '../ops/types.ts';
 import { runFloatLayers } from '../reference/float.ts';
 
@@ -63,6 +63,9 @@ export function calibrationHash(samples: ArrayLike<number>[]): string {
  */
 export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], opts: QuantizeOptions = {}): QuantizedModel {
   const multiplierBits = opts.multiplierBits ?? DEFAULT_MULTIPLIER_BITS;
+  if (!Number.isInteger(multiplierBits) || multiplierBits < 2 || multiplierBits > 31) {
+    throw new InputError(`multiplier bits must be an integer from 2 to 31, got ${multiplierBits}.`);
+  }
   const ranges = calibrate(model, samples);
   const issues: ModelIssue[] = [];
   const inQuant = u8QuantFor(ranges[0]);
@@ -86,7 +89,12 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
         if (q.kind === 'u8') return q;
         // ReLU fused here: the requantized tensor is this layer's (ReLU) output; otherwise the incoming one.
         const out = o.relu ? u8QuantFor({ min: 0, max: ranges[i + 1].max }) : u8QuantFor(ranges[i]);
-        this.push(makeRequant(name, state.shape, q, out, !!o.relu, multiplierBits));
+        const rq = makeRequant(name, state.shape, q, out, !!o.relu, multiplierBits);
+        // The circuit needs exact integer multipliers and a decomposition far below the field size.
+        if (rq.multipliers.some((m) => !Number.isSafeInteger(m)) || rq.bits.some((k) => k > MAX_REQUANT_BITS)) {
+          this.issue(`requantization needs a multiplier above 2^53 or more than ${MAX_REQUANT_BITS} bits (the calibrated output range is too small for the accumulator scale)`);
+        }
+        this.push(rq);
         return out;
       },
       issue: (message) => void issues.push({ node: layer.name, op: layer.kind, message }),

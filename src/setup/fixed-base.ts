@@ -164,6 +164,9 @@ export async function fixedBaseMul(group: Group, base: Uint8Array, scalars: Uint
               feed();
             });
             w.on('error', reject);
+            w.on('exit', (code) => {
+              if (next < chunks.length || done < n) reject(new Error(`fixed-base worker exited early (code ${code})`));
+            });
           }),
       ),
     );

@@ -58,6 +58,9 @@ export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<S
   const t0 = performance.now();
   const m = await readManifest(dir);
   const need = requiredPower(m.circuit.constraints, m.circuit.publicSignals);
+  // Forget the old key first: if this setup stops half-way, the directory reads as "no key", never as a
+  // key whose files disagree.
+  if (m.setup) await writeManifest(dir, { ...m, setup: undefined });
   const zkeyPath = artifactPath(dir, 'zkey');
   let keyKind: KeyKind;
   let ptauPower: number | null = null;

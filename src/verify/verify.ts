@@ -4,13 +4,14 @@
  *
  * Checks, in order: bundle format; the vk hash named in the bundle; Groth16/BN254 key; gamma != delta as
  * points (a key with no phase-2 contribution lets anyone forge proofs); the model hash, key kind and
- * quantization the bundle shows equal the key's; public-signal count == vk.nPublic; every
+ * quantization, tensor names and shapes and circuit size the bundle shows equal the key's (its
+ * zkonnxVersion and createdAt are the prover's word, not covered); public-signal count == vk.nPublic; every
  * signal canonical (< r); the input values the bundle claims equal the public input signals and are uint8;
  * the output it claims equals the public output signals, and its floats equal their dequantization under
  * the key's own quantization parameters; then the pairing check.
  */
 import * as snarkjs from 'snarkjs';
-import { fromField, parseCanonicalSignal } from '../field.ts';
+import { FIELD_PRIME, fromField, parseCanonicalSignal } from '../field.ts';
 import { sizeOf } from '../ir/types.ts';
 import { dequantizeOutput } from './dequantize.ts';
 import { canonicalJson, vkHash } from './canonical.ts';
@@ -36,7 +37,13 @@ function isProofShaped(p: unknown): boolean {
 
 type G2Object = string[][];
 interface Curve {
-  G2: { fromObject(o: bigint[][]): unknown; eq(a: unknown, b: unknown): boolean; isZero(a: unknown): boolean; isValid(a: unknown): boolean };
+  G2: {
+    fromObject(o: bigint[][]): unknown;
+    eq(a: unknown, b: unknown): boolean;
+    isZero(a: unknown): boolean;
+    isValid(a: unknown): boolean;
+    timesScalar(a: unknown, s: bigint): unknown;
+  };
 }
 
 /**
@@ -60,11 +67,18 @@ function checkGammaDelta(curve: Curve, gamma: G2Object, delta: G2Object): string
   return null;
 }
 
-export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKey): Promise<VerifyResult> {
+export interface VerifyOptions {
+  /** The sha256 (hex) of the verification key you expect, e.g. published with the model; refuses any other key. */
+  vkSha256?: string;
+}
+
+export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKey, opts: VerifyOptions = {}): Promise<VerifyResult> {
   if (!bundle || typeof bundle !== 'object' || bundle.format !== BUNDLE_FORMAT) return reject('not a zkonnx proof bundle');
   if (bundle.formatVersion !== 1) return reject(`unsupported bundle format version ${String(bundle.formatVersion)}`);
   if (!vk || typeof vk !== 'object' || !vk.zkonnx) return reject('the verification key has no zkonnx section');
-  if ((await vkHash(vk)) !== bundle.vkSha256) return reject('verification key does not match the one the bundle was made for (vkSha256 differs)');
+  const actualVkHash = await vkHash(vk);
+  if (opts.vkSha256 !== undefined && opts.vkSha256.toLowerCase() !== actualVkHash) return reject(`verification key is not the expected one (its sha256 is ${actualVkHash})`);
+  if (actualVkHash !== bundle.vkSha256) return reject('verification key does not match the one the bundle was made for (vkSha256 differs)');
   if (vk.protocol !== 'groth16' || vk.curve !== 'bn128') return reject(`unsupported key: ${vk.protocol} on ${vk.curve}`);
   const curve = (await snarkjs.curves.getCurveFromName('bn128')) as Curve;
   const keyProblem = checkGammaDelta(curve, vk.vk_gamma_2, vk.vk_delta_2);
@@ -77,6 +91,12 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
   if (canonicalJson(bundle.quantization) !== canonicalJson({ input: meta.input, output: meta.output })) {
     return reject('bundle quantization parameters differ from the verification key\'s');
   }
+  const sameTensor = (a: { name?: unknown; shape?: unknown } | undefined, b: { name: string; shape: number[] }) =>
+    !!a && a.name === b.name && canonicalJson(a.shape) === canonicalJson(b.shape);
+  if (!sameTensor(bundle.input, meta.input) || !sameTensor(bundle.output, meta.output)) {
+    return reject('bundle input/output names or shapes differ from the verification key\'s');
+  }
+  if (bundle.circuit?.constraints !== meta.constraints) return reject('bundle circuit size differs from the verification key\'s');
   const nOut = sizeOf(meta.output.shape);
   const nIn = sizeOf(meta.input.shape);
   if (vk.nPublic !== nOut + nIn || vk.IC?.length !== vk.nPublic + 1) return reject('verification key is inconsistent with its zkonnx section');
@@ -113,6 +133,13 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
   }
 
   if (!isProofShaped(bundle.proof)) return reject('proof is malformed');
+  // pi_b must be in the order-r subgroup of G2 (the curve has other points; snarkjs checks only the equation).
+  try {
+    const b = curve.G2.fromObject(bundle.proof.pi_b.map((pair) => pair.map((c) => BigInt(c))));
+    if (!curve.G2.isValid(b) || !curve.G2.isZero(curve.G2.timesScalar(b, FIELD_PRIME))) return reject('proof is malformed (pi_b is not in the G2 subgroup)');
+  } catch {
+    return reject('proof is malformed (not points on the curve)');
+  }
   let ok = false;
   const errors: string[] = [];
   const logger = { info() {}, warn() {}, debug() {}, error: (m: string) => void errors.push(String(m)) };
