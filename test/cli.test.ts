@@ -458,3 +458,24 @@ describe('keys and ceremony from the command line', () => {
     expect(p.stderr).toMatch(/without a witness generator/);
   });
 });
+
+describe('interruption', () => {
+  it('Ctrl-C during a compile exits 130 and leaves no temp dirs and no manifest', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = join(WORK, 'interrupted');
+    await rm(dir, { recursive: true, force: true });
+    const calib = join(ROOT, 'examples/mnist-mlp/calibration.json');
+    const child = spawn(process.execPath, ['bin/zkonnx.js', 'compile', 'examples/mnist-mlp/model.onnx', '--calibration', calib, '--out', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Wait until circom is running (the staging dir exists), then interrupt.
+    for (let i = 0; i < 200 && !(existsSync(dir) && (await readdir(dir)).some((f) => f.startsWith('.stage-'))); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted \(SIGINT\)/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await readdir(dir)).toEqual([]);
+  });
+});

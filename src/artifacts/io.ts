@@ -1,9 +1,35 @@
 /** File helpers: atomic writes (temp file + rename, so an interrupted run leaves nothing half-written), hashing. */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
+
+/** Cleanups for work in progress (temp files, child processes), run by cleanupPending() on interruption. */
+const pending = new Set<() => void>();
+
+/** Register a synchronous cleanup; call the returned function once the work is done. */
+export function onInterrupt(cleanup: () => void): () => void {
+  pending.add(cleanup);
+  return () => void pending.delete(cleanup);
+}
+
+/** Remember a temp file or dir until the returned function is called (or the process is interrupted). */
+export function trackTemp(path: string): () => void {
+  return onInterrupt(() => rmSync(path, { force: true, recursive: true }));
+}
+
+/** Run every pending cleanup (call from a SIGINT/SIGTERM handler). */
+export function cleanupPending(): void {
+  for (const c of [...pending]) {
+    try {
+      c();
+    } catch {
+      // best effort: keep cleaning the rest
+    }
+  }
+  pending.clear();
+}
 
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -12,12 +38,15 @@ export function tempPathFor(path: string): string {
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
+  const forget = trackTemp(tmp);
   try {
     await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
+  } finally {
+    forget();
   }
 }
 
@@ -25,12 +54,14 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 export async function produceAtomic<T>(path: string, produce: (tmp: string) => Promise<T>): Promise<T> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
+  const forget = trackTemp(tmp);
   try {
     const r = await produce(tmp);
     await rename(tmp, path);
     return r;
   } finally {
     await rm(tmp, { force: true, recursive: true });
+    forget();
   }
 }
 

@@ -1,5 +1,6 @@
 /** zkonnx command line. Exit codes: 0 ok, 1 proof invalid, 2 bad input or usage, 3 internal error. */
 import yargs from 'yargs';
+import { cleanupPending } from '../artifacts/io.ts';
 import { releaseCurve } from '../curve.ts';
 import { ZKONNX_VERSION } from '../version.ts';
 import { globalOptions, reportError } from './common.ts';
@@ -11,7 +12,16 @@ import { runCommand } from './run.ts';
 import { setupCommand } from './setup.ts';
 import { verifyCommand } from './verify.ts';
 
+/** Ctrl-C or a kill: remove temp files being written (the real artifacts are only ever renamed into place). */
+function onInterrupt(signal: NodeJS.Signals): void {
+  cleanupPending();
+  process.stderr.write(`zkonnx: interrupted (${signal}); nothing half-written was left behind\n`);
+  process.exit(130);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   let failed: number | undefined;
   const parsedFlags = { json: argv.includes('--json'), verbose: argv.includes('--verbose') };
   try {

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { readR1cs } from 'r1csfile';
 import { CompileError } from '../errors.ts';
 import { templatesDir } from '../artifacts/paths.ts';
+import { onInterrupt, trackTemp } from '../artifacts/io.ts';
 
 export type CircomChoice = 'wasm' | 'native' | 'auto';
 
@@ -38,6 +39,8 @@ export function nativeCircomAvailable(): boolean {
 function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const forget = onInterrupt(() => p.kill('SIGKILL'));
+    p.on('exit', forget);
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
@@ -65,6 +68,7 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
   }
   await mkdir(outDir, { recursive: true });
   const tmp = await mkdtemp(join(outDir, '.compile-'));
+  const forgetTmp = trackTemp(tmp);
   const t0 = performance.now();
   try {
     // Compile a copy next to the templates it includes: circom2's WASI sandbox resolves includes reliably
@@ -103,5 +107,6 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
     return report;
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    forgetTmp();
   }
 }

@@ -15,7 +15,7 @@ import type { FloatModel } from '../ir/types.ts';
 import { loadOnnx } from '../onnx/load.ts';
 import { flattenCalibration } from '../io/input.ts';
 import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quantize/quantize.ts';
-import { sha256File, writeFileAtomic } from '../artifacts/io.ts';
+import { sha256File, trackTemp, writeFileAtomic } from '../artifacts/io.ts';
 import { vkMetadata } from '../setup/setup.ts';
 import { canonicalJson, vkHash } from '../verify/canonical.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
@@ -127,6 +127,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   // failed or interrupted compile leaves an existing artifact directory as it was.
   await mkdir(dir, { recursive: true });
   const stage = await mkdtemp(join(dir, '.stage-'));
+  const forgetStage = trackTemp(stage);
   const old = await readManifest(dir).catch(() => undefined);
   let report: CompileReport;
   try {
@@ -142,6 +143,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     if (witness) await rename(join(stage, 'circuit_js'), join(dir, 'circuit_js'));
   } finally {
     await rm(stage, { recursive: true, force: true });
+    forgetStage();
   }
   const r1csSha256 = await sha256File(artifactPath(dir, 'r1cs'));
   const manifest: Manifest = {

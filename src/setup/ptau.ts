@@ -9,7 +9,7 @@ import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as snarkjs from 'snarkjs';
 import { SetupError } from '../errors.ts';
-import { produceAtomic, tempPathFor } from '../artifacts/io.ts';
+import { produceAtomic, tempPathFor, trackTemp } from '../artifacts/io.ts';
 import { ptauCacheDir } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 
@@ -60,6 +60,7 @@ export async function ensureLocalPtau(power: number, progress: ProgressReporter 
   const curve = await snarkjs.curves.getCurveFromName('bn128');
   const t0 = tempPathFor(target);
   const t1 = tempPathFor(target);
+  const forget = [trackTemp(t0), trackTemp(t1)];
   try {
     await produceAtomic(target, async (tmp) => {
       await snarkjs.powersOfTau.newAccumulator(curve, p, t0);
@@ -69,6 +70,7 @@ export async function ensureLocalPtau(power: number, progress: ProgressReporter 
   } finally {
     await rm(t0, { force: true });
     await rm(t1, { force: true });
+    forget.forEach((f) => f());
   }
   done();
   return target;

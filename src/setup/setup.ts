@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import * as snarkjs from 'snarkjs';
 import { SetupError } from '../errors.ts';
-import { produceAtomic, sha256File, tempPathFor, writeFileAtomic } from '../artifacts/io.ts';
+import { produceAtomic, sha256File, tempPathFor, trackTemp, writeFileAtomic } from '../artifacts/io.ts';
 import { readManifest, writeManifest, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
@@ -75,6 +75,7 @@ export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<S
     ptauPower = have;
     ptauSha256 = await sha256File(opts.ptau);
     const initial = tempPathFor(zkeyPath);
+    const forgetInitial = trackTemp(initial);
     const done = progress.step(`setup: snarkjs groth16 setup from '${opts.ptau}' (2^${have}) and a random contribution`);
     try {
       await produceAtomic(zkeyPath, async (tmp) => {
@@ -86,6 +87,7 @@ export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<S
       });
     } finally {
       await rm(initial, { force: true });
+      forgetInitial();
     }
     done();
   } else {
