@@ -15,7 +15,7 @@ import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { quantizeInput } from '../quantize/quantize.ts';
 import { runInteger } from '../reference/integer.ts';
 import { dequantizeOutput } from '../verify/dequantize.ts';
-import { BUNDLE_FORMAT, type ProofBundle, type ZkonnxVerificationKey } from '../verify/types.ts';
+import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from '../verify/types.ts';
 import { verifyBundle } from '../verify/verify.ts';
 import { BUNDLE_FORMAT_VERSION, ZKONNX_VERSION } from '../version.ts';
 import { computeWitness } from './witness.ts';
@@ -27,13 +27,15 @@ export interface ProveOptions {
 export interface ProveTimings {
   witnessSeconds: number;
   proveSeconds: number;
+  /** The prover's own check of the proof against the directory's verification key. */
+  verifySeconds: number;
 }
 
 /**
  * Prove one inference. `input` is the parsed input JSON (object keyed by input name, or a bare array) or
  * a flat Float64Array. Throws WitnessMismatchError if the circuit disagrees with the integer reference.
  */
-export async function prove(dir: string, input: unknown, opts: ProveOptions = {}): Promise<{ bundle: ProofBundle; timings: ProveTimings }> {
+export async function prove(dir: string, input: unknown, opts: ProveOptions = {}): Promise<{ bundle: ProofBundle; timings: ProveTimings; verification: VerifyResult }> {
   const progress = opts.progress ?? silentProgress;
   const manifest = await readManifest(dir);
   const setup = requireFreshSetup(dir, manifest);
@@ -95,13 +97,20 @@ export async function prove(dir: string, input: unknown, opts: ProveOptions = {}
   }
   // Check our own proof against the directory's key (~20 ms): a key file that does not match the manifest
   // would otherwise only show up when someone else verifies.
-  const check = await verifyBundle(bundle, await readVerificationKey(artifactPath(dir, 'vk')));
+  const vk = await readVerificationKey(artifactPath(dir, 'vk'));
+  const t3 = performance.now();
+  const check = await verifyBundle(bundle, vk);
+  const t4 = performance.now();
   if (!check.valid) {
     throw new ArtifactError(`The proof does not verify under '${dir}'s verification key (${check.reason}): the key files do not match.`, {
       hint: `Run \`zkonnx setup ${dir}\` again.`,
     });
   }
-  return { bundle, timings: { witnessSeconds: (tWitness - t0) / 1000, proveSeconds: (t2 - t1) / 1000 } };
+  return {
+    bundle,
+    timings: { witnessSeconds: (tWitness - t0) / 1000, proveSeconds: (t2 - t1) / 1000, verifySeconds: (t4 - t3) / 1000 },
+    verification: check,
+  };
 }
 
 /** Read a verification key file written by `zkonnx setup`. */

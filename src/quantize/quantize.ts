@@ -82,7 +82,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
       outRange: ranges[i + 1],
       push(q) {
         layers.push(q);
-        state = { shape: q.outShape, quant: q.kind === 'reshape' ? q.outQuant : q.outQuant };
+        state = { shape: q.outShape, quant: q.outQuant };
       },
       ensureU8(name, o = {}) {
         const q = state.quant;
