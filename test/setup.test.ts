@@ -177,3 +177,19 @@ describe('keys across recompiles', () => {
     expect(await verifyBundle(bundle, vk)).toMatchObject({ valid: true });
   });
 });
+
+describe('dev keys and the Solidity export', () => {
+  it('snarkjs exports a Groth16 Solidity verifier for a dev key, embedding its gamma, delta and IC', async () => {
+    const { readFile: rf } = await import('node:fs/promises');
+    // snarkjs' package exports only '.', so locate its template next to its main module.
+    const { createRequire } = await import('node:module');
+    const { dirname: dn, join: jn } = await import('node:path');
+    const main = createRequire(import.meta.url).resolve('snarkjs');
+    const template = await rf(jn(dn(main), '..', 'templates', 'verifier_groth16.sol.ejs'), 'utf8');
+    await setupKeys(fx.dir);
+    const sol: string = await snarkjs.zKey.exportSolidityVerifier(artifactPath(fx.dir, 'zkey'), { groth16: template });
+    const vk = await readVerificationKey(artifactPath(fx.dir, 'vk'));
+    expect(sol).toMatch(/contract Groth16Verifier/);
+    for (const v of [vk.vk_delta_2[0][0], vk.vk_delta_2[1][1], vk.vk_gamma_2[0][1], vk.vk_alpha_1[0], vk.IC[vk.IC.length - 1][1]]) expect(sol).toContain(v);
+  });
+});
