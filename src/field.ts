@@ -3,6 +3,8 @@
  * A negative integer x is the field element p + x; decoding maps elements above p/2 back to negatives.
  */
 export const FIELD_PRIME = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+/** BN254 base field: coordinates of curve points (proofs, keys) live here. */
+export const BASE_FIELD_PRIME = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 const HALF = FIELD_PRIME / 2n;
 
 export function toField(x: bigint | number): bigint {

@@ -15,9 +15,9 @@ import type { FloatModel } from '../ir/types.ts';
 import { loadOnnx } from '../onnx/load.ts';
 import { flattenCalibration } from '../io/input.ts';
 import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quantize/quantize.ts';
-import { sha256File, trackTemp, writeFileAtomic } from '../artifacts/io.ts';
-import { vkMetadata } from '../setup/setup.ts';
-import { canonicalJson, vkHash } from '../verify/canonical.ts';
+import { sha256File, trackTemp } from '../artifacts/io.ts';
+import { vkMetadata, writeVerificationKey } from '../setup/setup.ts';
+import { canonicalJson } from '../verify/canonical.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
 import { readManifest, writeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath, defaultArtifactDir, templatesDir } from '../artifacts/paths.ts';
@@ -86,11 +86,9 @@ async function refreshKeyMetadata(dir: string, m: Manifest): Promise<SetupRecord
   const vkPath = artifactPath(dir, 'vk');
   if (!existsSync(vkPath)) return undefined;
   const vk = JSON.parse(await readFile(vkPath, 'utf8')) as ZkonnxVerificationKey;
-  const meta = vkMetadata(m, setup.keyKind, setup.ptauPower);
-  if (canonicalJson(vk.zkonnx) === canonicalJson(meta)) return setup;
-  const fresh = { ...vk, zkonnx: meta };
-  await writeFileAtomic(vkPath, JSON.stringify(fresh, null, 1) + '\n');
-  return { ...setup, vkSha256: await vkHash(fresh) };
+  if (canonicalJson(vk.zkonnx) === canonicalJson(vkMetadata(m, setup.keyKind, setup.ptauPower))) return setup;
+  const { zkonnx: _old, ...base } = vk;
+  return { ...setup, vkSha256: await writeVerificationKey(dir, base, m, setup.keyKind, setup.ptauPower) };
 }
 
 export async function compileModel(modelPath: string, opts: CompileModelOptions): Promise<CompileModelResult> {

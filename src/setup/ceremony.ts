@@ -6,12 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import * as snarkjs from 'snarkjs';
 import { SetupError } from '../errors.ts';
-import { produceAtomic, sha256File, writeFileAtomic } from '../artifacts/io.ts';
+import { produceAtomic, sha256File } from '../artifacts/io.ts';
 import { readManifest, requireFreshSetup, writeManifest } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
-import { vkHash } from '../verify/canonical.ts';
-import type { ZkonnxVerificationKey } from '../verify/types.ts';
-import { vkMetadata } from './setup.ts';
+import { writeVerificationKey } from './setup.ts';
 
 interface Captured {
   info: string[];
@@ -45,9 +43,7 @@ async function replaceZkey(dir: string, step: (oldZkey: string, newZkey: string,
     const r = await step(zkey, tmp, c.logger);
     if (r === false || c.errors.length) throw new SetupError(`snarkjs failed: ${c.errors.join('; ') || 'unknown error'}.`);
   });
-  const vk: ZkonnxVerificationKey = { ...(await snarkjs.zKey.exportVerificationKey(zkey)), zkonnx: vkMetadata(m, 'ceremony', m.setup!.ptauPower) };
-  const vkSha256 = await vkHash(vk);
-  await writeFileAtomic(artifactPath(dir, 'vk'), JSON.stringify(vk, null, 1) + '\n');
+  const vkSha256 = await writeVerificationKey(dir, await snarkjs.zKey.exportVerificationKey(zkey), m, 'ceremony', m.setup!.ptauPower);
   await writeManifest(dir, { ...m, setup: { ...m.setup!, zkeySha256: await sha256File(zkey), vkSha256 } });
   return { vkSha256, info: c.info };
 }

@@ -21,10 +21,11 @@ import { readR1csFile, type R1cs } from '../compile/r1cs.ts';
 import { produceAtomic } from '../artifacts/io.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { SetupError } from '../errors.ts';
+import { BASE_FIELD_PRIME, FIELD_PRIME } from '../field.ts';
 import { encodeScalars, fixedBaseMul } from './fixed-base.ts';
 
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+const R = FIELD_PRIME;
+const Q = BASE_FIELD_PRIME;
 
 const mod = (a: bigint) => ((a % R) + R) % R;
 

@@ -53,6 +53,16 @@ export function vkMetadata(m: Manifest, keyKind: KeyKind, ptauPower: number | nu
   };
 }
 
+/**
+ * Write DIR/verification_key.json: snarkjs' key `base` plus the zkonnx section for this manifest.
+ * Returns the sha256 that bundles pin it by.
+ */
+export async function writeVerificationKey(dir: string, base: Omit<ZkonnxVerificationKey, 'zkonnx'>, m: Manifest, keyKind: KeyKind, ptauPower: number | null): Promise<string> {
+  const vk: ZkonnxVerificationKey = { ...base, zkonnx: vkMetadata(m, keyKind, ptauPower) };
+  await writeFileAtomic(artifactPath(dir, 'vk'), JSON.stringify(vk, null, 1) + '\n');
+  return vkHash(vk);
+}
+
 export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<SetupResult> {
   const progress = opts.progress ?? silentProgress;
   const t0 = performance.now();
@@ -96,9 +106,7 @@ export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<S
     await writeDevZkey(artifactPath(dir, 'r1cs'), zkeyPath, progress);
   }
   const vkBase = await snarkjs.zKey.exportVerificationKey(zkeyPath);
-  const vk: ZkonnxVerificationKey = { ...vkBase, zkonnx: vkMetadata(m, keyKind, ptauPower) };
-  const vkSha256 = await vkHash(vk);
-  await writeFileAtomic(artifactPath(dir, 'vk'), JSON.stringify(vk, null, 1) + '\n');
+  const vkSha256 = await writeVerificationKey(dir, vkBase, m, keyKind, ptauPower);
   const seconds = (performance.now() - t0) / 1000;
   const setup: SetupRecord = {
     r1csSha256: m.circuit.r1csSha256,

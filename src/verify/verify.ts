@@ -11,7 +11,7 @@
  * the key's own quantization parameters; then the pairing check.
  */
 import * as snarkjs from 'snarkjs';
-import { FIELD_PRIME, fromField, parseCanonicalSignal } from '../field.ts';
+import { BASE_FIELD_PRIME, FIELD_PRIME, fromField, parseCanonicalSignal } from '../field.ts';
 import { sizeOf } from '../ir/types.ts';
 import { dequantizeOutput } from './dequantize.ts';
 import { canonicalJson, vkHash } from './canonical.ts';
@@ -19,10 +19,8 @@ import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerifica
 
 const reject = (reason: string): VerifyResult => ({ valid: false, reason, output: null });
 
-/** BN254 base field: every proof coordinate must be a canonical element of it. */
-const BASE_FIELD = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
-
-const isCoordinate = (v: unknown) => typeof v === 'string' && /^(0|[1-9][0-9]{0,77})$/.test(v) && BigInt(v) < BASE_FIELD;
+/** Every proof coordinate must be a canonical element of the BN254 base field. */
+const isCoordinate = (v: unknown) => typeof v === 'string' && /^(0|[1-9][0-9]{0,77})$/.test(v) && BigInt(v) < BASE_FIELD_PRIME;
 
 /** pi_a, pi_c: [x, y] or [x, y, z]; pi_b: two or three pairs; every coordinate a canonical decimal. */
 function isProofShaped(p: unknown): boolean {
