@@ -79,6 +79,26 @@ describe('RequantU8 gadget', () => {
           expect(violatedConstraints(r1cs, m).length).toBeGreaterThan(0);
         }
       }
+      // Every other computed signal (out, and inv / isZero / fill in the wide variant), at both clamps and
+      // in between: any single change breaks a constraint, except inv when the value it inverts is 0.
+      const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
+      const names = new Map([...syms].filter(([, wire]) => wire >= 0).map(([n, wire]) => [wire, n]));
+      let mutated = 0;
+      for (const a of [c.lo, c.hi, Math.round((c.lo + c.hi) / 3)]) {
+        const wa = (await computeWitness(`${dir}/circuit_js/circuit.wasm`, u(a))).values;
+        for (let wire = 1; wire < r1cs.nWires; wire++) {
+          if (wire > r1cs.nOutputs && wire < firstPrivate) continue; // the public input u itself
+          const name = names.get(wire) ?? `wire ${wire}`;
+          if (name === 'main.inv' && wa[syms.get('main.isZero')!] === 1n) continue;
+          for (const d of [1n, FIELD_PRIME - 1n]) {
+            const m = [...wa];
+            m[wire] = (m[wire] + d) % FIELD_PRIME;
+            expect(violatedConstraints(r1cs, m).length, `${name} at acc ${a}`).toBeGreaterThan(0);
+            mutated++;
+          }
+        }
+      }
+      expect(mutated).toBeGreaterThan(6 * ch.bits);
     });
   }
 });
