@@ -97,6 +97,75 @@ describe('buildOnnxModel', () => {
     expect(out.y!.data).toEqual([1, 3, -0.5, -1]);
   });
 
+  for (const encoding of ['raw', 'typed'] as const) {
+    it(`int8 / uint8 / int32 initializers (${encoding}) feed QuantizeLinear / per-axis DequantizeLinear`, async () => {
+      // y  = x + DequantizeLinear(w int8 [2,3], scale [2], zp int8 [2], axis=0)
+      // q  = QuantizeLinear(x, 0.1, uint8 128)  (graph output of type UINT8)
+      // u  = DequantizeLinear(uint8 [3], 0.5, uint8 10)
+      // b  = DequantizeLinear(int32 [2], scale [2], int32 zp [2], axis=0)
+      const wq = [-128, -1, 127, 0, 5, -7];
+      const wScale = [0.5, 0.25];
+      const wZp = [0, 1];
+      const bytes = buildOnnxModel({
+        opset: 13,
+        inputs: [{ name: 'x', shape: [2, 3] }],
+        outputs: [
+          { name: 'y', shape: [2, 3] },
+          { name: 'q', shape: [2, 3], elemType: 'uint8' },
+          { name: 'u', shape: [3] },
+          { name: 'b', shape: [2] },
+        ],
+        initializers: [
+          { name: 'w_q', dims: [2, 3], data: wq, dataType: 'int8', encoding },
+          { name: 'w_scale', dims: [2], data: wScale, encoding },
+          { name: 'w_zp', dims: [2], data: wZp, dataType: 'int8', encoding },
+          { name: 'x_scale', dims: [], data: [0.1], encoding },
+          { name: 'x_zp', dims: [], data: [128], dataType: 'uint8', encoding },
+          { name: 'u_q', dims: [3], data: [0, 10, 255], dataType: 'uint8', encoding },
+          { name: 'u_scale', dims: [], data: [0.5], encoding },
+          { name: 'u_zp', dims: [], data: [10], dataType: 'uint8', encoding },
+          { name: 'b_q', dims: [2], data: [-2147483648, 1000000], dataType: 'int32', encoding },
+          { name: 'b_scale', dims: [2], data: [0.5, 0.001], encoding },
+          { name: 'b_zp', dims: [2], data: [0, 0], dataType: 'int32', encoding },
+        ],
+        nodes: [
+          { op: 'DequantizeLinear', inputs: ['w_q', 'w_scale', 'w_zp'], outputs: ['w'], attrs: { axis: 0 } },
+          { op: 'Add', inputs: ['x', 'w'], outputs: ['y'] },
+          { op: 'QuantizeLinear', inputs: ['x', 'x_scale', 'x_zp'], outputs: ['q'] },
+          { op: 'DequantizeLinear', inputs: ['u_q', 'u_scale', 'u_zp'], outputs: ['u'] },
+          { op: 'DequantizeLinear', inputs: ['b_q', 'b_scale', 'b_zp'], outputs: ['b'], attrs: { axis: 0 } },
+        ],
+      });
+      const session = await ort.InferenceSession.create(Buffer.from(bytes));
+      const x = Float32Array.from([0, 1, -1, 0.5, 12.8, -13]);
+      const out = await session.run({ x: new ort.Tensor('float32', x, [2, 3]) });
+      const expectedY = wq.map((q, i) => x[i]! + (q - wZp[Math.floor(i / 3)]!) * wScale[Math.floor(i / 3)]!);
+      Array.from(out.y!.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expectedY[i]!, 5));
+      expect(out.q!.type).toBe('uint8');
+      // round-half-to-even(x / 0.1) + 128, saturated to [0, 255]
+      expect(Array.from(out.q!.data as Uint8Array)).toEqual([128, 138, 118, 133, 255, 0]);
+      expect(Array.from(out.u!.data as Float32Array)).toEqual([-5, 0, 122.5]);
+      const b = Array.from(out.b!.data as Float32Array);
+      expect(b[0]).toBeCloseTo(-1073741824, 0);
+      expect(b[1]).toBeCloseTo(1000, 3);
+    });
+  }
+
+  it('rejects out-of-range int8 / uint8 / int32 values', () => {
+    for (const encoding of ['raw', 'typed'] as const) {
+      const one = (dataType: 'int8' | 'uint8' | 'int32', v: number) => () =>
+        buildOnnxModel({ inputs: [], outputs: [], nodes: [], initializers: [{ name: 't', dims: [1], data: [v], dataType, encoding }] });
+      expect(one('int8', 128)).toThrow(/out of range/);
+      expect(one('int8', -129)).toThrow(/out of range/);
+      expect(one('uint8', -1)).toThrow(/out of range/);
+      expect(one('uint8', 256)).toThrow(/out of range/);
+      expect(one('int32', 2 ** 31)).toThrow(/out of range/);
+      expect(one('uint8', 1.5)).toThrow(/safe integer/);
+      expect(one('int8', -128)).not.toThrow();
+      expect(one('uint8', 255)).not.toThrow();
+    }
+  });
+
   it('rejects mismatched initializer sizes and non-integer INTS', () => {
     expect(() =>
       buildOnnxModel({ inputs: [], outputs: [], nodes: [], initializers: [{ name: 'w', dims: [2, 2], data: [1, 2, 3] }] }),

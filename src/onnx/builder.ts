@@ -15,14 +15,18 @@ import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
 
-export type TensorDataType = 'float' | 'int64' | 'int32' | 'double';
+export type TensorDataType = 'float' | 'int64' | 'int32' | 'double' | 'int8' | 'uint8';
 
 export interface TensorSpec {
   dims: number[];
   data: ArrayLike<number>;
   /** default 'float' */
   dataType?: TensorDataType;
-  /** 'raw' = little-endian bytes in raw_data; 'typed' = float_data/int64_data/int32_data/double_data. Default 'raw'. */
+  /**
+   * 'raw' = little-endian bytes in raw_data; 'typed' = float_data/int64_data/int32_data/double_data
+   * (int8 and uint8 values go to int32_data, one value per element, as the ONNX spec requires).
+   * Default 'raw'.
+   */
   encoding?: 'raw' | 'typed';
 }
 
@@ -94,11 +98,29 @@ function dataTypeCode(t: TensorDataType | undefined): number {
       return DT.INT32;
     case 'double':
       return DT.DOUBLE;
+    case 'int8':
+      return DT.INT8;
+    case 'uint8':
+      return DT.UINT8;
   }
 }
 
 function checkedInt(v: number, what: string): number {
   if (!Number.isSafeInteger(v)) throw new Error(`${what}: expected a safe integer, got ${v}`);
+  return v;
+}
+
+const INT_RANGES: Partial<Record<TensorDataType, [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int32: [-2147483648, 2147483647],
+};
+
+/** integer check plus, for int8/uint8/int32, a range check (typed arrays would silently wrap) */
+function checkedIntOf(dataType: TensorDataType, v: number, what: string): number {
+  checkedInt(v, what);
+  const r = INT_RANGES[dataType];
+  if (r && (v < r[0] || v > r[1])) throw new Error(`${what}: ${v} is out of range [${r[0]}, ${r[1]}]`);
   return v;
 }
 
@@ -131,8 +153,19 @@ function makeTensor(spec: TensorSpec, name?: string): InstanceType<typeof onnx.T
       }
       case 'int32': {
         const a = new Int32Array(n);
-        for (let i = 0; i < n; i++) a[i] = checkedInt(spec.data[i]!, `tensor ${name ?? ''} int32 value`);
+        for (let i = 0; i < n; i++) a[i] = checkedIntOf('int32', spec.data[i]!, `tensor ${name ?? ''} int32 value`);
         bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+        break;
+      }
+      case 'int8': {
+        const a = new Int8Array(n);
+        for (let i = 0; i < n; i++) a[i] = checkedIntOf('int8', spec.data[i]!, `tensor ${name ?? ''} int8 value`);
+        bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+        break;
+      }
+      case 'uint8': {
+        bytes = new Uint8Array(n);
+        for (let i = 0; i < n; i++) bytes[i] = checkedIntOf('uint8', spec.data[i]!, `tensor ${name ?? ''} uint8 value`);
         break;
       }
       case 'int64': {
@@ -154,7 +187,10 @@ function makeTensor(spec: TensorSpec, name?: string): InstanceType<typeof onnx.T
         props.doubleData = arr;
         break;
       case 'int32':
-        props.int32Data = arr.map((v) => checkedInt(v, `tensor ${name ?? ''} int32 value`));
+      case 'int8':
+      case 'uint8':
+        // ONNX stores INT32, INT8, UINT8 (and the other small int types) typed data in int32_data.
+        props.int32Data = arr.map((v) => checkedIntOf(dataType, v, `tensor ${name ?? ''} ${dataType} value`));
         break;
       case 'int64':
         // protobufjs accepts plain JS numbers (incl. negatives) for int64 fields.
