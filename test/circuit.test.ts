@@ -14,7 +14,7 @@ import { FIELD_PRIME, toField } from '../src/field.ts';
 import type { QRequant } from '../src/ir/types.ts';
 import { computeWitness } from '../src/prove/witness.ts';
 import { quantizeInput } from '../src/quantize/quantize.ts';
-import { runInteger } from '../src/reference/integer.ts';
+import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
 import { mulberry32 } from '../src/onnx/builder.ts';
 import { mlpFixture } from './helpers/fixtures.ts';
 
@@ -38,7 +38,7 @@ describe('compiled circuits', () => {
       const fx = await mlpFixture(f.key, f.opts);
       const m = await readManifest(fx.dir);
       const q = await readQuantizedModel(fx.dir);
-      // TOTAL = sum over requant channels of (K + 6 | K + 3) + one per wide output element.
+      // TOTAL = sum over requant channels of (K + 5 | K + 2) + 1 binding each, + one per wide output element.
       expect(m.circuit.constraints).toBe(emitCircuit(q).constraints);
       expect(m.circuit.predictedConstraints).toBe(m.circuit.constraints);
       expect(m.circuit.publicSignals).toBe(f.opts.sizes[0] + f.opts.sizes[f.opts.sizes.length - 1]);
@@ -50,12 +50,10 @@ describe('compiled circuits', () => {
         const expected = runInteger(q, x);
         expect(w.values.slice(1, 1 + expected.length)).toEqual(expected.map((v) => toField(v)));
         // Count clamps in the hidden layers to show the extremes exercise them.
-        let h = x;
+        const env = runIntegerAll(q, x);
         for (const l of q.layers) {
-          const before = h;
-          h = runInteger({ ...q, layers: [l] }, before);
           if (l.kind === 'requant') {
-            h.forEach((v) => {
+            env.get(l.output)!.forEach((v) => {
               if (v === 0) clampedLow++;
               if (v === 255) clampedHigh++;
             });

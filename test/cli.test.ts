@@ -211,7 +211,7 @@ describe('the pipeline, one command at a time', () => {
       // ONNX node names (MatMul + Add fused into one dense layer) and the op kinds.
       expect(r.stdout).toMatch(/MatMul_\d+\+Add_\d+\s+dense\s+\[1,10\] -> \[1,5\]/);
       expect(r.stdout).toMatch(/MatMul_\d+\+Add_\d+\s+dense\s+\[1,5\] -> \[1,3\]/);
-      expect(r.stdout).toMatch(/Relu_\d+\s+(relu|requant)\s/);
+      expect(r.stdout).toMatch(/Relu_\d+\s+(clip|requant)\s/);
     }
     for (const r of [dir, withCal]) {
       const total = /^total: (\d+) constraints/m.exec(r.stdout);
@@ -257,9 +257,9 @@ describe('bad input: exit 2, a message that says what is wrong, no stack trace',
         ],
         nodes: [
           { op: 'Gemm', name: 'fc0', inputs: ['input', 'W0', 'B0'], outputs: ['h'], attrs: { transB: 1 } },
-          { op: 'Sigmoid', name: 'squash', inputs: ['h'], outputs: ['s'] },
+          { op: 'Softplus', name: 'squash', inputs: ['h'], outputs: ['s'] },
           { op: 'Gemm', name: 'fc1', inputs: ['s', 'W1', 'B1'], outputs: [extra ? 'logits' : 'output'], attrs: { transB: 1 } },
-          ...(extra ? [{ op: 'Softmax', name: 'probs', inputs: ['logits'], outputs: ['output'] }] : []),
+          ...(extra ? [{ op: 'Erf', name: 'probs', inputs: ['logits'], outputs: ['output'] }] : []),
         ],
       });
     const one = join(WORK, 'sigmoid.onnx');
@@ -276,19 +276,19 @@ describe('bad input: exit 2, a message that says what is wrong, no stack trace',
     expectCleanError(json);
     const e = jsonError(json);
     expect(e.code).toBe('UNSUPPORTED_MODEL');
-    expect(e.message).toMatch(/node 'squash' \(Sigmoid\)/);
-    expect(e.message).toMatch(/Sigmoid/);
+    expect(e.message).toMatch(/node 'squash' \(Softplus\)/);
+    expect(e.message).toMatch(/Softplus/);
     expect(supportedOps.length).toBeGreaterThan(3);
     for (const op of supportedOps) expect(e.message).toContain(op);
-    expect(e.issues).toEqual([expect.objectContaining({ node: 'squash', op: 'Sigmoid' })]);
+    expect(e.issues).toEqual([expect.objectContaining({ node: 'squash', op: 'Softplus' })]);
 
     expectCleanError(human);
-    expect(human.stderr).toMatch(/node 'squash' \(Sigmoid\).*supported: .*Gemm/);
+    expect(human.stderr).toMatch(/node 'squash' \(Softplus\).*supported: .*Gemm/);
 
     // Every problem is listed, each with its node and op.
     expectCleanError(both);
-    expect(both.stderr).toMatch(/node 'squash' \(Sigmoid\)/);
-    expect(both.stderr).toMatch(/node 'probs' \(Softmax\)/);
+    expect(both.stderr).toMatch(/node 'squash' \(Softplus\)/);
+    expect(both.stderr).toMatch(/node 'probs' \(Erf\)/);
 
     for (const d of [out1, out2]) {
       expect(existsSync(join(d, 'circuit.r1cs')), d).toBe(false);

@@ -4,7 +4,7 @@ import { importGraph } from '../src/ir/import.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
 import { randomMlp } from '../src/onnx/builder.ts';
 import { calibrate, quantizeInput, quantizeModel, u8QuantFor } from '../src/quantize/quantize.ts';
-import { runFloatLayers } from '../src/reference/float.ts';
+import { runFloatAll } from '../src/reference/float.ts';
 import { requantValue } from '../src/ops/requant.ts';
 import { runInteger } from '../src/reference/integer.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
@@ -54,7 +54,7 @@ describe('quantization', () => {
       const q = quantizeModel(model, cal);
       const ranges = calibrate(model, cal);
       const inRange = (x: Float64Array) =>
-        runFloatLayers(model, x).every((o, i) => o.every((v) => v >= ranges[i + 1].min && v <= ranges[i + 1].max));
+        [...runFloatAll(model, x)].every(([name, o]) => o.every((v) => v >= ranges.get(name)!.min && v <= ranges.get(name)!.max));
       let maxOut = 0;
       for (const x of cal) for (const v of await runOrt(m.bytes, m.inputName, m.inputShape, x)) maxOut = Math.max(maxOut, Math.abs(v));
       const fresh = randomInputs(20, 200, seed + 99).filter(inRange);

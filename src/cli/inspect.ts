@@ -63,7 +63,9 @@ export const inspectCommand: CommandModule<object, Args> = {
     } else {
       const { model } = await loadModelFile(args.target);
       rows = model.layers.map((l) => ({ layer: l.name, op: l.kind, shape: `[${l.inShape}] -> [${l.outShape}]`, bits: '-', constraints: null }));
+      if (model.notes.length) extra = { notes: model.notes.join('; ') };
     }
+    if (q?.notes.length) extra = { ...extra, notes: q.notes.join('; ') };
     emit(args, { layers: rows, totalConstraints: total, outputCost: OUTPUT_COST_FORMULA, ...extra }, () =>
       [
         table(rows),

@@ -31,34 +31,43 @@ export interface EmittedCircuit {
 }
 
 /**
- * Binding the public outputs: an output that is a requantization's output signal merges with it (--O1
+ * Binding the public outputs: an output that is a gadget's output signal merges with it (--O1
  * removes the equality), so it costs nothing; anything else (a linear combination, a constant, a public
  * input passed through) costs one constraint, since public signals are never optimized away.
  */
-export const OUTPUT_COST_FORMULA = '1 per output element, except 0 for one that is a requantization output signal';
+export const OUTPUT_COST_FORMULA = '1 per output element, except 0 for one that is a gadget\'s output signal';
 
-const isComponentOutput = (expr: string) => /^[A-Za-z_][A-Za-z0-9_]*\.out$/.test(expr);
+const isComponentOutput = (expr: string) => /^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?$/.test(expr);
+/** A single signal (a component's, or a public input): binding it to a template input costs nothing with --O1. */
+const isBareSignal = (expr: string) => isComponentOutput(expr) || /^in\[\d+\]$/.test(expr);
 
 export function emitCircuit(model: QuantizedModel): EmittedCircuit {
   const body: string[] = [];
   const includes = new Set<string>();
   let counter = 0;
+  let bindings = 0;
   const w: CircuitWriter = {
     fresh: (prefix) => `${prefix}${counter++}`,
     line: (t) => void body.push(`    ${t}`),
     include: (f) => void includes.add(f),
+    bind: (target, expr) => {
+      body.push(`    ${target} <== ${expr};`);
+      if (!isBareSignal(expr) && !/^-?\d+$/.test(expr)) bindings++;
+    },
   };
   const nInputs = sizeOf(model.input.shape);
   const nOutputs = sizeOf(model.output.shape);
-  let x = Array.from({ length: nInputs }, (_, i) => `in[${i}]`);
+  const env = new Map<string, string[]>([[model.input.name, Array.from({ length: nInputs }, (_, i) => `in[${i}]`)]]);
   const layers: LayerCost[] = model.layers.map((l, index) => {
     const def = qDef(l);
-    x = def.emit(l, x, w);
+    const before = bindings;
+    env.set(l.output, def.emit(l, l.inputs.map((n) => env.get(n)!), w));
     return {
       index, name: l.name, kind: l.kind, inShape: l.inShape, outShape: l.outShape,
-      constraints: def.constraints(l), formula: def.costFormula, bits: def.bitsSummary(l),
+      constraints: def.constraints(l) + bindings - before, formula: def.costFormula, bits: def.bitsSummary(l),
     };
   });
+  const x = env.get(model.outputTensor)!;
   body.push('    // public outputs');
   x.forEach((expr, k) => body.push(`    out[${k}] <== ${expr};`));
   const outCost = x.filter((expr) => !isComponentOutput(expr)).length;

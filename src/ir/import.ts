@@ -1,18 +1,23 @@
 /**
- * OnnxGraph -> FloatModel. Walks the nodes in order, lets each op's importer turn its node into layers, and
- * collects every problem (unsupported ops, attributes, shapes) before throwing one UnsupportedModelError.
+ * OnnxGraph -> FloatModel. Walks the nodes in order (ONNX requires topological order), lets each op's
+ * importer turn its node into layers, and collects every problem (unsupported ops, attributes, shapes)
+ * before throwing one UnsupportedModelError.
+ *
+ * Activations are tracked by name, so graphs may branch and join (residual Add, Concat). A node whose
+ * output is the same data as its input (Identity, a bias folded into the layer before it) becomes an alias.
  */
 import { UnsupportedModelError, type ModelIssue } from '../errors.ts';
 import type { OnnxGraph, OnnxTensor } from '../onnx/load.ts';
 import { dataTypeName } from '../onnx/load.ts';
 import { onnxImporters, supportedOps } from '../ops/registry.ts';
-import type { ImportContext } from '../ops/types.ts';
+import type { Activation, ImportContext } from '../ops/types.ts';
 import type { FloatLayer, FloatModel } from './types.ts';
 
 export function importGraph(g: OnnxGraph): FloatModel {
   const issues: ModelIssue[] = [];
   const constants = new Map<string, OnnxTensor>(g.initializers);
   const layers: FloatLayer[] = [];
+  const notes: string[] = [];
 
   if (g.inputs.length !== 1) {
     issues.push({ node: '(graph)', op: 'input', message: `models must have exactly one input, this one has ${g.inputs.length} (${g.inputs.map((i) => i.name).join(', ')})` });
@@ -31,9 +36,17 @@ export function importGraph(g: OnnxGraph): FloatModel {
     });
     if (inputShape.length === 0) issues.push({ node: '(graph)', op: 'input', message: `input '${inputInfo.name}' has no shape` });
   }
+  const outputName = g.outputs[0]?.name;
 
-  let current = { name: inputInfo?.name ?? '', shape: inputShape };
-  let lastProducer: { name: string; layer: FloatLayer } | undefined;
+  // ONNX name -> activation (aliases resolve to the tensor that holds the data).
+  const acts = new Map<string, Activation>();
+  if (inputInfo) acts.set(inputInfo.name, { name: inputInfo.name, shape: inputShape });
+  const producers = new Map<string, FloatLayer>();
+  const consumers = new Map<string, number>();
+  for (const n of g.nodes) for (const i of new Set(n.inputs)) if (i) consumers.set(i, (consumers.get(i) ?? 0) + 1);
+  const uses = (onnxName: string) => (consumers.get(onnxName) ?? 0) + (onnxName === outputName ? 1 : 0);
+  // Uses of each IR tensor, over every ONNX name that aliases it: folding into a producer needs exactly one.
+  const tensorUses = new Map<string, number>();
   let broken = issues.length > 0;
 
   for (const node of g.nodes) {
@@ -43,59 +56,78 @@ export function importGraph(g: OnnxGraph): FloatModel {
       broken = true;
       continue;
     }
+    const activations = node.inputs.filter((n) => n && acts.has(n)).map((n) => acts.get(n)!);
+    const missing = node.inputs.filter((n) => n && !acts.has(n) && !constants.has(n));
     if (broken && node.op !== 'Constant') continue; // shapes are unknown past an error; keep checking op support only
-    const usesActivation = node.inputs.includes(current.name);
-    if (node.op !== 'Constant' && !usesActivation) {
-      const inputsAreConst = node.inputs.filter(Boolean).every((n) => constants.has(n));
-      issues.push({
-        node: node.name, op: node.op,
-        message: inputsAreConst
-          ? 'computes on constants only; fold constants first (e.g. onnxsim or onnxruntime graph optimization)'
-          : `does not consume the activation '${current.name}': only single-path graphs are supported`,
-      });
+    if (missing.length) {
+      issues.push({ node: node.name, op: node.op, message: `input(s) ${missing.map((m) => `'${m}'`).join(', ')} are produced by no earlier node` });
       broken = true;
       continue;
     }
     const before = issues.length;
-    let produced: { shape: number[]; layer?: FloatLayer } | undefined;
+    let produced: Activation | undefined;
+    const out = node.outputs[0];
     const ctx: ImportContext = {
       node,
       opset: g.opset,
-      current,
+      current: activations[0] ?? { name: '', shape: [] },
+      activation: (n) => acts.get(n),
       constant: (n) => constants.get(n),
       setConstant: (n, t) => void constants.set(n, t),
-      producer: () => (lastProducer && lastProducer.name === current.name ? lastProducer.layer : undefined),
+      producer: () => {
+        const cur = activations[0];
+        if (!cur || tensorUses.get(cur.name) !== 1) return undefined;
+        return producers.get(cur.name);
+      },
+      layerOf: (t) => producers.get(t),
+      isGraphOutput: out === outputName,
+      onlyFeeds: (op) => {
+        const readers = g.nodes.filter((n) => n.inputs.includes(out));
+        return readers.length > 0 && out !== outputName && readers.every((n) => n.op === op);
+      },
       issue: (message) => void issues.push({ node: node.name, op: node.op, message }),
       push: (layer) => {
         layers.push(layer);
-        produced = { shape: layer.outShape, layer };
+        produced = { name: layer.output, shape: layer.outShape };
+        producers.set(layer.output, layer);
       },
-      alias: (shape) => {
-        produced = { shape: shape ?? current.shape };
+      alias: () => {
+        produced = activations[0];
       },
+      note: (t) => void notes.push(t),
     };
+    // An op needs an activation unless it only makes constants (Constant, DequantizeLinear of a weight).
     imp.importNode(node, ctx);
-    if (node.op === 'Constant') continue;
-    if (issues.length > before || !produced) {
+    if (issues.length > before) {
       broken = true;
       continue;
     }
-    const out = node.outputs[0];
-    if (produced.layer) lastProducer = { name: out, layer: produced.layer };
-    else if (lastProducer && lastProducer.name === current.name) lastProducer = { name: out, layer: lastProducer.layer };
-    current = { name: out, shape: produced.shape };
+    if (!produced) {
+      if (out && constants.has(out)) continue; // the node made a constant
+      if (!activations.length) {
+        issues.push({ node: node.name, op: node.op, message: 'computes on constants only; fold constants first (e.g. onnxsim or onnxruntime graph optimization)' });
+      } else {
+        issues.push({ node: node.name, op: node.op, message: 'internal: the importer produced no output' });
+      }
+      broken = true;
+      continue;
+    }
+    acts.set(out, produced);
+    if (produced === activations[0]) tensorUses.set(produced.name, (tensorUses.get(produced.name) ?? 0) - 1 + uses(out));
+    else tensorUses.set(produced.name, uses(out));
   }
 
   const outputInfo = g.outputs[0];
-  if (!broken && outputInfo && outputInfo.name !== current.name) {
-    issues.push({ node: '(graph)', op: 'output', message: `graph output '${outputInfo.name}' is not the end of the single activation path ('${current.name}')` });
+  const final = outputInfo ? acts.get(outputInfo.name) : undefined;
+  if (!broken && outputInfo && !final) {
+    issues.push({ node: '(graph)', op: 'output', message: `graph output '${outputInfo.name}' is not computed from the input` });
   }
-  if (!broken && outputInfo && outputInfo.name === current.name) {
+  if (!broken && outputInfo && final) {
     // A fully known declared output shape (symbolic batch = 1) must be what the ops computed.
     const declared = outputInfo.dims.map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : null));
     const flat = (s: (number | null)[]) => s.filter((d) => d !== 1);
-    if (declared.length && declared.every((d) => d !== null) && JSON.stringify(flat(declared)) !== JSON.stringify(flat(current.shape))) {
-      issues.push({ node: '(graph)', op: 'output', message: `graph output '${outputInfo.name}' is declared [${outputInfo.dims}] but the ops compute [${current.shape}]` });
+    if (declared.length && declared.every((d) => d !== null) && JSON.stringify(flat(declared)) !== JSON.stringify(flat(final.shape))) {
+      issues.push({ node: '(graph)', op: 'output', message: `graph output '${outputInfo.name}' is declared [${outputInfo.dims}] but the ops compute [${final.shape}]` });
     }
   }
   if (!broken && layers.length === 0) issues.push({ node: '(graph)', op: 'graph', message: 'the model computes nothing zkonnx can prove (no layers)' });
@@ -105,7 +137,8 @@ export function importGraph(g: OnnxGraph): FloatModel {
     sha256: g.sha256,
     opset: g.opset,
     input: { name: inputInfo.name, shape: inputShape },
-    output: { name: outputInfo.name, shape: current.shape },
+    output: { name: outputInfo.name, shape: final!.shape, tensor: final!.name },
     layers,
+    notes,
   };
 }

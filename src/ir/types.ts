@@ -1,18 +1,37 @@
 /**
  * The two intermediate representations between ONNX and the circuit.
  *
- * Float IR: a chain of layers with float weights, produced by importing ONNX nodes (src/ops/*). It runs in
- * float for calibration and comparison with onnxruntime.
+ * Both are graphs in topological order: every layer reads named tensors (`inputs`) and writes one
+ * (`output`). Tensors are flat, row-major; shapes are kept for the ops that need them.
  *
- * Quantized IR: a chain of integer layers with all scales fixed. Its integer semantics (src/reference) are
- * the specification that the emitted circuit must match bit for bit. Tensors are flat, row-major.
+ * Float IR: layers with float weights, produced by importing ONNX nodes (src/ops/*). It runs in float for
+ * calibration and comparison with onnxruntime. Weights that a pre-quantized model fixed (QDQ, QLinear*,
+ * *Integer ops) are carried as `pinned` integers and scales, so quantization reuses them exactly.
+ *
+ * Quantized IR: integer layers with all scales fixed. Its integer semantics (src/reference) are the
+ * specification that the emitted circuit must match bit for bit.
  */
 
 export interface LayerBase {
   /** ONNX node name(s) this layer came from, joined with '+' when several nodes fused. */
   name: string;
+  /** Tensor names read, in order; inputs[0] is the main activation. */
+  inputs: string[];
+  /** Tensor name written. */
+  output: string;
+  /** Shape of inputs[0]. */
   inShape: number[];
   outShape: number[];
+}
+
+/** Integer weights and per-output-channel scales fixed by a pre-quantized model: W ~ ints * scales[j]. */
+export interface PinnedWeights {
+  ints: Int32Array;
+  scales: number[];
+  /** Integer bias at scale (input scale * scales[j]), when the model fixed it. */
+  bias?: number[];
+  /** The accumulator's scale per channel when the model defines it exactly (1 for MatMulInteger/ConvInteger). */
+  accScales?: number[];
 }
 
 /** y = W x + b, W is [outSize x inSize] row-major. */
@@ -22,18 +41,98 @@ export interface DenseLayer extends LayerBase {
   outSize: number;
   weights: Float64Array;
   bias: Float64Array;
+  pinned?: PinnedWeights;
 }
 
-export interface ReluLayer extends LayerBase {
-  kind: 'relu';
+/** Geometry of a 2-D window op over an NCHW tensor (N = 1). */
+export interface Window2d {
+  kernel: [number, number];
+  strides: [number, number];
+  /** [top, left, bottom, right] */
+  pads: [number, number, number, number];
+  dilations: [number, number];
 }
 
-/** A shape-only op (Flatten, Reshape): the flat data is unchanged. */
+/** 2-D convolution, weights [outC][inC/group][kh][kw]. */
+export interface ConvLayer extends LayerBase, Window2d {
+  kind: 'conv';
+  inC: number;
+  outC: number;
+  group: number;
+  weights: Float64Array;
+  bias: Float64Array;
+  pinned?: PinnedWeights;
+}
+
+/** Clamp to [lo, hi] (Relu: [0, inf), Relu6 and Clip). */
+export interface ClipLayer extends LayerBase {
+  kind: 'clip';
+  lo: number;
+  hi: number;
+}
+
+export interface MaxPoolLayer extends LayerBase, Window2d {
+  kind: 'maxpool';
+}
+
+export interface AvgPoolLayer extends LayerBase, Window2d {
+  kind: 'avgpool';
+  countIncludePad: boolean;
+}
+
+/** A shape-only op (Flatten, Reshape, Squeeze, Unsqueeze): the flat data is unchanged. */
 export interface ReshapeLayer extends LayerBase {
   kind: 'reshape';
 }
 
-export type FloatLayer = DenseLayer | ReluLayer | ReshapeLayer;
+/**
+ * Data movement (Transpose, Concat, Pad): out[i] = concat(inputs)[index[i]], or padValue where index[i] < 0.
+ */
+export interface GatherLayer extends LayerBase {
+  kind: 'gather';
+  index: Int32Array;
+  padValue: number;
+}
+
+/**
+ * Elementwise affine map of one or more same-size tensors: out[i] = sum_k coefs[k][i] * inputs[k][i] + bias[i]
+ * (Add, Sub, Mul and Div by constants, a BatchNormalization with nothing to fold into).
+ */
+export interface AffineLayer extends LayerBase {
+  kind: 'affine';
+  coefs: Float64Array[];
+  bias: Float64Array;
+}
+
+export type LutFunction = 'sigmoid' | 'tanh' | 'leakyrelu';
+
+/** An elementwise non-linear function, computed on uint8 values by a 256-entry table. */
+export interface LutLayer extends LayerBase {
+  kind: 'lut';
+  fn: LutFunction;
+  alpha: number;
+}
+
+/** ArgMax over all elements (every other dimension is 1): the index of the first (or last) maximum. */
+export interface ArgMaxLayer extends LayerBase {
+  kind: 'argmax';
+  selectLast: boolean;
+}
+
+/**
+ * A quantization point fixed by the model (QuantizeLinear, optionally followed by DequantizeLinear):
+ * out = (clamp(round(x / scale) + zeroPoint, qmin, qmax) - zeroPoint) * scale, round half to even.
+ * int8 tensors are carried as uint8 with the zero point shifted by 128 (same real values).
+ */
+export interface FakeQuantLayer extends LayerBase {
+  kind: 'fakequant';
+  scale: number;
+  zeroPoint: number;
+}
+
+export type FloatLayer =
+  | DenseLayer | ConvLayer | ClipLayer | MaxPoolLayer | AvgPoolLayer | ReshapeLayer | GatherLayer | AffineLayer
+  | LutLayer | ArgMaxLayer | FakeQuantLayer;
 
 export interface TensorSpec {
   name: string;
@@ -45,8 +144,11 @@ export interface FloatModel {
   sha256: string;
   opset: number;
   input: TensorSpec;
-  output: TensorSpec;
+  /** `name` is the ONNX graph output; `tensor` the IR tensor that holds it. */
+  output: TensorSpec & { tensor: string };
   layers: FloatLayer[];
+  /** Transformations of the output the circuit leaves out, e.g. a final Softmax (argmax is unchanged). */
+  notes: string[];
 }
 
 /** uint8 activation: real = (q - zeroPoint) * scale, q in [0, 255]. */
@@ -57,7 +159,7 @@ export interface U8Quant {
 }
 
 /**
- * A wide integer accumulator (a linear combination, never range-checked by itself):
+ * A wide integer (a linear combination or a max of them, never range-checked by itself):
  * real[i] = q[i] * scales[i], with q[i] in [lo[i], hi[i]] for every admissible input.
  */
 export interface AccQuant {
@@ -69,43 +171,120 @@ export interface AccQuant {
 
 export type TensorQuant = U8Quant | AccQuant;
 
-/** Integer dense layer: acc[j] = sum_i W[j][i] * x[i] + bias[j], where bias already folds in -zp * sum_i W[j][i]. */
-export interface QDense extends LayerBase {
+interface QBase extends LayerBase {
+  outQuant: TensorQuant;
+}
+
+/**
+ * Integer dense layer: acc[j] = sum_i W[j][i] * x[i] + bias[j], x the raw integers of the input (uint8 or a
+ * wide accumulator); bias folds in the input zero point.
+ */
+export interface QDense extends QBase {
   kind: 'dense';
   inSize: number;
   outSize: number;
-  /** int8 weights, [outSize x inSize] row-major. */
-  weights: Int8Array;
+  weights: Int32Array;
   bias: number[];
-  /** Per-output-channel weight scales: W_float[j][i] ~ weights[j][i] * weightScales[j]. */
   weightScales: number[];
-  inQuant: U8Quant;
+  outQuant: AccQuant;
+}
+
+/** Integer convolution; out-of-image taps contribute nothing (bias[o] already folds the zero point per position). */
+export interface QConv extends QBase, Window2d {
+  kind: 'conv';
+  inC: number;
+  outC: number;
+  group: number;
+  weights: Int32Array;
+  /** Per output channel; per position the constant is bias[c] - zp * (sum of in-image weights). */
+  bias: number[];
+  /** Zero point of the input (0 for an accumulator input). */
+  inZeroPoint: number;
+  weightScales: number[];
   outQuant: AccQuant;
 }
 
 /**
- * Requantize an accumulator to uint8, per channel j:
- *   y = clamp(floor((acc * M[j] + 2^(S[j]-1)) / 2^S[j]) + zeroPoint, 0, 255)
- * With relu = true the zero point is 0, so the clamp at 0 is the ReLU.
+ * Requantize to uint8, per element j:
+ *   y = clamp(floor((x * M[j] + 2^(S[j]-1)) / 2^S[j]) + zeroPoint, 0, 255)
+ * x is an accumulator (for a uint8 input, x = q - zp_in). With relu = true the zero point is 0.
  */
-export interface QRequant extends LayerBase {
+export interface QRequant extends QBase {
   kind: 'requant';
   size: number;
   relu: boolean;
+  /** Subtracted from the raw input first (the zero point of a uint8 input; 0 for an accumulator). */
+  inOffset: number;
   multipliers: number[];
   shifts: number[];
-  /** Bits decomposed per channel (K[j]); derived from the accumulator bounds. */
   bits: number[];
   inQuant: AccQuant;
   outQuant: U8Quant;
 }
 
-export interface QReshape extends LayerBase {
-  kind: 'reshape';
-  outQuant: TensorQuant;
+/** Max over each window (out-of-image positions ignored), by a tournament of range-checked comparisons. */
+export interface QMaxPool extends QBase, Window2d {
+  kind: 'maxpool';
+  /** Exact bounds of the input integers (they size each comparison). */
+  inLo: number[];
+  inHi: number[];
 }
 
-export type QLayer = QDense | QRequant | QReshape;
+/** Window sums: out = sum of in-window (q - zp) (an accumulator whose scale is in_scale / count). */
+export interface QAvgPool extends QBase, Window2d {
+  kind: 'avgpool';
+  countIncludePad: boolean;
+  inZeroPoint: number;
+  outQuant: AccQuant;
+}
+
+export interface QGather extends QBase {
+  kind: 'gather';
+  index: Int32Array;
+  /** Integer placed where index < 0. */
+  padValue: number;
+  /** Per input, subtracted from its raw values (when uint8 inputs become an accumulator). */
+  inOffsets: number[];
+}
+
+/** out[i] = sum_k mult[k][i] * (in_k[i] - offset[k]) + bias[i], all integers. */
+export interface QAffine extends QBase {
+  kind: 'affine';
+  multipliers: number[][];
+  offsets: number[];
+  bias: number[];
+  outQuant: AccQuant;
+}
+
+/** uint8 -> uint8 through a 256-entry table. */
+export interface QLut extends QBase {
+  kind: 'lut';
+  fn: LutFunction;
+  table: number[];
+  inQuant: U8Quant;
+  outQuant: U8Quant;
+}
+
+/** uint8 clamp to [lo, hi] (integers), for Clip/Relu on a uint8 tensor. */
+export interface QClamp extends QBase {
+  kind: 'clamp';
+  lo: number;
+  hi: number;
+  outQuant: U8Quant;
+}
+
+export interface QArgMax extends QBase {
+  kind: 'argmax';
+  selectLast: boolean;
+  /** The argmax is over (x[i] - offset) * multipliers[i] (multipliers align per-element scales). */
+  multipliers: number[];
+  offset: number;
+  /** Bits of the range-checked differences. */
+  diffBits: number;
+  outQuant: AccQuant;
+}
+
+export type QLayer = QDense | QConv | QRequant | QMaxPool | QAvgPool | QGather | QAffine | QLut | QClamp | QArgMax;
 
 export interface CalibrationInfo {
   /** 'file': a calibration set was given; 'input': calibrated on the input being proven. */
@@ -120,9 +299,12 @@ export interface QuantizedModel {
   opset: number;
   input: TensorSpec & { quant: U8Quant };
   output: TensorSpec & { quant: TensorQuant };
+  /** IR tensor holding the output. */
+  outputTensor: string;
   layers: QLayer[];
   calibration: CalibrationInfo;
   multiplierBits: number;
+  notes: string[];
 }
 
 export const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);

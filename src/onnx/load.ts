@@ -17,6 +17,11 @@ export interface OnnxTensor {
   /** ONNX TensorProto.DataType code (1 = FLOAT, 6 = INT32, 7 = INT64, 11 = DOUBLE). */
   dataType: number;
   data: Float64Array;
+  /**
+   * For the output of a DequantizeLinear of a constant (a pre-quantized weight or bias): the integers and
+   * the per-slice scales and zero points along `axis`, so `data[i] = (ints[i] - zeroPoints[c]) * scales[c]`.
+   */
+  quant?: { ints: Float64Array; scales: number[]; zeroPoints: number[]; axis: number };
 }
 
 export type OnnxAttr =

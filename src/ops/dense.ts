@@ -6,13 +6,12 @@
  * the non-linear cost is paid by whatever consumes it (a requantization, or the public output).
  */
 import type { DenseLayer, QDense } from '../ir/types.ts';
+import { boundsOf, emitSumCheck, linearInput, MAX_ACC, pinnedChannel, quantizeChannel } from './linear.ts';
 
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 
-/** Terms per circom expression: circom2 crashes on one expression of ~600 terms and is quadratic on long chains. */
-const CHUNK = 48;
 
 /**
  * A constant that broadcasts (numpy rules, right-aligned) to `outShape` without changing it and varies only
@@ -36,7 +35,7 @@ function importGemm(node: OnnxNode, ctx: ImportContext): void {
   const transA = attrInt(node, ctx, 'transA', 0);
   const transB = attrInt(node, ctx, 'transB', 0);
   const aShape = ctx.current.shape;
-  if (node.inputs[0] !== ctx.current.name) return ctx.issue('input A must be the activation, and B a constant');
+  if (ctx.activation(node.inputs[0]) !== ctx.current) return ctx.issue('input A must be the activation, and B a constant');
   if (aShape.length !== 2) return ctx.issue(`input A must be 2-D, got shape [${aShape}]`);
   const [m, k] = transA ? [aShape[1], aShape[0]] : aShape;
   if (m !== 1) return ctx.issue(`batch size must be 1, got ${m} rows in A`);
@@ -59,13 +58,13 @@ function importGemm(node: OnnxNode, ctx: ImportContext): void {
   } else if (ctx.opset < 11) {
     return ctx.issue('input C is required before opset 11');
   }
-  ctx.push({ kind: 'dense', name: node.name, inShape: aShape, outShape: [1, n], inSize: k, outSize: n, weights, bias });
+  ctx.push({ kind: 'dense', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: aShape, outShape: [1, n], inSize: k, outSize: n, weights, bias, pinned: pinnedGemm(b, transB, n, k, alpha) });
 }
 
 function importMatMul(node: OnnxNode, ctx: ImportContext): void {
   checkKnownAttrs(node, ctx, []);
   const aShape = ctx.current.shape;
-  if (node.inputs[0] !== ctx.current.name) return ctx.issue('input A must be the activation, and B a constant');
+  if (ctx.activation(node.inputs[0]) !== ctx.current) return ctx.issue('input A must be the activation, and B a constant');
   const b = ctx.constant(node.inputs[1]);
   if (!b) return ctx.issue(`input B ('${node.inputs[1]}') must be a constant initializer`);
   if (b.dims.length !== 2) return ctx.issue(`B must be 2-D, got dims [${b.dims}]`);
@@ -76,34 +75,38 @@ function importMatMul(node: OnnxNode, ctx: ImportContext): void {
   const weights = new Float64Array(n * k);
   for (let j = 0; j < n; j++) for (let i = 0; i < k; i++) weights[j * k + i] = b.data[i * n + j];
   const outShape = aShape.length === 1 ? [n] : [...aShape.slice(0, -1), n];
-  ctx.push({ kind: 'dense', name: node.name, inShape: aShape, outShape, inSize: k, outSize: n, weights, bias: new Float64Array(n) });
+  ctx.push({ kind: 'dense', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: aShape, outShape, inSize: k, outSize: n, weights, bias: new Float64Array(n), pinned: pinnedGemm(b, 0, n, k, 1) });
 }
 
-/** Add(activation, constant) right after a dense layer folds into its bias. */
-function importAdd(node: OnnxNode, ctx: ImportContext): void {
-  checkKnownAttrs(node, ctx, []);
-  const other = node.inputs.find((x) => x !== ctx.current.name);
-  const c = other === undefined ? undefined : ctx.constant(other);
-  const prev = ctx.producer();
-  if (!c || node.inputs.length !== 2) return ctx.issue('only Add of the activation and a constant bias is supported (adding two activations needs a later zkonnx)');
-  if (!prev || prev.kind !== 'dense') return ctx.issue('a constant Add is supported only right after Gemm or MatMul (as its bias)');
-  const n = prev.outSize;
-  const outShape = ctx.current.shape;
-  const v = vectorFor(c, outShape);
-  if (!v) return ctx.issue(`constant with dims [${c.dims}] does not broadcast to [${outShape}] along the last axis without changing the shape`);
-  for (let j = 0; j < n; j++) prev.bias[j] += v[j];
-  prev.name = `${prev.name}+${node.name}`;
-  ctx.alias();
+/**
+ * Integer weights fixed by a pre-quantized model (B is the output of a DequantizeLinear), per output channel:
+ * usable when B's quantization is per tensor or along the output axis.
+ */
+function pinnedGemm(b: OnnxTensor, transB: number, n: number, k: number, alpha: number): DenseLayer['pinned'] {
+  const q = b.quant;
+  if (!q || alpha !== 1) return undefined;
+  const outAxis = transB ? 0 : 1;
+  const perTensor = q.scales.length === 1;
+  if (!perTensor && q.axis !== outAxis) return undefined;
+  const ints = new Int32Array(n * k);
+  const scales: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const c = perTensor ? 0 : j;
+    scales.push(q.scales[c]);
+    for (let i = 0; i < k; i++) ints[j * k + i] = q.ints[transB ? j * k + i : i * n + j] - q.zeroPoints[c];
+  }
+  return { ints, scales };
 }
 
 export const denseImporters: OpImporter[] = [
   { onnxOps: ['Gemm'], importNode: importGemm },
   { onnxOps: ['MatMul'], importNode: importMatMul },
-  { onnxOps: ['Add'], importNode: importAdd },
 ];
 
+export { vectorFor };
+
 export const denseFloat: FloatLayerDef<DenseLayer> = {
-  forward(l, x) {
+  forward(l, [x]) {
     const y = new Float64Array(l.outSize);
     for (let j = 0; j < l.outSize; j++) {
       let s = l.bias[j];
@@ -115,55 +118,46 @@ export const denseFloat: FloatLayerDef<DenseLayer> = {
   },
 
   /**
-   * int8 symmetric weights per output channel; int32 bias at scale s_in * s_w[j]; the input zero point folds
-   * into the bias. Output bounds are exact interval bounds over all uint8 inputs.
+   * int8 weights per output channel (the model's own integers when pinned); integer bias at the accumulator
+   * scale; the input zero point folds into the bias. Output bounds are exact interval bounds over all inputs.
    */
   quantize(l, ctx) {
-    const inQ = ctx.ensureU8(l.name);
+    const v = linearInput(ctx, () => true);
     const { inSize: k, outSize: n } = l;
-    const weights = new Int8Array(n * k);
+    const weights = new Int32Array(n * k);
     const weightScales: number[] = [];
     const bias: number[] = [];
     const lo: number[] = [];
     const hi: number[] = [];
     const scales: number[] = [];
-    const xLo = -inQ.zeroPoint;
-    const xHi = 255 - inQ.zeroPoint;
+    const u8 = v.state.quant.kind === 'u8' ? v.state.quant : undefined;
     for (let j = 0; j < n; j++) {
-      let maxAbs = 0;
-      for (let i = 0; i < k; i++) maxAbs = Math.max(maxAbs, Math.abs(l.weights[j * k + i]));
-      const sw = maxAbs > 0 ? maxAbs / 127 : 1;
-      const accScale = inQ.scale * sw;
+      const ch = quantizeChannel(l.weights.subarray(j * k, (j + 1) * k), v.scales, l.bias[j], pinnedChannel(l.pinned, j, k), u8);
       let sumW = 0;
-      let accLo = 0;
-      let accHi = 0;
-      for (let i = 0; i < k; i++) {
-        const w = Math.max(-127, Math.min(127, Math.round(l.weights[j * k + i] / sw)));
+      const terms: [number, number][] = [];
+      ch.ints.forEach((w, i) => {
         weights[j * k + i] = w;
         sumW += w;
-        accLo += Math.min(w * xLo, w * xHi);
-        accHi += Math.max(w * xLo, w * xHi);
-      }
-      // acc = sum w * (x - zp) + b = sum w * x + (b - zp * sum w): the circuit sees raw uint8 x.
-      const b = Math.round(l.bias[j] / accScale);
-      bias.push(b - inQ.zeroPoint * sumW);
-      weightScales.push(sw);
-      scales.push(accScale);
-      lo.push(accLo + b);
-      hi.push(accHi + b);
-      if (Math.max(Math.abs(accLo + b), Math.abs(accHi + b)) > 2 ** 50) {
-        ctx.issue(`accumulator of output ${j} can reach 2^50; the bias is too large relative to the weights`);
-      }
+        terms.push([w, i]);
+      });
+      const [a, b] = boundsOf(terms, ch.bias, v.lo, v.hi);
+      // acc = sum w * (x - zp) + b = sum w * x + (b - zp * sum w): the circuit sees the raw integers.
+      bias.push(ch.bias - v.zp * sumW);
+      weightScales.push(ch.weightScale);
+      scales.push(ch.accScale);
+      lo.push(a);
+      hi.push(b);
+      if (Math.max(-a, b) > MAX_ACC) ctx.issue(`accumulator of output ${j} can reach 2^50; the bias is too large relative to the weights`);
     }
     ctx.push({
-      kind: 'dense', name: l.name, inShape: ctx.state.shape, outShape: l.outShape, inSize: k, outSize: n,
-      weights, bias, weightScales, inQuant: inQ, outQuant: { kind: 'acc', scales, lo, hi },
+      kind: 'dense', name: l.name, inputs: [v.state.tensor], output: l.output, inShape: v.state.shape, outShape: l.outShape,
+      inSize: k, outSize: n, weights, bias, weightScales, outQuant: { kind: 'acc', scales, lo, hi },
     });
   },
 };
 
 export const denseQ: QLayerDef<QDense> = {
-  reference(l, x) {
+  reference(l, [x]) {
     const y = new Array<number>(l.outSize);
     for (let j = 0; j < l.outSize; j++) {
       let s = l.bias[j];
@@ -174,20 +168,20 @@ export const denseQ: QLayerDef<QDense> = {
     return y;
   },
 
-  emit(l, x, w) {
+  emit(l, [x], w) {
     const v = w.fresh('acc');
-    w.line(`// ${l.name}: dense ${l.inSize} -> ${l.outSize}, constant int8 weights (0 constraints)`);
+    w.line(`// ${l.name}: dense ${l.inSize} -> ${l.outSize}, constant weights (0 constraints)`);
     w.line(`var ${v}[${l.outSize}];`);
+    const out: string[] = [];
     for (let j = 0; j < l.outSize; j++) {
       const terms: string[] = [];
       for (let i = 0; i < l.inSize; i++) {
         const c = l.weights[j * l.inSize + i];
         if (c !== 0) terms.push(c === 1 ? x[i] : `${c}*${x[i]}`);
       }
-      w.line(`${v}[${j}] = ${l.bias[j]};`);
-      for (let s = 0; s < terms.length; s += CHUNK) w.line(`${v}[${j}] += ${terms.slice(s, s + CHUNK).join(' + ')};`);
+      out.push(emitSumCheck(w, `${v}[${j}]`, l.bias[j], terms));
     }
-    return Array.from({ length: l.outSize }, (_, j) => `${v}[${j}]`);
+    return out;
   },
 
   constraints: () => 0,
@@ -197,4 +191,3 @@ export const denseQ: QLayerDef<QDense> = {
     return `w int8, acc <= 2^${Math.ceil(Math.log2(m + 1))}`;
   },
 };
-

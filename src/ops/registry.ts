@@ -1,13 +1,23 @@
 /** Maps ONNX op names to importers, and layer kinds to their float and integer definitions. */
 import type { FloatLayer, QLayer } from '../ir/types.ts';
+import { affineFloat, affineImporters, affineQ } from './affine.ts';
+import { argmaxFloat, argmaxImporters, argmaxQ } from './argmax.ts';
+import { clampQ, clipFloat, clipImporters } from './clip.ts';
 import { constantImporter } from './constant.ts';
+import { convFloat, convImporter, convQ } from './conv.ts';
 import { denseFloat, denseImporters, denseQ } from './dense.ts';
-import { reluFloat, reluImporter } from './relu.ts';
+import { gatherFloat, gatherImporters, gatherQ } from './gather.ts';
+import { lutFloat, lutImporters, lutQ } from './lut.ts';
+import { avgPoolFloat, avgPoolQ, maxPoolFloat, maxPoolQ, poolImporters } from './pool.ts';
+import { fakeQuantFloat, qdqImporters } from './qdq.ts';
 import { requantQ } from './requant.ts';
-import { reshapeFloat, reshapeImporters, reshapeQ } from './reshape.ts';
+import { reshapeFloat, reshapeImporters } from './reshape.ts';
 import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 
-const importers: OpImporter[] = [...denseImporters, reluImporter, ...reshapeImporters, constantImporter];
+const importers: OpImporter[] = [
+  ...denseImporters, convImporter, ...clipImporters, ...poolImporters, ...affineImporters, ...reshapeImporters,
+  ...gatherImporters, ...lutImporters, ...argmaxImporters, ...qdqImporters, constantImporter,
+];
 
 export const onnxImporters: ReadonlyMap<string, OpImporter> = new Map(importers.flatMap((imp) => imp.onnxOps.map((op) => [op, imp] as const)));
 
@@ -15,14 +25,29 @@ export const supportedOps: readonly string[] = [...onnxImporters.keys()].sort();
 
 const floatDefs: { [K in FloatLayer['kind']]: FloatLayerDef<Extract<FloatLayer, { kind: K }>> } = {
   dense: denseFloat,
-  relu: reluFloat,
+  conv: convFloat,
+  clip: clipFloat,
+  maxpool: maxPoolFloat,
+  avgpool: avgPoolFloat,
   reshape: reshapeFloat,
+  gather: gatherFloat,
+  affine: affineFloat,
+  lut: lutFloat,
+  argmax: argmaxFloat,
+  fakequant: fakeQuantFloat,
 };
 
 const qDefs: { [K in QLayer['kind']]: QLayerDef<Extract<QLayer, { kind: K }>> } = {
   dense: denseQ,
+  conv: convQ,
   requant: requantQ,
-  reshape: reshapeQ,
+  maxpool: maxPoolQ,
+  avgpool: avgPoolQ,
+  gather: gatherQ,
+  affine: affineQ,
+  lut: lutQ,
+  clamp: clampQ,
+  argmax: argmaxQ,
 };
 
 export function floatDef(l: FloatLayer): FloatLayerDef {

@@ -9,9 +9,9 @@
  * S+8..K-2 say "above 255". m >= 8 is the smallest width with -2^m <= unclamped value < 2^m over the exact
  * accumulator bounds, so u always lies in [0, 2^K) and the decomposition is unique (K is far below 253).
  *
- * Cost per channel: K + 6 constraints when m > 8 ("wide"), K + 3 when m == 8 ("narrow"), 0 when the
- * accumulator is a constant (all weights zero). Each count includes the constraint binding the component's
- * input to the accumulator's linear combination.
+ * Cost per element: K + 5 constraints when m > 8 ("wide"), K + 2 when m == 8 ("narrow"), plus 1 for binding
+ * the component's input u to M * acc + C (counted by CircuitWriter.bind); 0 when the accumulator is a
+ * constant (all weights zero).
  */
 import type { AccQuant, QRequant, U8Quant } from '../ir/types.ts';
 import type { QLayerDef } from './types.ts';
@@ -49,7 +49,9 @@ export function requantValue(acc: bigint, multiplier: number, shift: number, zer
   return q < 0n ? 0 : q > 255n ? 255 : Number(q);
 }
 
-export function makeRequant(name: string, shape: number[], inQuant: AccQuant, outQuant: U8Quant, relu: boolean, multiplierBits: number): QRequant {
+export function makeRequant(
+  name: string, input: string, output: string, shape: number[], inQuant: AccQuant, inOffset: number, outQuant: U8Quant, relu: boolean, multiplierBits: number,
+): QRequant {
   const n = inQuant.scales.length;
   const multipliers: number[] = [];
   const shifts: number[] = [];
@@ -60,7 +62,7 @@ export function makeRequant(name: string, shape: number[], inQuant: AccQuant, ou
     shifts.push(c.shift);
     bits.push(c.bits);
   }
-  return { kind: 'requant', name, inShape: shape, outShape: shape, size: n, relu, multipliers, shifts, bits, inQuant, outQuant };
+  return { kind: 'requant', name, inputs: [input], output, inShape: shape, outShape: shape, size: n, relu, inOffset, multipliers, shifts, bits, inQuant, outQuant };
 }
 
 const isConstant = (l: QRequant, j: number): boolean => l.inQuant.lo[j] === l.inQuant.hi[j];
@@ -68,15 +70,15 @@ const midWidth = (l: QRequant, j: number): number => l.bits[j] - 1 - l.shifts[j]
 
 export function channelConstraints(l: QRequant, j: number): number {
   if (isConstant(l, j)) return 0;
-  return midWidth(l, j) > 8 ? l.bits[j] + 6 : l.bits[j] + 3;
+  return midWidth(l, j) > 8 ? l.bits[j] + 5 : l.bits[j] + 2;
 }
 
 export const requantQ: QLayerDef<QRequant> = {
-  reference(l, x) {
-    return x.map((v, j) => requantValue(BigInt(v), l.multipliers[j], l.shifts[j], l.outQuant.zeroPoint));
+  reference(l, [x]) {
+    return x.map((v, j) => requantValue(BigInt(v - l.inOffset), l.multipliers[j], l.shifts[j], l.outQuant.zeroPoint));
   },
 
-  emit(l, x, w) {
+  emit(l, [x], w) {
     w.include('requant.circom');
     w.line(`// ${l.name}: requantize ${l.size} channels to uint8${l.relu ? ' with fused ReLU' : ''}`);
     const prefix = w.fresh('rq');
@@ -88,7 +90,8 @@ export const requantQ: QLayerDef<QRequant> = {
       const tpl = m > 8 ? 'RequantU8Wide' : 'RequantU8Narrow';
       const id = `${prefix}_${j}`;
       w.line(`component ${id} = ${tpl}(${l.bits[j]}, ${s});`);
-      w.line(`${id}.u <== ${BigInt(l.multipliers[j])} * (${expr}) + ${c};`);
+      const e = l.inOffset ? `${expr} - ${l.inOffset}` : expr;
+      w.bind(`${id}.u`, `${BigInt(l.multipliers[j])} * (${e}) + ${c}`);
       return `${id}.out`;
     });
   },
@@ -98,7 +101,7 @@ export const requantQ: QLayerDef<QRequant> = {
     for (let j = 0; j < l.size; j++) total += channelConstraints(l, j);
     return total;
   },
-  costFormula: 'per channel: K + 6 (wide, m > 8) or K + 3 (narrow, m = 8), K = S + m + 1 bits; 0 if constant',
+  costFormula: 'per element: K + 5 (wide, m > 8) or K + 2 (narrow, m = 8), K = S + m + 1 bits, plus 1 binding u = M*acc + C; 0 if constant',
   bitsSummary(l) {
     const ks = l.bits;
     return `K ${Math.min(...ks)}..${Math.max(...ks)}, M ${Math.min(...l.multipliers)}..${Math.max(...l.multipliers)}`;

@@ -1,14 +1,37 @@
 /**
- * Shape-only ops: Flatten, Reshape (constant shape), and the inference no-ops Identity and Dropout.
- * The flat row-major data is unchanged, so all cost 0 constraints and emit nothing.
+ * Shape-only ops: Flatten, Reshape (constant shape), Squeeze, Unsqueeze, and the inference no-ops Identity,
+ * Dropout and Cast to a float type. The flat row-major data is unchanged, so all cost 0 constraints and emit
+ * nothing: the quantized model carries the same tensor on.
  */
-import type { QReshape, ReshapeLayer } from '../ir/types.ts';
+import type { ReshapeLayer } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
-import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+import type { FloatLayerDef, ImportContext, OpImporter } from './types.ts';
 
 function pushReshape(ctx: ImportContext, outShape: number[]): void {
-  ctx.push({ kind: 'reshape', name: ctx.node.name, inShape: ctx.current.shape, outShape });
+  ctx.push({ kind: 'reshape', name: ctx.node.name, inputs: [ctx.current.name], output: ctx.node.outputs[0], inShape: ctx.current.shape, outShape });
+}
+
+/** Axes from the attribute (before opset 13) or the constant second input (13+). */
+function axesOf(ctx: ImportContext, rank: number): number[] | undefined | null {
+  const node = ctx.node;
+  let axes: number[] | undefined;
+  if (ctx.opset < 13) {
+    checkKnownAttrs(node, ctx, ['axes']);
+    const a = node.attrs.get('axes');
+    axes = a?.type === 'ints' ? a.value : undefined;
+  } else {
+    checkKnownAttrs(node, ctx, []);
+    if (node.inputs[1]) {
+      const c = ctx.constant(node.inputs[1]);
+      if (!c) {
+        ctx.issue(`axes ('${node.inputs[1]}') must be a constant`);
+        return null;
+      }
+      axes = Array.from(c.data);
+    }
+  }
+  return axes?.map((a) => (a < 0 ? a + rank : a));
 }
 
 export const reshapeImporters: OpImporter[] = [
@@ -43,6 +66,41 @@ export const reshapeImporters: OpImporter[] = [
     },
   },
   {
+    onnxOps: ['Squeeze'],
+    importNode(node, ctx) {
+      const shape = ctx.current.shape;
+      const axes = axesOf(ctx, shape.length);
+      if (axes === null) return;
+      if (axes && axes.some((a) => shape[a] !== 1)) return ctx.issue(`cannot squeeze axes [${axes}] of shape [${shape}]`);
+      pushReshape(ctx, shape.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)));
+    },
+  },
+  {
+    onnxOps: ['Unsqueeze'],
+    importNode(node, ctx) {
+      const shape = ctx.current.shape;
+      const axes = axesOf(ctx, 0); // negative axes count from the output rank, resolved below
+      if (!axes) return ctx.issue('axes are required');
+      const rank = shape.length + axes.length;
+      const norm = axes.map((a) => (a < 0 ? a + rank : a));
+      const out: number[] = [];
+      let k = 0;
+      for (let i = 0; i < rank; i++) out.push(norm.includes(i) ? 1 : shape[k++]);
+      if (k !== shape.length) return ctx.issue(`invalid axes [${axes}] for shape [${shape}]`);
+      pushReshape(ctx, out);
+    },
+  },
+  {
+    onnxOps: ['Cast'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['to', 'saturate']);
+      const to = attrInt(node, ctx, 'to', 0);
+      // Values carried in the IR are reals; a cast to FLOAT/DOUBLE (e.g. after MatMulInteger) changes nothing.
+      if (to !== 1 && to !== 11) return ctx.issue(`only casts to FLOAT or DOUBLE are supported, got type ${to}`);
+      ctx.alias();
+    },
+  },
+  {
     onnxOps: ['Identity'],
     importNode(node, ctx) {
       checkKnownAttrs(node, ctx, []);
@@ -62,16 +120,8 @@ export const reshapeImporters: OpImporter[] = [
 ];
 
 export const reshapeFloat: FloatLayerDef<ReshapeLayer> = {
-  forward: (_l, x) => x,
+  forward: (_l, [x]) => x,
   quantize(l, ctx) {
-    ctx.push({ kind: 'reshape', name: l.name, inShape: l.inShape, outShape: l.outShape, outQuant: ctx.state.quant });
+    ctx.alias(0, { shape: l.outShape });
   },
-};
-
-export const reshapeQ: QLayerDef<QReshape> = {
-  reference: (_l, x) => x,
-  emit: (_l, x) => x,
-  constraints: () => 0,
-  costFormula: '0 (data unchanged)',
-  bitsSummary: () => '-',
 };

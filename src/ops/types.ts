@@ -5,23 +5,42 @@
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import type { FloatLayer, QLayer, TensorQuant, U8Quant } from '../ir/types.ts';
 
+export interface Activation {
+  /** IR tensor name (after aliases). */
+  name: string;
+  shape: number[];
+}
+
 /** State handed to an ONNX importer for one node. */
 export interface ImportContext {
   readonly node: OnnxNode;
   readonly opset: number;
-  /** Name and shape of the activation flowing into this node. */
-  readonly current: { name: string; shape: number[] };
+  /** The node's first activation (non-constant) input. */
+  readonly current: Activation;
+  /** The activation behind one of the node's input names, or undefined if it is a constant or missing. */
+  activation(onnxName: string): Activation | undefined;
   /** A constant input (initializer or Constant node output), or undefined if the name is not constant. */
   constant(name: string): OnnxTensor | undefined;
   setConstant(name: string, t: OnnxTensor): void;
-  /** The layer that produced the current activation, if the previous node made one. */
+  /**
+   * The layer that produced the current activation, when folding into it is allowed: this node is its
+   * only consumer and the tensor is not a graph output.
+   */
   producer(): FloatLayer | undefined;
+  /** The layer that computes an activation tensor (whatever reads it), if any. */
+  layerOf(tensor: string): FloatLayer | undefined;
+  /** True if the node's output is the graph output. */
+  readonly isGraphOutput: boolean;
+  /** True if every node that reads this node's output is of the given op type (and there is one). */
+  onlyFeeds(op: string): boolean;
   /** Record a problem with this node; import goes on to collect the rest. */
   issue(message: string): void;
-  /** Append a layer; its output becomes node.outputs[0]. */
+  /** Append a layer; its output must be node.outputs[0]. */
   push(layer: FloatLayer): void;
-  /** The node's output is the same data with (optionally) a new shape, and needs no layer. */
-  alias(shape?: number[]): void;
+  /** The node's output is the same data as the current activation (same shape) and needs no layer. */
+  alias(): void;
+  /** Record something the circuit leaves out of the model's output (shown to users). */
+  note(text: string): void;
 }
 
 export interface OpImporter {
@@ -34,22 +53,46 @@ export interface CalibratedRange {
   max: number;
 }
 
+/** A clamp the quantizer has not applied yet (ReLU/Clip on an accumulator, applied by its requantization). */
+export interface PendingClamp {
+  lo: number;
+  hi: number;
+}
+
+/** Quantization state of one float tensor during quantization. */
+export interface QState {
+  /** Quantized IR tensor that currently holds it. */
+  tensor: string;
+  shape: number[];
+  quant: TensorQuant;
+  clamp?: PendingClamp;
+  /** Layer names the pending clamp came from (names the requantization that applies it). */
+  label: string;
+}
+
 export interface QuantizeContext {
-  /** The quantization of the tensor flowing into the layer being quantized. */
-  readonly state: { shape: number[]; quant: TensorQuant };
   readonly multiplierBits: number;
-  /** Calibrated float range of the output of the float layer being quantized. */
+  /** State of the layer's k-th input. */
+  input(k?: number): QState;
+  /** Calibrated float range of a float tensor. */
+  range(tensor: string): CalibratedRange;
+  /** Calibrated float range of this layer's output. */
   readonly outRange: CalibratedRange;
-  /** Calibrated float range of the tensor flowing in (the previous layer's output, or the model input). */
-  readonly inRange: CalibratedRange;
-  push(layer: QLayer): void;
-  /** Make the current tensor uint8 (inserting a requantization if it is an accumulator) and return its quant. */
-  ensureU8(name: string, opts?: { relu?: boolean }): U8Quant;
+  /** Make input k uint8 (requantizing an accumulator, applying a pending clamp); returns its state. */
+  ensureU8(k?: number): QState & { quant: U8Quant };
+  /** Make input k uint8 with exactly this quantization (QuantizeLinear in a pre-quantized model). */
+  requantTo(k: number, q: U8Quant, name: string): QState & { quant: U8Quant };
+  /** Apply any pending clamp of input k, keeping an accumulator as it is when there is none. */
+  settle(k?: number): QState;
+  /** Append a layer; its output becomes the state of the float layer's output. */
+  push(layer: QLayer, extra?: { clamp?: PendingClamp; label?: string }): void;
+  /** The float layer's output is input k's state (optionally with a new shape or a pending clamp). */
+  alias(k: number, extra?: { shape?: number[]; clamp?: PendingClamp; label?: string }): void;
   issue(message: string): void;
 }
 
 export interface FloatLayerDef<L extends FloatLayer = FloatLayer> {
-  forward(layer: L, x: Float64Array): Float64Array;
+  forward(layer: L, xs: Float64Array[]): Float64Array;
   quantize(layer: L, ctx: QuantizeContext): void;
 }
 
@@ -59,17 +102,32 @@ export interface CircuitWriter {
   fresh(prefix: string): string;
   line(text: string): void;
   include(file: string): void;
+  /**
+   * `target <== expr;`, counting its cost: --O1 removes a binding to a bare signal or a constant, and keeps
+   * one constraint for any other linear expression.
+   */
+  bind(target: string, expr: string): void;
 }
 
 export interface QLayerDef<L extends QLayer = QLayer> {
   /** Integer semantics: the specification the circuit must match exactly. */
-  reference(layer: L, x: number[]): number[];
+  reference(layer: L, xs: number[][]): number[];
   /** Emit circom for the layer; inputs and outputs are circom expressions, one per element. */
-  emit(layer: L, x: string[], w: CircuitWriter): string[];
-  /** Exact number of R1CS constraints the emitted code compiles to with --O1. */
+  emit(layer: L, xs: string[][], w: CircuitWriter): string[];
+  /**
+   * Exact number of R1CS constraints of the layer's gadgets with --O1, not counting the bindings of its
+   * inputs (CircuitWriter.bind counts those).
+   */
   constraints(layer: L): number;
   /** The cost formula in words, for docs and `inspect`. */
   readonly costFormula: string;
   /** Short text for `inspect`'s bits column. */
   bitsSummary(layer: L): string;
+}
+
+/** Bits needed for a non-negative integer bound d (d < 2^bits), at least 1. */
+export function bitsFor(d: number): number {
+  let b = 1;
+  while (2 ** b <= d) b++;
+  return b;
 }

@@ -1,20 +1,26 @@
 /**
  * Post-training static quantization (see README "Quantization scheme"):
  * - activations: uint8, per-tensor scale and zero point from the calibrated min/max (0 always included);
- *   after a ReLU the zero point is 0;
- * - weights: int8, symmetric, per output channel; bias: integer at scale s_in * s_w[j];
- * - requantization: integer multiplier M and shift S per channel, M / 2^S ~ s_acc[j] / s_out, with M of
- *   `multiplierBits` bits; the effective scale is exact because the integer semantics define it.
- * A dense output that reaches the graph output is not requantized: the logits stay wide integers.
+ *   after a ReLU the zero point is 0; a pre-quantized model's own scales and zero points where it has them;
+ * - weights: int8, symmetric, per output channel (or the model's own integers); bias: integer at scale
+ *   s_in * s_w[j];
+ * - linear steps (dense, conv, average pooling, elementwise affine maps) produce wide integer accumulators,
+ *   and consecutive linear steps stay accumulators: only a non-linear step needs uint8;
+ * - ReLU/Clip on an accumulator are deferred to its requantization (a clamp), so a max-pool in between runs
+ *   on the accumulator and only the pooled values are requantized;
+ * - requantization: integer multiplier M and shift S per element, M / 2^S ~ s_acc / s_out, with M of
+ *   `multiplierBits` bits.
+ * An accumulator that reaches the graph output is not requantized: the logits stay wide integers.
  */
 import { createHash } from 'node:crypto';
 import { InputError, UnsupportedModelError, type ModelIssue } from '../errors.ts';
-import type { CalibrationInfo, FloatModel, QLayer, QuantizedModel, TensorQuant, U8Quant } from '../ir/types.ts';
+import type { AccQuant, CalibrationInfo, FloatModel, QLayer, QuantizedModel, U8Quant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { floatDef } from '../ops/registry.ts';
+import { makeClamp } from '../ops/clip.ts';
 import { makeRequant, MAX_REQUANT_BITS } from '../ops/requant.ts';
-import type { CalibratedRange, QuantizeContext } from '../ops/types.ts';
-import { runFloatLayers } from '../reference/float.ts';
+import type { CalibratedRange, QState, QuantizeContext } from '../ops/types.ts';
+import { runFloatAll } from '../reference/float.ts';
 
 export interface QuantizeOptions {
   /** Bits of the requantization multiplier M (precision of each channel's scale). Default 10. */
@@ -34,19 +40,19 @@ export function u8QuantFor(r: CalibratedRange): U8Quant {
   return { kind: 'u8', scale, zeroPoint };
 }
 
-/** Calibrated ranges: [input range, output range of layer 0, layer 1, ...]. */
-export function calibrate(model: FloatModel, samples: ArrayLike<number>[]): CalibratedRange[] {
+/** Calibrated ranges of every tensor (the model input and every layer output), by tensor name. */
+export function calibrate(model: FloatModel, samples: ArrayLike<number>[]): Map<string, CalibratedRange> {
   if (samples.length === 0) throw new InputError('Calibration needs at least one sample.');
-  const ranges: CalibratedRange[] = Array.from({ length: model.layers.length + 1 }, () => ({ min: Infinity, max: -Infinity }));
-  const widen = (r: CalibratedRange, v: ArrayLike<number>) => {
-    for (let i = 0; i < v.length; i++) {
-      if (v[i] < r.min) r.min = v[i];
-      if (v[i] > r.max) r.max = v[i];
-    }
-  };
+  const ranges = new Map<string, CalibratedRange>();
   for (const s of samples) {
-    widen(ranges[0], s);
-    runFloatLayers(model, s).forEach((o, i) => widen(ranges[i + 1], o));
+    for (const [name, v] of runFloatAll(model, s)) {
+      let r = ranges.get(name);
+      if (!r) ranges.set(name, (r = { min: Infinity, max: -Infinity }));
+      for (let i = 0; i < v.length; i++) {
+        if (v[i] < r.min) r.min = v[i];
+        if (v[i] > r.max) r.max = v[i];
+      }
+    }
   }
   return ranges;
 }
@@ -55,6 +61,11 @@ export function calibrationHash(samples: ArrayLike<number>[]): string {
   const h = createHash('sha256');
   for (const s of samples) h.update(new Uint8Array(Float64Array.from(s).buffer));
   return h.digest('hex');
+}
+
+/** The integer view of a uint8 tensor as an accumulator: x - zp, scale s. */
+export function u8AsAcc(q: U8Quant, size: number): AccQuant {
+  return { kind: 'acc', scales: new Array(size).fill(q.scale), lo: new Array(size).fill(-q.zeroPoint), hi: new Array(size).fill(255 - q.zeroPoint) };
 }
 
 /**
@@ -67,55 +78,127 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     throw new InputError(`multiplier bits must be an integer from 2 to 31, got ${multiplierBits}.`);
   }
   const ranges = calibrate(model, samples);
+  const range = (t: string): CalibratedRange => ranges.get(t) ?? { min: 0, max: 0 };
   const issues: ModelIssue[] = [];
-  const inQuant = u8QuantFor(ranges[0]);
+  // A QuantizeLinear right on the graph input fixes the input's quantization; otherwise calibrate it.
+  const inputFq = model.layers.find((l) => l.kind === 'fakequant' && l.inputs[0] === model.input.name);
+  const inQuant: U8Quant = inputFq && inputFq.kind === 'fakequant'
+    ? { kind: 'u8', scale: inputFq.scale, zeroPoint: inputFq.zeroPoint }
+    : u8QuantFor(range(model.input.name));
   const layers: QLayer[] = [];
-  let state: { shape: number[]; quant: TensorQuant } = { shape: model.input.shape, quant: inQuant };
+  const states = new Map<string, QState>();
+  states.set(model.input.name, { tensor: model.input.name, shape: model.input.shape, quant: inQuant, label: 'input' });
+  let requants = 0;
 
-  model.layers.forEach((layer, i) => {
-    const ctx: QuantizeContext = {
-      get state() {
-        return state;
-      },
-      multiplierBits,
-      inRange: ranges[i],
-      outRange: ranges[i + 1],
-      push(q) {
-        layers.push(q);
-        state = { shape: q.outShape, quant: q.outQuant };
-      },
-      ensureU8(name, o = {}) {
-        const q = state.quant;
-        if (q.kind === 'u8') return q;
-        // ReLU fused here: the requantized tensor is this layer's (ReLU) output; otherwise the incoming one.
-        const out = o.relu ? u8QuantFor({ min: 0, max: ranges[i + 1].max }) : u8QuantFor(ranges[i]);
-        const rq = makeRequant(name, state.shape, q, out, !!o.relu, multiplierBits);
-        // The circuit needs exact integer multipliers and a decomposition far below the field size.
-        if (rq.multipliers.some((m) => !Number.isSafeInteger(m)) || rq.bits.some((k) => k > MAX_REQUANT_BITS)) {
-          this.issue(`requantization needs a multiplier above 2^53 or more than ${MAX_REQUANT_BITS} bits (the calibrated output range is too small for the accumulator scale)`);
+  model.layers.forEach((layer) => {
+    const report = (message: string) => void issues.push({ node: layer.name, op: layer.kind, message });
+    const stateOf = (k: number): QState => {
+      const s = states.get(layer.inputs[k]);
+      if (!s) throw new Error(`internal: no quantization state for tensor '${layer.inputs[k]}'`);
+      return s;
+    };
+    const put = (floatName: string, s: QState) => void states.set(floatName, s);
+
+    /** Requantize input k (an accumulator, or uint8 with other parameters) to `out`, applying its clamp. */
+    const requantInput = (k: number, out: U8Quant, name: string): QState & { quant: U8Quant } => {
+      const s = stateOf(k);
+      const size = sizeOf(s.shape);
+      const inQ = s.quant.kind === 'acc' ? s.quant : u8AsAcc(s.quant, size);
+      const inOffset = s.quant.kind === 'u8' ? s.quant.zeroPoint : 0;
+      const relu = !!s.clamp && s.clamp.lo === 0 && out.zeroPoint === 0;
+      const tensor = `${s.tensor}#q${requants++}`;
+      const rq = makeRequant(name, s.tensor, tensor, s.shape, inQ, inOffset, out, relu, multiplierBits);
+      if (rq.multipliers.some((m) => !Number.isSafeInteger(m)) || rq.bits.some((kk) => kk > MAX_REQUANT_BITS)) {
+        report(`requantization needs a multiplier above 2^53 or more than ${MAX_REQUANT_BITS} bits (the calibrated output range is too small for the accumulator scale)`);
+      }
+      layers.push(rq);
+      let st: QState & { quant: U8Quant } = { tensor, shape: s.shape, quant: out, label: name };
+      // A clamp the requantization's [0, 255] does not already apply exactly becomes a uint8 clamp.
+      if (s.clamp) {
+        const qlo = Math.max(0, Math.ceil(s.clamp.lo / out.scale + out.zeroPoint - 1e-9));
+        const qhi = Math.min(255, Math.floor(s.clamp.hi / out.scale + out.zeroPoint + 1e-9));
+        if (qlo > 0 || qhi < 255) {
+          const ct = `${tensor}#c`;
+          layers.push(makeClamp(`${name}:clamp`, tensor, ct, s.shape, out, qlo, qhi));
+          st = { ...st, tensor: ct };
         }
-        this.push(rq);
-        return out;
+      }
+      put(layer.inputs[k], st);
+      return st;
+    };
+
+    const ctx: QuantizeContext = {
+      multiplierBits,
+      input: stateOf,
+      range,
+      outRange: range(layer.output),
+      ensureU8(k = 0) {
+        const s = stateOf(k);
+        if (s.quant.kind === 'u8' && !s.clamp) return s as QState & { quant: U8Quant };
+        const r = range(layer.inputs[k]);
+        const c = s.clamp ?? { lo: -Infinity, hi: Infinity };
+        const out = u8QuantFor({ min: Math.max(r.min, c.lo), max: Math.min(r.max, c.hi) });
+        return requantInput(k, out, s.label);
       },
-      issue: (message) => void issues.push({ node: layer.name, op: layer.kind, message }),
+      requantTo(k, q, name) {
+        const s = stateOf(k);
+        if (s.quant.kind === 'u8' && !s.clamp && s.quant.scale === q.scale && s.quant.zeroPoint === q.zeroPoint) return s as QState & { quant: U8Quant };
+        return requantInput(k, q, s.clamp ? `${s.label}+${name}` : name);
+      },
+      settle(k = 0) {
+        const s = stateOf(k);
+        return s.clamp ? this.ensureU8(k) : s;
+      },
+      push(q, extra = {}) {
+        layers.push(q);
+        put(layer.output, { tensor: q.output, shape: q.outShape, quant: q.outQuant, clamp: extra.clamp, label: extra.label ?? layer.name });
+      },
+      alias(k, extra = {}) {
+        const s = stateOf(k);
+        put(layer.output, { ...s, shape: extra.shape ?? s.shape, clamp: extra.clamp ?? s.clamp, label: extra.label ?? s.label });
+      },
+      issue: report,
     };
     floatDef(layer).quantize(layer, ctx);
+    if (!states.has(layer.output) && !issues.some((i) => i.node === layer.name)) {
+      throw new Error(`internal: layer '${layer.name}' produced no quantized output`);
+    }
   });
   if (issues.length) throw new UnsupportedModelError(issues);
-  if (sizeOf(state.shape) !== sizeOf(model.output.shape)) throw new Error('internal: output size mismatch after quantization');
+
+  // The output: apply a pending clamp (a final ReLU); otherwise keep accumulators wide.
+  let out = states.get(model.output.tensor)!;
+  if (out.clamp) {
+    const r = range(model.output.tensor);
+    const q = u8QuantFor({ min: Math.max(r.min, out.clamp.lo), max: Math.min(r.max, out.clamp.hi) });
+    const size = sizeOf(out.shape);
+    const inQ = out.quant.kind === 'acc' ? out.quant : u8AsAcc(out.quant, size);
+    const tensor = `${out.tensor}#q${requants++}`;
+    layers.push(makeRequant(out.label, out.tensor, tensor, out.shape, inQ, 0, q, out.clamp.lo === 0, multiplierBits));
+    out = { tensor, shape: out.shape, quant: q, label: out.label };
+  }
+  if (sizeOf(out.shape) !== sizeOf(model.output.shape)) throw new Error('internal: output size mismatch after quantization');
   return {
     name: model.name,
     sha256: model.sha256,
     opset: model.opset,
     input: { ...model.input, quant: inQuant },
-    output: { ...model.output, quant: state.quant },
+    output: { name: model.output.name, shape: model.output.shape, quant: out.quant },
+    outputTensor: out.tensor,
     layers,
     calibration: { source: opts.calibrationSource ?? 'file', samples: samples.length, sha256: calibrationHash(samples) },
     multiplierBits,
+    notes: model.notes,
   };
 }
 
-/** Quantize a float input tensor to the model's uint8 input. */
+/** Round half to even, as ONNX QuantizeLinear does. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Quantize a float input tensor to the model's uint8 input (ONNX QuantizeLinear semantics). */
 export function quantizeInput(q: U8Quant, x: ArrayLike<number>): number[] {
-  return Array.from(x, (v) => Math.max(0, Math.min(255, Math.round(v / q.scale) + q.zeroPoint)));
+  return Array.from(x, (v) => Math.max(0, Math.min(255, roundHalfEven(v / q.scale) + q.zeroPoint)));
 }

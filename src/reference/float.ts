@@ -2,18 +2,15 @@
 import type { FloatModel } from '../ir/types.ts';
 import { floatDef } from '../ops/registry.ts';
 
-/** Run the float model; returns the output of every layer (index i = output of layers[i]). */
-export function runFloatLayers(model: FloatModel, input: ArrayLike<number>): Float64Array[] {
-  let x: Float64Array = Float64Array.from(input);
-  const outs: Float64Array[] = [];
+/** Run the float model; returns every tensor (the input and each layer's output) by name. */
+export function runFloatAll(model: FloatModel, input: ArrayLike<number>): Map<string, Float64Array> {
+  const env = new Map<string, Float64Array>([[model.input.name, Float64Array.from(input)]]);
   for (const l of model.layers) {
-    x = floatDef(l).forward(l, x);
-    outs.push(x);
+    env.set(l.output, floatDef(l).forward(l, l.inputs.map((n) => env.get(n)!)));
   }
-  return outs;
+  return env;
 }
 
 export function runFloat(model: FloatModel, input: ArrayLike<number>): Float64Array {
-  const outs = runFloatLayers(model, input);
-  return outs[outs.length - 1];
+  return runFloatAll(model, input).get(model.output.tensor)!;
 }

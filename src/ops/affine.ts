@@ -1,0 +1,228 @@
+/**
+ * Elementwise linear ops: Add and Sub (of two activations, e.g. a residual, or with a constant), Mul and
+ * Div by a constant, and BatchNormalization.
+ *
+ * A constant step right after a Gemm/MatMul/Conv whose output nothing else reads folds into its weights and
+ * bias (BatchNorm folding). Otherwise it is an affine layer: each output is sum_k M_k * (x_k - zp_k) + b
+ * with integer multipliers aligning the inputs' scales, a linear combination: 0 constraints.
+ */
+import type { AffineLayer, ConvLayer, DenseLayer, FloatLayer, QAffine } from '../ir/types.ts';
+import { sizeOf } from '../ir/types.ts';
+import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
+import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
+import { emitSumCheck, MAX_ACC } from './linear.ts';
+import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+
+const dropOnes = (s: number[]) => s.filter((d) => d !== 1);
+export const sameShape = (a: number[], b: number[]) => JSON.stringify(dropOnes(a)) === JSON.stringify(dropOnes(b));
+
+/** A constant broadcast (numpy rules) to `shape`, or null when it would change the shape. */
+export function broadcastTo(c: OnnxTensor, shape: number[]): Float64Array | null {
+  if (c.dims.length > shape.length) {
+    if (c.dims.slice(0, c.dims.length - shape.length).some((d) => d !== 1)) return null;
+  }
+  const dims = c.dims.slice(Math.max(0, c.dims.length - shape.length));
+  const cd = [...new Array(shape.length - dims.length).fill(1), ...dims];
+  if (cd.some((d, i) => d !== 1 && d !== shape[i])) return null;
+  const out = new Float64Array(sizeOf(shape));
+  const strides = cd.map((_, i) => sizeOf(cd.slice(i + 1)));
+  for (let o = 0; o < out.length; o++) {
+    let rem = o;
+    let src = 0;
+    for (let d = 0; d < shape.length; d++) {
+      const sz = sizeOf(shape.slice(d + 1));
+      const coord = Math.floor(rem / sz);
+      rem -= coord * sz;
+      if (cd[d] !== 1) src += coord * strides[d];
+    }
+    out[o] = c.data[src];
+  }
+  return out;
+}
+
+/** Output channel of flat element i of a dense ([..., n]) or conv ([1, C, H, W]) output. */
+function channelOf(l: DenseLayer | ConvLayer, i: number): number {
+  return l.kind === 'dense' ? i % l.outSize : Math.floor(i / (l.outShape[2] * l.outShape[3]));
+}
+
+/**
+ * Fold y = a * x + d (per element) into the dense/conv layer producing x, when a and d are constant per
+ * output channel. Returns false when they are not.
+ */
+function foldInto(l: FloatLayer, a: Float64Array, d: Float64Array): boolean {
+  if (l.kind !== 'dense' && l.kind !== 'conv') return false;
+  const n = l.kind === 'dense' ? l.outSize : l.outC;
+  const ca = new Float64Array(n).fill(NaN);
+  const cd = new Float64Array(n).fill(NaN);
+  for (let i = 0; i < a.length; i++) {
+    const c = channelOf(l, i);
+    if (Number.isNaN(ca[c])) {
+      ca[c] = a[i];
+      cd[c] = d[i];
+    } else if (ca[c] !== a[i] || cd[c] !== d[i]) return false;
+  }
+  const per = l.weights.length / n;
+  for (let c = 0; c < n; c++) {
+    for (let t = 0; t < per; t++) l.weights[c * per + t] *= ca[c];
+    l.bias[c] = l.bias[c] * ca[c] + cd[c];
+  }
+  if (l.pinned) {
+    // The model's integers stay valid under a positive per-channel scale; the bias no longer does.
+    const p = l.pinned;
+    if ([...ca].every((v) => v > 0)) l.pinned = { ints: p.ints, scales: p.scales.map((s, c) => s * ca[c]), accScales: p.accScales?.map((s, c) => s * ca[c]) };
+    else l.pinned = undefined;
+  }
+  return true;
+}
+
+function pushAffine(node: OnnxNode, ctx: ImportContext, inputs: string[], coefs: Float64Array[], bias: Float64Array): void {
+  const prev = ctx.producer();
+  if (inputs.length === 1 && prev && foldInto(prev, coefs[0], bias)) {
+    prev.name = `${prev.name}+${node.name}`;
+    return ctx.alias();
+  }
+  const shape = ctx.current.shape;
+  ctx.push({ kind: 'affine', name: node.name, inputs, output: node.outputs[0], inShape: shape, outShape: shape, coefs, bias });
+}
+
+function importBinary(node: OnnxNode, ctx: ImportContext): void {
+  checkKnownAttrs(node, ctx, []);
+  if (node.inputs.length !== 2) return ctx.issue('expects two inputs');
+  const [n0, n1] = node.inputs;
+  const [a0, a1] = [ctx.activation(n0), ctx.activation(n1)];
+  const op = node.op;
+  if (a0 && a1) {
+    if (op === 'Mul' || op === 'Div') return ctx.issue(`${op} of two activations is not supported (only by a constant)`);
+    if (!sameShape(a0.shape, a1.shape)) return ctx.issue(`adding tensors of shapes [${a0.shape}] and [${a1.shape}] needs broadcasting, which is not supported`);
+    const n = sizeOf(a0.shape);
+    return pushAffine(node, ctx, [a0.name, a1.name], [new Float64Array(n).fill(1), new Float64Array(n).fill(op === 'Sub' ? -1 : 1)], new Float64Array(n));
+  }
+  const x = a0 ?? a1!;
+  const cName = a0 ? n1 : n0;
+  const c = ctx.constant(cName);
+  if (!c) return ctx.issue(`input '${cName}' must be an activation or a constant`);
+  const cv = broadcastTo(c, x.shape);
+  if (!cv) return ctx.issue(`constant '${cName}' with dims [${c.dims}] would broadcast [${x.shape}] to a larger shape`);
+  const n = cv.length;
+  const ones = new Float64Array(n).fill(1);
+  const zeros = new Float64Array(n);
+  const first = !!a0;
+  switch (op) {
+    case 'Add': return pushAffine(node, ctx, [x.name], [ones], cv);
+    case 'Sub': return first ? pushAffine(node, ctx, [x.name], [ones], cv.map((v) => -v)) : pushAffine(node, ctx, [x.name], [ones.map(() => -1)], cv);
+    case 'Mul': return pushAffine(node, ctx, [x.name], [cv], zeros);
+    case 'Div':
+      if (!first) return ctx.issue('dividing a constant by an activation is not supported');
+      if (cv.some((v) => v === 0)) return ctx.issue('division by a constant that contains 0');
+      return pushAffine(node, ctx, [x.name], [cv.map((v) => 1 / v)], zeros);
+  }
+}
+
+function importBatchNorm(node: OnnxNode, ctx: ImportContext): void {
+  checkKnownAttrs(node, ctx, ['epsilon', 'momentum', 'spatial', 'training_mode', 'is_test']);
+  if (attrInt(node, ctx, 'training_mode', 0) !== 0) return ctx.issue('training_mode must be 0');
+  if (node.outputs.filter(Boolean).length > 1) return ctx.issue('the running mean/var outputs (training) are not supported');
+  const eps = attrFloat(node, ctx, 'epsilon', 1e-5);
+  const shape = ctx.current.shape;
+  if (shape.length < 2) return ctx.issue(`input must have a channel axis, got shape [${shape}]`);
+  const C = shape[1];
+  const params = node.inputs.slice(1, 5).map((n) => ctx.constant(n));
+  if (params.length !== 4 || params.some((p) => !p || p.data.length !== C)) return ctx.issue(`scale, B, mean and var must be constants of ${C} values`);
+  const [scale, b, mean, variance] = params as OnnxTensor[];
+  const inner = sizeOf(shape.slice(2));
+  const n = sizeOf(shape);
+  const a = new Float64Array(n);
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor(i / inner) % C;
+    a[i] = scale.data[c] / Math.sqrt(variance.data[c] + eps);
+    d[i] = b.data[c] - mean.data[c] * a[i];
+  }
+  pushAffine(node, ctx, [ctx.current.name], [a], d);
+}
+
+export const affineImporters: OpImporter[] = [
+  { onnxOps: ['Add', 'Sub', 'Mul', 'Div'], importNode: importBinary },
+  { onnxOps: ['BatchNormalization'], importNode: importBatchNorm },
+];
+
+export const affineFloat: FloatLayerDef<AffineLayer> = {
+  forward(l, xs) {
+    const y = Float64Array.from(l.bias);
+    xs.forEach((x, k) => {
+      for (let i = 0; i < y.length; i++) y[i] += l.coefs[k][i] * x[i];
+    });
+    return y;
+  },
+
+  /**
+   * Per element, the output scale is the largest |coef * s_in| over the inputs divided by 2^(bits - 1), so
+   * each integer multiplier keeps `multiplierBits` bits; when all terms share one |coef * s_in| (an Add of a
+   * constant, a Mul by one) the scale is that, the multipliers are +-1 and the step is exact.
+   */
+  quantize(l, ctx) {
+    const n = sizeOf(l.outShape);
+    const views = l.inputs.map((_, k) => {
+      const s = ctx.settle(k);
+      const q = s.quant;
+      return q.kind === 'u8'
+        ? { s, off: q.zeroPoint, scale: () => q.scale, lo: () => -q.zeroPoint, hi: () => 255 - q.zeroPoint }
+        : { s, off: 0, scale: (i: number) => q.scales[i], lo: (i: number) => q.lo[i], hi: (i: number) => q.hi[i] };
+    });
+    const multipliers = views.map(() => new Array<number>(n));
+    const bias: number[] = [];
+    const out = { kind: 'acc' as const, scales: [] as number[], lo: [] as number[], hi: [] as number[] };
+    for (let i = 0; i < n; i++) {
+      const t = views.map((v, k) => l.coefs[k][i] * v.scale(i));
+      const mags = t.map(Math.abs).filter((m) => m > 0);
+      const max = mags.length ? Math.max(...mags) : 0;
+      const uniform = mags.every((m) => Math.abs(m - max) <= 1e-12 * max);
+      const sOut = max === 0 ? views[0].scale(i) : uniform ? max : max / 2 ** (ctx.multiplierBits - 1);
+      const b = Math.round(l.bias[i] / sOut);
+      let lo = b;
+      let hi = b;
+      t.forEach((tk, k) => {
+        const m = Math.round(tk / sOut);
+        multipliers[k][i] = m;
+        lo += Math.min(m * views[k].lo(i), m * views[k].hi(i));
+        hi += Math.max(m * views[k].lo(i), m * views[k].hi(i));
+      });
+      bias.push(b);
+      out.scales.push(sOut);
+      out.lo.push(lo);
+      out.hi.push(hi);
+      if (Math.max(-lo, hi) > MAX_ACC) return ctx.issue(`element ${i} can reach 2^50 (the constant is too large for the input's scale)`);
+    }
+    ctx.push({
+      kind: 'affine', name: l.name, inputs: views.map((v) => v.s.tensor), output: l.output, inShape: views[0].s.shape, outShape: l.outShape,
+      multipliers, offsets: views.map((v) => v.off), bias, outQuant: out,
+    });
+  },
+};
+
+export const affineQ: QLayerDef<QAffine> = {
+  reference(l, xs) {
+    return l.bias.map((b, i) => xs.reduce((s, x, k) => s + l.multipliers[k][i] * (x[i] - l.offsets[k]), b));
+  },
+  emit(l, xs, w) {
+    const v = w.fresh('aff');
+    w.line(`// ${l.name}: elementwise affine (0 constraints)`);
+    w.line(`var ${v}[${l.bias.length}];`);
+    return l.bias.map((b, i) => {
+      let c = b;
+      const terms: string[] = [];
+      xs.forEach((x, k) => {
+        const m = l.multipliers[k][i];
+        c -= m * l.offsets[k];
+        if (m !== 0) terms.push(m === 1 ? x[i] : `${m}*${x[i]}`);
+      });
+      return emitSumCheck(w, `${v}[${i}]`, c, terms);
+    });
+  },
+  constraints: () => 0,
+  costFormula: '0 (integer multipliers: outputs are linear combinations)',
+  bitsSummary(l) {
+    const ms = l.multipliers.flat().map(Math.abs);
+    return `|M| <= ${Math.max(...ms)}`;
+  },
+};

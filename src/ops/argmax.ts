@@ -1,0 +1,108 @@
+/**
+ * ArgMax, and a Softmax/LogSoftmax that only feeds the output or an ArgMax.
+ *
+ * ArgMax: a one-hot selector with range-checked differences (circuits/argmax.circom), ONNX tie-breaking
+ * (first maximum, or last with select_last_index): n * (B + 3) + 2 constraints for n values whose spread is
+ * below 2^B (circomlib-ml's ArgMax(10): 2,548). Inputs with different scales are first brought to one scale
+ * by integer multipliers (linear, free).
+ *
+ * Softmax is monotone, so it changes no argmax: at the graph output the circuit proves the logits instead
+ * and says so (the model's notes, shown by `inspect` and `run`).
+ */
+import type { ArgMaxLayer, QArgMax } from '../ir/types.ts';
+import { sizeOf } from '../ir/types.ts';
+import { attrInt, checkKnownAttrs } from './attrs.ts';
+import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
+import { bitsFor } from './types.ts';
+
+export const argmaxImporters: OpImporter[] = [
+  {
+    onnxOps: ['ArgMax'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['axis', 'keepdims', 'select_last_index']);
+      const shape = ctx.current.shape;
+      let axis = attrInt(node, ctx, 'axis', 0);
+      if (axis < 0) axis += shape.length;
+      if (axis < 0 || axis >= shape.length) return ctx.issue(`axis out of range for shape [${shape}]`);
+      if (shape.some((d, i) => i !== axis && d !== 1)) return ctx.issue(`only an ArgMax over a whole vector is supported (every other dimension 1), got shape [${shape}]`);
+      const keep = attrInt(node, ctx, 'keepdims', 1);
+      const outShape = keep ? shape.map(() => 1) : shape.filter((_, i) => i !== axis);
+      ctx.push({ kind: 'argmax', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: outShape.length ? outShape : [1], selectLast: attrInt(node, ctx, 'select_last_index', 0) === 1 });
+    },
+  },
+  {
+    onnxOps: ['Softmax', 'LogSoftmax'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['axis']);
+      if (!ctx.isGraphOutput && !ctx.onlyFeeds('ArgMax')) {
+        return ctx.issue(`${node.op} is supported only at the graph output or before an ArgMax (where it changes nothing the circuit proves)`);
+      }
+      if (ctx.isGraphOutput) ctx.note(`the final ${node.op} ('${node.name}') is left out: the proven output is its input (the logits), which has the same argmax`);
+      ctx.alias();
+    },
+  },
+];
+
+export const argmaxFloat: FloatLayerDef<ArgMaxLayer> = {
+  forward(l, [x]) {
+    let best = 0;
+    for (let i = 1; i < x.length; i++) if (l.selectLast ? x[i] >= x[best] : x[i] > x[best]) best = i;
+    return Float64Array.of(best);
+  },
+  quantize(l, ctx) {
+    const s = ctx.settle(0);
+    const q = s.quant;
+    const n = sizeOf(s.shape);
+    let multipliers = new Array<number>(n).fill(1);
+    let offset = 0;
+    let lo: number[];
+    let hi: number[];
+    if (q.kind === 'u8') {
+      offset = q.zeroPoint;
+      lo = new Array(n).fill(-q.zeroPoint);
+      hi = new Array(n).fill(255 - q.zeroPoint);
+    } else {
+      // Raw integers compare like the reals only at one scale: align them with integer multipliers.
+      const max = Math.max(...q.scales);
+      if (q.scales.some((sc) => sc !== max)) {
+        const unit = max / 2 ** (ctx.multiplierBits - 1);
+        multipliers = q.scales.map((sc) => Math.round(sc / unit));
+      }
+      lo = q.lo.map((v, i) => v * multipliers[i]);
+      hi = q.hi.map((v, i) => v * multipliers[i]);
+    }
+    const diffBits = bitsFor(Math.max(...hi) - Math.min(...lo));
+    ctx.push({
+      kind: 'argmax', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape,
+      selectLast: l.selectLast, multipliers, offset, diffBits, outQuant: { kind: 'acc', scales: [1], lo: [0], hi: [n - 1] },
+    });
+  },
+};
+
+export const argmaxQ: QLayerDef<QArgMax> = {
+  reference(l, [x]) {
+    const v = x.map((e, i) => (e - l.offset) * l.multipliers[i]);
+    let best = 0;
+    for (let i = 1; i < v.length; i++) if (l.selectLast ? v[i] >= v[best] : v[i] > v[best]) best = i;
+    return [best];
+  },
+  emit(l, [x], w) {
+    if (x.length === 1) return ['0'];
+    w.include('argmax.circom');
+    const id = w.fresh('argmax');
+    w.line(`// ${l.name}: argmax of ${x.length} (one-hot selector, ${l.diffBits}-bit differences)`);
+    w.line(`component ${id} = ArgMax(${x.length}, ${l.diffBits}, ${l.selectLast ? 1 : 0});`);
+    x.forEach((e, i) => {
+      const m = l.multipliers[i];
+      const shifted = l.offset ? `(${e} - ${l.offset})` : e;
+      w.bind(`${id}.x[${i}]`, m === 1 ? shifted : `${m}*${shifted}`);
+    });
+    return [`${id}.index`];
+  },
+  constraints: (l) => {
+    const n = sizeOf(l.inShape);
+    return n === 1 ? 0 : n * (l.diffBits + 3) + 2;
+  },
+  costFormula: 'n * (B + 3) + 2 for n values (B bits bound max - min), plus 1 per input that is a linear combination',
+  bitsSummary: (l) => `B ${l.diffBits}`,
+};

@@ -1,0 +1,204 @@
+/**
+ * ONNX Conv (2-D, NCHW, batch 1): strides, pads, auto_pad (VALID, SAME_UPPER, SAME_LOWER), dilations and
+ * any group (1, depthwise, or in between).
+ *
+ * Cost: 0 constraints. Weights are circuit constants, so every output is a linear combination of the
+ * inputs; taps in the padding read the real value 0 and drop out (the zero point folds into a per-position
+ * constant). The non-linear cost is paid by the consumer (a requantization or a max-pool).
+ */
+import type { ConvLayer, QConv } from '../ir/types.ts';
+import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
+import { attrInt, checkKnownAttrs } from './attrs.ts';
+import { boundsOf, emitSumCheck, linearInput, MAX_ACC, pinnedChannel, quantizeChannel } from './linear.ts';
+import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+import { parseWindow, windowTaps } from './window.ts';
+import type { Window2d } from '../ir/types.ts';
+
+interface ConvGeometry extends Window2d {
+  inC: number;
+  outC: number;
+  group: number;
+}
+
+/**
+ * The rows of a convolution: for every output element, the constant-free list of [weight index, input index]
+ * pairs it sums (in-image taps only).
+ */
+export function convRows(g: ConvGeometry, inShape: number[], outShape: number[]): { c: number; taps: [number, number][] }[] {
+  const [, , H, W] = inShape;
+  const [, , OH, OW] = outShape;
+  const cinG = g.inC / g.group;
+  const coutG = g.outC / g.group;
+  const kk = g.kernel[0] * g.kernel[1];
+  const rows: { c: number; taps: [number, number][] }[] = [];
+  const spatial: [number, number][][] = [];
+  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) spatial.push(windowTaps(g, H, W, oy, ox));
+  for (let co = 0; co < g.outC; co++) {
+    const grp = Math.floor(co / coutG);
+    for (const taps of spatial) {
+      const row: [number, number][] = [];
+      for (let ci = 0; ci < cinG; ci++) {
+        const inCh = grp * cinG + ci;
+        for (const [k, pos] of taps) row.push([(co * cinG + ci) * kk + k, inCh * H * W + pos]);
+      }
+      rows.push({ c: co, taps: row });
+    }
+  }
+  return rows;
+}
+
+/** Integer weights fixed by a pre-quantized model, per output channel (axis 0) or per tensor. */
+export function pinnedConv(w: OnnxTensor, outC: number): ConvLayer['pinned'] {
+  const q = w.quant;
+  if (!q || (q.scales.length !== 1 && q.axis !== 0)) return undefined;
+  const per = w.data.length / outC;
+  const ints = new Int32Array(w.data.length);
+  const scales: number[] = [];
+  for (let j = 0; j < outC; j++) {
+    const c = q.scales.length === 1 ? 0 : j;
+    scales.push(q.scales[c]);
+    for (let i = 0; i < per; i++) ints[j * per + i] = q.ints[j * per + i] - q.zeroPoints[c];
+  }
+  return { ints, scales };
+}
+
+/** Build a float conv layer from its constant weight and optional bias; shared with ConvInteger/QLinearConv. */
+export function importConvLayer(node: OnnxNode, ctx: ImportContext, w: OnnxTensor | undefined, b: OnnxTensor | undefined): ConvLayer | undefined {
+  checkKnownAttrs(node, ctx, ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']);
+  const inShape = ctx.current.shape;
+  if (!w) {
+    ctx.issue(`the weight input ('${node.inputs[1]}') must be a constant initializer`);
+    return undefined;
+  }
+  if (w.dims.length !== 4) {
+    ctx.issue(`only 2-D convolutions are supported: the weight has dims [${w.dims}]`);
+    return undefined;
+  }
+  const group = attrInt(node, ctx, 'group', 1);
+  const [outC, cinG, kh, kw] = w.dims;
+  const win = parseWindow(node, ctx, inShape, [kh, kw]);
+  if (!win) return undefined;
+  const inC = inShape[1];
+  if (group < 1 || inC % group !== 0 || outC % group !== 0 || cinG !== inC / group) {
+    ctx.issue(`group ${group} does not fit ${inC} input channels, ${outC} output channels and a weight of [${w.dims}]`);
+    return undefined;
+  }
+  const bias = new Float64Array(outC);
+  if (b) {
+    if (b.data.length !== outC) {
+      ctx.issue(`bias has ${b.data.length} values, expected ${outC}`);
+      return undefined;
+    }
+    bias.set(b.data);
+  }
+  const { outH, outW, ...geo } = win;
+  return {
+    kind: 'conv', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape, outShape: [1, outC, outH, outW],
+    ...geo, inC, outC, group, weights: Float64Array.from(w.data), bias, pinned: pinnedConv(w, outC),
+  };
+}
+
+export const convImporter: OpImporter = {
+  onnxOps: ['Conv'],
+  importNode(node, ctx) {
+    if (ctx.activation(node.inputs[0]) !== ctx.current) return ctx.issue('input X must be the activation');
+    const b = node.inputs[2] ? ctx.constant(node.inputs[2]) : undefined;
+    if (node.inputs[2] && !b) return ctx.issue(`the bias ('${node.inputs[2]}') must be a constant initializer`);
+    const layer = importConvLayer(node, ctx, ctx.constant(node.inputs[1]), b);
+    if (layer) ctx.push(layer);
+  },
+};
+
+export const convFloat: FloatLayerDef<ConvLayer> = {
+  forward(l, [x]) {
+    const y = new Float64Array(l.outShape.reduce((a, b) => a * b, 1));
+    convRows(l, l.inShape, l.outShape).forEach((r, o) => {
+      let s = l.bias[r.c];
+      for (const [k, i] of r.taps) s += l.weights[k] * x[i];
+      y[o] = s;
+    });
+    return y;
+  },
+
+  /** As for dense layers, per output channel; an accumulator input must have one scale per channel. */
+  quantize(l, ctx) {
+    const [, C, H, W] = l.inShape;
+    const perChannel = (scales: number[]) => {
+      for (let c = 0; c < C; c++) for (let i = 1; i < H * W; i++) if (scales[c * H * W + i] !== scales[c * H * W]) return false;
+      return true;
+    };
+    const v = linearInput(ctx, perChannel);
+    const u8 = v.state.quant.kind === 'u8' ? v.state.quant : undefined;
+    const per = l.weights.length / l.outC;
+    const cinG = l.inC / l.group;
+    const kk = l.kernel[0] * l.kernel[1];
+    const weights = new Int32Array(l.weights.length);
+    const bias: number[] = [];
+    const weightScales: number[] = [];
+    const chScales: number[] = [];
+    for (let co = 0; co < l.outC; co++) {
+      const grp = Math.floor(co / (l.outC / l.group));
+      const inScales = Array.from({ length: per }, (_, t) => v.scales[(grp * cinG + Math.floor(t / kk)) * H * W]);
+      const ch = quantizeChannel(l.weights.subarray(co * per, (co + 1) * per), inScales, l.bias[co], pinnedChannel(l.pinned, co, per), u8);
+      weights.set(ch.ints, co * per);
+      bias.push(ch.bias);
+      weightScales.push(ch.weightScale);
+      chScales.push(ch.accScale);
+    }
+    const q: QConv = {
+      kind: 'conv', name: l.name, inputs: [v.state.tensor], output: l.output, inShape: l.inShape, outShape: l.outShape,
+      kernel: l.kernel, strides: l.strides, pads: l.pads, dilations: l.dilations, inC: l.inC, outC: l.outC, group: l.group,
+      weights, bias, inZeroPoint: v.zp, weightScales, outQuant: { kind: 'acc', scales: [], lo: [], hi: [] },
+    };
+    // Exact bounds per output element (border positions sum fewer taps).
+    for (const r of convRows(q, q.inShape, q.outShape)) {
+      const terms = r.taps.map(([k, i]) => [weights[k], i] as [number, number]);
+      const [a, b] = boundsOf(terms, bias[r.c], v.lo, v.hi);
+      q.outQuant.scales.push(chScales[r.c]);
+      q.outQuant.lo.push(a);
+      q.outQuant.hi.push(b);
+      if (Math.max(-a, b) > MAX_ACC) return ctx.issue(`accumulator of channel ${r.c} can reach 2^50; the bias is too large relative to the weights`);
+    }
+    void H;
+    ctx.push(q);
+  },
+};
+
+/** Per-row constant: bias - zp * (sum of the row's weights). */
+function rowConstant(l: QConv, r: { c: number; taps: [number, number][] }): number {
+  let sumW = 0;
+  for (const [k] of r.taps) sumW += l.weights[k];
+  return l.bias[r.c] - l.inZeroPoint * sumW;
+}
+
+export const convQ: QLayerDef<QConv> = {
+  reference(l, [x]) {
+    return convRows(l, l.inShape, l.outShape).map((r) => {
+      let s = rowConstant(l, r);
+      for (const [k, i] of r.taps) s += l.weights[k] * x[i];
+      return s;
+    });
+  },
+
+  emit(l, [x], w) {
+    const v = w.fresh('conv');
+    const rows = convRows(l, l.inShape, l.outShape);
+    w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${l.kernel[0]}x${l.kernel[1]} kernel, constant weights (0 constraints)`);
+    w.line(`var ${v}[${rows.length}];`);
+    return rows.map((r, o) => {
+      const terms: string[] = [];
+      for (const [k, i] of r.taps) {
+        const c = l.weights[k];
+        if (c !== 0) terms.push(c === 1 ? x[i] : `${c}*${x[i]}`);
+      }
+      return emitSumCheck(w, `${v}[${o}]`, rowConstant(l, r), terms);
+    });
+  },
+
+  constraints: () => 0,
+  costFormula: '0 (constant weights: outputs are linear combinations)',
+  bitsSummary(l) {
+    const m = Math.max(...l.outQuant.lo.map(Math.abs), ...l.outQuant.hi.map(Math.abs));
+    return `w int8, acc <= 2^${Math.ceil(Math.log2(m + 1))}`;
+  },
+};

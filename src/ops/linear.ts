@@ -1,0 +1,97 @@
+/**
+ * Shared by the linear ops (Gemm/MatMul, Conv): how their input looks as integers, and per-output-channel
+ * int8 weight quantization. Linear steps cost 0 constraints: weights are circuit constants.
+ */
+import type { PinnedWeights, U8Quant } from '../ir/types.ts';
+import { sizeOf } from '../ir/types.ts';
+import type { QState, QuantizeContext } from './types.ts';
+
+/** The integers a linear op reads: real[i] = (x[i] - zp) * scales[i], with x[i] - zp in [lo[i], hi[i]]. */
+export interface InputView {
+  state: QState;
+  zp: number;
+  scales: number[];
+  lo: number[];
+  hi: number[];
+}
+
+/** An accumulator input this wide is requantized first, so sums stay exact in float64 (below 2^50). */
+const MAX_ACC_INPUT = 2 ** 24;
+
+/**
+ * The input of a linear op: an accumulator stays one (linear after linear costs nothing) when it has no
+ * pending clamp, its bounds are moderate and `uniform(scales)` accepts its scales; otherwise it is
+ * requantized to uint8.
+ */
+export function linearInput(ctx: QuantizeContext, uniform: (scales: number[]) => boolean): InputView {
+  const s = ctx.input(0);
+  if (s.quant.kind === 'acc' && !s.clamp) {
+    const q = s.quant;
+    const wide = q.lo.some((v) => v < -MAX_ACC_INPUT) || q.hi.some((v) => v > MAX_ACC_INPUT);
+    if (!wide && uniform(q.scales)) return { state: s, zp: 0, scales: q.scales, lo: q.lo, hi: q.hi };
+  }
+  const u = ctx.ensureU8(0);
+  const n = sizeOf(u.shape);
+  return {
+    state: u, zp: u.quant.zeroPoint, scales: new Array(n).fill(u.quant.scale),
+    lo: new Array(n).fill(-u.quant.zeroPoint), hi: new Array(n).fill(255 - u.quant.zeroPoint),
+  };
+}
+
+export interface QuantizedChannel {
+  ints: number[];
+  /** Scale of the accumulator: real output ~ acc * accScale. */
+  accScale: number;
+  weightScale: number;
+  bias: number;
+}
+
+/**
+ * Quantize one output channel: `weights[t]` applies to input elements with scale `inScales[t]`.
+ * Pinned integers (from a pre-quantized model) are used as they are when the input is uint8 with one scale.
+ */
+export function quantizeChannel(weights: ArrayLike<number>, inScales: ArrayLike<number>, bias: number, pinned?: { ints: ArrayLike<number>; scale: number; bias?: number; accScale?: number }, inU8?: U8Quant): QuantizedChannel {
+  if (pinned && inU8) {
+    const accScale = pinned.accScale ?? inU8.scale * pinned.scale;
+    return { ints: Array.from(pinned.ints), accScale, weightScale: pinned.scale, bias: pinned.bias ?? Math.round(bias / accScale) };
+  }
+  let maxAbs = 0;
+  for (let t = 0; t < weights.length; t++) maxAbs = Math.max(maxAbs, Math.abs(weights[t] * inScales[t]));
+  const accScale = maxAbs > 0 ? maxAbs / 127 : inScales[0] ?? 1;
+  const ints = Array.from(weights, (w, t) => Math.max(-127, Math.min(127, Math.round((w * inScales[t]) / accScale))));
+  return { ints, accScale, weightScale: accScale / (inScales[0] || 1), bias: Math.round(bias / accScale) };
+}
+
+export function pinnedChannel(p: PinnedWeights | undefined, j: number, perChannel: number): { ints: ArrayLike<number>; scale: number; bias?: number; accScale?: number } | undefined {
+  if (!p) return undefined;
+  return { ints: p.ints.subarray(j * perChannel, (j + 1) * perChannel), scale: p.scales[j], bias: p.bias?.[j], accScale: p.accScales?.[j] };
+}
+
+/** Exact bounds of sum w[t] * x[t] + c with x[t] in [lo[t], hi[t]]. */
+export function boundsOf(terms: [number, number][], c: number, lo: number[], hi: number[]): [number, number] {
+  let a = c;
+  let b = c;
+  for (const [w, i] of terms) {
+    a += Math.min(w * lo[i], w * hi[i]);
+    b += Math.max(w * lo[i], w * hi[i]);
+  }
+  return [a, b];
+}
+
+/** Largest magnitude an accumulator may reach: sums stay exact in float64 and far below the field. */
+export const MAX_ACC = 2 ** 50;
+
+const CHUNK = 48;
+
+/**
+ * Emit `v = c; v += ...` in chunks of 48 terms: circom2 crashes on one expression of ~600 terms and is
+ * quadratic on long `+=` chains.
+ */
+export function emitSumCheck(w: { line(t: string): void }, v: string, constant: number, terms: string[]): string {
+  // A constant or a lone signal is used as it is, so that bindings of it cost what --O1 makes them cost.
+  if (terms.length === 0) return String(constant);
+  if (terms.length === 1 && constant === 0 && !terms[0].includes('*')) return terms[0];
+  w.line(`${v} = ${constant};`);
+  for (let s = 0; s < terms.length; s += CHUNK) w.line(`${v} += ${terms.slice(s, s + CHUNK).join(' + ')};`);
+  return v;
+}
