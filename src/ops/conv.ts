@@ -9,7 +9,7 @@
 import type { ConvLayer, QConv } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
-import { boundsOf, emitSumCheck, linearInput, MAX_ACC, pinnedChannel, quantizeChannel } from './linear.ts';
+import { arrayLiteral, boundsOf, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr } from './linear.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 import { parseWindow, windowTaps } from './window.ts';
 import type { Window2d } from '../ir/types.ts';
@@ -180,19 +180,40 @@ export const convQ: QLayerDef<QConv> = {
     });
   },
 
+  /**
+   * Loops over a weight array rather than unrolled sums: the witness generator stays small (V8 refuses a
+   * WebAssembly function above 7.6 MB, which an unrolled 28-6-16 CNN exceeds).
+   */
   emit(l, [x], w) {
     const v = w.fresh('conv');
-    const rows = convRows(l, l.inShape, l.outShape);
-    w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${l.kernel[0]}x${l.kernel[1]} kernel, constant weights (0 constraints)`);
-    w.line(`var ${v}[${rows.length}];`);
-    return rows.map((r, o) => {
-      const terms: string[] = [];
-      for (const [k, i] of r.taps) {
-        const c = l.weights[k];
-        if (c !== 0) terms.push(c === 1 ? x[i] : `${c}*${x[i]}`);
-      }
-      return emitSumCheck(w, `${v}[${o}]`, rowConstant(l, r), terms);
-    });
+    const [, , H, W] = l.inShape;
+    const [, , OH, OW] = l.outShape;
+    const cinG = l.inC / l.group;
+    const coutG = l.outC / l.group;
+    const [kh, kw] = l.kernel;
+    const X = inputArray(w, x);
+    w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${kh}x${kw} kernel, constant weights (0 constraints)`);
+    w.line(`var ${v}_w[${l.weights.length}] = ${arrayLiteral(l.weights)};`);
+    w.line(`var ${v}_b[${l.outC}] = ${arrayLiteral(l.bias)};`);
+    w.line(`var ${v}[${l.outC * OH * OW}];`);
+    w.line(`for (var co = 0; co < ${l.outC}; co++) {`);
+    w.line(`    var g = co \\ ${coutG};`);
+    w.line(`    for (var oy = 0; oy < ${OH}; oy++) { for (var ox = 0; ox < ${OW}; ox++) {`);
+    w.line(`        var s = ${v}_b[co];`);
+    w.line(`        for (var ci = 0; ci < ${cinG}; ci++) { for (var ky = 0; ky < ${kh}; ky++) {`);
+    w.line(`            var iy = oy * ${l.strides[0]} - ${l.pads[0]} + ky * ${l.dilations[0]};`);
+    w.line(`            for (var kx = 0; kx < ${kw}; kx++) {`);
+    w.line(`                var ix = ox * ${l.strides[1]} - ${l.pads[1]} + kx * ${l.dilations[1]};`);
+    w.line(`                if (iy >= 0 && iy < ${H} && ix >= 0 && ix < ${W}) {`);
+    const xe = `${X}[(g * ${cinG} + ci) * ${H * W} + iy * ${W} + ix]`;
+    w.line(`                    s += ${v}_w[((co * ${cinG} + ci) * ${kh} + ky) * ${kw} + kx] * ${l.inZeroPoint ? `(${xe} - ${l.inZeroPoint})` : xe};`);
+    w.line(`                }`);
+    w.line(`            }`);
+    w.line(`        } }`);
+    w.line(`        ${v}[(co * ${OH} + oy) * ${OW} + ox] = s;`);
+    w.line(`    } }`);
+    w.line(`}`);
+    return convRows(l, l.inShape, l.outShape).map((r, o) => rowExpr(rowConstant(l, r), r.taps.map(([k, i]) => [l.weights[k], i]), x, `${v}[${o}]`));
   },
 
   constraints: () => 0,

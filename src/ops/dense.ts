@@ -6,7 +6,7 @@
  * the non-linear cost is paid by whatever consumes it (a requantization, or the public output).
  */
 import type { DenseLayer, QDense } from '../ir/types.ts';
-import { boundsOf, emitSumCheck, linearInput, MAX_ACC, pinnedChannel, quantizeChannel } from './linear.ts';
+import { arrayLiteral, boundsOf, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr } from './linear.ts';
 
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
@@ -168,20 +168,24 @@ export const denseQ: QLayerDef<QDense> = {
     return y;
   },
 
+  /** A loop over a weight array, as for Conv: the witness generator stays small. */
   emit(l, [x], w) {
     const v = w.fresh('acc');
+    const X = inputArray(w, x);
     w.line(`// ${l.name}: dense ${l.inSize} -> ${l.outSize}, constant weights (0 constraints)`);
+    w.line(`var ${v}_w[${l.weights.length}] = ${arrayLiteral(l.weights)};`);
+    w.line(`var ${v}_b[${l.outSize}] = ${arrayLiteral(l.bias)};`);
     w.line(`var ${v}[${l.outSize}];`);
-    const out: string[] = [];
-    for (let j = 0; j < l.outSize; j++) {
-      const terms: string[] = [];
-      for (let i = 0; i < l.inSize; i++) {
-        const c = l.weights[j * l.inSize + i];
-        if (c !== 0) terms.push(c === 1 ? x[i] : `${c}*${x[i]}`);
-      }
-      out.push(emitSumCheck(w, `${v}[${j}]`, l.bias[j], terms));
-    }
-    return out;
+    w.line(`for (var j = 0; j < ${l.outSize}; j++) {`);
+    w.line(`    var s = ${v}_b[j];`);
+    w.line(`    for (var i = 0; i < ${l.inSize}; i++) s += ${v}_w[j * ${l.inSize} + i] * ${X}[i];`);
+    w.line(`    ${v}[j] = s;`);
+    w.line(`}`);
+    return Array.from({ length: l.outSize }, (_, j) => {
+      const terms: [number, number][] = [];
+      for (let i = 0; i < l.inSize; i++) terms.push([l.weights[j * l.inSize + i], i]);
+      return rowExpr(l.bias[j], terms, x, `${v}[${j}]`);
+    });
   },
 
   constraints: () => 0,

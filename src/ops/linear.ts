@@ -95,3 +95,31 @@ export function emitSumCheck(w: { line(t: string): void }, v: string, constant: 
   for (let s = 0; s < terms.length; s += CHUNK) w.line(`${v} += ${terms.slice(s, s + CHUNK).join(' + ')};`);
   return v;
 }
+
+/**
+ * The input tensor as one circom array the loops of a linear op can index: the public input `in` itself, or
+ * a var array holding each element's expression (a copy costs no constraint).
+ */
+export function inputArray(w: { fresh(p: string): string; line(t: string): void }, x: string[]): string {
+  if (x.every((e, i) => e === `in[${i}]`)) return 'in';
+  const v = w.fresh('x');
+  w.line(`var ${v}[${x.length}];`);
+  x.forEach((e, i) => w.line(`${v}[${i}] = ${e};`));
+  return v;
+}
+
+/** A var array literal (circom wants at least one element). */
+export function arrayLiteral(v: ArrayLike<number>): string {
+  return `[${Array.from(v).join(',')}]`;
+}
+
+/**
+ * What an output element of a linear op is as an expression: a constant or a lone signal is used as it is
+ * (bindings of it then cost what --O1 makes them cost); anything else is the var the loops computed.
+ */
+export function rowExpr(constant: number, terms: [number, number][], x: string[], varElem: string): string {
+  const nz = terms.filter(([c]) => c !== 0);
+  if (nz.length === 0) return String(constant);
+  if (nz.length === 1 && constant === 0 && nz[0][0] === 1) return x[nz[0][1]];
+  return varElem;
+}
