@@ -53,8 +53,8 @@ export const clipFloat: FloatLayerDef<ClipLayer> = {
     const s = ctx.input(0);
     if (s.quant.kind === 'acc') {
       const c = s.clamp ?? { lo: -Infinity, hi: Infinity };
-      const label = s.clamp ? `${s.label}+${l.name}` : `${s.label}+${l.name}`;
-      return ctx.alias(0, { clamp: { lo: Math.max(c.lo, l.lo), hi: Math.min(c.hi, l.hi) }, label });
+      const label = `${s.label}+${l.name}`;
+      return ctx.alias(0, { clamp: { ...c, lo: Math.max(c.lo, l.lo), hi: Math.min(c.hi, l.hi) }, label });
     }
     const q = s.quant;
     const qlo = Math.max(0, Math.ceil(l.lo / q.scale + q.zeroPoint - 1e-9));

@@ -24,7 +24,16 @@ interface ConvGeometry extends Window2d {
  * The rows of a convolution: for every output element, the constant-free list of [weight index, input index]
  * pairs it sums (in-image taps only).
  */
+const rowCache = new WeakMap<object, { c: number; taps: [number, number][] }[]>();
+
 export function convRows(g: ConvGeometry, inShape: number[], outShape: number[]): { c: number; taps: [number, number][] }[] {
+  // Layers are immutable once built; the reference runs them on many inputs.
+  let rows = rowCache.get(g);
+  if (!rows) rowCache.set(g, (rows = buildConvRows(g, inShape, outShape)));
+  return rows;
+}
+
+function buildConvRows(g: ConvGeometry, inShape: number[], outShape: number[]): { c: number; taps: [number, number][] }[] {
   const [, , H, W] = inShape;
   const [, , OH, OW] = outShape;
   const cinG = g.inC / g.group;

@@ -19,7 +19,15 @@ import { parseWindow, windowTaps } from './window.ts';
 import type { OnnxNode } from '../onnx/load.ts';
 
 /** For each output element (channel-major), the input indices of its window (in-image taps only). */
+const windowCache = new WeakMap<object, number[][]>();
+
 export function poolWindows(w: Window2d, inShape: number[], outShape: number[]): number[][] {
+  let wins = windowCache.get(w);
+  if (!wins) windowCache.set(w, (wins = buildWindows(w, inShape, outShape)));
+  return wins;
+}
+
+function buildWindows(w: Window2d, inShape: number[], outShape: number[]): number[][] {
   const [, C, H, W] = inShape;
   const [, , OH, OW] = outShape;
   const out: number[][] = [];

@@ -283,8 +283,20 @@ export const fakeQuantFloat: FloatLayerDef<FakeQuantLayer> = {
       return (q - l.zeroPoint) * s;
     });
   },
+  /**
+   * An accumulator is not requantized here: the model's grid becomes pending, so a max-pool that follows
+   * (with the same QuantizeLinear after it, as onnxruntime writes QDQ models) runs on the accumulator, and
+   * requantizing the pooled values gives exactly the same integers (requantization is monotone).
+   */
   quantize(l, ctx) {
-    ctx.requantTo(0, { kind: 'u8', scale: l.scale, zeroPoint: l.zeroPoint }, l.name);
+    const q = { kind: 'u8' as const, scale: l.scale, zeroPoint: l.zeroPoint };
+    let s = ctx.input(0);
+    const same = (a?: { scale: number; zeroPoint: number }) => !!a && a.scale === q.scale && a.zeroPoint === q.zeroPoint;
+    if (s.quant.kind === 'acc' && s.clamp?.quant && !same(s.clamp.quant)) s = ctx.ensureU8(0);
+    if (s.quant.kind === 'acc') {
+      return ctx.alias(0, { clamp: { lo: s.clamp?.lo ?? -Infinity, hi: s.clamp?.hi ?? Infinity, quant: q }, label: `${s.label}+${l.name}` });
+    }
+    ctx.requantTo(0, q, l.name);
     ctx.alias(0, { label: l.name });
   },
 };

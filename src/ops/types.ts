@@ -53,10 +53,15 @@ export interface CalibratedRange {
   max: number;
 }
 
-/** A clamp the quantizer has not applied yet (ReLU/Clip on an accumulator, applied by its requantization). */
+/**
+ * A step the quantizer has not applied yet to an accumulator, because a max-pool may still come first (all
+ * of these are monotone): a clamp (ReLU/Clip), and the uint8 grid a pre-quantized model fixed for it
+ * (QuantizeLinear). The requantization that makes the tensor uint8 applies both.
+ */
 export interface PendingClamp {
   lo: number;
   hi: number;
+  quant?: U8Quant;
 }
 
 /** Quantization state of one float tensor during quantization. */

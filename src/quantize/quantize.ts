@@ -137,7 +137,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
         if (s.quant.kind === 'u8' && !s.clamp) return s as QState & { quant: U8Quant };
         const r = range(layer.inputs[k]);
         const c = s.clamp ?? { lo: -Infinity, hi: Infinity };
-        const out = u8QuantFor({ min: Math.max(r.min, c.lo), max: Math.min(r.max, c.hi) });
+        const out = c.quant ?? u8QuantFor({ min: Math.max(r.min, c.lo), max: Math.min(r.max, c.hi) });
         return requantInput(k, out, s.label);
       },
       requantTo(k, q, name) {
@@ -170,11 +170,11 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
   let out = states.get(model.output.tensor)!;
   if (out.clamp) {
     const r = range(model.output.tensor);
-    const q = u8QuantFor({ min: Math.max(r.min, out.clamp.lo), max: Math.min(r.max, out.clamp.hi) });
+    const q = out.clamp.quant ?? u8QuantFor({ min: Math.max(r.min, out.clamp.lo), max: Math.min(r.max, out.clamp.hi) });
     const size = sizeOf(out.shape);
     const inQ = out.quant.kind === 'acc' ? out.quant : u8AsAcc(out.quant, size);
     const tensor = `${out.tensor}#q${requants++}`;
-    layers.push(makeRequant(out.label, out.tensor, tensor, out.shape, inQ, 0, q, out.clamp.lo === 0, multiplierBits));
+    layers.push(makeRequant(out.label, out.tensor, tensor, out.shape, inQ, 0, q, out.clamp.lo === 0 && q.zeroPoint === 0, multiplierBits));
     out = { tensor, shape: out.shape, quant: q, label: out.label };
   }
   if (sizeOf(out.shape) !== sizeOf(model.output.shape)) throw new Error('internal: output size mismatch after quantization');
