@@ -72,7 +72,7 @@ describe('example CNN', () => {
       expect(ortAgree / n).toBeGreaterThanOrEqual(0.995);
       // QDQ: onnxruntime runs the same integer model with the model's own scales (it rounds each
       // requantization in float, we by an integer multiplier): the outputs agree within one output step.
-      if (variant === 'model-qdq') expect(worst).toBeLessThanOrEqual(outScale * (1 + 1e-6));
+      if (variant === 'model-qdq') expect(worst).toBeLessThanOrEqual(outScale * (1 + 1e-5));
     });
   }
 
