@@ -9,7 +9,7 @@ pragma circom 2.1.0;
 // wrong k makes some d[i] negative (a field element near p, outside [0, 2^B)), and k is unique.
 
 // Cost: N * (B + 3) + 2 constraints (N selector bits, 1 sum, N products, N * B bits, N recompositions,
-// 1 index).
+// 1 index). For N = 2 one fewer: the index is then the bare signal s[1], an equality that --O1 removes.
 template ArgMax(N, B, LAST) {
     signal input x[N];
     signal output index;
