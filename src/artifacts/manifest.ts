@@ -49,6 +49,8 @@ export interface Manifest {
     /** False when compiled without a witness generator (setup and size reports only, no proofs). */
     witnessGenerator: boolean;
     compileSeconds: number;
+    /** Peak resident memory of the circom process (sampled; null where not measurable). */
+    compilePeakRssMiB?: number | null;
   };
   setup?: SetupRecord;
 }

@@ -4,6 +4,7 @@
  * A/B rows and makes snarkjs slower. Outputs are produced in a temp dir and moved into place on success.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,8 @@ export interface CompileReport {
   /** nPubInputs + nOutputs: the length of publicSignals. */
   publicSignals: number;
   seconds: number;
+  /** Peak resident memory of the circom process, sampled from /proc (null where there is no /proc). */
+  circomPeakRssMiB: number | null;
 }
 
 const require = createRequire(import.meta.url);
@@ -36,16 +39,36 @@ export function nativeCircomAvailable(): boolean {
   return r.status === 0 && /circom compiler 2\./.test(r.stdout);
 }
 
-function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; out: string }> {
+/** VmHWM (peak resident set) of a live process in MiB, from /proc on Linux; null elsewhere or after exit. */
+function peakRssOf(pid: number): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; out: string; peakRssMiB: number | null }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const forget = onInterrupt(() => p.kill('SIGKILL'));
-    p.on('exit', forget);
+    // Sample the child's peak RSS while it runs (VmHWM only grows, so the last sample is the peak so far).
+    let peak: number | null = null;
+    const sample = () => {
+      const v = p.pid ? peakRssOf(p.pid) : null;
+      if (v !== null) peak = Math.max(peak ?? 0, v);
+    };
+    const timer = setInterval(sample, 100);
+    p.on('exit', () => {
+      clearInterval(timer);
+      forget();
+    });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (out += d));
     p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? 1, out }));
+    p.on('close', (code) => resolve({ code: code ?? 1, out, peakRssMiB: peak }));
   });
 }
 
@@ -60,7 +83,7 @@ function reported(out: string, label: string): number {
  * circom2 (WASM, 4 GB address space) gets through circuits of a few hundred thousand constraints.
  * Throws CompileError with circom's own message when compilation fails.
  */
-export async function compileCircuit(circomFile: string, outDir: string, choice: CircomChoice = 'auto', opts: { witness?: boolean } = {}): Promise<CompileReport> {
+export async function compileCircuit(circomFile: string, outDir: string, choice: CircomChoice = 'auto', opts: { witness?: boolean; circomlib?: boolean } = {}): Promise<CompileReport> {
   const witness = opts.witness ?? true;
   const native = choice === 'native' || (choice === 'auto' && nativeCircomAvailable());
   if (choice === 'native' && !nativeCircomAvailable()) {
@@ -75,6 +98,11 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
     // only relative to the working directory.
     await copyFile(circomFile, join(tmp, 'circuit.circom'));
     for (const f of await readdir(templatesDir())) if (f.endsWith('.circom')) await copyFile(join(templatesDir(), f), join(tmp, f));
+    // circomlib's templates, for the circomlib-ml baseline of `zkonnx bench` (zkonnx's own circuits use none).
+    if (opts.circomlib) {
+      const lib = join(dirname(require.resolve('circomlib/package.json')), 'circuits');
+      for (const f of await readdir(lib)) if (f.endsWith('.circom') && !existsSync(join(tmp, f))) await copyFile(join(lib, f), join(tmp, f));
+    }
     const args = ['circuit.circom', '--r1cs', ...(witness ? ['--wasm'] : []), '--sym', '--O1', '-o', '.'];
     const res = native
       ? await run('circom', args, tmp)
@@ -99,6 +127,7 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
       privateInputs: r1cs.nPrvInputs,
       publicSignals: r1cs.nPubInputs + r1cs.nOutputs,
       seconds: (performance.now() - t0) / 1000,
+      circomPeakRssMiB: res.peakRssMiB,
     };
     if (r1cs.curve?.terminate) await r1cs.curve.terminate();
     // Move the products into place only now that everything succeeded.

@@ -165,6 +165,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
       compiler: report.compiler,
       witnessGenerator: witness,
       compileSeconds: report.seconds,
+      compilePeakRssMiB: report.circomPeakRssMiB,
     },
     // Keys made for an identical r1cs stay valid; anything else is dropped (stale).
     setup: old?.setup && old.setup.r1csSha256 === r1csSha256 ? old.setup : undefined,
