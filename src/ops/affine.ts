@@ -146,6 +146,25 @@ export const affineImporters: OpImporter[] = [
   { onnxOps: ['BatchNormalization'], importNode: importBatchNorm },
 ];
 
+/**
+ * The output scale of one element of an affine map (see affineFloat.quantize): t[k] is the real value of one
+ * unit of input k (coef * scale), X[k] the largest magnitude of input k's integers. Undefined when every t is 0.
+ */
+export function affineScale(t: number[], X: number[], bits: number): number | undefined {
+  let ref = -1;
+  for (let k = 0; k < t.length; k++) if (t[k] !== 0 && (ref < 0 || X[k] > X[ref])) ref = k;
+  if (ref < 0) return undefined;
+  const range = t.reduce((a, tk, k) => a + Math.abs(tk) * X[k], 0);
+  const base = Math.abs(t[ref]);
+  let s = base;
+  for (let j = 0; j <= 2 * bits + 20; j++) {
+    s = base / 2 ** j;
+    const err = t.reduce((a, tk, k) => a + Math.abs(Math.round(tk / s) * s - tk) * X[k], 0);
+    if (err <= range / 2 ** bits) break;
+  }
+  return s;
+}
+
 export const affineFloat: FloatLayerDef<AffineLayer> = {
   forward(l, xs) {
     const y = Float64Array.from(l.bias);
@@ -156,9 +175,13 @@ export const affineFloat: FloatLayerDef<AffineLayer> = {
   },
 
   /**
-   * Per element, the output scale is the largest |coef * s_in| over the inputs divided by 2^(bits - 1), so
-   * each integer multiplier keeps `multiplierBits` bits; when all terms share one |coef * s_in| (an Add of a
-   * constant, a Mul by one) the scale is that, the multipliers are +-1 and the step is exact.
+   * Per element, the output scale is t_ref / 2^j, with t_k = coef_k * s_in_k and ref the term with the widest
+   * integer range (an accumulator's, when one is added to a uint8 tensor): that term's multiplier is 2^j, exact.
+   * j >= 0 is the smallest for which the rounding of the other multipliers costs at most 2^-bits of the
+   * output's range: sum_k |M_k * s_out - t_k| * max|x_k| <= 2^-bits * sum_k |t_k| * max|x_k|. (Scaling from
+   * the largest t instead rounds an accumulator's small t to a multiplier of 2 or 3: errors of tens of % of a
+   * residual Add's output.) When all terms share one |t| (an Add of a constant, a Mul by one) j = 0, the
+   * multipliers are +-1 and the step is exact.
    */
   quantize(l, ctx) {
     const n = sizeOf(l.outShape);
@@ -174,10 +197,7 @@ export const affineFloat: FloatLayerDef<AffineLayer> = {
     const out = { kind: 'acc' as const, scales: [] as number[], lo: [] as number[], hi: [] as number[] };
     for (let i = 0; i < n; i++) {
       const t = views.map((v, k) => l.coefs[k][i] * v.scale(i));
-      const mags = t.map(Math.abs).filter((m) => m > 0);
-      const max = mags.length ? Math.max(...mags) : 0;
-      const uniform = mags.every((m) => Math.abs(m - max) <= 1e-12 * max);
-      const sOut = max === 0 ? views[0].scale(i) : uniform ? max : max / 2 ** (ctx.multiplierBits - 1);
+      const sOut = affineScale(t, views.map((v) => Math.max(Math.abs(v.lo(i)), Math.abs(v.hi(i)))), ctx.multiplierBits) ?? views[0].scale(i);
       const b = Math.round(l.bias[i] / sOut);
       let lo = b;
       let hi = b;
