@@ -43,6 +43,28 @@ export const argmaxImporters: OpImporter[] = [
   },
 ];
 
+/**
+ * Integer multipliers M[i] ~ scales[i] / unit, unit = max(scales) / 2^j. j >= bits - 1 is the smallest for which
+ * no element's rounding moves it by more than 2^-bits of the largest |real value|: |M[i] unit - scales[i]| *
+ * max|x[i]| <= 2^-bits * max_k scales[k] max|x[k]|. (A fixed j = bits - 1 rounds an element whose scale is ~50x
+ * below the largest to a multiplier of 9 instead of 9.37: a 4% error in that logit, enough to flip argmaxes.)
+ * j stops growing where the aligned integers would pass 2^50.
+ */
+export function alignScales(scales: number[], lo: number[], hi: number[], bits: number): number[] {
+  const max = Math.max(...scales);
+  const X = scales.map((_, i) => Math.max(Math.abs(lo[i]), Math.abs(hi[i])));
+  const budget = Math.max(...scales.map((sc, i) => sc * X[i])) / 2 ** bits;
+  const maxX = Math.max(...X);
+  let unit = max;
+  for (let j = bits - 1; ; j++) {
+    unit = max / 2 ** j;
+    if (scales.every((sc, i) => Math.abs(Math.round(sc / unit) * unit - sc) * X[i] <= budget)) break;
+    // Keep the aligned integers below 2^50 (exact in float64, like every accumulator).
+    if (maxX * 2 ** (j + 1) > 2 ** 50) break;
+  }
+  return scales.map((sc) => Math.round(sc / unit));
+}
+
 export const argmaxFloat: FloatLayerDef<ArgMaxLayer> = {
   forward(l, [x]) {
     let best = 0;
@@ -64,10 +86,7 @@ export const argmaxFloat: FloatLayerDef<ArgMaxLayer> = {
     } else {
       // Raw integers compare like the reals only at one scale: align them with integer multipliers.
       const max = Math.max(...q.scales);
-      if (q.scales.some((sc) => sc !== max)) {
-        const unit = max / 2 ** (ctx.multiplierBits - 1);
-        multipliers = q.scales.map((sc) => Math.round(sc / unit));
-      }
+      if (q.scales.some((sc) => sc !== max)) multipliers = alignScales(q.scales, q.lo, q.hi, ctx.multiplierBits);
       lo = q.lo.map((v, i) => v * multipliers[i]);
       hi = q.hi.map((v, i) => v * multipliers[i]);
     }
