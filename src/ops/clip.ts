@@ -57,8 +57,10 @@ export const clipFloat: FloatLayerDef<ClipLayer> = {
       return ctx.alias(0, { clamp: { ...c, lo: Math.max(c.lo, l.lo), hi: Math.min(c.hi, l.hi) }, label });
     }
     const q = s.quant;
-    const qlo = Math.max(0, Math.ceil(l.lo / q.scale + q.zeroPoint - 1e-9));
-    const qhi = Math.min(255, Math.floor(l.hi / q.scale + q.zeroPoint + 1e-9));
+    // Both bounds stay in [0, 255] even when the clip range misses the tensor's grid (the clamp gadgets and
+    // everything downstream assume uint8 values): the grid's nearest end stands in for the range.
+    const qlo = Math.min(255, Math.max(0, Math.ceil(l.lo / q.scale + q.zeroPoint - 1e-9)));
+    const qhi = Math.max(0, Math.min(255, Math.floor(l.hi / q.scale + q.zeroPoint + 1e-9)));
     if (qlo === 0 && qhi === 255) return ctx.alias(0);
     ctx.push(makeClamp(l.name, s.tensor, l.output, s.shape, q, qlo, Math.max(qlo, qhi)));
   },
