@@ -120,8 +120,9 @@ export const argmaxQ: QLayerDef<QArgMax> = {
   },
   constraints: (l) => {
     const n = sizeOf(l.inShape);
-    return n === 1 ? 0 : n * (l.diffBits + 3) + 2;
+    // For n = 2 the index is the lone selector s[1]: --O1 merges `index <== s[1]`, one constraint fewer.
+    return n === 1 ? 0 : n * (l.diffBits + 3) + (n === 2 ? 1 : 2);
   },
-  costFormula: 'n * (B + 3) + 2 for n values (B bits bound max - min), plus 1 per input that is a linear combination',
+  costFormula: 'n * (B + 3) + 2 for n values (B bits bound max - min; + 1 when n = 2), plus 1 per input that is a linear combination',
   bitsSummary: (l) => `B ${l.diffBits}`,
 };
