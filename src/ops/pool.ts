@@ -127,15 +127,22 @@ export const maxPoolQ: QLayerDef<QMaxPool> = {
     const { inLo: lo, inHi: hi } = l;
     w.line(`// ${l.name}: max-pool ${l.kernel[0]}x${l.kernel[1]} (tournament of Max2)`);
     return wins.map((win) => {
+      const cmps = tournament(win, lo, hi);
+      if (!cmps.length) return x[win[0]];
+      // Operands that can be negative are shifted by -L >= 0 (L = the window's lowest bound): the max of the
+      // shifted values is the shifted max, and small non-negative witness values make snarkjs prove much
+      // faster than field elements near p. The same linear binding either way, so the cost is unchanged.
+      const L = Math.min(0, ...win.map((i) => lo[i]));
+      const shifted = (e: string) => withOffset(e, -L);
       const outs: string[] = [];
-      for (const c of tournament(win, lo, hi)) {
+      for (const c of cmps) {
         const id = w.fresh('mx');
         w.line(`component ${id} = Max2(${c.bits});`);
-        w.bind(`${id}.a`, c.a >= 0 ? x[c.a] : outs[-1 - c.a]);
-        w.bind(`${id}.b`, c.b >= 0 ? x[c.b] : outs[-1 - c.b]);
+        w.bind(`${id}.a`, c.a >= 0 ? shifted(x[c.a]) : outs[-1 - c.a]);
+        w.bind(`${id}.b`, c.b >= 0 ? shifted(x[c.b]) : outs[-1 - c.b]);
         outs.push(`${id}.out`);
       }
-      return outs.length ? outs[outs.length - 1] : x[win[0]];
+      return withOffset(outs[outs.length - 1], L);
     });
   },
   constraints: (l) => compareBits(l).reduce((a, bs) => a + bs.reduce((s, b) => s + b + 3, 0), 0),
@@ -145,6 +152,17 @@ export const maxPoolQ: QLayerDef<QMaxPool> = {
     return all.length ? `B ${Math.min(...all)}..${Math.max(...all)}` : '-';
   },
 };
+
+/**
+ * `e + k`, folding into an offset `e` already carries (a max-pool of a max-pool un-shifts and re-shifts the
+ * same values): the result is then a bare signal again, whose binding --O1 removes.
+ */
+function withOffset(e: string, k: number): string {
+  const m = /^\((.+) ([+-]) (\d+)\)$/.exec(e);
+  const [base, c] = m ? [m[1], (m[2] === '+' ? 1 : -1) * Number(m[3])] : [e, 0];
+  const t = c + k;
+  return t === 0 ? base : `(${base} ${t > 0 ? '+' : '-'} ${Math.abs(t)})`;
+}
 
 /** Bits of every comparison, per window. */
 function compareBits(l: QMaxPool): number[][] {
