@@ -4,6 +4,7 @@ import { cleanupPending } from '../artifacts/io.ts';
 import { releaseCurve } from '../curve.ts';
 import { ZKONNX_VERSION } from '../version.ts';
 import { globalOptions, reportError } from './common.ts';
+import { benchCommand } from './bench.ts';
 import { ceremonyCommand } from './ceremony.ts';
 import { compileCommand } from './compile.ts';
 import { inspectCommand } from './inspect.ts';
@@ -36,7 +37,8 @@ export async function main(argv: string[]): Promise<number> {
       .command(inspectCommand)
       .command(runCommand)
       .command(ceremonyCommand)
-      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run or ceremony.')
+      .command(benchCommand)
+      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run, ceremony or bench.')
       .strict()
       .fail((msg, err) => {
         if (err) throw err;

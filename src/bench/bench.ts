@@ -1,0 +1,329 @@
+/**
+ * `zkonnx bench`: what a model costs to prove, layer by layer, and against circomlib-ml's construction.
+ *
+ * Per model: constraints (per layer from the op cost formulas, cross-checked against the compiled r1cs),
+ * wires, public signals, domain; compile, setup, witness, prove and verify times (median, min, max of the
+ * runs); peak memory per stage (each stage once in its own process); key and proof sizes; accuracy of the
+ * quantized model against onnxruntime's float output on sample inputs. With `baseline`, the same for the
+ * circomlib-ml construction of the model (src/bench/baseline.ts) and the ratios.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as snarkjs from 'snarkjs';
+import { readManifest, readQuantizedModel } from '../artifacts/manifest.ts';
+import { artifactPath, artifactsRoot } from '../artifacts/paths.ts';
+import { loadModelFile } from '../compile/model.ts';
+import { emitCircuit } from '../emit/circuit.ts';
+import { InputError } from '../errors.ts';
+import { flattenCalibration } from '../io/input.ts';
+import type { FloatModel } from '../ir/types.ts';
+import { sizeOf } from '../ir/types.ts';
+import { silentProgress, type ProgressReporter } from '../progress.ts';
+import { prove, readVerificationKey } from '../prove/prove.ts';
+import { computeWitness } from '../prove/witness.ts';
+import { quantizeInput } from '../quantize/quantize.ts';
+import { runInteger } from '../reference/integer.ts';
+import { dequantizeOutput } from '../verify/dequantize.ts';
+import { verifyBundle } from '../verify/verify.ts';
+import { BaselineUnsupported, emitBaseline, type BaselineLayer } from './baseline.ts';
+
+export interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+export function stat(v: number[]): Stat {
+  const s = [...v].sort((a, b) => a - b);
+  return { median: s[Math.floor((s.length - 1) / 2)], min: s[0], max: s[s.length - 1], runs: s.length };
+}
+
+export interface LayerReport {
+  name: string;
+  kind: string;
+  inShape: number[];
+  outShape: number[];
+  constraints: number;
+  formula: string;
+  bits: string;
+}
+
+export interface StageTimings {
+  compile: Stat;
+  setup: Stat;
+  witness: Stat;
+  prove: Stat;
+  verify: Stat;
+}
+
+export interface BaselineReport {
+  constraints: number | null;
+  nonLinear: number | null;
+  /** The published-formula count (what circom reports as non-linear when compiled). */
+  predictedNonLinear: number;
+  layers: BaselineLayer[];
+  compiled: boolean;
+  /** Why it was not compiled or proven, when it was not. */
+  note?: string;
+  timings?: Omit<StageTimings, 'verify'> & { verify: Stat };
+  memory?: { compile: number | null; setup: number; prove: number };
+  sizes?: { zkeyBytes: number };
+  ratios: { constraints: number | null; nonLinear: number; prove: number | null; setup: number | null; memory: number | null };
+}
+
+export interface ModelReport {
+  name: string;
+  file: string;
+  /** Rows of the compiled r1cs. */
+  constraints: number;
+  /** Non-linear constraints, as circom reports them. */
+  nonLinear: number;
+  linear: number;
+  /** Sum of the op cost formulas; must equal `constraints`. */
+  predictedConstraints: number;
+  wires: number;
+  publicSignals: number;
+  domainPower: number;
+  layers: LayerReport[];
+  outputConstraints: number;
+  timings: StageTimings;
+  /** Peak RSS in MiB of each stage in its own process (compile: circom's, when larger). */
+  memory: { compile: number | null; setup: number; prove: number; verify: number };
+  sizes: { zkeyBytes: number; vkBytes: number; proofBytes: number; bundleBytes: number };
+  accuracy: { samples: number; top1Agreement: number | null; worstAbsError: number } | null;
+  notes: string[];
+  baseline?: BaselineReport;
+}
+
+export interface BenchReport {
+  machine: string;
+  date: string;
+  runs: number;
+  models: ModelReport[];
+}
+
+export interface BenchOptions {
+  /** Proofs (and verifications) per model; compile and setup run `buildRuns` times. Default 10. */
+  runs?: number;
+  buildRuns?: number;
+  baseline?: boolean;
+  /** Calibration file for models without a `calibration.json` next to them. */
+  calibration?: string;
+  /** Sample inputs for the accuracy figures (default: the calibration set). */
+  data?: string;
+  /** Where artifacts go (default artifacts/bench/<model>). */
+  out?: string;
+  /** Skip compiling the baseline above this many predicted constraints (circom2's WASM memory). Default 400,000. */
+  baselineLimit?: number;
+  progress?: ProgressReporter;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BIN = resolve(here, '../../bin/zkonnx.js');
+const STAGE = resolve(here, 'stage.ts');
+
+function runJson(args: string[]): Promise<Record<string, unknown>> {
+  return new Promise((res, rej) => {
+    execFile(process.execPath, args, { maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+      if (err) return rej(new Error(`${args.slice(0, 3).join(' ')} failed: ${stderr.split('\n').filter(Boolean).slice(-3).join(' ') || err.message}`));
+      const lines = stdout.trim().split('\n');
+      res(JSON.parse(lines[lines.length - 1]));
+    });
+  });
+}
+
+const cli = (...a: string[]) => runJson([BIN, ...a, '--json', '--quiet']);
+const stage = (name: string, a: object) => runJson(['--import', 'tsx', STAGE, name, JSON.stringify(a)]);
+
+const argmax = (v: ArrayLike<number>) => {
+  let b = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[b]) b = i;
+  return b;
+};
+
+async function accuracy(modelFile: string, model: FloatModel, dir: string, samples: Float64Array[]): Promise<ModelReport['accuracy']> {
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(await readFile(modelFile));
+  const q = await readQuantizedModel(dir);
+  let agree = 0;
+  let worst = 0;
+  const vector = sizeOf(model.output.shape) > 1;
+  for (const x of samples) {
+    const r = await session.run({ [model.input.name]: new ort.Tensor('float32', Float32Array.from(x), model.input.shape) });
+    const f = r[session.outputNames[0]].data as Float32Array;
+    const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+    if (vector && argmax(out) === argmax(f)) agree++;
+    out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - Number(f[i])))));
+  }
+  return { samples: samples.length, top1Agreement: vector ? agree / samples.length : null, worstAbsError: worst };
+}
+
+/** Benchmark one model file. */
+export async function benchModel(modelFile: string, opts: BenchOptions = {}): Promise<ModelReport> {
+  const progress = opts.progress ?? silentProgress;
+  const runs = opts.runs ?? 10;
+  const buildRuns = opts.buildRuns ?? 1;
+  if (!existsSync(modelFile)) throw new InputError(`'${modelFile}' does not exist.`);
+  const { model } = await loadModelFile(modelFile);
+  const name = modelFile.replace(/^.*\//, '').replace(/\.onnx$/, '');
+  const label = `${dirname(modelFile).replace(/^.*\//, '')}/${name}`;
+  const calFile = existsSync(join(dirname(modelFile), 'calibration.json')) ? join(dirname(modelFile), 'calibration.json') : opts.calibration;
+  if (!calFile) throw new InputError(`No calibration for '${modelFile}': put a calibration.json next to it or pass --calibration FILE.`);
+  const dir = join(opts.out ?? join(artifactsRoot(), 'bench'), label.replace('/', '-'));
+  await mkdir(dir, { recursive: true });
+
+  const compileT: number[] = [];
+  let compileMem: number | null = null;
+  for (let i = 0; i < buildRuns; i++) {
+    const done = progress.step(`bench ${label}: compile${buildRuns > 1 ? ` ${i + 1}/${buildRuns}` : ''}`);
+    const r = await cli('compile', modelFile, '--calibration', calFile, '--out', dir, '--force');
+    compileT.push(r.seconds as number);
+    compileMem = Math.max(compileMem ?? 0, r.peakRssMiB as number);
+    done(`${(r.seconds as number).toFixed(1)} s, ${r.constraints} constraints`);
+  }
+  const setupT: number[] = [];
+  let setupMem = 0;
+  for (let i = 0; i < buildRuns; i++) {
+    const done = progress.step(`bench ${label}: dev setup`);
+    const r = await cli('setup', dir);
+    setupT.push(r.seconds as number);
+    setupMem = Math.max(setupMem, r.peakRssMiB as number);
+    done(`${(r.seconds as number).toFixed(1)} s`);
+  }
+  const m = await readManifest(dir);
+  const q = await readQuantizedModel(dir);
+  const emitted = emitCircuit(q);
+
+  const samples = flattenCalibration(JSON.parse(await readFile(opts.data ?? calFile, 'utf8')), model.input, opts.data ?? calFile);
+  const vk = await readVerificationKey(artifactPath(dir, 'vk'));
+  const witnessT: number[] = [];
+  const proveT: number[] = [];
+  const verifyT: number[] = [];
+  let lastBundle = '';
+  const done = progress.step(`bench ${label}: ${runs} proofs`);
+  for (let i = 0; i < runs; i++) {
+    const { bundle, timings } = await prove(dir, samples[i % samples.length]);
+    const t = performance.now();
+    const v = await verifyBundle(bundle, vk);
+    verifyT.push((performance.now() - t) / 1000);
+    if (!v.valid) throw new Error(`bench: proof ${i} of ${label} did not verify: ${v.reason}`);
+    witnessT.push(timings.witnessSeconds);
+    proveT.push(timings.proveSeconds);
+    lastBundle = JSON.stringify(bundle);
+  }
+  done(`median ${stat(proveT).median.toFixed(3)} s`);
+  // Peak memory of proving and verifying alone: each once in a fresh process.
+  const inputFile = join(dir, 'bench-input.json');
+  await writeFile(inputFile, JSON.stringify({ [model.input.name]: Array.from(samples[0]) }));
+  const bundleFile = join(dir, 'bench-bundle.json');
+  const p = await cli('prove', dir, '--input', inputFile, '--out', bundleFile);
+  const v = await cli('verify', bundleFile, '--vk', artifactPath(dir, 'vk'));
+  const acc = await accuracy(modelFile, model, dir, samples);
+
+  const report: ModelReport = {
+    name: label, file: modelFile,
+    constraints: m.circuit.constraints, nonLinear: m.circuit.nonLinear, linear: m.circuit.linear,
+    predictedConstraints: emitted.constraints, wires: m.circuit.wires, publicSignals: m.circuit.publicSignals,
+    domainPower: m.setup!.domainPower,
+    layers: emitted.layers.map((l) => ({ name: l.name, kind: l.kind, inShape: l.inShape, outShape: l.outShape, constraints: l.constraints, formula: l.formula, bits: l.bits })),
+    outputConstraints: emitted.outputConstraints,
+    timings: { compile: stat(compileT), setup: stat(setupT), witness: stat(witnessT), prove: stat(proveT), verify: stat(verifyT) },
+    memory: { compile: compileMem, setup: setupMem, prove: p.peakRssMiB as number, verify: v.peakRssMiB as number },
+    sizes: {
+      zkeyBytes: statSync(artifactPath(dir, 'zkey')).size, vkBytes: statSync(artifactPath(dir, 'vk')).size,
+      proofBytes: JSON.stringify(JSON.parse(lastBundle).proof).length, bundleBytes: lastBundle.length,
+    },
+    accuracy: acc,
+    notes: q.notes,
+  };
+  if (report.predictedConstraints !== report.constraints) {
+    report.notes.push(`the op cost formulas predict ${report.predictedConstraints} constraints but the r1cs has ${report.constraints}`);
+  }
+  if (opts.baseline) report.baseline = await benchBaseline(model, dir, samples, report, opts);
+  return report;
+}
+
+async function benchBaseline(model: FloatModel, dir: string, samples: Float64Array[], ours: ModelReport, opts: BenchOptions): Promise<BaselineReport> {
+  const progress = opts.progress ?? silentProgress;
+  const runs = opts.runs ?? 10;
+  const limit = opts.baselineLimit ?? 400_000;
+  let b;
+  try {
+    b = emitBaseline(model);
+  } catch (e) {
+    if (!(e instanceof BaselineUnsupported)) throw e;
+    return { constraints: null, nonLinear: null, predictedNonLinear: 0, layers: [], compiled: false, note: e.message, ratios: { constraints: null, nonLinear: 0, prove: null, setup: null, memory: null } };
+  }
+  const ratios = { constraints: null as number | null, nonLinear: b.nonLinear / ours.nonLinear, prove: null as number | null, setup: null as number | null, memory: null as number | null };
+  if (b.nonLinear > limit) {
+    return {
+      constraints: null, nonLinear: null, predictedNonLinear: b.nonLinear, layers: b.layers, compiled: false, ratios,
+      note: `not compiled: ${b.nonLinear.toLocaleString('en')} constraints is beyond what circom2 (WASM, 4 GB) compiles (limit ${limit.toLocaleString('en')}); the count is circomlib-ml's formula`,
+    };
+  }
+  const bdir = join(dir, 'baseline');
+  await rm(bdir, { recursive: true, force: true });
+  await mkdir(bdir, { recursive: true });
+  await writeFile(join(bdir, 'circuit.circom'), b.source);
+  let done = progress.step(`bench ${ours.name}: baseline compile (${b.nonLinear.toLocaleString('en')} constraints predicted)`);
+  const c = await stage('baseline-compile', { dir: bdir });
+  done(`${(c.seconds as number).toFixed(1)} s`);
+  done = progress.step(`bench ${ours.name}: baseline dev setup`);
+  const s = await stage('baseline-setup', { dir: bdir });
+  done(`${(s.seconds as number).toFixed(1)} s`);
+  const q = await readQuantizedModel(dir);
+  const inputFor = (x: Float64Array) => ({ in: quantizeInput(q.input.quant, x), ...b.privateInputs });
+  const inputFile = join(bdir, 'input.json');
+  await writeFile(inputFile, JSON.stringify(inputFor(samples[0])));
+  const p = await stage('baseline-prove', { dir: bdir, input: inputFile });
+  // Timings in this process, as for zkonnx.
+  const zkey = join(bdir, 'circuit.zkey');
+  const vk = JSON.parse(await readFile(join(bdir, 'verification_key.json'), 'utf8'));
+  const witnessT: number[] = [];
+  const proveT: number[] = [];
+  const verifyT: number[] = [];
+  done = progress.step(`bench ${ours.name}: baseline, ${runs} proofs`);
+  await snarkjs.curves.getCurveFromName('bn128');
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const w = await computeWitness(join(bdir, 'circuit_js', 'circuit.wasm'), inputFor(samples[i % samples.length]));
+    const t1 = performance.now();
+    const { proof, publicSignals } = await snarkjs.groth16.prove(zkey, { type: 'mem', data: w.bin });
+    const t2 = performance.now();
+    const ok = await snarkjs.groth16.verify(vk, publicSignals, proof);
+    const t3 = performance.now();
+    if (!ok) throw new Error('bench: a baseline proof did not verify');
+    witnessT.push((t1 - t0) / 1000);
+    proveT.push((t2 - t1) / 1000);
+    verifyT.push((t3 - t2) / 1000);
+  }
+  done(`median ${stat(proveT).median.toFixed(3)} s`);
+  const timings = { compile: stat([c.seconds as number]), setup: stat([s.seconds as number]), witness: stat(witnessT), prove: stat(proveT), verify: stat(verifyT) };
+  const compileMem = Math.max(c.peakRssMiB as number, (c.circomPeakRssMiB as number | null) ?? 0);
+  const memory = { compile: compileMem, setup: s.peakRssMiB as number, prove: p.peakRssMiB as number };
+  ratios.constraints = (c.constraints as number) / ours.constraints;
+  ratios.nonLinear = (c.nonLinear as number) / ours.nonLinear;
+  ratios.prove = timings.prove.median / ours.timings.prove.median;
+  ratios.setup = timings.setup.median / ours.timings.setup.median;
+  ratios.memory = memory.prove / ours.memory.prove;
+  return {
+    constraints: c.constraints as number, nonLinear: c.nonLinear as number, predictedNonLinear: b.nonLinear, layers: b.layers, compiled: true,
+    timings, memory, sizes: { zkeyBytes: statSync(zkey).size }, ratios,
+    ...(c.nonLinear !== b.nonLinear ? { note: `the formula predicts ${b.nonLinear} non-linear constraints, circom reports ${c.nonLinear}` } : {}),
+  };
+}
+
+export function machineDescription(): string {
+  return `${cpus().length} x ${cpus()[0]?.model?.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+}
+
+export async function bench(models: string[], opts: BenchOptions = {}): Promise<BenchReport> {
+  const reports: ModelReport[] = [];
+  for (const f of models) reports.push(await benchModel(f, opts));
+  return { machine: machineDescription(), date: new Date().toISOString().slice(0, 10), runs: opts.runs ?? 10, models: reports };
+}
