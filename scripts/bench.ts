@@ -1,85 +1,57 @@
 /**
- * npm run bench: measured figures for the README.
- * 1. The example MNIST MLP: compile (cached unless --fresh), dev-key setup, then N proofs and verifications
- *    of held-out digits in one warm process (medians, min-max).
- * 2. Dev-key setup at scale: synthetic MLPs near 2^16 and 2^18 constraints (made here, seed fixed), each
- *    set up in its own process to report its time and peak RSS.
+ * npm run bench: the measured figures in the README. About 10 minutes on 2 cores.
+ * 1. `zkonnx bench` of the example models (MNIST MLP with its circomlib-ml baseline compiled and proven;
+ *    MNIST CNN, whose 2.5M-constraint baseline is counted by formula; the CNN's QDQ variant), proofs of
+ *    held-out digits, and a sweep of MLP widths and CNN sizes (scripts/lib/sweep.ts).
+ * 2. Dev-key setup at scale: synthetic MLPs near 2^16 and 2^18 constraints, each set up in its own process.
  * 3. The snarkjs powers-of-tau route on the MNIST circuit, for comparison (skip with --skip-snarkjs).
- * Writes artifacts/bench/results.json and results.md.
- * Usage: npm run bench [-- --runs 10] [-- --fresh] [-- --skip-snarkjs] [-- --skip-large]
+ * Writes artifacts/bench/results.{json,md} and artifacts/bench/*.svg.
+ * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --skip-sweep]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as snarkjs from 'snarkjs';
 import { writeFileAtomic } from '../src/artifacts/io.ts';
 import { readManifest } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
+import { benchModel, machineDescription, type BenchReport } from '../src/bench/bench.ts';
+import { formatMarkdown, formatText, writeCharts } from '../src/bench/report.ts';
 import { compileModel } from '../src/compile/model.ts';
 import { releaseCurve } from '../src/curve.ts';
 import { mulberry32, randomMlp } from '../src/onnx/builder.ts';
 import { stderrProgress } from '../src/progress.ts';
-import { prove, readVerificationKey } from '../src/prove/prove.ts';
-import { setupKeys } from '../src/setup/setup.ts';
-import { verifyBundle } from '../src/verify/verify.ts';
 import { loadMnistSplit } from './lib/mnist-data.ts';
+import { writeSweep } from './lib/sweep.ts';
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 10;
 const progress = stderrProgress();
 const OUT = 'artifacts/bench';
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-const stat = (v: number[]) => ({ median: median(v), min: Math.min(...v), max: Math.max(...v) });
-type Stat = ReturnType<typeof stat>;
-const ms = (s: Stat) => `${(s.median * 1000).toFixed(1)} ms (${(s.min * 1000).toFixed(1)}-${(s.max * 1000).toFixed(1)})`;
-const sec = (s: Stat) => `${s.median.toFixed(3)} s (${s.min.toFixed(3)}-${s.max.toFixed(3)})`;
 const n = (x: number) => x.toLocaleString('en');
+const started = performance.now();
 
 await mkdir(OUT, { recursive: true });
 
-// 1. MNIST MLP
-const cal = JSON.parse(readFileSync('examples/mnist-mlp/calibration.json', 'utf8'));
-const t0 = performance.now();
-const c = await compileModel('examples/mnist-mlp/model.onnx', { calibration: { json: cal, source: 'calibration.json' }, force: flag('--fresh'), progress });
-const compileSeconds = c.compiled ? (performance.now() - t0) / 1000 : c.manifest.circuit.compileSeconds;
-const setupMnist = await setupKeys(c.dir, { progress });
-const m = await readManifest(c.dir);
-const vk = await readVerificationKey(artifactPath(c.dir, 'vk'));
+// 1. The example models and the sweep, through the library behind `zkonnx bench`.
 const { test } = loadMnistSplit();
-const witness: number[] = [];
-const proveT: number[] = [];
-const verifyT: number[] = [];
-for (let i = 0; i < runs; i++) {
-  const { bundle, timings } = await prove(c.dir, { input: Array.from(test.x[i]) });
-  const t = performance.now();
-  const v = await verifyBundle(bundle, vk);
-  verifyT.push((performance.now() - t) / 1000);
-  if (!v.valid) throw new Error(`bench proof ${i} did not verify: ${v.reason}`);
-  witness.push(timings.witnessSeconds);
-  proveT.push(timings.proveSeconds);
+const data = join(OUT, 'mnist-test-100.json');
+await writeFile(data, JSON.stringify(test.x.slice(0, 100).map((x) => ({ input: Array.from(x) }))));
+const report: BenchReport = { machine: machineDescription(), date: new Date().toISOString().slice(0, 10), runs, models: [] };
+const examples: [string, boolean][] = [
+  ['examples/mnist-mlp/model.onnx', true],
+  ['examples/mnist-cnn/model.onnx', true],
+  ['examples/mnist-cnn/model-qdq.onnx', false],
+];
+for (const [file, baseline] of examples) report.models.push(await benchModel(file, { runs, baseline, data, progress }));
+const examplesReport = { ...report, models: [...report.models] };
+if (!flag('--skip-sweep')) {
+  const sweep = await writeSweep(join(OUT, 'sweep'), 'examples/mnist-mlp/calibration.json');
+  for (const file of sweep) report.models.push(await benchModel(file, { runs: Math.min(runs, 3), data, progress, out: join(OUT, 'sweep-artifacts') }));
 }
-// Peak memory of proving alone: one `zkonnx prove` in a fresh process.
-const proveInput = join(OUT, 'digit.json');
-await writeFile(proveInput, JSON.stringify({ input: Array.from(test.x[0]) }));
-const proveRun = JSON.parse(
-  execFileSync(process.execPath, ['bin/zkonnx.js', 'prove', c.dir, '--input', proveInput, '--out', join(OUT, 'bundle.json'), '--json', '--quiet'], { encoding: 'utf8' }),
-) as { peakRssMiB: number };
-const mnist = {
-  model: 'MNIST MLP 784-56-10',
-  constraints: m.circuit.constraints,
-  wires: m.circuit.wires,
-  publicSignals: m.circuit.publicSignals,
-  compileSeconds,
-  devSetupSeconds: setupMnist.seconds,
-  witness: stat(witness),
-  prove: stat(proveT),
-  verify: stat(verifyT),
-  proveProcessPeakRssMiB: proveRun.peakRssMiB,
-};
+const mnist = report.models[0];
 
 // 2. Dev setup at scale, each in its own process (time and peak RSS of that process alone).
 const scale: { name: string; constraints: number; domain: number; seconds: number; peakRssMiB: number }[] = [];
@@ -103,7 +75,7 @@ if (!flag('--skip-large')) {
 // 3. The snarkjs powers-of-tau route on the MNIST circuit: new ptau, contribute, prepare phase 2, groth16 setup, contribute.
 let snarkjsRoute: { power: number; seconds: number } | null = null;
 if (!flag('--skip-snarkjs')) {
-  const power = m.setup!.domainPower;
+  const power = mnist.domainPower;
   const dir = join(OUT, 'snarkjs-route');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
@@ -113,36 +85,33 @@ if (!flag('--skip-snarkjs')) {
   await snarkjs.powersOfTau.newAccumulator(curve, power, join(dir, '0.ptau'));
   await snarkjs.powersOfTau.contribute(join(dir, '0.ptau'), join(dir, '1.ptau'), 'bench', 'entropy-' + Math.random());
   await snarkjs.powersOfTau.preparePhase2(join(dir, '1.ptau'), join(dir, 'final.ptau'));
-  await snarkjs.zKey.newZKey(artifactPath(c.dir, 'r1cs'), join(dir, 'final.ptau'), join(dir, '0.zkey'));
+  await snarkjs.zKey.newZKey(artifactPath(join(OUT, 'mnist-mlp-model'), 'r1cs'), join(dir, 'final.ptau'), join(dir, '0.zkey'));
   await snarkjs.zKey.contribute(join(dir, '0.zkey'), join(dir, '1.zkey'), 'bench', 'entropy-' + Math.random());
   snarkjsRoute = { power, seconds: (performance.now() - t) / 1000 };
   done();
   await rm(dir, { recursive: true, force: true });
 }
 
-const results = {
-  machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
-  date: new Date().toISOString().slice(0, 10),
-  runs,
-  mnist,
-  devSetup: scale,
-  snarkjsRoute,
-};
+const results = { ...report, devSetup: scale, snarkjsRoute, benchSeconds: (performance.now() - started) / 1000 };
 const md = [
-  '| model | constraints | compile | setup (dev key) | witness | prove | verify | prove peak RSS |',
-  '|---|---|---|---|---|---|---|---|',
-  `| ${mnist.model} | ${n(mnist.constraints)} | ${compileSeconds.toFixed(1)} s | ${mnist.devSetupSeconds.toFixed(2)} s | ${ms(mnist.witness)} | ${sec(mnist.prove)} | ${ms(mnist.verify)} | ${mnist.proveProcessPeakRssMiB} MiB |`,
+  formatMarkdown(examplesReport),
   '',
+  ...(report.models.length > examplesReport.models.length
+    ? ['Sweep (random weights; constraints and prove time across sizes):', '', '| model | constraints | domain | setup | prove |', '|---|---|---|---|---|',
+      ...report.models.slice(examplesReport.models.length).map((m) => `| ${m.name} | ${n(m.constraints)} | 2^${m.domainPower} | ${m.timings.setup.median.toFixed(2)} s | ${m.timings.prove.median.toFixed(3)} s |`), '']
+    : []),
   ...(scale.length
     ? ['| dev-key setup | constraints | domain | time | peak RSS |', '|---|---|---|---|---|', ...scale.map((s) => `| ${s.name} | ${n(s.constraints)} | 2^${s.domain} | ${s.seconds.toFixed(1)} s | ${s.peakRssMiB} MiB |`), '']
     : []),
   ...(snarkjsRoute
-    ? [`snarkjs powers-of-tau route for the MNIST circuit (2^${snarkjsRoute.power}: new ptau, contribute, prepare phase 2, groth16 setup, contribute): ${snarkjsRoute.seconds.toFixed(1)} s, versus ${mnist.devSetupSeconds.toFixed(2)} s for the dev key.`, '']
+    ? [`snarkjs powers-of-tau route for the MNIST MLP circuit (2^${snarkjsRoute.power}: new ptau, contribute, prepare phase 2, groth16 setup, contribute): ${snarkjsRoute.seconds.toFixed(1)} s, versus ${mnist.timings.setup.median.toFixed(2)} s for the dev key.`, '']
     : []),
-  `Measured by \`npm run bench\` on ${results.date}: ${results.machine}. Prove and verify: medians (min-max) of ${runs} held-out digits in one warm process; prove peak RSS: one \`zkonnx prove\` in a fresh process. circomlib-ml needs 73,416 constraints for the MNIST MLP's shape.`,
+  `The whole \`npm run bench\` took ${((performance.now() - started) / 60000).toFixed(1)} min.`,
 ].join('\n');
 await writeFileAtomic(join(OUT, 'results.json'), JSON.stringify(results, null, 2) + '\n');
 await writeFileAtomic(join(OUT, 'results.md'), md + '\n');
-console.log(md);
+await writeCharts(report, OUT, (f, t) => writeFileAtomic(f, t));
+console.log(formatText(report));
+console.log(`\nwrote ${OUT}/results.json, ${OUT}/results.md, ${OUT}/constraints-per-layer.svg, ${OUT}/prove-vs-constraints.svg`);
 await releaseCurve();
 if (!existsSync(join(OUT, 'results.md'))) process.exitCode = 1;
