@@ -41,12 +41,18 @@ const isComponentOutput = (expr: string) => /^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?\.
 /** A single signal (a component's, or a public input): binding it to a template input costs nothing with --O1. */
 const isBareSignal = (expr: string) => isComponentOutput(expr) || /^in\[\d+\]$/.test(expr);
 
+/** Up to this many multiply-accumulates, linear layers are unrolled (the witness code stays far below V8's limit). */
+export const UNROLL_TERMS = 60_000;
+
 export function emitCircuit(model: QuantizedModel): EmittedCircuit {
   const body: string[] = [];
   const includes = new Set<string>();
   let counter = 0;
   let bindings = 0;
+  // Multiply-accumulate terms of the linear layers: unrolled, each costs ~60 bytes of witness code.
+  const terms = model.layers.reduce((a, l) => a + (l.kind === 'dense' || l.kind === 'conv' ? qDef(l).terms?.(l) ?? 0 : 0), 0);
   const w: CircuitWriter = {
+    unroll: terms <= UNROLL_TERMS,
     fresh: (prefix) => `${prefix}${counter++}`,
     line: (t) => void body.push(`    ${t}`),
     include: (f) => void includes.add(f),

@@ -9,7 +9,7 @@
 import type { ConvLayer, QConv } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
-import { arrayLiteral, boundsOf, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr } from './linear.ts';
+import { arrayLiteral, boundsOf, emitSumCheck, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr } from './linear.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 import { parseWindow, windowTaps } from './window.ts';
 import type { Window2d } from '../ir/types.ts';
@@ -190,11 +190,24 @@ export const convQ: QLayerDef<QConv> = {
   },
 
   /**
-   * Loops over a weight array rather than unrolled sums: the witness generator stays small (V8 refuses a
-   * WebAssembly function above 7.6 MB, which an unrolled 28-6-16 CNN exceeds).
+   * Unrolled sums for small models; otherwise loops over a weight array, so the witness generator stays
+   * small (V8 refuses a WebAssembly function above 7.6 MB, which an unrolled 28-6-16 CNN exceeds).
    */
   emit(l, [x], w) {
     const v = w.fresh('conv');
+    if (w.unroll) {
+      const rows = convRows(l, l.inShape, l.outShape);
+      w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${l.kernel[0]}x${l.kernel[1]} kernel, constant weights (0 constraints)`);
+      w.line(`var ${v}[${rows.length}];`);
+      return rows.map((r, o) => {
+        const terms: string[] = [];
+        for (const [k, i] of r.taps) {
+          const c = l.weights[k];
+          if (c !== 0) terms.push(c === 1 ? x[i] : `${c}*${x[i]}`);
+        }
+        return emitSumCheck(w, `${v}[${o}]`, rowConstant(l, r), terms);
+      });
+    }
     const [, , H, W] = l.inShape;
     const [, , OH, OW] = l.outShape;
     const cinG = l.inC / l.group;
@@ -226,6 +239,7 @@ export const convQ: QLayerDef<QConv> = {
   },
 
   constraints: () => 0,
+  terms: (l) => convRows(l, l.inShape, l.outShape).reduce((a, r) => a + r.taps.length, 0),
   costFormula: '0 (constant weights: outputs are linear combinations)',
   bitsSummary(l) {
     const m = Math.max(...l.outQuant.lo.map(Math.abs), ...l.outQuant.hi.map(Math.abs));

@@ -6,7 +6,7 @@
  * the non-linear cost is paid by whatever consumes it (a requantization, or the public output).
  */
 import type { DenseLayer, QDense } from '../ir/types.ts';
-import { arrayLiteral, boundsOf, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr } from './linear.ts';
+import { arrayLiteral, boundsOf, emitSumCheck, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr } from './linear.ts';
 
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
@@ -168,9 +168,21 @@ export const denseQ: QLayerDef<QDense> = {
     return y;
   },
 
-  /** A loop over a weight array, as for Conv: the witness generator stays small. */
+  /** Unrolled sums for small models; a loop over a weight array otherwise (see CircuitWriter.unroll). */
   emit(l, [x], w) {
     const v = w.fresh('acc');
+    if (w.unroll) {
+      w.line(`// ${l.name}: dense ${l.inSize} -> ${l.outSize}, constant weights (0 constraints)`);
+      w.line(`var ${v}[${l.outSize}];`);
+      return Array.from({ length: l.outSize }, (_, j) => {
+        const terms: string[] = [];
+        for (let i = 0; i < l.inSize; i++) {
+          const c = l.weights[j * l.inSize + i];
+          if (c !== 0) terms.push(c === 1 ? x[i] : `${c}*${x[i]}`);
+        }
+        return emitSumCheck(w, `${v}[${j}]`, l.bias[j], terms);
+      });
+    }
     const X = inputArray(w, x);
     w.line(`// ${l.name}: dense ${l.inSize} -> ${l.outSize}, constant weights (0 constraints)`);
     w.line(`var ${v}_w[${l.weights.length}] = ${arrayLiteral(l.weights)};`);
@@ -194,4 +206,5 @@ export const denseQ: QLayerDef<QDense> = {
     const m = Math.max(...l.outQuant.lo.map(Math.abs), ...l.outQuant.hi.map(Math.abs));
     return `w int8, acc <= 2^${Math.ceil(Math.log2(m + 1))}`;
   },
+  terms: (l) => l.inSize * l.outSize,
 };

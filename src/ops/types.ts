@@ -103,6 +103,11 @@ export interface FloatLayerDef<L extends FloatLayer = FloatLayer> {
 
 /** Emission helpers for one circuit. */
 export interface CircuitWriter {
+  /**
+   * Write linear layers as unrolled sums (circom compiles them fastest) rather than loops over weight
+   * arrays (compact witness code: V8 refuses a WebAssembly function above 7.6 MB). True for small models.
+   */
+  readonly unroll: boolean;
   /** A fresh identifier with the given prefix. */
   fresh(prefix: string): string;
   line(text: string): void;
@@ -128,6 +133,8 @@ export interface QLayerDef<L extends QLayer = QLayer> {
   readonly costFormula: string;
   /** Short text for `inspect`'s bits column. */
   bitsSummary(layer: L): string;
+  /** Multiply-accumulate terms the layer emits (linear layers), to choose between unrolled and loop code. */
+  terms?(layer: L): number;
 }
 
 /** Bits needed for a non-negative integer bound d (d < 2^bits), at least 1. */
