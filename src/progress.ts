@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 
 const { SingleBar, Presets } = cliProgress;
@@ -52,4 +53,19 @@ export function stderrProgress(stream: NodeJS.WriteStream = process.stderr): Pro
       };
     },
   };
+}
+
+/**
+ * Peak resident memory of this process in MiB: VmHWM from /proc on Linux. (`process.resourceUsage().maxRSS`
+ * is not used: Linux carries a parent's high-water mark into a forked child across exec, so a stage run from
+ * a large benchmark process would report the parent's size.)
+ */
+export function peakRssMiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Math.round(Number(m[1]) / 1024);
+  } catch {
+    // not Linux: fall through
+  }
+  return Math.round(process.resourceUsage().maxRSS / 1024);
 }

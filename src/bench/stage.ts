@@ -3,6 +3,7 @@
  * <stage> <json args>` prints one JSON line { seconds, peakRssMiB, ... }. Used by `zkonnx bench` for the
  * circomlib-ml baseline (zkonnx's own stages run through the CLI, whose --json reports the same fields).
  */
+import { peakRssMiB } from '../progress.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as snarkjs from 'snarkjs';
@@ -39,4 +40,4 @@ switch (stage) {
 }
 const seconds = (performance.now() - t0) / 1000;
 await releaseCurve();
-process.stdout.write(JSON.stringify({ seconds, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), ...extra }) + '\n');
+process.stdout.write(JSON.stringify({ seconds, peakRssMiB: peakRssMiB(), ...extra }) + '\n');

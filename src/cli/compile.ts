@@ -1,3 +1,4 @@
+import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../errors.ts';
 import { compileModel } from '../compile/model.ts';
@@ -52,7 +53,7 @@ export const compileCommand: CommandModule<object, Args> = {
         dir: r.dir, compiled: r.compiled, constraints: c.constraints, predictedConstraints: c.predictedConstraints, nonLinear: c.nonLinear, wires: c.wires,
         publicSignals: c.publicSignals, compiler: c.compiler, seconds: c.compileSeconds,
         // This process, or circom's when it used more (circom runs as a child process).
-        peakRssMiB: Math.max(Math.round(process.resourceUsage().maxRSS / 1024), r.compiled ? (c.compilePeakRssMiB ?? 0) : 0),
+        peakRssMiB: Math.max(peakRssMiB(), r.compiled ? (c.compilePeakRssMiB ?? 0) : 0),
       },
       () => `${r.compiled ? 'compiled' : 'up to date'}: ${r.dir}\n  constraints ${c.constraints} (predicted ${c.predictedConstraints}), wires ${c.wires}, public signals ${c.publicSignals} (${c.publicInputs} inputs + ${c.publicOutputs} outputs), ${c.compiler}`,
     );

@@ -1,3 +1,4 @@
+import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
 import { writeFileAtomic } from '../artifacts/io.ts';
 import { artifactPath } from '../artifacts/paths.ts';
@@ -27,7 +28,7 @@ export const proveCommand: CommandModule<object, Args> = {
     const path = args.out ?? artifactPath(args.dir, 'bundle');
     await writeFileAtomic(path, JSON.stringify(bundle, null, 1) + '\n');
     const out = bundle.output.values;
-    emit(args, { bundle: path, output: out, quantized: bundle.output.quantized, argmax: argmax(out), timings, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }, () =>
+    emit(args, { bundle: path, output: out, quantized: bundle.output.quantized, argmax: argmax(out), timings, peakRssMiB: peakRssMiB() }, () =>
       `bundle: ${path}\noutput: ${formatFloats(out)} (argmax ${argmax(out)})\nwitness ${timings.witnessSeconds.toFixed(3)} s, proof ${timings.proveSeconds.toFixed(3)} s`,
     );
   },

@@ -1,3 +1,4 @@
+import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
 import { setupKeys } from '../setup/setup.ts';
 import { emit, globalOptions, progressFor, type GlobalArgs } from './common.ts';
@@ -16,7 +17,7 @@ export const setupCommand: CommandModule<object, Args> = {
       .options({ ...globalOptions, ptau: { type: 'string', describe: 'Prepared powers-of-tau file from a ceremony (else: dev key)' } }) as never,
   async handler(args) {
     const r = await setupKeys(args.dir, { ptau: args.ptau, progress: progressFor(args) });
-    emit(args, { zkey: r.zkey, vk: r.vk, vkSha256: r.vkSha256, keyKind: r.keyKind, seconds: r.seconds, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }, () =>
+    emit(args, { zkey: r.zkey, vk: r.vk, vkSha256: r.vkSha256, keyKind: r.keyKind, seconds: r.seconds, peakRssMiB: peakRssMiB() }, () =>
       [`zkey: ${r.zkey}`, `vk:   ${r.vk} (sha256 ${r.vkSha256})`, r.keyKind === 'dev' ? 'warning: dev key (single party, made on this machine): fine for development, not for production' : 'key from a ceremony ptau']
         .join('\n'),
     );

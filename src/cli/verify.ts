@@ -1,3 +1,4 @@
+import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
 import { readJsonFile } from '../artifacts/io.ts';
 import type { ProofBundle, ZkonnxVerificationKey } from '../verify/types.ts';
@@ -27,7 +28,7 @@ export const verifyCommand: CommandModule<object, Args> = {
     const t0 = performance.now();
     const r = await verifyBundle(bundle, vk, { vkSha256: args.vkSha256 });
     const ms = performance.now() - t0;
-    emit(args, { valid: r.valid, reason: r.reason, output: r.output, keyKind: r.keyKind ?? null, ms, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) }, () =>
+    emit(args, { valid: r.valid, reason: r.reason, output: r.output, keyKind: r.keyKind ?? null, ms, peakRssMiB: peakRssMiB() }, () =>
       r.valid
         ? `valid: the proof verified (${ms.toFixed(1)} ms, ${r.keyKind} key)\noutput: ${formatFloats(r.output!)} (argmax ${argmax(r.output!)})${r.keyKind === 'dev' ? '\nwarning: dev key (single party): fine for development, not for production' : ''}`
         : `INVALID: ${r.reason}`,
