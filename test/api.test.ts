@@ -16,6 +16,8 @@ describe('public API', () => {
         "WitnessMismatchError",
         "ZKONNX_VERSION",
         "ZkonnxError",
+        "bench",
+        "benchModel",
         "buildOnnxModel",
         "calibrate",
         "ceremonyBeacon",
@@ -24,9 +26,12 @@ describe('public API', () => {
         "checkZkey",
         "compileCircuit",
         "compileModel",
+        "emitBaseline",
         "emitCircuit",
         "flattenCalibration",
         "flattenInput",
+        "formatMarkdown",
+        "formatText",
         "fromField",
         "importGraph",
         "loadModelFile",
@@ -44,6 +49,7 @@ describe('public API', () => {
         "supportedOps",
         "toField",
         "verifyBundle",
+        "writeCharts",
       ]
     `);
   });
