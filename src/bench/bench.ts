@@ -17,7 +17,7 @@ import * as snarkjs from 'snarkjs';
 import { readManifest, readQuantizedModel } from '../artifacts/manifest.ts';
 import { artifactPath, artifactsRoot } from '../artifacts/paths.ts';
 import { loadModelFile } from '../compile/model.ts';
-import { emitCircuit } from '../emit/circuit.ts';
+import { emitCircuit, type LayerCost } from '../emit/circuit.ts';
 import { InputError } from '../errors.ts';
 import { flattenCalibration } from '../io/input.ts';
 import type { FloatModel } from '../ir/types.ts';
@@ -43,15 +43,8 @@ export function stat(v: number[]): Stat {
   return { median: s[Math.floor((s.length - 1) / 2)], min: s[0], max: s[s.length - 1], runs: s.length };
 }
 
-export interface LayerReport {
-  name: string;
-  kind: string;
-  inShape: number[];
-  outShape: number[];
-  constraints: number;
-  formula: string;
-  bits: string;
-}
+/** One layer's constraints, as emitCircuit predicts them (the sum is checked against the r1cs). */
+export type LayerReport = Omit<LayerCost, 'index'>;
 
 export interface StageTimings {
   compile: Stat;
@@ -230,7 +223,7 @@ export async function benchModel(modelFile: string, opts: BenchOptions = {}): Pr
     constraints: m.circuit.constraints, nonLinear: m.circuit.nonLinear, linear: m.circuit.linear,
     predictedConstraints: emitted.constraints, wires: m.circuit.wires, publicSignals: m.circuit.publicSignals,
     domainPower: m.setup!.domainPower,
-    layers: emitted.layers.map((l) => ({ name: l.name, kind: l.kind, inShape: l.inShape, outShape: l.outShape, constraints: l.constraints, formula: l.formula, bits: l.bits })),
+    layers: emitted.layers.map(({ index: _i, ...l }) => l),
     outputConstraints: emitted.outputConstraints,
     timings: { compile: stat(compileT), setup: stat(setupT), witness: stat(witnessT), prove: stat(proveT), verify: stat(verifyT) },
     memory: { compile: compileMem, setup: setupMem, prove: p.peakRssMiB as number, verify: v.peakRssMiB as number },

@@ -13,7 +13,7 @@ import type { AccQuant, AvgPoolLayer, MaxPoolLayer, QAvgPool, QMaxPool, Window2d
 import { sizeOf } from '../ir/types.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { emitSumCheck } from './linear.ts';
-import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
 import { bitsFor } from './types.ts';
 import { parseWindow, windowTaps } from './window.ts';
 import type { OnnxNode } from '../onnx/load.ts';
@@ -84,18 +84,21 @@ export function tournament(elems: number[], lo: number[], hi: number[]): { a: nu
   return cmps;
 }
 
+/** The input state if every window of an accumulator shares one scale (uint8 always does); else requantized. */
+function oneScalePerWindow(ctx: QuantizeContext, s: QState, wins: number[][]): QState {
+  if (s.quant.kind !== 'acc') return s;
+  const sc = s.quant.scales;
+  return wins.every((win) => win.every((i) => sc[i] === sc[win[0]])) ? s : ctx.ensureU8(0);
+}
+
 export const maxPoolFloat: FloatLayerDef<MaxPoolLayer> = {
   forward(l, [x]) {
     return Float64Array.from(poolWindows(l, l.inShape, l.outShape), (win) => win.reduce((m, i) => Math.max(m, x[i]), -Infinity));
   },
   quantize(l, ctx) {
     const wins = poolWindows(l, l.inShape, l.outShape);
-    let s = ctx.input(0);
     // Raw integers compare like the reals only when a window shares one scale.
-    if (s.quant.kind === 'acc') {
-      const sc = s.quant.scales;
-      if (!wins.every((win) => win.every((i) => sc[i] === sc[win[0]]))) s = ctx.ensureU8(0);
-    }
+    const s = oneScalePerWindow(ctx, ctx.input(0), wins);
     const q = s.quant;
     const lo = q.kind === 'acc' ? q.lo : new Array(sizeOf(s.shape)).fill(0);
     const hi = q.kind === 'acc' ? q.hi : new Array(sizeOf(s.shape)).fill(255);
@@ -176,11 +179,8 @@ export const avgPoolFloat: FloatLayerDef<AvgPoolLayer> = {
   },
   quantize(l, ctx) {
     const wins = poolWindows(l, l.inShape, l.outShape);
-    let s = ctx.settle(0);
-    if (s.quant.kind === 'acc') {
-      const sc = s.quant.scales;
-      if (!wins.every((win) => win.every((i) => sc[i] === sc[win[0]]))) s = ctx.ensureU8(0);
-    }
+    // A window sum is exact only at one scale.
+    const s = oneScalePerWindow(ctx, ctx.settle(0), wins);
     const q = s.quant;
     const zp = q.kind === 'u8' ? q.zeroPoint : 0;
     const kk = l.kernel[0] * l.kernel[1];
