@@ -105,7 +105,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   const doneQ = progress.step(`quantize: calibrating on ${samples.length} sample(s)`);
   const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource });
   q.name = modelNameFromPath(modelPath);
-  const emitted = emitCircuit(q);
+  const emitted = emitCircuit(q, witness ? {} : { unroll: true });
   doneQ(`${q.layers.length} integer layers, ${emitted.constraints} constraints predicted`);
   // The circuit's identity: the generated source and the templates it includes.
   const sourceSha256 = await circuitSourceHash(emitted.source);

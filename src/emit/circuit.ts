@@ -44,7 +44,15 @@ const isBareSignal = (expr: string) => isComponentOutput(expr) || /^in\[\d+\]$/.
 /** Up to this many multiply-accumulates, linear layers are unrolled (the witness code stays far below V8's limit). */
 export const UNROLL_TERMS = 60_000;
 
-export function emitCircuit(model: QuantizedModel): EmittedCircuit {
+export interface EmitOptions {
+  /**
+   * Unrolled linear layers (fastest to compile) or loops (small witness code). Default: unrolled up to
+   * UNROLL_TERMS multiply-accumulates. Without a witness generator (r1cs only) there is no code to keep small.
+   */
+  unroll?: boolean;
+}
+
+export function emitCircuit(model: QuantizedModel, opts: EmitOptions = {}): EmittedCircuit {
   const body: string[] = [];
   const includes = new Set<string>();
   let counter = 0;
@@ -52,7 +60,7 @@ export function emitCircuit(model: QuantizedModel): EmittedCircuit {
   // Multiply-accumulate terms of the linear layers: unrolled, each costs ~60 bytes of witness code.
   const terms = model.layers.reduce((a, l) => a + (l.kind === 'dense' || l.kind === 'conv' ? qDef(l).terms?.(l) ?? 0 : 0), 0);
   const w: CircuitWriter = {
-    unroll: terms <= UNROLL_TERMS,
+    unroll: opts.unroll ?? terms <= UNROLL_TERMS,
     fresh: (prefix) => `${prefix}${counter++}`,
     line: (t) => void body.push(`    ${t}`),
     include: (f) => void includes.add(f),
