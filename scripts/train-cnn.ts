@@ -21,6 +21,7 @@
  *   calibration.json    the first 100 training digits (10 per class), [{ "input": [...] }, ...]
  *   meta.json           training metadata, float and QDQ test accuracies, quantization parameters
  */
+import { adamStep, argmax, shiftImage } from './lib/train-utils.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,9 +52,6 @@ const BATCH = 32;
 const SHIFT = 1; // augmentation: random translation by up to SHIFT pixels in x and y (seeded)
 const LR = 3e-3;
 const LR_FINAL = 5e-5; // cosine decay from LR to LR_FINAL
-const BETA1 = 0.9;
-const BETA2 = 0.999;
-const EPS = 1e-8;
 const EXAMPLE_LABELS = [0, 3, 5, 7, 9];
 const CALIBRATION_COUNT = 100;
 const DECIMALS = 4;
@@ -132,41 +130,8 @@ function backward(p: CnnParams, ws: Workspace, dlog: Float64Array, g: Grads, dp2
   }
 }
 
-function adamStep(param: Float32Array, grad: Float64Array, m: Float64Array, v: Float64Array, lr: number, t: number): void {
-  const bc1 = 1 - Math.pow(BETA1, t);
-  const bc2 = 1 - Math.pow(BETA2, t);
-  const stepSize = lr / bc1;
-  for (let i = 0; i < param.length; i++) {
-    const gi = grad[i]!;
-    const mi = BETA1 * m[i]! + (1 - BETA1) * gi;
-    const vi = BETA2 * v[i]! + (1 - BETA2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] = param[i]! - (stepSize * mi) / (Math.sqrt(vi / bc2) + EPS);
-  }
-}
 
-/** translate a 28x28 image by (dx, dy) pixels, filling with zeros */
-function shiftImage(x: Float32Array, dx: number, dy: number, out: Float32Array): Float32Array {
-  out.fill(0);
-  const S = IMAGE_SIZE;
-  for (let r = 0; r < S; r++) {
-    const sr = r - dy;
-    if (sr < 0 || sr >= S) continue;
-    for (let c = 0; c < S; c++) {
-      const sc = c - dx;
-      if (sc < 0 || sc >= S) continue;
-      out[r * S + c] = x[sr * S + sc]!;
-    }
-  }
-  return out;
-}
 
-function argmax(a: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
-  return best;
-}
 
 function evaluate(p: CnnParams, xs: Float32Array[], ys: number[], q: ActQuant | null = null): { acc: number; preds: number[]; logits: Float32Array[] } {
   const ws = createWorkspace();

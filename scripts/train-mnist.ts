@@ -12,6 +12,7 @@
  *   calibration.json  the first 100 training digits (10 per class), [{ "input": [...] }, ...]
  *   meta.json         training metadata and float test accuracy
  */
+import { adamStep, argmax, heUniform, shiftImage } from './lib/train-utils.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,9 +27,6 @@ const BATCH = 32;
 const SHIFT = 1; // augmentation: random translation by up to SHIFT pixels in x and y (seeded)
 const LR = 1e-3;
 const LR_FINAL = 1e-4; // cosine decay from LR to LR_FINAL
-const BETA1 = 0.9;
-const BETA2 = 0.999;
-const EPS = 1e-8;
 const EXAMPLE_LABELS = [0, 3, 5, 7, 9];
 const CALIBRATION_COUNT = 100;
 const DECIMALS = 4;
@@ -44,12 +42,7 @@ interface Params {
 }
 
 function initParams(rand: () => number): Params {
-  const he = (fanIn: number, n: number): Float32Array => {
-    const lim = Math.sqrt(6 / fanIn);
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) a[i] = (rand() * 2 - 1) * lim;
-    return a;
-  };
+  const he = (fanIn: number, n: number) => heUniform(rand, fanIn, n);
   return {
     w1: he(INPUT_SIZE, HIDDEN * INPUT_SIZE),
     b1: new Float32Array(HIDDEN),
@@ -93,27 +86,7 @@ function forward(p: Params, x: Float32Array, nz: Int32Array, h: Float32Array, lo
   }
 }
 
-/** translate a 28x28 image by (dx, dy) pixels, filling with zeros */
-function shiftImage(x: Float32Array, dx: number, dy: number, out: Float32Array): Float32Array {
-  out.fill(0);
-  const S = IMAGE_SIZE;
-  for (let r = 0; r < S; r++) {
-    const sr = r - dy;
-    if (sr < 0 || sr >= S) continue;
-    for (let c = 0; c < S; c++) {
-      const sc = c - dx;
-      if (sc < 0 || sc >= S) continue;
-      out[r * S + c] = x[sr * S + sc]!;
-    }
-  }
-  return out;
-}
 
-function argmax(a: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
-  return best;
-}
 
 function evaluate(p: Params, xs: Float32Array[], ys: number[], nzs: Int32Array[]): { acc: number; preds: number[]; logits: Float32Array[] } {
   const h = new Float32Array(HIDDEN);
@@ -131,19 +104,6 @@ function evaluate(p: Params, xs: Float32Array[], ys: number[], nzs: Int32Array[]
   return { acc: correct / xs.length, preds, logits: allLogits };
 }
 
-function adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, lr: number, t: number): void {
-  const bc1 = 1 - Math.pow(BETA1, t);
-  const bc2 = 1 - Math.pow(BETA2, t);
-  const stepSize = lr / bc1;
-  for (let i = 0; i < param.length; i++) {
-    const g = grad[i]!;
-    const mi = BETA1 * m[i]! + (1 - BETA1) * g;
-    const vi = BETA2 * v[i]! + (1 - BETA2) * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] = param[i]! - (stepSize * mi) / (Math.sqrt(vi / bc2) + EPS);
-  }
-}
 
 function train(p: Params, xs: Float32Array[], ys: number[], nzs: Int32Array[], rand: () => number, log: (s: string) => void): void {
   const grads = zerosLike(p);

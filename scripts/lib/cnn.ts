@@ -11,6 +11,7 @@
  * allocates nothing. Sums are accumulated in doubles and stored as float32.
  */
 import { IMAGE_SIZE, NUM_CLASSES } from './mnist-data.ts';
+import { heUniform } from './train-utils.ts';
 
 export const KSIZE = 5;
 export const C1 = 6;
@@ -53,12 +54,7 @@ export function cnnNumParams(): number {
 
 /** He-uniform weights (limit sqrt(6 / fanIn)), zero biases */
 export function initParams(rand: () => number): CnnParams {
-  const he = (fanIn: number, n: number): Float32Array => {
-    const lim = Math.sqrt(6 / fanIn);
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) a[i] = (rand() * 2 - 1) * lim;
-    return a;
-  };
+  const he = (fanIn: number, n: number) => heUniform(rand, fanIn, n);
   return {
     w1: he(CONV1_K, C1 * CONV1_K),
     b1: new Float32Array(C1),
