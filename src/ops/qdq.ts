@@ -296,7 +296,6 @@ export const fakeQuantFloat: FloatLayerDef<FakeQuantLayer> = {
     if (s.quant.kind === 'acc') {
       return ctx.alias(0, { clamp: { lo: s.clamp?.lo ?? -Infinity, hi: s.clamp?.hi ?? Infinity, quant: q }, label: `${s.label}+${l.name}` });
     }
-    ctx.requantTo(0, q, l.name);
-    ctx.alias(0, { label: l.name });
+    ctx.alias(0, { label: l.name, state: ctx.requantTo(0, q, l.name) });
   },
 };

@@ -85,14 +85,20 @@ export interface QuantizeContext {
   readonly outRange: CalibratedRange;
   /** Make input k uint8 (requantizing an accumulator, applying a pending clamp); returns its state. */
   ensureU8(k?: number): QState & { quant: U8Quant };
-  /** Make input k uint8 with exactly this quantization (QuantizeLinear in a pre-quantized model). */
+  /**
+   * Input k requantized to exactly this uint8 grid (QuantizeLinear in a pre-quantized model). Unlike
+   * ensureU8 it leaves the input's state alone: other readers of the input still see it unquantized.
+   */
   requantTo(k: number, q: U8Quant, name: string): QState & { quant: U8Quant };
   /** Apply any pending clamp of input k, keeping an accumulator as it is when there is none. */
   settle(k?: number): QState;
   /** Append a layer; its output becomes the state of the float layer's output. */
   push(layer: QLayer, extra?: { clamp?: PendingClamp; label?: string }): void;
-  /** The float layer's output is input k's state (optionally with a new shape or a pending clamp). */
-  alias(k: number, extra?: { shape?: number[]; clamp?: PendingClamp; label?: string }): void;
+  /**
+   * The float layer's output is input k's state (optionally with a new shape or a pending clamp), or the
+   * given `state` (e.g. what requantTo returned).
+   */
+  alias(k: number, extra?: { shape?: number[]; clamp?: PendingClamp; label?: string; state?: QState }): void;
   issue(message: string): void;
 }
 

@@ -90,6 +90,36 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
   states.set(model.input.name, { tensor: model.input.name, shape: model.input.shape, quant: inQuant, label: 'input' });
   let requants = 0;
 
+  /**
+   * Requantize a tensor to uint8 `out` (an accumulator, or uint8 with other parameters), then apply what its
+   * pending clamp needs beyond the requantization's own [0, 255] as a uint8 clamp. Checks the multipliers and
+   * bit widths the circuit can take.
+   */
+  const requantState = (s: QState, out: U8Quant, name: string): QState & { quant: U8Quant } => {
+    const size = sizeOf(s.shape);
+    const inQ = s.quant.kind === 'acc' ? s.quant : u8AsAcc(s.quant, size);
+    const inOffset = s.quant.kind === 'u8' ? s.quant.zeroPoint : 0;
+    const relu = !!s.clamp && s.clamp.lo === 0 && out.zeroPoint === 0;
+    const tensor = `${s.tensor}#q${requants++}`;
+    const rq = makeRequant(name, s.tensor, tensor, s.shape, inQ, inOffset, out, relu, multiplierBits);
+    if (rq.multipliers.some((m) => !Number.isSafeInteger(m)) || rq.bits.some((kk) => kk > MAX_REQUANT_BITS)) {
+      issues.push({ node: name, op: 'requant', message: `requantization needs a multiplier above 2^53 or more than ${MAX_REQUANT_BITS} bits (the calibrated output range is too small for the accumulator scale)` });
+    }
+    layers.push(rq);
+    let st: QState & { quant: U8Quant } = { tensor, shape: s.shape, quant: out, label: name };
+    if (s.clamp) {
+      // Bounds on the uint8 grid, kept inside [0, 255] (a clamp that misses the grid pins to an end).
+      const qlo = Math.min(255, Math.max(0, Math.ceil(s.clamp.lo / out.scale + out.zeroPoint - 1e-9)));
+      const qhi = Math.max(qlo, Math.min(255, Math.floor(s.clamp.hi / out.scale + out.zeroPoint + 1e-9)));
+      if (qlo > 0 || qhi < 255) {
+        const ct = `${tensor}#c`;
+        layers.push(makeClamp(`${name}:clamp`, tensor, ct, s.shape, out, qlo, qhi));
+        st = { ...st, tensor: ct };
+      }
+    }
+    return st;
+  };
+
   model.layers.forEach((layer) => {
     const report = (message: string) => void issues.push({ node: layer.name, op: layer.kind, message });
     const stateOf = (k: number): QState => {
@@ -100,30 +130,11 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     const put = (floatName: string, s: QState) => void states.set(floatName, s);
 
     /** Requantize input k (an accumulator, or uint8 with other parameters) to `out`, applying its clamp. */
-    const requantInput = (k: number, out: U8Quant, name: string): QState & { quant: U8Quant } => {
-      const s = stateOf(k);
-      const size = sizeOf(s.shape);
-      const inQ = s.quant.kind === 'acc' ? s.quant : u8AsAcc(s.quant, size);
-      const inOffset = s.quant.kind === 'u8' ? s.quant.zeroPoint : 0;
-      const relu = !!s.clamp && s.clamp.lo === 0 && out.zeroPoint === 0;
-      const tensor = `${s.tensor}#q${requants++}`;
-      const rq = makeRequant(name, s.tensor, tensor, s.shape, inQ, inOffset, out, relu, multiplierBits);
-      if (rq.multipliers.some((m) => !Number.isSafeInteger(m)) || rq.bits.some((kk) => kk > MAX_REQUANT_BITS)) {
-        report(`requantization needs a multiplier above 2^53 or more than ${MAX_REQUANT_BITS} bits (the calibrated output range is too small for the accumulator scale)`);
-      }
-      layers.push(rq);
-      let st: QState & { quant: U8Quant } = { tensor, shape: s.shape, quant: out, label: name };
-      // A clamp the requantization's [0, 255] does not already apply exactly becomes a uint8 clamp.
-      if (s.clamp) {
-        const qlo = Math.max(0, Math.ceil(s.clamp.lo / out.scale + out.zeroPoint - 1e-9));
-        const qhi = Math.min(255, Math.floor(s.clamp.hi / out.scale + out.zeroPoint + 1e-9));
-        if (qlo > 0 || qhi < 255) {
-          const ct = `${tensor}#c`;
-          layers.push(makeClamp(`${name}:clamp`, tensor, ct, s.shape, out, qlo, qhi));
-          st = { ...st, tensor: ct };
-        }
-      }
-      put(layer.inputs[k], st);
+    const requantInput = (k: number, out: U8Quant, name: string, replace = true): QState & { quant: U8Quant } => {
+      const st = requantState(stateOf(k), out, name);
+      // The requantized tensor serves every later reader of the input (one quantization per tensor), except
+      // for a QuantizeLinear, whose grid belongs to its output only.
+      if (replace) put(layer.inputs[k], st);
       return st;
     };
 
@@ -143,7 +154,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
       requantTo(k, q, name) {
         const s = stateOf(k);
         if (s.quant.kind === 'u8' && !s.clamp && s.quant.scale === q.scale && s.quant.zeroPoint === q.zeroPoint) return s as QState & { quant: U8Quant };
-        return requantInput(k, q, s.clamp ? `${s.label}+${name}` : name);
+        return requantInput(k, q, s.clamp ? `${s.label}+${name}` : name, false);
       },
       settle(k = 0) {
         const s = stateOf(k);
@@ -154,7 +165,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
         put(layer.output, { tensor: q.output, shape: q.outShape, quant: q.outQuant, clamp: extra.clamp, label: extra.label ?? layer.name });
       },
       alias(k, extra = {}) {
-        const s = stateOf(k);
+        const s = extra.state ?? stateOf(k);
         put(layer.output, { ...s, shape: extra.shape ?? s.shape, clamp: extra.clamp ?? s.clamp, label: extra.label ?? s.label });
       },
       issue: report,
@@ -171,11 +182,8 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
   if (out.clamp) {
     const r = range(model.output.tensor);
     const q = out.clamp.quant ?? u8QuantFor({ min: Math.max(r.min, out.clamp.lo), max: Math.min(r.max, out.clamp.hi) });
-    const size = sizeOf(out.shape);
-    const inQ = out.quant.kind === 'acc' ? out.quant : u8AsAcc(out.quant, size);
-    const tensor = `${out.tensor}#q${requants++}`;
-    layers.push(makeRequant(out.label, out.tensor, tensor, out.shape, inQ, 0, q, out.clamp.lo === 0 && q.zeroPoint === 0, multiplierBits));
-    out = { tensor, shape: out.shape, quant: q, label: out.label };
+    out = requantState(out, q, out.label);
+    if (issues.length) throw new UnsupportedModelError(issues);
   }
   if (sizeOf(out.shape) !== sizeOf(model.output.shape)) throw new Error('internal: output size mismatch after quantization');
   return {
