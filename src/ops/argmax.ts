@@ -14,6 +14,7 @@ import { sizeOf } from '../ir/types.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 import { bitsFor } from './types.ts';
+import { MAX_ACC } from './linear.ts';
 
 export const argmaxImporters: OpImporter[] = [
   {
@@ -34,6 +35,11 @@ export const argmaxImporters: OpImporter[] = [
     onnxOps: ['Softmax', 'LogSoftmax'],
     importNode(node, ctx) {
       checkKnownAttrs(node, ctx, ['axis']);
+      const shape = ctx.current.shape;
+      let axis = attrInt(node, ctx, 'axis', ctx.opset < 13 ? 1 : -1);
+      if (axis < 0) axis += shape.length;
+      // Monotone over the whole tensor only when it normalizes over the one axis that is not 1.
+      if (shape.some((d, i) => i !== axis && d !== 1)) return ctx.issue(`${node.op} over axis ${axis} of [${shape}] is not a single softmax over the whole vector, so it cannot be left out`);
       if (!ctx.isGraphOutput && !ctx.onlyFeeds('ArgMax')) {
         return ctx.issue(`${node.op} is supported only at the graph output or before an ArgMax (where it changes nothing the circuit proves)`);
       }
@@ -89,6 +95,9 @@ export const argmaxFloat: FloatLayerDef<ArgMaxLayer> = {
       if (q.scales.some((sc) => sc !== max)) multipliers = alignScales(q.scales, q.lo, q.hi, ctx.multiplierBits);
       lo = q.lo.map((v, i) => v * multipliers[i]);
       hi = q.hi.map((v, i) => v * multipliers[i]);
+      // Aligned values must stay exact in float64 (the reference compares them as numbers): else compare
+      // the requantized uint8 values, which share one scale.
+      if (Math.max(...hi.map(Math.abs), ...lo.map(Math.abs)) > MAX_ACC) return argmaxFloat.quantize(l, { ...ctx, settle: () => ctx.ensureU8(0) });
     }
     const diffBits = bitsFor(Math.max(...hi) - Math.min(...lo));
     ctx.push({
