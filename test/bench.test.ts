@@ -89,7 +89,8 @@ describe('zkonnx bench', () => {
       expect(m.timings.prove.runs).toBe(2);
       for (const v of Object.values(m.memory)) expect(v).toBeGreaterThan(20);
       expect(m.sizes.zkeyBytes).toBeGreaterThan(1000);
-      expect(m.sizes.proofBytes).toBeGreaterThan(200);
+      expect(m.sizes.proofBytes).toBe(256);
+      expect(m.sizes.proofJsonBytes).toBeGreaterThan(500);
       expect(m.accuracy!.samples).toBeGreaterThan(0);
       expect(m.accuracy!.worstAbsError).toBeGreaterThanOrEqual(0);
       // The baseline was compiled and proven; circom's non-linear count is its formula.

@@ -31,6 +31,9 @@ import { dequantizeOutput } from '../verify/dequantize.ts';
 import { verifyBundle } from '../verify/verify.ts';
 import { BaselineUnsupported, emitBaseline, type BaselineLayer } from './baseline.ts';
 
+/** 2 G1 points (64 bytes each) and 1 G2 point (128 bytes), uncompressed, as a Solidity verifier takes them. */
+const GROTH16_PROOF_BYTES = 256;
+
 export interface Stat {
   median: number;
   min: number;
@@ -40,7 +43,8 @@ export interface Stat {
 
 export function stat(v: number[]): Stat {
   const s = [...v].sort((a, b) => a - b);
-  return { median: s[Math.floor((s.length - 1) / 2)], min: s[0], max: s[s.length - 1], runs: s.length };
+  const h = Math.floor(s.length / 2);
+  return { median: s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2, min: s[0], max: s[s.length - 1], runs: s.length };
 }
 
 /** One layer's constraints, as emitCircuit predicts them (the sum is checked against the r1cs). */
@@ -87,7 +91,8 @@ export interface ModelReport {
   timings: StageTimings;
   /** Peak RSS in MiB of each stage in its own process (compile: circom's, when larger). */
   memory: { compile: number | null; setup: number; prove: number; verify: number };
-  sizes: { zkeyBytes: number; vkBytes: number; proofBytes: number; bundleBytes: number };
+  /** proofBytes: a Groth16 proof on BN254 (two G1 points and one G2 point, uncompressed); proofJsonBytes: snarkjs' JSON of it. */
+  sizes: { zkeyBytes: number; vkBytes: number; proofBytes: number; proofJsonBytes: number; bundleBytes: number };
   accuracy: { samples: number; top1Agreement: number | null; worstAbsError: number } | null;
   notes: string[];
   baseline?: BaselineReport;
@@ -139,6 +144,14 @@ const argmax = (v: ArrayLike<number>) => {
   return b;
 };
 
+function finalSoftmax(notes: string[], v: number[]): number[] {
+  const which = notes.find((n) => /final (Log)?Softmax/.test(n));
+  if (!which) return v;
+  const m = Math.max(...v);
+  const z = v.reduce((a, x) => a + Math.exp(x - m), 0);
+  return /LogSoftmax/.test(which) ? v.map((x) => x - m - Math.log(z)) : v.map((x) => Math.exp(x - m) / z);
+}
+
 async function accuracy(modelFile: string, model: FloatModel, dir: string, samples: Float64Array[]): Promise<ModelReport['accuracy']> {
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(await readFile(modelFile));
@@ -149,7 +162,8 @@ async function accuracy(modelFile: string, model: FloatModel, dir: string, sampl
   for (const x of samples) {
     const r = await session.run({ [model.input.name]: new ort.Tensor('float32', Float32Array.from(x), model.input.shape) });
     const f = r[session.outputNames[0]].data as Float32Array;
-    const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+    // A final Softmax the circuit leaves out is applied here, so outputs compare like with like.
+    const out = finalSoftmax(model.notes, dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x))));
     if (vector && argmax(out) === argmax(f)) agree++;
     out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - Number(f[i])))));
   }
@@ -229,7 +243,7 @@ export async function benchModel(modelFile: string, opts: BenchOptions = {}): Pr
     memory: { compile: compileMem, setup: setupMem, prove: p.peakRssMiB as number, verify: v.peakRssMiB as number },
     sizes: {
       zkeyBytes: statSync(artifactPath(dir, 'zkey')).size, vkBytes: statSync(artifactPath(dir, 'vk')).size,
-      proofBytes: JSON.stringify(JSON.parse(lastBundle).proof).length, bundleBytes: lastBundle.length,
+      proofBytes: GROTH16_PROOF_BYTES, proofJsonBytes: JSON.stringify(JSON.parse(lastBundle).proof).length, bundleBytes: lastBundle.length,
     },
     accuracy: acc,
     notes: q.notes,

@@ -12,12 +12,12 @@ const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(1)}%`
 function rows(r: BenchReport): string[][] {
   return r.models.map((m) => [
     m.name, n(m.constraints), n(m.nonLinear), `2^${m.domainPower}`, sec(m.timings.compile), sec(m.timings.setup), range(m.timings.witness),
-    range(m.timings.prove), range(m.timings.verify), mib(m.memory.prove), kb(m.sizes.zkeyBytes), `${m.sizes.proofBytes} B`,
+    range(m.timings.prove), String(m.timings.prove.runs), range(m.timings.verify), mib(m.memory.prove), kb(m.sizes.zkeyBytes),
     m.accuracy ? `${pct(m.accuracy.top1Agreement)} / ${m.accuracy.worstAbsError.toPrecision(2)}` : '-',
   ]);
 }
 
-const HEAD = ['model', 'constraints', 'non-linear', 'domain', 'compile', 'setup', 'witness', 'prove', 'verify', 'prove RSS', 'zkey', 'proof', 'top-1 / worst err'];
+const HEAD = ['model', 'constraints', 'non-linear', 'domain', 'compile', 'setup', 'witness', 'prove', 'proofs', 'verify', 'prove RSS', 'zkey', 'top-1 / worst err'];
 
 function baselineRows(r: BenchReport): string[][] {
   return r.models.filter((m) => m.baseline).map((m) => {
@@ -58,7 +58,7 @@ export function formatText(r: BenchReport): string {
     parts.push('', `${m.name}: constraints per layer (sum ${n(m.predictedConstraints)}, r1cs ${n(m.constraints)})`, textTable(['layer', 'op', 'shape', 'bits', 'constraints'], layerRows(m)));
     for (const note of [...m.notes, ...(m.baseline?.note ? [`baseline: ${m.baseline.note}`] : [])]) parts.push(`note: ${note}`);
   }
-  parts.push('', `${r.machine}; ${r.date}; prove/verify/witness: median (min-max) of ${r.runs} runs in one process; RSS: each stage in its own process.`);
+  parts.push('', `${r.machine}; ${r.date}; witness/prove/verify: median (min-max) of each model's proofs in one process; RSS: each stage in its own process; a proof is 256 bytes.`);
   return parts.join('\n');
 }
 
@@ -66,9 +66,12 @@ export function formatMarkdown(r: BenchReport): string {
   const parts = [mdTable(HEAD, rows(r))];
   const b = baselineRows(r);
   if (b.length) parts.push('', mdTable(BHEAD, b));
-  const notes = r.models.flatMap((m) => [...(m.baseline?.note ? [`${m.name} baseline: ${m.baseline.note}.`] : [])]);
+  const notes = [
+    ...(b.length ? ['circomlib-ml keeps the weights private (signal inputs, one constraint per multiply-accumulate); zkonnx compiles them in as constants, so its circuit and key are for one set of weights. The model hash in every bundle says which.'] : []),
+    ...r.models.flatMap((m) => [...(m.baseline?.note ? [`${m.name} baseline: ${m.baseline.note}.`] : [])]),
+  ];
   if (notes.length) parts.push('', ...notes.map((x) => `- ${x}`));
-  parts.push('', `Measured by \`npm run bench\` on ${r.date}: ${r.machine}. Witness, prove and verify: median (min-max) of ${r.runs} runs in one warm process; compile and setup: one run; peak RSS: each stage in its own process. Top-1 / worst err: agreement of the quantized model's argmax with onnxruntime's float output, and the largest absolute difference of any output, on the sample inputs.`);
+  parts.push('', `Measured by \`npm run bench\` on ${r.date}: ${r.machine}. Witness, prove and verify: median (min-max) of the model's proofs (column "proofs") in one warm process; compile and setup: one run; peak RSS: each stage in its own process; a Groth16 proof is 256 bytes. Top-1 / worst err: agreement of the quantized model's argmax with onnxruntime's float output, and the largest absolute difference of any output, on the sample inputs.`);
   return parts.join('\n');
 }
 
