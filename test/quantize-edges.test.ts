@@ -119,3 +119,37 @@ describe('quantizer edge cases', () => {
     expect(emitCircuit(q).outputConstraints).toBe(4);
   });
 });
+
+describe('loop emission (large models) equals the reference', () => {
+  it('conv with pads, stride, dilation and groups, then dense, emitted as loops: witness == reference, cost == formula', async () => {
+    const { compileCircuit } = await import('../src/compile/compile.ts');
+    const { computeWitness } = await import('../src/prove/witness.ts');
+    const { toField } = await import('../src/field.ts');
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 2, 7, 7] }], outputs: [{ name: 'y', shape: [1, 3] }],
+      initializers: [
+        { name: 'W', dims: [4, 1, 3, 3], data: randoms(1, 36, -1, 1)[0] }, { name: 'B', dims: [4], data: [0.1, -0.2, 0.3, 0] },
+        { name: 'F', dims: [3, 36], data: randoms(1, 108, -1, 1)[0] },
+      ],
+      nodes: [
+        { op: 'Conv', name: 'conv', inputs: ['x', 'W', 'B'], outputs: ['c'], attrs: { pads: [2, 1, 1, 2], strides: [2, 2], dilations: [2, 2], group: 2 } },
+        { op: 'Relu', name: 'relu', inputs: ['c'], outputs: ['r'] },
+        { op: 'Flatten', name: 'flat', inputs: ['r'], outputs: ['f'] },
+        { op: 'Gemm', name: 'fc', inputs: ['f', 'F'], outputs: ['y'], attrs: { transB: 1 } },
+      ],
+    });
+    const q = quantizeModel(importGraph(loadOnnx(bytes)), randoms(16, 98, -1, 1));
+    const e = emitCircuit(q, { unroll: false });
+    expect(e.source).toMatch(/for \(var co = 0;/);
+    const dir = 'artifacts/test/edges/loops';
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${dir}/loops.circom`, e.source);
+    const r = await compileCircuit(`${dir}/loops.circom`, dir, 'wasm');
+    expect(r.constraints).toBe(e.constraints);
+    for (const x of [new Array(98).fill(0), new Array(98).fill(255), ...randoms(4, 98, 0, 256).map((v) => Array.from(v, Math.floor))]) {
+      const w = await computeWitness(`${dir}/circuit_js/circuit.wasm`, { in: x });
+      const want = runInteger(q, x);
+      expect(w.values.slice(1, 1 + want.length)).toEqual(want.map((v) => toField(v)));
+    }
+  });
+});
