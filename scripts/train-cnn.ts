@@ -21,7 +21,7 @@
  *   calibration.json    the first 100 training digits (10 per class), [{ "input": [...] }, ...]
  *   meta.json           training metadata, float and QDQ test accuracies, quantization parameters
  */
-import { adamStep, argmax, shiftImage } from './lib/train-utils.ts';
+import { adamStep, argmax, cosineLr, roundInput, shiftImage, shuffleInPlace, writeExampleDigits } from './lib/train-utils.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -171,13 +171,7 @@ function train(
   let t = 0;
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
     const tEpoch = performance.now();
-    // seeded Fisher-Yates shuffle
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      const tmp = order[i]!;
-      order[i] = order[j]!;
-      order[j] = tmp;
-    }
+    shuffleInPlace(order, rand); // seeded
     let lossSum = 0;
     let correct = 0;
     for (let start = 0; start < order.length; start += BATCH) {
@@ -210,7 +204,7 @@ function train(
         backward(p, ws, dlog, grads, dp2, dp1);
       }
       t++;
-      const lr = LR_FINAL + 0.5 * (LR - LR_FINAL) * (1 + Math.cos((Math.PI * (t - 1)) / totalSteps));
+      const lr = cosineLr(t, totalSteps, LR, LR_FINAL);
       for (const k of PARAM_KEYS) adamStep(p[k], grads[k], m[k], v[k], lr, t);
     }
     const { acc: testAcc } = evaluate(p, testSet.x, testSet.y);
@@ -494,11 +488,6 @@ function compare(ref: Float32Array[], got: Float32Array[], ys: number[]): { acc:
   return { acc: correct / ref.length, disagreements, maxAbsDiff };
 }
 
-function roundInput(x: Float32Array): number[] {
-  const f = 10 ** DECIMALS;
-  return Array.from(x, (v) => Math.round(v * f) / f);
-}
-
 const pct = (a: number): string => `${(100 * a).toFixed(2)}%`;
 
 async function main(): Promise<void> {
@@ -550,25 +539,11 @@ async function main(): Promise<void> {
 
   // Example digits: for each chosen label, the first held-out test digit the float model gets right
   // with a clear margin (top-1 minus top-2 logit >= 2) that the QDQ model (ORT) also gets right.
-  const labels: Record<string, number> = {};
-  const testIndices: Record<string, number> = {};
-  for (const label of EXAMPLE_LABELS) {
-    let chosen = -1;
-    for (let n = 0; n < testSet.x.length && chosen < 0; n++) {
-      if (testSet.y[n] !== label || preds[n] !== label || argmax(ortQdqLogits[n]!) !== label) continue;
-      const sorted = Array.from(tsLogits[n]!).sort((a, b) => b - a);
-      if (sorted[0]! - sorted[1]! >= 2) chosen = n;
-    }
-    if (chosen < 0) throw new Error(`no confident test digit for label ${label}`);
-    const file = `digit-${label}.json`;
-    writeFileSync(join(outDir, file), JSON.stringify({ input: roundInput(testSet.x[chosen]!) }) + '\n');
-    labels[file] = label;
-    testIndices[file] = chosen;
-  }
+  const { labels, testIndices } = writeExampleDigits(outDir, testSet, EXAMPLE_LABELS, preds, tsLogits, DECIMALS, (n) => argmax(ortQdqLogits[n]!) === testSet.y[n]);
 
   // Calibration: the first 100 training digits. The train set is interleaved round-robin by
   // class, so this is exactly 10 digits of every class.
-  const calibration = calibrationXs.map((x) => ({ input: roundInput(x) }));
+  const calibration = calibrationXs.map((x) => ({ input: roundInput(x, DECIMALS) }));
   writeFileSync(join(outDir, 'calibration.json'), '[\n' + calibration.map((c) => JSON.stringify(c)).join(',\n') + '\n]\n');
 
   const meta = {

@@ -12,7 +12,7 @@
  *   calibration.json  the first 100 training digits (10 per class), [{ "input": [...] }, ...]
  *   meta.json         training metadata and float test accuracy
  */
-import { adamStep, argmax, heUniform, shiftImage } from './lib/train-utils.ts';
+import { adamStep, argmax, cosineLr, heUniform, roundInput, shiftImage, shuffleInPlace, writeExampleDigits } from './lib/train-utils.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,13 +119,7 @@ function train(p: Params, xs: Float32Array[], ys: number[], nzs: Int32Array[], r
   const totalSteps = stepsPerEpoch * EPOCHS;
   let t = 0;
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
-    // seeded Fisher-Yates shuffle
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      const tmp = order[i]!;
-      order[i] = order[j]!;
-      order[j] = tmp;
-    }
+    shuffleInPlace(order, rand); // seeded
     let lossSum = 0;
     let correct = 0;
     for (let start = 0; start < order.length; start += BATCH) {
@@ -185,7 +179,7 @@ function train(p: Params, xs: Float32Array[], ys: number[], nzs: Int32Array[], r
         }
       }
       t++;
-      const lr = LR_FINAL + 0.5 * (LR - LR_FINAL) * (1 + Math.cos((Math.PI * (t - 1)) / totalSteps));
+      const lr = cosineLr(t, totalSteps, LR, LR_FINAL);
       adamStep(p.w1, grads.w1, m.w1, v.w1, lr, t);
       adamStep(p.b1, grads.b1, m.b1, v.b1, lr, t);
       adamStep(p.w2, grads.w2, m.w2, v.w2, lr, t);
@@ -214,11 +208,6 @@ function exportOnnx(p: Params): Uint8Array {
       { name: 'fc2', op: 'Gemm', inputs: ['relu1_out', 'fc2.weight', 'fc2.bias'], outputs: ['logits'], attrs: { transB: 1 } },
     ],
   });
-}
-
-function roundInput(x: Float32Array): number[] {
-  const f = 10 ** DECIMALS;
-  return Array.from(x, (v) => Math.round(v * f) / f);
 }
 
 async function main(): Promise<void> {
@@ -264,26 +253,12 @@ async function main(): Promise<void> {
 
   // Example digits: for each chosen label, the first held-out test digit the model gets right
   // with a clear margin (top-1 minus top-2 logit >= 2), so it also survives quantization.
-  const labels: Record<string, number> = {};
-  const testIndices: Record<string, number> = {};
-  for (const label of EXAMPLE_LABELS) {
-    let chosen = -1;
-    for (let n = 0; n < testSet.x.length && chosen < 0; n++) {
-      if (testSet.y[n] !== label || preds[n] !== label) continue;
-      const sorted = Array.from(tsLogits[n]!).sort((a, b) => b - a);
-      if (sorted[0]! - sorted[1]! >= 2) chosen = n;
-    }
-    if (chosen < 0) throw new Error(`no confident test digit for label ${label}`);
-    const file = `digit-${label}.json`;
-    writeFileSync(join(outDir, file), JSON.stringify({ input: roundInput(testSet.x[chosen]!) }) + '\n');
-    labels[file] = label;
-    testIndices[file] = chosen;
-  }
+  const { labels, testIndices } = writeExampleDigits(outDir, testSet, EXAMPLE_LABELS, preds, tsLogits, DECIMALS);
 
   // Calibration: the first 100 training digits. The train set is interleaved round-robin by
   // class, so this is exactly 10 digits of every class.
   const calibration: { input: number[] }[] = [];
-  for (let k = 0; k < CALIBRATION_COUNT; k++) calibration.push({ input: roundInput(trainSet.x[k]!) });
+  for (let k = 0; k < CALIBRATION_COUNT; k++) calibration.push({ input: roundInput(trainSet.x[k]!, DECIMALS) });
   writeFileSync(join(outDir, 'calibration.json'), '[\n' + calibration.map((c) => JSON.stringify(c)).join(',\n') + '\n]\n');
 
   const meta = {

@@ -1,5 +1,7 @@
 /** Pieces shared by the example training scripts (train-mnist.ts, train-cnn.ts). */
-import { IMAGE_SIZE } from './mnist-data.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IMAGE_SIZE, type MnistSet } from './mnist-data.ts';
 
 export const BETA1 = 0.9;
 export const BETA2 = 0.999;
@@ -48,4 +50,50 @@ export function argmax(a: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
   return best;
+}
+
+/** Seeded Fisher-Yates shuffle, in place. */
+export function shuffleInPlace(order: number[], rand: () => number): void {
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const tmp = order[i]!;
+    order[i] = order[j]!;
+    order[j] = tmp;
+  }
+}
+
+/** Cosine decay from lr to lrFinal over totalSteps; t counts from 1. */
+export function cosineLr(t: number, totalSteps: number, lr: number, lrFinal: number): number {
+  return lrFinal + 0.5 * (lr - lrFinal) * (1 + Math.cos((Math.PI * (t - 1)) / totalSteps));
+}
+
+/** Pixel values as written to the example files: rounded to `decimals` places. */
+export function roundInput(x: Float32Array, decimals: number): number[] {
+  const f = 10 ** decimals;
+  return Array.from(x, (v) => Math.round(v * f) / f);
+}
+
+/**
+ * Example digits: for each label, the first held-out test digit the model gets right with a clear margin
+ * (top-1 minus top-2 logit >= 2) and that `accept` takes; written as `digit-<label>.json`.
+ */
+export function writeExampleDigits(
+  outDir: string, test: MnistSet, labelsWanted: number[], preds: number[], logits: Float32Array[], decimals: number, accept: (n: number) => boolean = () => true,
+): { labels: Record<string, number>; testIndices: Record<string, number> } {
+  const labels: Record<string, number> = {};
+  const testIndices: Record<string, number> = {};
+  for (const label of labelsWanted) {
+    let chosen = -1;
+    for (let n = 0; n < test.x.length && chosen < 0; n++) {
+      if (test.y[n] !== label || preds[n] !== label || !accept(n)) continue;
+      const sorted = Array.from(logits[n]!).sort((a, b) => b - a);
+      if (sorted[0]! - sorted[1]! >= 2) chosen = n;
+    }
+    if (chosen < 0) throw new Error(`no confident test digit for label ${label}`);
+    const file = `digit-${label}.json`;
+    writeFileSync(join(outDir, file), JSON.stringify({ input: roundInput(test.x[chosen]!, decimals) }) + '\n');
+    labels[file] = label;
+    testIndices[file] = chosen;
+  }
+  return { labels, testIndices };
 }
