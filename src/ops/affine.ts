@@ -10,7 +10,7 @@ import type { AffineLayer, ConvLayer, DenseLayer, FloatLayer, QAffine } from '..
 import { sizeOf } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
-import { emitSumCheck, MAX_ACC } from './linear.ts';
+import { emitLinearRow, MAX_ACC, type Term } from './linear.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 
 const dropOnes = (s: number[]) => s.filter((d) => d !== 1);
@@ -229,14 +229,8 @@ export const affineQ: QLayerDef<QAffine> = {
     w.line(`// ${l.name}: elementwise affine (0 constraints)`);
     w.line(`var ${v}[${l.bias.length}];`);
     return l.bias.map((b, i) => {
-      let c = b;
-      const terms: string[] = [];
-      xs.forEach((x, k) => {
-        const m = l.multipliers[k][i];
-        c -= m * l.offsets[k];
-        if (m !== 0) terms.push(m === 1 ? x[i] : `${m}*${x[i]}`);
-      });
-      return emitSumCheck(w, `${v}[${i}]`, c, terms);
+      const c = xs.reduce((a, _x, k) => a - l.multipliers[k][i] * l.offsets[k], b);
+      return emitLinearRow(w, `${v}[${i}]`, c, xs.map((x, k): Term => [l.multipliers[k][i], x[i]]));
     });
   },
   constraints: () => 0,

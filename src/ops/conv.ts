@@ -9,7 +9,7 @@
 import type { ConvLayer, QConv } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
-import { arrayLiteral, boundsOf, emitSumCheck, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr } from './linear.ts';
+import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr, type Term } from './linear.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 import { parseWindow, windowTaps } from './window.ts';
 import type { Window2d } from '../ir/types.ts';
@@ -180,6 +180,9 @@ function rowConstant(l: QConv, r: { c: number; taps: [number, number][] }): numb
   return l.bias[r.c] - l.inZeroPoint * sumW;
 }
 
+/** A row's terms: weight times input expression. */
+const rowTerms = (l: QConv, r: { taps: [number, number][] }, x: string[]): Term[] => r.taps.map(([k, i]) => [l.weights[k], x[i]]);
+
 export const convQ: QLayerDef<QConv> = {
   reference(l, [x]) {
     return convRows(l, l.inShape, l.outShape).map((r) => {
@@ -199,14 +202,7 @@ export const convQ: QLayerDef<QConv> = {
       const rows = convRows(l, l.inShape, l.outShape);
       w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${l.kernel[0]}x${l.kernel[1]} kernel, constant weights (0 constraints)`);
       w.line(`var ${v}[${rows.length}];`);
-      return rows.map((r, o) => {
-        const terms: string[] = [];
-        for (const [k, i] of r.taps) {
-          const c = l.weights[k];
-          if (c !== 0) terms.push(c === 1 ? x[i] : `${c}*${x[i]}`);
-        }
-        return emitSumCheck(w, `${v}[${o}]`, rowConstant(l, r), terms);
-      });
+      return rows.map((r, o) => emitLinearRow(w, `${v}[${o}]`, rowConstant(l, r), rowTerms(l, r, x)));
     }
     const [, , H, W] = l.inShape;
     const [, , OH, OW] = l.outShape;
@@ -235,7 +231,7 @@ export const convQ: QLayerDef<QConv> = {
     w.line(`        ${v}[(co * ${OH} + oy) * ${OW} + ox] = s;`);
     w.line(`    } }`);
     w.line(`}`);
-    return convRows(l, l.inShape, l.outShape).map((r, o) => rowExpr(rowConstant(l, r), r.taps.map(([k, i]) => [l.weights[k], i]), x, `${v}[${o}]`));
+    return convRows(l, l.inShape, l.outShape).map((r, o) => rowExpr(rowConstant(l, r), rowTerms(l, r, x), `${v}[${o}]`));
   },
 
   constraints: () => 0,

@@ -6,11 +6,11 @@
  * the non-linear cost is paid by whatever consumes it (a requantization, or the public output).
  */
 import type { DenseLayer, QDense } from '../ir/types.ts';
-import { arrayLiteral, boundsOf, emitSumCheck, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr } from './linear.ts';
+import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr, type Term } from './linear.ts';
 
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
-import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 
 
 /**
@@ -61,21 +61,31 @@ function importGemm(node: OnnxNode, ctx: ImportContext): void {
   ctx.push({ kind: 'dense', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: aShape, outShape: [1, n], inSize: k, outSize: n, weights, bias, pinned: pinnedGemm(b, transB, n, k, alpha) });
 }
 
-function importMatMul(node: OnnxNode, ctx: ImportContext): void {
-  checkKnownAttrs(node, ctx, []);
-  const aShape = ctx.current.shape;
-  if (ctx.activation(node.inputs[0]) !== ctx.current) return ctx.issue('input A must be the activation, and B a constant');
-  const b = ctx.constant(node.inputs[1]);
-  if (!b) return ctx.issue(`input B ('${node.inputs[1]}') must be a constant initializer`);
-  if (b.dims.length !== 2) return ctx.issue(`B must be 2-D, got dims [${b.dims}]`);
+/**
+ * A dense layer for A (an activation [.., K], batch 1) times a constant B [K, N]; B's integers are kept
+ * (pinned) when it is a dequantized constant. Shared with QLinearMatMul and MatMulInteger (src/ops/qdq.ts).
+ */
+export function matMulLayer(node: OnnxNode, ctx: ImportContext, a: Activation, b: OnnxTensor, output: string): DenseLayer | undefined {
+  const aShape = a.shape;
+  const fail = (msg: string) => void ctx.issue(msg);
+  if (b.dims.length !== 2) return fail(`B must be 2-D, got dims [${b.dims}]`);
   const k = aShape[aShape.length - 1];
-  if (aShape.slice(0, -1).some((d) => d !== 1)) return ctx.issue(`batch size must be 1, got A of shape [${aShape}]`);
+  if (aShape.slice(0, -1).some((d) => d !== 1)) return fail(`batch size must be 1, got A of shape [${aShape}]`);
   const [bk, n] = b.dims;
-  if (bk !== k) return ctx.issue(`A has ${k} columns but B has ${bk} rows`);
+  if (bk !== k) return fail(`A has ${k} columns but B has ${bk} rows`);
   const weights = new Float64Array(n * k);
   for (let j = 0; j < n; j++) for (let i = 0; i < k; i++) weights[j * k + i] = b.data[i * n + j];
   const outShape = aShape.length === 1 ? [n] : [...aShape.slice(0, -1), n];
-  ctx.push({ kind: 'dense', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: aShape, outShape, inSize: k, outSize: n, weights, bias: new Float64Array(n), pinned: pinnedGemm(b, 0, n, k, 1) });
+  return { kind: 'dense', name: node.name, inputs: [a.name], output, inShape: aShape, outShape, inSize: k, outSize: n, weights, bias: new Float64Array(n), pinned: pinnedGemm(b, 0, n, k, 1) };
+}
+
+function importMatMul(node: OnnxNode, ctx: ImportContext): void {
+  checkKnownAttrs(node, ctx, []);
+  if (ctx.activation(node.inputs[0]) !== ctx.current) return ctx.issue('input A must be the activation, and B a constant');
+  const b = ctx.constant(node.inputs[1]);
+  if (!b) return ctx.issue(`input B ('${node.inputs[1]}') must be a constant initializer`);
+  const layer = matMulLayer(node, ctx, ctx.current, b, node.outputs[0]);
+  if (layer) ctx.push(layer);
 }
 
 /**
@@ -156,6 +166,9 @@ export const denseFloat: FloatLayerDef<DenseLayer> = {
   },
 };
 
+/** Output j's terms: weight times input expression. */
+const rowTerms = (l: QDense, x: string[], j: number): Term[] => Array.from({ length: l.inSize }, (_, i) => [l.weights[j * l.inSize + i], x[i]]);
+
 export const denseQ: QLayerDef<QDense> = {
   reference(l, [x]) {
     const y = new Array<number>(l.outSize);
@@ -174,14 +187,7 @@ export const denseQ: QLayerDef<QDense> = {
     if (w.unroll) {
       w.line(`// ${l.name}: dense ${l.inSize} -> ${l.outSize}, constant weights (0 constraints)`);
       w.line(`var ${v}[${l.outSize}];`);
-      return Array.from({ length: l.outSize }, (_, j) => {
-        const terms: string[] = [];
-        for (let i = 0; i < l.inSize; i++) {
-          const c = l.weights[j * l.inSize + i];
-          if (c !== 0) terms.push(c === 1 ? x[i] : `${c}*${x[i]}`);
-        }
-        return emitSumCheck(w, `${v}[${j}]`, l.bias[j], terms);
-      });
+      return Array.from({ length: l.outSize }, (_, j) => emitLinearRow(w, `${v}[${j}]`, l.bias[j], rowTerms(l, x, j)));
     }
     const X = inputArray(w, x);
     w.line(`// ${l.name}: dense ${l.inSize} -> ${l.outSize}, constant weights (0 constraints)`);
@@ -193,11 +199,7 @@ export const denseQ: QLayerDef<QDense> = {
     w.line(`    for (var i = 0; i < ${l.inSize}; i++) s += ${v}_w[j * ${l.inSize} + i] * ${X}[i];`);
     w.line(`    ${v}[j] = s;`);
     w.line(`}`);
-    return Array.from({ length: l.outSize }, (_, j) => {
-      const terms: [number, number][] = [];
-      for (let i = 0; i < l.inSize; i++) terms.push([l.weights[j * l.inSize + i], i]);
-      return rowExpr(l.bias[j], terms, x, `${v}[${j}]`);
-    });
+    return Array.from({ length: l.outSize }, (_, j) => rowExpr(l.bias[j], rowTerms(l, x, j), `${v}[${j}]`));
   },
 
   constraints: () => 0,

@@ -83,16 +83,30 @@ export const MAX_ACC = 2 ** 50;
 
 const CHUNK = 48;
 
+/** One term of a linear row: an integer coefficient times a circom expression. */
+export type Term = [coef: number, expr: string];
+
 /**
- * Emit `v = c; v += ...` in chunks of 48 terms: circom2 crashes on one expression of ~600 terms and is
- * quadratic on long `+=` chains.
+ * A row that is a constant, or a lone term with coefficient 1, is used as it is: binding it then costs what
+ * --O1 makes it cost (nothing for a bare signal or a constant). Undefined for any other row.
  */
-export function emitSumCheck(w: { line(t: string): void }, v: string, constant: number, terms: string[]): string {
-  // A constant or a lone signal is used as it is, so that bindings of it cost what --O1 makes them cost.
-  if (terms.length === 0) return String(constant);
-  if (terms.length === 1 && constant === 0 && !terms[0].includes('*')) return terms[0];
+function trivialRow(constant: number, terms: Term[]): string | undefined {
+  const nz = terms.filter(([c]) => c !== 0);
+  if (nz.length === 0) return String(constant);
+  if (nz.length === 1 && constant === 0 && nz[0][0] === 1) return nz[0][1];
+  return undefined;
+}
+
+/**
+ * Emit `v = c; v += ...` in chunks of 48 terms (circom2 crashes on one expression of ~600 terms and is
+ * quadratic on long `+=` chains); returns the expression for the row.
+ */
+export function emitLinearRow(w: { line(t: string): void }, v: string, constant: number, terms: Term[]): string {
+  const trivial = trivialRow(constant, terms);
+  if (trivial !== undefined) return trivial;
+  const parts = terms.filter(([c]) => c !== 0).map(([c, e]) => (c === 1 ? e : `${c}*${e}`));
   w.line(`${v} = ${constant};`);
-  for (let s = 0; s < terms.length; s += CHUNK) w.line(`${v} += ${terms.slice(s, s + CHUNK).join(' + ')};`);
+  for (let s = 0; s < parts.length; s += CHUNK) w.line(`${v} += ${parts.slice(s, s + CHUNK).join(' + ')};`);
   return v;
 }
 
@@ -113,13 +127,7 @@ export function arrayLiteral(v: ArrayLike<number>): string {
   return `[${Array.from(v).join(',')}]`;
 }
 
-/**
- * What an output element of a linear op is as an expression: a constant or a lone signal is used as it is
- * (bindings of it then cost what --O1 makes them cost); anything else is the var the loops computed.
- */
-export function rowExpr(constant: number, terms: [number, number][], x: string[], varElem: string): string {
-  const nz = terms.filter(([c]) => c !== 0);
-  if (nz.length === 0) return String(constant);
-  if (nz.length === 1 && constant === 0 && nz[0][0] === 1) return x[nz[0][1]];
-  return varElem;
+/** The expression for a row computed by loops into `varElem`: the row itself when trivial (see trivialRow). */
+export function rowExpr(constant: number, terms: Term[], varElem: string): string {
+  return trivialRow(constant, terms) ?? varElem;
 }

@@ -12,7 +12,7 @@
 import type { AccQuant, AvgPoolLayer, MaxPoolLayer, QAvgPool, QMaxPool, Window2d } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
-import { emitSumCheck, MAX_ACC } from './linear.ts';
+import { emitLinearRow, MAX_ACC } from './linear.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
 import { bitsFor } from './types.ts';
 import { parseWindow, windowTaps } from './window.ts';
@@ -205,7 +205,7 @@ export const avgPoolQ: QLayerDef<QAvgPool> = {
     const wins = poolWindows(l, l.inShape, l.outShape);
     w.line(`// ${l.name}: window sums (average pooling; the division is in the scale, 0 constraints)`);
     w.line(`var ${v}[${wins.length}];`);
-    return wins.map((win, o) => emitSumCheck(w, `${v}[${o}]`, -l.inZeroPoint * win.length, win.map((i) => x[i])));
+    return wins.map((win, o) => emitLinearRow(w, `${v}[${o}]`, -l.inZeroPoint * win.length, win.map((i) => [1, x[i]])));
   },
   constraints: () => 0,
   costFormula: '0 (a window sum is a linear combination; the division is exact in the output scale)',
