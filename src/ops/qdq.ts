@@ -13,6 +13,7 @@ import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { roundHalfEven } from '../quantize/quantize.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { importConvLayer } from './conv.ts';
+import { matMulLayer } from './dense.ts';
 import type { Activation, FloatLayerDef, ImportContext, OpImporter } from './types.ts';
 
 const UINT8 = 2;
@@ -169,37 +170,14 @@ function importQLinearConv(node: OnnxNode, ctx: ImportContext): void {
   pushFakeQuant(ctx, { name: conv.output, shape: conv.outShape }, yq, node.outputs[0]);
 }
 
-/** A dense layer from A (activation [.., K]) and constant integer B [K, N] dequantized per column. */
-function denseFrom(node: OnnxNode, ctx: ImportContext, a: Activation, b: OnnxTensor, output: string, inScaleDiv = 1): DenseLayer | undefined {
-  const shape = a.shape;
-  if (b.dims.length !== 2) {
-    ctx.issue(`B must be 2-D, got [${b.dims}]`);
-    return undefined;
-  }
-  const [k, n] = b.dims;
-  if (shape[shape.length - 1] !== k || shape.slice(0, -1).some((d) => d !== 1)) {
-    ctx.issue(`A of shape [${shape}] does not match B [${b.dims}] (batch 1)`);
-    return undefined;
-  }
-  const q = b.quant!;
-  const perTensor = q.scales.length === 1;
-  if (!perTensor && q.axis !== 1) {
+/** matMulLayer, requiring B's integers to be usable (per tensor or per output column). */
+function denseFrom(node: OnnxNode, ctx: ImportContext, a: Activation, b: OnnxTensor, output: string): DenseLayer | undefined {
+  const d = matMulLayer(node, ctx, a, b, output);
+  if (d && !d.pinned) {
     ctx.issue('B must be quantized per tensor or per output column (axis 1)');
     return undefined;
   }
-  const weights = new Float64Array(n * k);
-  const ints = new Int32Array(n * k);
-  const scales: number[] = [];
-  for (let j = 0; j < n; j++) {
-    const c = perTensor ? 0 : j;
-    scales.push(q.scales[c] / inScaleDiv);
-    for (let i = 0; i < k; i++) {
-      ints[j * k + i] = q.ints[i * n + j] - q.zeroPoints[c];
-      weights[j * k + i] = ints[j * k + i] * scales[j];
-    }
-  }
-  const outShape = shape.length === 1 ? [n] : [...shape.slice(0, -1), n];
-  return { kind: 'dense', name: node.name, inputs: [a.name], output, inShape: shape, outShape, inSize: k, outSize: n, weights, bias: new Float64Array(n), pinned: { ints, scales } };
+  return d;
 }
 
 function importQLinearMatMul(node: OnnxNode, ctx: ImportContext): void {
@@ -242,7 +220,7 @@ function importInteger(node: OnnxNode, ctx: ImportContext, conv: boolean): void 
     c.pinned.bias = new Array(c.outC).fill(0);
     layer = c;
   } else {
-    const d = denseFrom(node, ctx, a!, w, node.outputs[0], 1);
+    const d = denseFrom(node, ctx, a!, w, node.outputs[0]);
     if (!d || !d.pinned) return;
     // (a - a_zp) = (a - zp) + (zp - a_zp): the second part is a constant per output column.
     const shift = v.zeroPoint - aZp;
