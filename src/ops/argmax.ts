@@ -9,7 +9,7 @@
  * Softmax is monotone, so it changes no argmax: at the graph output the circuit proves the logits instead
  * and says so (the model's notes, shown by `inspect` and `run`).
  */
-import type { ArgMaxLayer, QArgMax } from '../ir/types.ts';
+import type { ArgMaxLayer, QArgMax, TensorQuant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
@@ -78,27 +78,16 @@ export const argmaxFloat: FloatLayerDef<ArgMaxLayer> = {
     return Float64Array.of(best);
   },
   quantize(l, ctx) {
-    const s = ctx.settle(0);
-    const q = s.quant;
-    const n = sizeOf(s.shape);
-    let multipliers = new Array<number>(n).fill(1);
-    let offset = 0;
-    let lo: number[];
-    let hi: number[];
-    if (q.kind === 'u8') {
-      offset = q.zeroPoint;
-      lo = new Array(n).fill(-q.zeroPoint);
-      hi = new Array(n).fill(255 - q.zeroPoint);
-    } else {
-      // Raw integers compare like the reals only at one scale: align them with integer multipliers.
-      const max = Math.max(...q.scales);
-      if (q.scales.some((sc) => sc !== max)) multipliers = alignScales(q.scales, q.lo, q.hi, ctx.multiplierBits);
-      lo = q.lo.map((v, i) => v * multipliers[i]);
-      hi = q.hi.map((v, i) => v * multipliers[i]);
-      // Aligned values must stay exact in float64 (the reference compares them as numbers): else compare
-      // the requantized uint8 values, which share one scale.
-      if (Math.max(...hi.map(Math.abs), ...lo.map(Math.abs)) > MAX_ACC) return argmaxFloat.quantize(l, { ...ctx, settle: () => ctx.ensureU8(0) });
+    let s = ctx.settle(0);
+    let v = integerView(s.quant, sizeOf(s.shape), ctx.multiplierBits);
+    // Aligned values must stay exact in float64 (the reference compares them as numbers): else compare the
+    // requantized uint8 values, which share one scale.
+    if (Math.max(...v.hi.map(Math.abs), ...v.lo.map(Math.abs)) > MAX_ACC) {
+      s = ctx.ensureU8(0);
+      v = integerView(s.quant, sizeOf(s.shape), ctx.multiplierBits);
     }
+    const n = sizeOf(s.shape);
+    const { multipliers, offset, lo, hi } = v;
     const diffBits = bitsFor(Math.max(...hi) - Math.min(...lo));
     ctx.push({
       kind: 'argmax', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape,
@@ -106,6 +95,19 @@ export const argmaxFloat: FloatLayerDef<ArgMaxLayer> = {
     });
   },
 };
+
+/**
+ * The integers ArgMax compares, (x - offset) * multiplier, and their bounds: uint8 values less the zero point,
+ * or an accumulator brought to one scale (raw integers compare like the reals only then).
+ */
+function integerView(q: TensorQuant, n: number, bits: number): { multipliers: number[]; offset: number; lo: number[]; hi: number[] } {
+  if (q.kind === 'u8') {
+    return { multipliers: new Array<number>(n).fill(1), offset: q.zeroPoint, lo: new Array(n).fill(-q.zeroPoint), hi: new Array(n).fill(255 - q.zeroPoint) };
+  }
+  const max = Math.max(...q.scales);
+  const multipliers = q.scales.some((sc) => sc !== max) ? alignScales(q.scales, q.lo, q.hi, bits) : q.scales.map(() => 1);
+  return { multipliers, offset: 0, lo: q.lo.map((v, i) => v * multipliers[i]), hi: q.hi.map((v, i) => v * multipliers[i]) };
+}
 
 export const argmaxQ: QLayerDef<QArgMax> = {
   reference(l, [x]) {

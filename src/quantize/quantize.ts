@@ -68,6 +68,12 @@ export function u8AsAcc(q: U8Quant, size: number): AccQuant {
   return { kind: 'acc', scales: new Array(size).fill(q.scale), lo: new Array(size).fill(-q.zeroPoint), hi: new Array(size).fill(255 - q.zeroPoint) };
 }
 
+/** The uint8 grid a tensor is requantized to: the one a pending QuantizeLinear fixed, else its calibrated range within its pending clamp. */
+function targetQuant(s: QState, r: CalibratedRange): U8Quant {
+  const c = s.clamp ?? { lo: -Infinity, hi: Infinity };
+  return c.quant ?? u8QuantFor({ min: Math.max(r.min, c.lo), max: Math.min(r.max, c.hi) });
+}
+
 /**
  * Quantize a float model given calibration samples (flat input arrays). Deterministic: the same model and
  * samples give the same integer model.
@@ -146,10 +152,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
       ensureU8(k = 0) {
         const s = stateOf(k);
         if (s.quant.kind === 'u8' && !s.clamp) return s as QState & { quant: U8Quant };
-        const r = range(layer.inputs[k]);
-        const c = s.clamp ?? { lo: -Infinity, hi: Infinity };
-        const out = c.quant ?? u8QuantFor({ min: Math.max(r.min, c.lo), max: Math.min(r.max, c.hi) });
-        return requantInput(k, out, s.label);
+        return requantInput(k, targetQuant(s, range(layer.inputs[k])), s.label);
       },
       requantTo(k, q, name) {
         const s = stateOf(k);
@@ -180,9 +183,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
   // The output: apply a pending clamp (a final ReLU); otherwise keep accumulators wide.
   let out = states.get(model.output.tensor)!;
   if (out.clamp) {
-    const r = range(model.output.tensor);
-    const q = out.clamp.quant ?? u8QuantFor({ min: Math.max(r.min, out.clamp.lo), max: Math.min(r.max, out.clamp.hi) });
-    out = requantState(out, q, out.label);
+    out = requantState(out, targetQuant(out, range(model.output.tensor)), out.label);
     if (issues.length) throw new UnsupportedModelError(issues);
   }
   if (sizeOf(out.shape) !== sizeOf(model.output.shape)) throw new Error('internal: output size mismatch after quantization');
