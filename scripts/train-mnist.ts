@@ -12,7 +12,7 @@
  *   calibration.json  the first 100 training digits (10 per class), [{ "input": [...] }, ...]
  *   meta.json         training metadata and float test accuracy
  */
-import { adamStep, argmax, cosineLr, heUniform, roundInput, shiftImage, shuffleInPlace, writeExampleDigits } from './lib/train-utils.ts';
+import { adamStep, argmax, cosineLr, heUniform, roundInput, shiftImage, shuffleInPlace, softmaxCrossEntropy, writeExampleDigits } from './lib/train-utils.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,18 +143,8 @@ function train(p: Params, xs: Float32Array[], ys: number[], nzs: Int32Array[], r
           }
         }
         forward(p, x, nz, h, logits);
-        // softmax cross-entropy
-        let mx = -Infinity;
-        for (let c = 0; c < NUM_CLASSES; c++) if (logits[c]! > mx) mx = logits[c]!;
-        let z = 0;
-        for (let c = 0; c < NUM_CLASSES; c++) {
-          const e = Math.exp(logits[c]! - mx);
-          dlog[c] = e;
-          z += e;
-        }
-        lossSum += Math.log(z) - (logits[y]! - mx);
+        lossSum += softmaxCrossEntropy(logits, y, bs, dlog);
         if (argmax(logits) === y) correct++;
-        for (let c = 0; c < NUM_CLASSES; c++) dlog[c] = (dlog[c]! / z - (c === y ? 1 : 0)) / bs;
         // layer 2 grads + backprop to hidden
         dh.fill(0);
         for (let c = 0; c < NUM_CLASSES; c++) {

@@ -97,3 +97,21 @@ export function writeExampleDigits(
   }
   return { labels, testIndices };
 }
+
+/**
+ * Softmax cross-entropy of `logits` against label y: returns the loss and writes its gradient, divided by the
+ * batch size, into dlog (which keeps its own precision).
+ */
+export function softmaxCrossEntropy(logits: ArrayLike<number>, y: number, batchSize: number, dlog: Float32Array | Float64Array): number {
+  const n = dlog.length;
+  let mx = -Infinity;
+  for (let c = 0; c < n; c++) if (logits[c]! > mx) mx = logits[c]!;
+  let z = 0;
+  for (let c = 0; c < n; c++) {
+    const e = Math.exp(logits[c]! - mx);
+    dlog[c] = e;
+    z += e;
+  }
+  for (let c = 0; c < n; c++) dlog[c] = (dlog[c]! / z - (c === y ? 1 : 0)) / batchSize;
+  return Math.log(z) - (logits[y]! - mx);
+}
