@@ -1,5 +1,6 @@
 /** File formats shared by prover and verifier: the verification key's zkonnx section and the proof bundle. */
 import type { TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
+import type { PublicInputLayout } from './layout.ts';
 
 export interface Groth16Proof {
   pi_a: string[];
@@ -29,6 +30,11 @@ export interface ZkonnxVerificationKey {
     output: TensorSpec & { quant: TensorQuant };
     /** 'dev': single-party keys; 'ceremony': made from a public powers-of-tau file. */
     key: { kind: 'dev' | 'ceremony'; ptauPower: number | null };
+    /**
+     * How the input appears among the public signals (src/verify/layout.ts): `plain` (one uint8 per
+     * signal) or `packed` (31 bytes per signal). Absent in keys made before the layouts existed: `plain`.
+     */
+    publicInputs?: { layout: PublicInputLayout; signals: number };
   };
 }
 

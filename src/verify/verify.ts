@@ -10,10 +10,10 @@
  * the output it claims equals the public output signals, and its floats equal their dequantization under
  * the key's own quantization parameters; then the pairing check.
  */
-import * as snarkjs from 'snarkjs';
 import { BASE_FIELD_PRIME, FIELD_PRIME, fromField, parseCanonicalSignal } from '../field.ts';
 import { sizeOf } from '../ir/types.ts';
 import { dequantizeOutput } from './dequantize.ts';
+import { bn128, groth16Verify, type Bn128 } from './groth16.ts';
 import { canonicalJson, vkHash } from './canonical.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
 
@@ -34,23 +34,14 @@ function isProofShaped(p: unknown): boolean {
 }
 
 type G2Object = string[][];
-interface Curve {
-  G2: {
-    fromObject(o: bigint[][]): unknown;
-    eq(a: unknown, b: unknown): boolean;
-    isZero(a: unknown): boolean;
-    isValid(a: unknown): boolean;
-    timesScalar(a: unknown, s: bigint): unknown;
-  };
-}
 
 /**
  * gamma == delta compared as points (projective coordinates make the same point spell differently), and
  * both must be valid, non-zero points of G2.
  */
-function checkGammaDelta(curve: Curve, gamma: G2Object, delta: G2Object): string | null {
-  let g: unknown;
-  let d: unknown;
+function checkGammaDelta(curve: Bn128, gamma: G2Object, delta: G2Object): string | null {
+  let g: Uint8Array;
+  let d: Uint8Array;
   try {
     const big = (o: G2Object) => o.map((pair) => pair.map((c) => BigInt(c)));
     g = curve.G2.fromObject(big(gamma));
@@ -78,7 +69,7 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
   if (opts.vkSha256 !== undefined && opts.vkSha256.toLowerCase() !== actualVkHash) return reject(`verification key is not the expected one (its sha256 is ${actualVkHash})`);
   if (actualVkHash !== bundle.vkSha256) return reject('verification key does not match the one the bundle was made for (vkSha256 differs)');
   if (vk.protocol !== 'groth16' || vk.curve !== 'bn128') return reject(`unsupported key: ${vk.protocol} on ${vk.curve}`);
-  const curve = (await snarkjs.curves.getCurveFromName('bn128')) as Curve;
+  const curve = await bn128();
   const keyProblem = checkGammaDelta(curve, vk.vk_gamma_2, vk.vk_delta_2);
   if (keyProblem) return reject(keyProblem);
 
@@ -138,15 +129,13 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
   } catch {
     return reject('proof is malformed (not points on the curve)');
   }
-  let ok = false;
-  const errors: string[] = [];
-  const logger = { info() {}, warn() {}, debug() {}, error: (m: string) => void errors.push(String(m)) };
+  let result: Awaited<ReturnType<typeof groth16Verify>>;
   try {
-    ok = await snarkjs.groth16.verify(vk, signals, bundle.proof, logger);
+    result = await groth16Verify(vk, values, bundle.proof);
   } catch {
     return reject('proof is malformed (not points on the curve)');
   }
-  if (!ok && errors.some((e) => /commitments are not valid/i.test(e))) return reject('proof is malformed (not points on the curve)');
-  if (!ok) return reject('pairing check failed: the proof does not prove these public signals under this key');
+  if (result === 'malformed') return reject('proof is malformed (not points on the curve)');
+  if (result !== 'ok') return reject('pairing check failed: the proof does not prove these public signals under this key');
   return { valid: true, reason: 'ok', output, keyKind: meta.key.kind };
 }
