@@ -1,19 +1,13 @@
 /**
  * A small, typed ONNX model *writer*.
  *
- * Used by scripts and tests to produce `.onnx` bytes without Python. It wraps the
- * protobufjs-generated classes shipped by `onnx-proto` (ONNX 1.10 schema, which
- * is a superset of everything needed for opsets up to 21+: newer opsets only add
- * operators, not protobuf fields).
+ * Used by scripts and tests to produce `.onnx` bytes without Python, through the ONNX schema in
+ * ./proto.ts (newer opsets only add operators, not protobuf fields).
  *
  * Also contains `mulberry32` (seeded PRNG) and `randomMlp` (random float MLP
  * generator in several ONNX "styles") used to exercise the importer.
  */
-// onnx-proto is CommonJS (`module.exports = $root`), so under Node ESM only the
-// default import works: `import { onnx } from 'onnx-proto'` fails at runtime.
-import onnxProto from 'onnx-proto';
-
-const { onnx } = onnxProto;
+import { AttributeType, DataType, ModelProto, type AttributeProtoMsg, type TensorProtoMsg, type ValueInfoProtoMsg } from './proto.ts';
 
 export type TensorDataType = 'float' | 'int64' | 'int32' | 'double' | 'int8' | 'uint8';
 
@@ -85,8 +79,8 @@ export interface ModelSpec {
   producer?: string;
 }
 
-const DT = onnx.TensorProto.DataType;
-const AT = onnx.AttributeProto.AttributeType;
+const DT = DataType;
+const AT = AttributeType;
 
 function dataTypeCode(t: TensorDataType | undefined): number {
   switch (t ?? 'float') {
@@ -124,7 +118,7 @@ function checkedIntOf(dataType: TensorDataType, v: number, what: string): number
   return v;
 }
 
-function makeTensor(spec: TensorSpec, name?: string): InstanceType<typeof onnx.TensorProto> {
+function makeTensor(spec: TensorSpec, name?: string): TensorProtoMsg {
   const dataType = spec.dataType ?? 'float';
   const encoding = spec.encoding ?? 'raw';
   const dims = spec.dims.map((d) => checkedInt(d, `tensor ${name ?? ''} dim`));
@@ -133,7 +127,7 @@ function makeTensor(spec: TensorSpec, name?: string): InstanceType<typeof onnx.T
   if (n !== expected) {
     throw new Error(`tensor ${name ?? '<anon>'}: dims [${dims.join(',')}] need ${expected} values, got ${n}`);
   }
-  const props: Parameters<typeof onnx.TensorProto.create>[0] = {
+  const props: TensorProtoMsg = {
     dims,
     dataType: dataTypeCode(dataType),
   };
@@ -198,17 +192,17 @@ function makeTensor(spec: TensorSpec, name?: string): InstanceType<typeof onnx.T
         break;
     }
   }
-  return onnx.TensorProto.create(props);
+  return props;
 }
 
-function makeAttr(name: string, v: AttrValue): InstanceType<typeof onnx.AttributeProto> {
+function makeAttr(name: string, v: AttrValue): AttributeProtoMsg {
   if (typeof v === 'number') {
     return Number.isInteger(v)
-      ? onnx.AttributeProto.create({ name, type: AT.INT, i: checkedInt(v, `attr ${name}`) })
-      : onnx.AttributeProto.create({ name, type: AT.FLOAT, f: v });
+      ? { name, type: AT.INT, i: checkedInt(v, `attr ${name}`) }
+      : { name, type: AT.FLOAT, f: v };
   }
   if (typeof v === 'string') {
-    return onnx.AttributeProto.create({ name, type: AT.STRING, s: new TextEncoder().encode(v) });
+    return { name, type: AT.STRING, s: new TextEncoder().encode(v) };
   }
   if (Array.isArray(v)) {
     for (const x of v) {
@@ -216,20 +210,20 @@ function makeAttr(name: string, v: AttrValue): InstanceType<typeof onnx.Attribut
         throw new Error(`attr ${name}: number[] is written as INTS but contains ${x}; use { floats: [...] }`);
       }
     }
-    return onnx.AttributeProto.create({ name, type: AT.INTS, ints: v.map((x) => checkedInt(x, `attr ${name}`)) });
+    return { name, type: AT.INTS, ints: v.map((x) => checkedInt(x, `attr ${name}`)) };
   }
-  if ('int' in v) return onnx.AttributeProto.create({ name, type: AT.INT, i: checkedInt(v.int, `attr ${name}`) });
-  if ('float' in v) return onnx.AttributeProto.create({ name, type: AT.FLOAT, f: v.float });
+  if ('int' in v) return { name, type: AT.INT, i: checkedInt(v.int, `attr ${name}`) };
+  if ('float' in v) return { name, type: AT.FLOAT, f: v.float };
   if ('ints' in v) {
-    return onnx.AttributeProto.create({ name, type: AT.INTS, ints: v.ints.map((x) => checkedInt(x, `attr ${name}`)) });
+    return { name, type: AT.INTS, ints: v.ints.map((x) => checkedInt(x, `attr ${name}`)) };
   }
-  if ('floats' in v) return onnx.AttributeProto.create({ name, type: AT.FLOATS, floats: [...v.floats] });
-  if ('tensor' in v) return onnx.AttributeProto.create({ name, type: AT.TENSOR, t: makeTensor(v.tensor) });
+  if ('floats' in v) return { name, type: AT.FLOATS, floats: [...v.floats] };
+  if ('tensor' in v) return { name, type: AT.TENSOR, t: makeTensor(v.tensor) };
   throw new Error(`attr ${name}: unsupported value ${JSON.stringify(v)}`);
 }
 
-function makeValueInfo(vi: ValueInfoSpec): InstanceType<typeof onnx.ValueInfoProto> {
-  return onnx.ValueInfoProto.create({
+function makeValueInfo(vi: ValueInfoSpec): ValueInfoProtoMsg {
+  return {
     name: vi.name,
     type: {
       tensorType: {
@@ -239,29 +233,27 @@ function makeValueInfo(vi: ValueInfoSpec): InstanceType<typeof onnx.ValueInfoPro
         },
       },
     },
-  });
+  };
 }
 
 /** Serialize a model description to ONNX protobuf bytes. */
 export function buildOnnxModel(spec: ModelSpec): Uint8Array {
   const opset = spec.opset ?? 13;
-  const nodes = spec.nodes.map((n, idx) =>
-    onnx.NodeProto.create({
-      name: n.name ?? `${n.op}_${idx}`,
-      opType: n.op,
-      input: [...n.inputs],
-      output: [...n.outputs],
-      domain: n.domain ?? '',
-      attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => makeAttr(k, v)),
-    }),
-  );
-  const graph = onnx.GraphProto.create({
+  const nodes = spec.nodes.map((n, idx) => ({
+    name: n.name ?? `${n.op}_${idx}`,
+    opType: n.op,
+    input: [...n.inputs],
+    output: [...n.outputs],
+    domain: n.domain ?? '',
+    attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => makeAttr(k, v)),
+  }));
+  const graph = {
     name: spec.graphName ?? 'graph',
     node: nodes,
     initializer: (spec.initializers ?? []).map((t) => makeTensor(t, t.name)),
     input: spec.inputs.map(makeValueInfo),
     output: spec.outputs.map(makeValueInfo),
-  });
+  };
   const opsetImport: { domain: string; version: number }[] = [{ domain: '', version: opset }];
   for (const e of spec.extraOpsets ?? []) {
     if (!opsetImport.some((o) => o.domain === e.domain)) opsetImport.push({ ...e });
@@ -270,14 +262,14 @@ export function buildOnnxModel(spec: ModelSpec): Uint8Array {
     const d = n.domain ?? '';
     if (d !== '' && d !== 'ai.onnx' && !opsetImport.some((o) => o.domain === d)) opsetImport.push({ domain: d, version: 1 });
   }
-  const model = onnx.ModelProto.create({
+  const model = {
     irVersion: spec.irVersion ?? 8,
     producerName: spec.producer ?? 'zkonnx-builder',
     producerVersion: '0.1.0',
     opsetImport,
     graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+  };
+  return ModelProto.encode(model).finish();
 }
 
 /** Seeded 32-bit PRNG; returns floats in [0, 1). Deterministic across platforms. */

@@ -3,10 +3,8 @@
  * Float64Arrays). No semantics here beyond decoding; ops give meaning to nodes in src/ops.
  */
 import { createHash } from 'node:crypto';
-import onnxProto from 'onnx-proto';
 import { OnnxParseError, UnsupportedModelError, type ModelIssue } from '../errors.ts';
-
-const { onnx } = onnxProto;
+import { AttributeType, DataLocation, ModelProto, type AttributeProtoMsg, type ModelProtoMsg, type TensorProtoMsg, type ValueInfoProtoMsg } from './proto.ts';
 
 export const MIN_OPSET = 9;
 export const MAX_OPSET = 21;
@@ -80,12 +78,12 @@ function num(v: unknown): number {
 }
 
 /** Decode a TensorProto into a Float64Array (raw_data little-endian or the typed repeated fields). */
-export function decodeTensor(t: InstanceType<typeof onnx.TensorProto>, where: string): OnnxTensor {
+export function decodeTensor(t: TensorProtoMsg, where: string): OnnxTensor {
   const name = t.name || where;
   const dims = (t.dims ?? []).map(num);
   const size = dims.reduce((a, b) => a * b, 1);
   const dataType = t.dataType ?? 0;
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t.externalData?.length ?? 0) > 0) {
+  if (t.dataLocation === DataLocation.EXTERNAL || (t.externalData?.length ?? 0) > 0) {
     throw new UnsupportedModelError(
       [{ node: where, op: 'initializer', message: `tensor '${name}' uses external data, which zkonnx does not read` }],
       'Save the model with all tensors inside the .onnx file (onnx.save(model, path, save_as_external_data=False)).',
@@ -133,20 +131,20 @@ export function decodeTensor(t: InstanceType<typeof onnx.TensorProto>, where: st
   }
 }
 
-function decodeAttr(a: InstanceType<typeof onnx.AttributeProto>, where: string): OnnxAttr {
-  const T = onnx.AttributeProto.AttributeType;
+function decodeAttr(a: AttributeProtoMsg, where: string): OnnxAttr {
+  const T = AttributeType;
   switch (a.type) {
     case T.INT: return { type: 'int', value: num(a.i) };
     case T.FLOAT: return { type: 'float', value: a.f ?? 0 };
     case T.STRING: return { type: 'string', value: new TextDecoder().decode(a.s ?? new Uint8Array()) };
     case T.INTS: return { type: 'ints', value: (a.ints ?? []).map(num) };
     case T.FLOATS: return { type: 'floats', value: [...(a.floats ?? [])] };
-    case T.TENSOR: return { type: 'tensor', value: decodeTensor(a.t as InstanceType<typeof onnx.TensorProto>, where) };
+    case T.TENSOR: return { type: 'tensor', value: decodeTensor(a.t as TensorProtoMsg, where) };
     default: return { type: 'other', value: null };
   }
 }
 
-function valueInfo(v: InstanceType<typeof onnx.ValueInfoProto>): OnnxValueInfo {
+function valueInfo(v: ValueInfoProtoMsg): OnnxValueInfo {
   const tt = v.type?.tensorType;
   const dims = (tt?.shape?.dim ?? []).map((d) =>
     d.dimValue !== undefined && d.dimValue !== null && num(d.dimValue) > 0 ? num(d.dimValue) : d.dimParam || '?',
@@ -159,9 +157,9 @@ function valueInfo(v: InstanceType<typeof onnx.ValueInfoProto>): OnnxValueInfo {
  * UnsupportedModelError (listing every problem) for opsets outside 9-21 or other domains.
  */
 export function loadOnnx(bytes: Uint8Array, source = 'model'): OnnxGraph {
-  let model: InstanceType<typeof onnx.ModelProto>;
+  let model: ModelProtoMsg;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = ModelProto.decode(bytes);
   } catch (e) {
     throw new OnnxParseError(`${source} is not a valid ONNX model: ${(e as Error).message}.`, {
       hint: 'Check that the file is a .onnx model (a protobuf ModelProto), not truncated or a different format.',
@@ -182,13 +180,13 @@ export function loadOnnx(bytes: Uint8Array, source = 'model'): OnnxGraph {
   }
   const initializers = new Map<string, OnnxTensor>();
   for (const t of g.initializer ?? []) {
-    const tensor = decodeTensor(t as InstanceType<typeof onnx.TensorProto>, `initializer '${t.name}'`);
+    const tensor = decodeTensor(t as TensorProtoMsg, `initializer '${t.name}'`);
     initializers.set(tensor.name, tensor);
   }
   const nodes: OnnxNode[] = (g.node ?? []).map((n, i) => {
     const name = n.name || `${n.opType}_${i}`;
     const attrs = new Map<string, OnnxAttr>();
-    for (const a of n.attribute ?? []) attrs.set(a.name ?? '', decodeAttr(a as InstanceType<typeof onnx.AttributeProto>, `node '${name}'`));
+    for (const a of n.attribute ?? []) attrs.set(a.name ?? '', decodeAttr(a as AttributeProtoMsg, `node '${name}'`));
     const domain = n.domain ?? '';
     if (domain !== '' && domain !== 'ai.onnx') {
       issues.push({ node: name, op: `${domain}.${n.opType}`, message: `custom domain '${domain}' is not supported` });
@@ -201,8 +199,8 @@ export function loadOnnx(bytes: Uint8Array, source = 'model'): OnnxGraph {
     irVersion: num(model.irVersion),
     opset,
     producer: model.producerName ?? '',
-    inputs: (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => valueInfo(v as InstanceType<typeof onnx.ValueInfoProto>)),
-    outputs: (g.output ?? []).map((v) => valueInfo(v as InstanceType<typeof onnx.ValueInfoProto>)),
+    inputs: (g.input ?? []).filter((v) => !initializers.has(v.name ?? '')).map((v) => valueInfo(v as ValueInfoProtoMsg)),
+    outputs: (g.output ?? []).map((v) => valueInfo(v as ValueInfoProtoMsg)),
     initializers,
     nodes,
     sha256: createHash('sha256').update(bytes).digest('hex'),
