@@ -91,3 +91,9 @@ export class SetupError extends ZkonnxError {
   override name = 'SetupError';
   override readonly code = 'SETUP';
 }
+
+/** A generated contract would not fit on chain (EIP-170: 24,576 bytes of runtime bytecode). */
+export class ContractSizeError extends ZkonnxError {
+  override name = 'ContractSizeError';
+  override readonly code = 'CONTRACT_SIZE';
+}

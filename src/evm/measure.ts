@@ -1,0 +1,154 @@
+/**
+ * Compile a generated verifier with solc (npm `solc`, optimizer on) and run it on a JavaScript EVM
+ * (@ethereumjs/evm): the bench's and the tests' way to measure bytecode size and gas. Node only. solc and
+ * @ethereumjs/* are development dependencies, loaded on first use: without them the functions throw
+ * EvmToolsMissing, naming the package to install.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../artifacts/io.ts';
+import { ZkonnxError } from '../errors.ts';
+
+/** solc settings the size formula (RUNTIME_BASE_BYTES) was measured with. */
+export const SOLC_SETTINGS = { optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['evm.bytecode.object', 'evm.deployedBytecode.object'] } } };
+
+/** solc or @ethereumjs/evm is not installed. */
+export class EvmToolsMissing extends ZkonnxError {
+  override name = 'EvmToolsMissing';
+  override readonly code = 'EVM_TOOLS_MISSING';
+  readonly packageName: string;
+  constructor(packageName: string, cause: unknown) {
+    super(`Measuring an EVM verifier needs the npm package '${packageName}', which is not installed.`, {
+      hint: `npm install --save-dev solc @ethereumjs/evm @ethereumjs/util @ethereumjs/common`,
+      cause,
+    });
+    this.packageName = packageName;
+  }
+}
+
+async function load<T>(name: string, get: () => Promise<T>): Promise<T> {
+  try {
+    return await get();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (module|package)/.test(String((e as Error)?.message))) throw new EvmToolsMissing(name, e);
+    throw e;
+  }
+}
+
+interface Solc {
+  version(): string;
+  compile(input: string): string;
+}
+
+let solcPromise: Promise<Solc> | null = null;
+function solc(): Promise<Solc> {
+  solcPromise ??= load('solc', async () => ((await import('solc')) as unknown as { default: Solc }).default);
+  return solcPromise;
+}
+
+export interface CompiledContract {
+  /** Creation (init) code, hex without 0x. */
+  creation: string;
+  /** Runtime code, hex without 0x. */
+  runtime: string;
+  runtimeBytes: number;
+  solcVersion: string;
+}
+
+/**
+ * Compile one contract with solc (standard JSON, optimizer on, 200 runs). With `cacheDir`, the output is
+ * kept there per sha256 of source + settings + compiler version (solc takes seconds per verifier).
+ */
+export async function compileContract(source: string, contractName: string, opts: { cacheDir?: string } = {}): Promise<CompiledContract> {
+  const s = await solc();
+  const version = s.version();
+  const input = JSON.stringify({ language: 'Solidity', sources: { 'Verifier.sol': { content: source } }, settings: SOLC_SETTINGS });
+  const key = createHash('sha256').update(version).update('\0').update(contractName).update('\0').update(input).digest('hex');
+  const cached = opts.cacheDir ? join(opts.cacheDir, `solc-${key.slice(0, 32)}.json`) : null;
+  if (cached && existsSync(cached)) return JSON.parse(await readFile(cached, 'utf8')) as CompiledContract;
+  const out = JSON.parse(s.compile(input)) as {
+    errors?: { severity: string; formattedMessage: string }[];
+    contracts?: Record<string, Record<string, { evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
+  };
+  const errors = (out.errors ?? []).filter((e) => e.severity === 'error');
+  if (errors.length) throw new Error(`solc ${version} failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`);
+  const c = out.contracts?.['Verifier.sol']?.[contractName];
+  if (!c) throw new Error(`solc produced no contract '${contractName}'`);
+  const result: CompiledContract = {
+    creation: c.evm.bytecode.object, runtime: c.evm.deployedBytecode.object,
+    runtimeBytes: c.evm.deployedBytecode.object.length / 2, solcVersion: version,
+  };
+  if (cached) await writeFileAtomic(cached, JSON.stringify(result));
+  return result;
+}
+
+export interface EvmCallResult {
+  /** Whether the call finished without an exception (revert, out of gas, invalid opcode). */
+  success: boolean;
+  returnValue: Uint8Array;
+  /** Gas used by the call's execution alone: no 21,000 transaction base, no calldata charge. */
+  executionGas: number;
+  /** What a transaction making this call would pay: 21,000 + calldata (4 per zero byte, 16 per other) + execution. */
+  transactionGas: number;
+  error?: string;
+}
+
+export interface DeployedContract {
+  address: string;
+  runtimeBytes: number;
+  call(calldata: string | Uint8Array, gasLimit?: bigint): Promise<EvmCallResult>;
+}
+
+const fromHex = (h: string) => {
+  const s = h.startsWith('0x') ? h.slice(2) : h;
+  return Uint8Array.from({ length: s.length / 2 }, (_, i) => parseInt(s.slice(2 * i, 2 * i + 2), 16));
+};
+
+const PRECOMPILES = Array.from({ length: 0x11 }, (_, i) => `0x${(i + 1).toString(16).padStart(40, '0')}`);
+
+/** Transaction base plus calldata cost (EIP-2028 prices). */
+export function intrinsicGas(calldata: Uint8Array): number {
+  let g = 21_000;
+  for (const b of calldata) g += b === 0 ? 4 : 16;
+  return g;
+}
+
+/**
+ * Deploy creation code on a fresh in-memory EVM (@ethereumjs/evm, its default hardfork) and return a
+ * handle to call it. The EVM enforces EIP-170, so an oversized contract fails to deploy.
+ */
+export async function deployContract(creationHex: string): Promise<DeployedContract> {
+  const { createEVM } = await load('@ethereumjs/evm', () => import('@ethereumjs/evm'));
+  const util = await load('@ethereumjs/util', () => import('@ethereumjs/util'));
+  const evm = await createEVM();
+  const caller = util.createAddressFromString('0x00000000000000000000000000000000000000ee');
+  await evm.stateManager.putAccount(caller, new util.Account(0n, 10n ** 24n));
+  const created = await evm.runCall({ caller, data: fromHex(creationHex), gasLimit: 30_000_000n });
+  if (created.execResult.exceptionError || !created.createdAddress) {
+    throw new Error(`deploying the contract failed: ${created.execResult.exceptionError?.error ?? 'no address'}`);
+  }
+  const to = created.createdAddress;
+  const code = await evm.stateManager.getCode(to);
+  return {
+    address: to.toString(),
+    runtimeBytes: code.length,
+    async call(calldata, gasLimit = 30_000_000n) {
+      const data = typeof calldata === 'string' ? fromHex(calldata) : calldata;
+      // As a transaction starts (EIP-2929): fresh access sets with the sender, the recipient and the
+      // precompiles warm. runCall alone would charge a cold access to each precompile on first use only.
+      await evm.journal.cleanup();
+      for (const a of [caller.toString(), to.toString(), ...PRECOMPILES]) evm.journal.addAlwaysWarmAddress(a);
+      const r = await evm.runCall({ caller, to, data, gasLimit });
+      const executionGas = Number(r.execResult.executionGasUsed);
+      return {
+        success: !r.execResult.exceptionError,
+        returnValue: r.execResult.returnValue,
+        executionGas,
+        transactionGas: intrinsicGas(data) + executionGas,
+        ...(r.execResult.exceptionError ? { error: String(r.execResult.exceptionError.error) } : {}),
+      };
+    },
+  };
+}

@@ -1,0 +1,288 @@
+/**
+ * exportSolidity(vk): a Solidity Groth16 verifier generated from a zkonnx verification key, modelled on
+ * snarkjs' template but owned here. No node:* imports (runs in a browser).
+ *
+ * What the contract enforces of what verifyBundle does: the public-signal count (the ABI's fixed array), every
+ * output signal canonical (< r), the input signals within their layout's range (plain: each < 256; packed:
+ * each < 2^(8 * bytes in its slot), which also makes them < r), every proof coordinate < q (so -A is not
+ * malleable through a non-canonical y), and the pairing equation (the precompile checks that A and C are on
+ * the curve and B in the order-r subgroup). The key itself (gamma != delta, points on their curves) is checked
+ * when exporting. What it cannot check is which key a caller trusts: that is the contract's address.
+ *
+ * Size: the IC points are one `bytes` constant (64 bytes each) read in a loop, so the runtime bytecode is
+ * about BASE + 64 bytes per public signal (predictRuntimeBytes); gas is ~181k for the pairing plus ~6.3k per
+ * non-zero public signal (a zero signal skips its ecMul/ecAdd).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { ContractSizeError, InputError } from '../errors.ts';
+import { BASE_FIELD_PRIME, FIELD_PRIME } from '../field.ts';
+import { canonicalJson } from '../verify/canonical.ts';
+import { PACK_BYTES, type PublicInputLayout } from '../verify/layout.ts';
+import type { ZkonnxVerificationKey } from '../verify/types.ts';
+import { ZKONNX_VERSION } from '../version.ts';
+import { evmKey, type EvmG1, type EvmG2, type EvmKey } from './key.ts';
+
+/** EIP-170: the largest runtime bytecode a contract may have on Ethereum mainnet. */
+export const EIP170_MAX_RUNTIME_BYTES = 24_576;
+
+/**
+ * Runtime bytecode of the generated contract, measured with solc 0.8.37, optimizer on (200 runs): exactly 64
+ * bytes (one IC point) per public signal plus IC[0], plus a base of 2,480-2,519 bytes (plain) or 2,534-2,578
+ * (packed) that varies with the push widths of the per-key numbers. The prediction takes the base's upper
+ * end, so it is never below solc's size and at most RUNTIME_SLACK_BYTES above; test/evm.test.ts checks both.
+ */
+export const RUNTIME_BASE_BYTES: Record<PublicInputLayout, number> = { plain: 2528, packed: 2592 };
+export const RUNTIME_BYTES_PER_SIGNAL = 64;
+/** How far above solc's real size the prediction may be. */
+export const RUNTIME_SLACK_BYTES = 64;
+
+/** Predicted runtime bytecode size of the verifier for `nPublic` public signals in `layout`. */
+export function predictRuntimeBytes(layout: PublicInputLayout, nPublic: number): number {
+  return RUNTIME_BASE_BYTES[layout] + RUNTIME_BYTES_PER_SIGNAL * (nPublic + 1);
+}
+
+export interface ExportSolidityOptions {
+  /** Contract name (a Solidity identifier); default Zkonnx<ModelName>Verifier. */
+  contractName?: string;
+  /** Refuse keys whose contract is predicted above this many runtime bytes. Default EIP-170's 24,576. */
+  maxRuntimeBytes?: number;
+}
+
+export interface SolidityVerifier {
+  source: string;
+  contractName: string;
+  /** Public signals: outputs, then the input signals. */
+  publicSignals: number;
+  outputs: number;
+  inputSignals: number;
+  layout: PublicInputLayout;
+  /** predictRuntimeBytes(layout, publicSignals): an upper bound on solc's runtime bytecode (optimizer on). */
+  predictedBytecodeBytes: number;
+  /** The Solidity signature of verifyProof for this key (its selector is keccak256 of it). */
+  verifyProofSignature: string;
+  /** sha256 of the key's canonical JSON, as bundles name it; also the contract's VK_SHA256. */
+  vkSha256: string;
+}
+
+const hex32 = (v: bigint) => `0x${v.toString(16).padStart(64, '0')}`;
+const word = (v: bigint) => v.toString(16).padStart(64, '0');
+
+/** The verifyProof signature for `nPublic` signals (snarkjs' verifier has the same one). */
+export function verifyProofSignature(nPublic: number): string {
+  return `verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[${nPublic}])`;
+}
+
+/** Zkonnx + PascalCase of the model name + Verifier, restricted to [A-Za-z0-9]. */
+export function defaultContractName(modelName: string): string {
+  const parts = String(modelName ?? '').split(/[^A-Za-z0-9]+/).filter(Boolean);
+  const body = parts.map((p) => p[0].toUpperCase() + p.slice(1)).join('').slice(0, 48);
+  return `Zkonnx${body}Verifier`;
+}
+
+const SOLIDITY_IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
+
+/** How a reader turns the contract's integer outputs into the model's real outputs. */
+function scaleDoc(vk: ZkonnxVerificationKey): string[] {
+  const q = vk.zkonnx.output.quant;
+  if (q.kind === 'u8') return [`real_k = (outputs[k] - ${q.zeroPoint}) * ${q.scale} for every k (uint8 output).`];
+  const same = q.scales.every((s) => s === q.scales[0]);
+  if (same) return [`real_k = outputs[k] * ${q.scales[0]} for every k.`];
+  const lines = ['real_k = outputs[k] * scale[k], scale = ['];
+  for (let i = 0; i < q.scales.length; i += 4) lines.push(`  ${q.scales.slice(i, i + 4).join(', ')}${i + 4 < q.scales.length ? ',' : ''}`);
+  lines.push('].');
+  return lines;
+}
+
+function layoutChecks(k: EvmKey): string[] {
+  if (k.layout === 'plain') {
+    return [
+      '            // Plain input: one uint8 per signal (the circuit assumes it and does not check it).',
+      '            for { let i := N_OUTPUTS } lt(i, N_PUBLIC) { i := add(i, 1) } { bad := or(bad, gt(calldataload(add(s, shl(5, i))), 0xff)) }',
+    ];
+  }
+  return [
+    `            // Packed input: ${PACK_BYTES} bytes per signal, the last one ${k.lastSignalBytes}; a wider value is not bytes the circuit decomposed.`,
+    '            for { let i := N_OUTPUTS } lt(i, sub(N_PUBLIC, 1)) { i := add(i, 1) } { bad := or(bad, shr(248, calldataload(add(s, shl(5, i))))) }',
+    `            bad := or(bad, shr(${8 * k.lastSignalBytes}, calldataload(add(s, ${32 * (k.nPublic - 1)}))))`,
+  ];
+}
+
+function decodeInputBody(k: EvmKey): string {
+  return k.layout === 'plain'
+    ? '            for (uint256 i = 0; i < N_INPUTS; i++) input[i] = bytes1(uint8(pubSignals[N_OUTPUTS + i]));'
+    : `            for (uint256 i = 0; i < N_INPUTS; i++) input[i] = bytes1(uint8(pubSignals[N_OUTPUTS + i / ${PACK_BYTES}] >> (8 * (i % ${PACK_BYTES}))));`;
+}
+
+const g1Consts = (name: string, p: EvmG1) => [`    uint256 internal constant ${name}_X = ${hex32(p[0])};`, `    uint256 internal constant ${name}_Y = ${hex32(p[1])};`];
+const g2Consts = (name: string, p: EvmG2) => [
+  `    uint256 internal constant ${name}_X1 = ${hex32(p[0][0])};`, `    uint256 internal constant ${name}_X2 = ${hex32(p[0][1])};`,
+  `    uint256 internal constant ${name}_Y1 = ${hex32(p[1][0])};`, `    uint256 internal constant ${name}_Y2 = ${hex32(p[1][1])};`,
+];
+const g2Stores = (name: string, at: number) =>
+  ['X1', 'X2', 'Y1', 'Y2'].map((c, i) => `                mstore(add(m, ${at + 32 * i}), ${name}_${c})`).join('\n');
+
+/**
+ * Generate the Solidity verifier for a zkonnx verification key.
+ *
+ * The contract: `verifyProof(a, b, c, pubSignals)` (snarkjs' signature; returns false, never reverts, for
+ * any values of well-formed calldata), `verifyAndDecode` (valid, the signed integer outputs and their argmax,
+ * first maximum as ONNX ArgMax), the pure `decodeOutputs` and `decodeInput`, and the key's and model's
+ * sha256 as constants. Throws InputError for a key it cannot use (see evmKey) and ContractSizeError when the
+ * runtime bytecode would exceed `maxRuntimeBytes` (EIP-170 by default): recompile with
+ * `--public-inputs packed` (31 input bytes per public signal).
+ */
+export function exportSolidity(vk: ZkonnxVerificationKey, opts: ExportSolidityOptions = {}): SolidityVerifier {
+  const k = evmKey(vk);
+  const meta = vk.zkonnx;
+  const contractName = opts.contractName ?? defaultContractName(meta.model?.name ?? 'model');
+  if (!SOLIDITY_IDENTIFIER.test(contractName)) throw new InputError(`'${contractName}' is not a Solidity contract name.`, { hint: 'Use letters, digits and _ only, not starting with a digit.' });
+  const predicted = predictRuntimeBytes(k.layout, k.nPublic);
+  const limit = opts.maxRuntimeBytes ?? EIP170_MAX_RUNTIME_BYTES;
+  if (predicted > limit) {
+    throw new ContractSizeError(
+      `The verifier for this key would be about ${predicted.toLocaleString('en')} bytes of runtime bytecode, over the ${limit.toLocaleString('en')}-byte limit (EIP-170): ${k.nPublic} public signals (${k.nOutputs} outputs + ${k.inputSignals} ${k.layout} input signals).`,
+      { hint: `Recompile the model with \`zkonnx compile --public-inputs packed\` (31 input bytes per public signal), then run setup again; a contract holds at most ${maxPublicSignals(k.layout, limit)} public signals.` },
+    );
+  }
+  const vkSha256 = Array.from(sha256(new TextEncoder().encode(canonicalJson(vk))), (b) => b.toString(16).padStart(2, '0')).join('');
+  const modelSha = /^[0-9a-f]{64}$/.test(meta.model?.sha256 ?? '') ? meta.model.sha256 : '0'.repeat(64);
+  const N = k.nPublic;
+  const icData = k.ic.map((p) => word(p[0]) + word(p[1])).join('');
+  const inputDoc = k.layout === 'plain'
+    ? `the ${k.nInputs} uint8 input values, one per signal`
+    : `the ${k.nInputs} uint8 input values packed ${PACK_BYTES} per signal, little-endian (signal j = sum_i in[${PACK_BYTES}j + i] * 256^i)`;
+
+  const source = `// SPDX-License-Identifier: MIT
+// Generated by zkonnx ${ZKONNX_VERSION} from a verification key - do not edit.
+// Model '${sanitizeComment(meta.model?.name ?? '')}' (sha256 ${modelSha}), ${meta.constraints} constraints, ${meta.key?.kind ?? '?'} key.
+pragma solidity >=0.8.4 <0.9.0;
+
+/// @title Groth16 verifier for the zkonnx model '${sanitizeComment(meta.model?.name ?? '')}'
+/// @notice A valid proof shows that the model (pinned by MODEL_SHA256 and this contract's key) maps the public
+///   input to the public outputs. The ${N} public signals are the ${k.nOutputs} outputs (signed integers; a negative x
+///   is r - |x|), then ${inputDoc}.
+///   The contract returns integer outputs. Dequantization (the key's output scale):
+${scaleDoc(vk).map((l) => `///     ${l}`).join('\n')}
+/// @dev Checks: outputs < r; ${k.layout === 'plain' ? 'each input signal < 256' : `each input signal < 2^(8 * its bytes)`}; proof coordinates < q; the pairing
+///   e(-A, B) e(alpha, beta) e(vk_x, gamma) e(C, delta) == 1. Groth16 proofs are malleable: never use them as ids.
+///   A key made by a single party ('dev') lets that party forge proofs.
+contract ${contractName} {
+    /// @dev BN254 scalar field (public signals) and base field (coordinates).
+    uint256 internal constant R = ${hex32(FIELD_PRIME)};
+    uint256 internal constant Q = ${hex32(BASE_FIELD_PRIME)};
+
+    uint256 public constant N_PUBLIC = ${N};
+    uint256 public constant N_OUTPUTS = ${k.nOutputs};
+    /// @notice uint8 values of the model input (${k.inputSignals} public signals, ${k.layout} layout).
+    uint256 public constant N_INPUTS = ${k.nInputs};
+    /// @notice sha256 of the verification key's canonical JSON, as proof bundles name it (vkSha256).
+    bytes32 public constant VK_SHA256 = 0x${vkSha256};
+    bytes32 public constant MODEL_SHA256 = 0x${modelSha};
+
+${g1Consts('ALPHA', k.alpha).join('\n')}
+    // G2 points in EIP-197 order: (x_im, x_re, y_im, y_re).
+${g2Consts('BETA', k.beta).join('\n')}
+${g2Consts('GAMMA', k.gamma).join('\n')}
+${g2Consts('DELTA', k.delta).join('\n')}
+    /// @dev IC[0..N_PUBLIC]: (x, y) as two 32-byte words each.
+    bytes internal constant IC = hex"${icData}";
+
+    /// @notice snarkjs-compatible: true iff the proof is valid for these public signals.
+    function verifyProof(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata pubSignals) public view returns (bool) {
+        return _verify(a, b, c, pubSignals);
+    }
+
+    /// @notice Verify, and if valid return the signed integer outputs and their argmax (first maximum).
+    /// @return valid false for any invalid proof or out-of-range signal (then outputs is empty and argmax 0)
+    function verifyAndDecode(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata pubSignals)
+        external view returns (bool valid, int256[] memory outputs, uint256 argmax)
+    {
+        if (!_verify(a, b, c, pubSignals)) return (false, new int256[](0), 0);
+        (outputs, argmax) = decodeOutputs(pubSignals);
+        valid = true;
+    }
+
+    /// @notice The signed integer outputs and their argmax (first maximum), WITHOUT verifying: meaningful only
+    ///   for signals verifyProof accepted. Reverts on a signal >= r.
+    function decodeOutputs(uint256[${N}] calldata pubSignals) public pure returns (int256[] memory outputs, uint256 argmax) {
+        outputs = new int256[](N_OUTPUTS);
+        for (uint256 k = 0; k < N_OUTPUTS; k++) {
+            uint256 v = pubSignals[k];
+            outputs[k] = v > R / 2 ? -int256(R - v) : int256(v);
+            if (outputs[k] > outputs[argmax]) argmax = k;
+        }
+    }
+
+    /// @notice The uint8 input values, WITHOUT verifying (e.g. keccak256(decodeInput(s)) to compare with a
+    ///   stored input): meaningful only for signals verifyProof accepted.
+    function decodeInput(uint256[${N}] calldata pubSignals) public pure returns (bytes memory input) {
+        input = new bytes(N_INPUTS);
+        unchecked {
+${decodeInputBody(k)}
+        }
+    }
+
+    function _verify(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata s) internal view returns (bool ok) {
+        bytes memory ic = IC;
+        /// @solidity memory-safe-assembly
+        assembly {
+            let bad := 0
+            for { let i := 0 } lt(i, N_OUTPUTS) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }
+${layoutChecks(k).join('\n')}
+            for { let i := 0 } lt(i, 64) { i := add(i, 32) } {
+                bad := or(bad, or(iszero(lt(calldataload(add(a, i)), Q)), iszero(lt(calldataload(add(c, i)), Q))))
+            }
+            for { let i := 0 } lt(i, 128) { i := add(i, 32) } { bad := or(bad, iszero(lt(calldataload(add(b, i)), Q))) }
+            if iszero(bad) {
+                // m: the pairing input (4 x (G1, G2) = 768 bytes); acc (after it): vk_x and the ecMul scratch.
+                let m := mload(0x40)
+                let acc := add(m, 768)
+                mstore(acc, mload(add(ic, 32)))
+                mstore(add(acc, 32), mload(add(ic, 64)))
+                ok := 1
+                // vk_x = IC[0] + sum_i s[i] * IC[i + 1]; a zero signal adds nothing (saves ~6.2k gas).
+                for { let i := 0 } lt(i, N_PUBLIC) { i := add(i, 1) } {
+                    let v := calldataload(add(s, shl(5, i)))
+                    if v {
+                        let pt := add(ic, add(96, shl(6, i)))
+                        mstore(add(acc, 64), mload(pt))
+                        mstore(add(acc, 96), mload(add(pt, 32)))
+                        mstore(add(acc, 128), v)
+                        ok := and(ok, staticcall(gas(), 7, add(acc, 64), 96, add(acc, 64), 64))
+                        ok := and(ok, staticcall(gas(), 6, acc, 128, acc, 64))
+                    }
+                }
+                // -A (y < q was checked, so q - y is canonical; y = 0 stays 0)
+                mstore(m, calldataload(a))
+                mstore(add(m, 32), mod(sub(Q, calldataload(add(a, 32))), Q))
+                calldatacopy(add(m, 64), b, 128)
+                mstore(add(m, 192), ALPHA_X)
+                mstore(add(m, 224), ALPHA_Y)
+${g2Stores('BETA', 256)}
+                mstore(add(m, 384), mload(acc))
+                mstore(add(m, 416), mload(add(acc, 32)))
+${g2Stores('GAMMA', 448)}
+                calldatacopy(add(m, 576), c, 64)
+${g2Stores('DELTA', 640)}
+                ok := and(ok, staticcall(gas(), 8, m, 768, m, 32))
+                ok := and(ok, mload(m))
+            }
+        }
+    }
+}
+`;
+  return {
+    source, contractName, publicSignals: N, outputs: k.nOutputs, inputSignals: k.inputSignals, layout: k.layout,
+    predictedBytecodeBytes: predicted, verifyProofSignature: verifyProofSignature(N), vkSha256,
+  };
+}
+
+/** The largest public-signal count whose verifier fits in `limit` runtime bytes. */
+export function maxPublicSignals(layout: PublicInputLayout, limit = EIP170_MAX_RUNTIME_BYTES): number {
+  return Math.floor((limit - RUNTIME_BASE_BYTES[layout]) / RUNTIME_BYTES_PER_SIGNAL) - 1;
+}
+
+/** Model names go into comments: keep them on one line and out of comment syntax. */
+function sanitizeComment(s: string): string {
+  return String(s).replace(/[^\x20-\x7e]/g, '?').replace(/\*\//g, '*?').slice(0, 80);
+}
