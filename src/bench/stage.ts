@@ -1,19 +1,20 @@
 /**
- * One benchmark stage in its own process, so its peak memory is its own: `node --import tsx stage.ts
- * <stage> <json args>` prints one JSON line { seconds, peakRssMiB, ... }. Used by `zkonnx bench` for the
- * circomlib-ml baseline (zkonnx's own stages run through the CLI, whose --json reports the same fields).
+ * One benchmark stage in its own process, so its peak memory is its own: `node stage.js <stage> <json args>`
+ * prints one JSON line { seconds, peakRssMiB, ... }. Used by `zkonnx bench` for the circomlib-ml baseline
+ * (zkonnx's own stages run through the CLI, whose --json reports the same fields).
  */
 import { peakRssMiB } from '../progress.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as snarkjs from 'snarkjs';
 import { compileCircuit } from '../compile/compile.ts';
 import { releaseCurve } from '../curve.ts';
+import { loadSnarkjs } from '../toolchain.ts';
 import { computeWitness } from '../prove/witness.ts';
 import { writeDevZkey } from '../setup/devkey.ts';
 
 const [stage, raw] = process.argv.slice(2);
 const a = JSON.parse(raw ?? '{}') as { dir: string; input?: string };
+const snarkjs = await loadSnarkjs();
 const t0 = performance.now();
 let extra: Record<string, unknown> = {};
 switch (stage) {

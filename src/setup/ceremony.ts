@@ -4,7 +4,7 @@
  * zkey atomically and re-exports the verification key (its delta changes), updating the manifest.
  */
 import { randomBytes } from 'node:crypto';
-import * as snarkjs from 'snarkjs';
+import { loadSnarkjs } from '../toolchain.ts';
 import { SetupError } from '../errors.ts';
 import { produceAtomic, sha256File } from '../artifacts/io.ts';
 import { readManifest, requireFreshSetup, writeManifest } from '../artifacts/manifest.ts';
@@ -43,6 +43,7 @@ async function replaceZkey(dir: string, step: (oldZkey: string, newZkey: string,
     const r = await step(zkey, tmp, c.logger);
     if (r === false || c.errors.length) throw new SetupError(`snarkjs failed: ${c.errors.join('; ') || 'unknown error'}.`);
   });
+  const snarkjs = await loadSnarkjs();
   const vkSha256 = await writeVerificationKey(dir, await snarkjs.zKey.exportVerificationKey(zkey), m, 'ceremony', m.setup!.ptauPower);
   await writeManifest(dir, { ...m, setup: { ...m.setup!, zkeySha256: await sha256File(zkey), vkSha256 } });
   return { vkSha256, info: c.info };
@@ -52,6 +53,7 @@ async function replaceZkey(dir: string, step: (oldZkey: string, newZkey: string,
 export async function ceremonyContribute(dir: string, name = 'zkonnx contributor'): Promise<{ contributionHash: string; vkSha256: string }> {
   let hash = '';
   const { vkSha256 } = await replaceZkey(dir, async (oldZ, newZ, logger) => {
+    const snarkjs = await loadSnarkjs();
     const h: Uint8Array = await snarkjs.zKey.contribute(oldZ, newZ, name, randomBytes(64).toString('hex'), logger);
     hash = Buffer.from(h).toString('hex');
   });
@@ -62,7 +64,7 @@ export async function ceremonyContribute(dir: string, name = 'zkonnx contributor
 export async function ceremonyBeacon(dir: string, hashHex: string, iterations: number, name = 'final beacon'): Promise<{ vkSha256: string }> {
   if (!/^([0-9a-fA-F]{2})+$/.test(hashHex)) throw new SetupError(`--hash must be hexadecimal bytes, got '${hashHex}'.`);
   if (!Number.isInteger(iterations) || iterations < 10 || iterations > 63) throw new SetupError(`--iterations must be an integer exponent from 10 to 63 (snarkjs' range), got ${iterations}.`);
-  return replaceZkey(dir, (oldZ, newZ, logger) => snarkjs.zKey.beacon(oldZ, newZ, name, hashHex, iterations, logger));
+  return replaceZkey(dir, async (oldZ, newZ, logger) => (await loadSnarkjs()).zKey.beacon(oldZ, newZ, name, hashHex, iterations, logger));
 }
 
 export interface CeremonyVerification {
@@ -77,7 +79,7 @@ export async function ceremonyVerify(dir: string, ptau: string): Promise<Ceremon
   const c = capture();
   let valid = false;
   try {
-    valid = await snarkjs.zKey.verifyFromR1cs(artifactPath(dir, 'r1cs'), ptau, artifactPath(dir, 'zkey'), c.logger);
+    valid = await (await loadSnarkjs()).zKey.verifyFromR1cs(artifactPath(dir, 'r1cs'), ptau, artifactPath(dir, 'zkey'), c.logger);
   } catch (e) {
     c.errors.push((e as Error).message);
   }

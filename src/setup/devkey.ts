@@ -16,7 +16,7 @@
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
-import * as snarkjs from 'snarkjs';
+import { getCurveFromName } from 'ffjavascript';
 import { readR1csFile, type R1cs } from '../compile/r1cs.ts';
 import { produceAtomic } from '../artifacts/io.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
@@ -134,7 +134,7 @@ export async function writeDevZkey(r1csPath: string, zkeyPath: string, progress:
   const power = domainPower(nC, nPublic);
   if (power > 27) throw new SetupError(`The circuit needs a 2^${power} domain; BN254's FFT (and snarkjs' H section) allows at most 2^27 here.`);
   const n = 2 ** power;
-  const curve = await snarkjs.curves.getCurveFromName('bn128');
+  const curve = await getCurveFromName('bn128');
   const omega = curve.Fr.toObject(curve.Fr.w[power]) as bigint;
   const omega2 = curve.Fr.toObject(curve.Fr.w[power + 1]) as bigint;
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as snarkjs from 'snarkjs';
+import { loadSnarkjs } from '../toolchain.ts';
 import { SetupError } from '../errors.ts';
 import { produceAtomic, tempPathFor, trackTemp } from '../artifacts/io.ts';
 import { ptauCacheDir } from '../artifacts/paths.ts';
@@ -57,6 +57,7 @@ export async function ensureLocalPtau(power: number, progress: ProgressReporter 
   if (p > 28) throw new SetupError(`The circuit needs powers of tau 2^${power}; BN254 allows at most 2^28.`);
   const target = join(dir, `${LOCAL_PREFIX}${p}.ptau`);
   const done = progress.step(`setup: generating powers of tau 2^${p} locally (one time; cached in ${dir})`);
+  const snarkjs = await loadSnarkjs();
   const curve = await snarkjs.curves.getCurveFromName('bn128');
   const t0 = tempPathFor(target);
   const t1 = tempPathFor(target);

@@ -3,7 +3,7 @@
  * points that decode to valid curve points (all of them, or a sample), gamma != delta.
  */
 import { readFile } from 'node:fs/promises';
-import * as snarkjs from 'snarkjs';
+import { getCurveFromName } from 'ffjavascript';
 import { readBinFile } from '../artifacts/binfile.ts';
 
 export interface ZkeyCheck {
@@ -57,7 +57,7 @@ export async function checkZkey(path: string, opts: { allPoints?: boolean } = {}
   if ((domainSize & (domainSize - 1)) !== 0) problems.push(`domain size ${domainSize} is not a power of two`);
   if (problems.length) return res;
 
-  const curve = await snarkjs.curves.getCurveFromName('bn128');
+  const curve = await getCurveFromName('bn128');
   const check = (g: 'G1' | 'G2', at: number, what: string, allowZero: boolean) => {
     const G = curve[g];
     const p = G.fromRprLEM(buf, at);

@@ -1,0 +1,81 @@
+/**
+ * Packages that only some commands need, loaded when first used, so that `npm install zkonnx` stays small
+ * for people who only verify. Each is an optional peer dependency of zkonnx:
+ *
+ * - the prover toolchain: snarkjs (keys, proofs, ceremonies), circom2 (the circom compiler as WASM; a native
+ *   `circom` on PATH works instead) and circomlib (circom templates);
+ * - benchmarks and charts: onnxruntime-node (accuracy against float), vega and vega-lite (SVG charts).
+ *
+ * A missing one is a MissingPackageError that names it and the command that installs it.
+ */
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { ZkonnxError } from './errors.ts';
+
+/** What each optional package is needed for, as told to the user. */
+export const OPTIONAL_PACKAGES = {
+  snarkjs: 'Groth16 keys, proofs and ceremonies',
+  circom2: 'compiling circuits (the circom compiler as WASM; a native circom 2 on PATH works too)',
+  circomlib: 'circom templates for the circomlib-ml baseline of `zkonnx bench`',
+  'onnxruntime-node': 'comparing the quantized model with the float model (`zkonnx bench` accuracy)',
+  vega: 'benchmark charts (`zkonnx bench --svg`)',
+  'vega-lite': 'benchmark charts (`zkonnx bench --svg`)',
+} as const;
+
+export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;
+
+/** The prover toolchain: what `compile`, `setup`, `prove` and `run` need beyond the verifier. */
+export const PROVER_PACKAGES: OptionalPackage[] = ['snarkjs', 'circom2'];
+
+/** An optional package that a command needs is not installed. */
+export class MissingPackageError extends ZkonnxError {
+  override name = 'MissingPackageError';
+  override readonly code = 'MISSING_PACKAGE';
+  readonly packageName: OptionalPackage;
+  constructor(pkg: OptionalPackage, cause?: unknown) {
+    const together = PROVER_PACKAGES.includes(pkg) ? PROVER_PACKAGES : [pkg];
+    super(`This needs the package '${pkg}' (${OPTIONAL_PACKAGES[pkg]}), which is not installed.`, {
+      hint: `Install it beside zkonnx: npm install ${together.join(' ')}`,
+      cause,
+    });
+    this.packageName = pkg;
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+/** True when the error says that `pkg` itself (not something inside it) could not be found. */
+function isNotFound(e: unknown, pkg: string): boolean {
+  const err = e as { code?: string; message?: string };
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' && err?.code !== 'MODULE_NOT_FOUND') return false;
+  return new RegExp(`['"]${pkg.replace(/[/.]/g, '\\$&')}(/[^'"]*)?['"]`).test(err.message ?? '');
+}
+
+/** Import an optional package, or throw MissingPackageError naming it. */
+export async function importOptional<T>(pkg: OptionalPackage, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    if (isNotFound(e, pkg)) throw new MissingPackageError(pkg, e);
+    throw e;
+  }
+}
+
+/** The folder of an installed optional package (for packages used as files: circom2's CLI, circomlib's templates). */
+export function optionalPackageDir(pkg: OptionalPackage): string {
+  try {
+    return dirname(require.resolve(`${pkg}/package.json`));
+  } catch (e) {
+    throw new MissingPackageError(pkg, e);
+  }
+}
+
+// snarkjs ships no types; src/types/untyped.d.ts declares it as `any`, and this module keeps that from
+// spreading into public signatures.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Snarkjs = any;
+
+/** snarkjs, loaded on first use. */
+export function loadSnarkjs(): Promise<Snarkjs> {
+  return importOptional('snarkjs', () => import('snarkjs'));
+}
