@@ -1,0 +1,21 @@
+/**
+ * `zkonnx/verify`: the browser-safe verifier. Checks a proof bundle against a verification key without
+ * re-running the model; no node:* imports and no compiler, prover or ONNX code, so it bundles small
+ * (esbuild, Vite, webpack) and runs in browsers, workers, Deno, Bun and Node alike.
+ *
+ *   import { verifyBundle, parseVerificationKey } from 'zkonnx/verify';
+ *   const vk = parseVerificationKey(await (await fetch('/verification_key.json')).text());
+ *   const { valid, reason, output } = await verifyBundle(bundle, vk, { vkSha256: PUBLISHED_HASH });
+ */
+export { verifyBundle } from './verify.ts';
+export type { VerifyOptions } from './verify.ts';
+export { parseVerificationKey } from './key.ts';
+export { vkHash, canonicalJson } from './canonical.ts';
+export { dequantizeOutput } from './dequantize.ts';
+export { PACK_BYTES, PUBLIC_INPUT_LAYOUTS, inputSignalCount, inputSignals, packBytes, unpackBytes } from './layout.ts';
+export type { PublicInputLayout } from './layout.ts';
+export type { ProofBundle, VerifyResult, ZkonnxVerificationKey, Groth16Proof } from './types.ts';
+export type { TensorQuant, TensorSpec, U8Quant, AccQuant } from '../ir/types.ts';
+export { ZkonnxError, InputError } from '../errors.ts';
+export type { ZkonnxErrorOptions } from '../errors.ts';
+export { FIELD_PRIME, fromField } from '../field.ts';
