@@ -4,7 +4,7 @@
  */
 import type { GatherLayer, QGather } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
-import { quantizeInput } from '../quantize/quantize.ts';
+import { quantizeInput } from '../ir/quant.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import type { Activation, FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 

@@ -13,7 +13,7 @@
  */
 import type { LutFunction, LutLayer, QLut, U8Quant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
-import { roundHalfEven, u8QuantFor } from '../quantize/quantize.ts';
+import { roundHalfEven, u8QuantFor } from '../ir/quant.ts';
 import { attrFloat, checkKnownAttrs } from './attrs.ts';
 import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 

@@ -10,7 +10,7 @@
  */
 import type { DenseLayer, FakeQuantLayer, FloatLayer } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
-import { roundHalfEven } from '../quantize/quantize.ts';
+import { roundHalfEven } from '../ir/quant.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { importConvLayer } from './conv.ts';
 import { matMulLayer } from './dense.ts';

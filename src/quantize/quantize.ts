@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { InputError, UnsupportedModelError, type ModelIssue } from '../errors.ts';
 import type { AccQuant, CalibrationInfo, FloatModel, QLayer, QuantizedModel, U8Quant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
+import { u8QuantFor } from '../ir/quant.ts';
 import { floatDef } from '../ops/registry.ts';
 import { makeClamp } from '../ops/clip.ts';
 import { makeRequant, MAX_REQUANT_BITS } from '../ops/requant.ts';
@@ -31,14 +32,8 @@ export interface QuantizeOptions {
 
 export const DEFAULT_MULTIPLIER_BITS = 10;
 
-/** uint8 quantization covering [min, max] (widened to include 0). */
-export function u8QuantFor(r: CalibratedRange): U8Quant {
-  const lo = Math.min(0, r.min);
-  const hi = Math.max(0, r.max);
-  const scale = hi > lo ? (hi - lo) / 255 : 1;
-  const zeroPoint = Math.max(0, Math.min(255, Math.round(-lo / scale)));
-  return { kind: 'u8', scale, zeroPoint };
-}
+// The grid helpers live below both src/ops and src/quantize; re-exported here, where users look for them.
+export { quantizeInput, roundHalfEven, u8QuantFor } from '../ir/quant.ts';
 
 /** Calibrated ranges of every tensor (the model input and every layer output), by tensor name. */
 export function calibrate(model: FloatModel, samples: ArrayLike<number>[]): Map<string, CalibratedRange> {
@@ -199,15 +194,4 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     multiplierBits,
     notes: model.notes,
   };
-}
-
-/** Round half to even, as ONNX QuantizeLinear does. */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** Quantize a float input tensor to the model's uint8 input (ONNX QuantizeLinear semantics). */
-export function quantizeInput(q: U8Quant, x: ArrayLike<number>): number[] {
-  return Array.from(x, (v) => Math.max(0, Math.min(255, roundHalfEven(v / q.scale) + q.zeroPoint)));
 }
