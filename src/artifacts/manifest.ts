@@ -5,6 +5,7 @@ import { ArtifactError } from '../errors.ts';
 import type { CalibrationInfo, TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
 import { parseQuantizedModel } from '../ir/serialize.ts';
 import type { QuantizedModel } from '../ir/types.ts';
+import type { PublicInputLayout } from '../verify/layout.ts';
 import { writeFileAtomic } from './io.ts';
 import { artifactPath } from './paths.ts';
 
@@ -45,6 +46,8 @@ export interface Manifest {
     publicInputs: number;
     publicOutputs: number;
     publicSignals: number;
+    /** How the input appears among the public signals (src/verify/layout.ts); absent in older manifests: plain. */
+    publicInputLayout?: PublicInputLayout;
     compiler: string;
     /** False when compiled without a witness generator (setup and size reports only, no proofs). */
     witnessGenerator: boolean;
@@ -53,6 +56,11 @@ export interface Manifest {
     compilePeakRssMiB?: number | null;
   };
   setup?: SetupRecord;
+}
+
+/** The manifest's public-input layout ('plain' when it predates the field). */
+export function publicInputLayoutOf(m: Manifest): PublicInputLayout {
+  return m.circuit.publicInputLayout ?? 'plain';
 }
 
 export async function readManifest(dir: string): Promise<Manifest> {

@@ -1,7 +1,7 @@
 /**
  * compileModel: model.onnx -> artifact directory (circuit.circom, quantized-model.json, r1cs, wasm, sym,
- * manifest.json). The circuit depends on the model, the calibration set and zkonnx's version; a directory
- * whose manifest matches all three is reused as is.
+ * manifest.json). The circuit depends on the model, the calibration set, the public-input layout and zkonnx's
+ * version; a directory whose manifest matches all of them is reused as is.
  */
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -18,8 +18,9 @@ import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quan
 import { sha256File, trackTemp } from '../artifacts/io.ts';
 import { vkMetadata, writeVerificationKey } from '../setup/setup.ts';
 import { canonicalJson } from '../verify/canonical.ts';
+import { PUBLIC_INPUT_LAYOUTS, parsePublicInputLayout, type PublicInputLayout } from '../verify/layout.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
-import { readManifest, writeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { publicInputLayoutOf, readManifest, writeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath, defaultArtifactDir, templatesDir } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { ZKONNX_VERSION } from '../version.ts';
@@ -40,6 +41,12 @@ export interface CompileModelOptions {
   force?: boolean;
   /** Build the witness generator (needed to prove). Default true; see compileCircuit. */
   witness?: boolean;
+  /**
+   * How the input appears among the public signals (src/verify/layout.ts): 'plain' (default; one uint8 per
+   * signal, range-checked by verifiers) or 'packed' (31 bytes per signal, unpacked and range-checked in the
+   * circuit at 8 constraints per byte + 1 per packed signal).
+   */
+  publicInputs?: PublicInputLayout;
   progress?: ProgressReporter;
 }
 
@@ -101,11 +108,15 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     : flattenCalibration(opts.calibration.json, model.input, opts.calibration.source);
   const calSha = calibrationHash(samples);
   const witness = opts.witness ?? true;
+  const layout = parsePublicInputLayout(opts.publicInputs ?? 'plain');
+  if (!layout) {
+    throw new InputError(`Unknown public-input layout '${String(opts.publicInputs)}'.`, { hint: `Use one of: ${PUBLIC_INPUT_LAYOUTS.join(', ')}.` });
+  }
 
   const doneQ = progress.step(`quantize: calibrating on ${samples.length} sample(s)`);
   const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource });
   q.name = modelNameFromPath(modelPath);
-  const emitted = emitCircuit(q, witness ? {} : { unroll: true });
+  const emitted = emitCircuit(q, { publicInputs: layout, ...(witness ? {} : { unroll: true }) });
   doneQ(`${q.layers.length} integer layers, ${emitted.constraints} constraints predicted`);
   // The circuit's identity: the generated source and the templates it includes.
   const sourceSha256 = await circuitSourceHash(emitted.source);
@@ -113,7 +124,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   if (!opts.force && existsSync(artifactPath(dir, 'manifest')) && (!witness || existsSync(artifactPath(dir, 'wasm')))) {
     const old = await readManifest(dir).catch(() => undefined);
     if (
-      old && old.circuit.circomSha256 === sourceSha256 && old.model.sha256 === model.sha256 &&
+      old && old.circuit.circomSha256 === sourceSha256 && old.model.sha256 === model.sha256 && publicInputLayoutOf(old) === layout &&
       old.quantization.calibration.sha256 === calSha && existsSync(artifactPath(dir, 'r1cs')) &&
       (await sha256File(artifactPath(dir, 'r1cs'))) === old.circuit.r1csSha256
     ) {
@@ -156,6 +167,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
       r1csSha256,
       constraints: report.constraints,
       predictedConstraints: emitted.constraints,
+      publicInputLayout: layout,
       nonLinear: report.nonLinear,
       linear: report.linear,
       wires: report.wires,

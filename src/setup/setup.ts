@@ -11,10 +11,12 @@ import { rm } from 'node:fs/promises';
 import * as snarkjs from 'snarkjs';
 import { SetupError } from '../errors.ts';
 import { produceAtomic, sha256File, tempPathFor, trackTemp, writeFileAtomic } from '../artifacts/io.ts';
-import { readManifest, writeManifest, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { publicInputLayoutOf, readManifest, writeManifest, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { vkHash } from '../verify/canonical.ts';
+import { inputSignalCount } from '../verify/layout.ts';
+import { sizeOf } from '../ir/types.ts';
 import { ZKONNX_VERSION } from '../version.ts';
 import { writeDevZkey } from './devkey.ts';
 import { readPtauPower, requiredPower } from './ptau.ts';
@@ -50,6 +52,8 @@ export function vkMetadata(m: Manifest, keyKind: KeyKind, ptauPower: number | nu
     input: m.input,
     output: m.output,
     key: { kind: keyKind, ptauPower },
+    // Always written (absent only in keys made before the layouts existed): the verifier reads the layout here.
+    publicInputs: { layout: publicInputLayoutOf(m), signals: inputSignalCount(publicInputLayoutOf(m), sizeOf(m.input.shape)) },
   };
 }
 

@@ -66,3 +66,13 @@ export function inputSignals(layout: PublicInputLayout, values: readonly number[
     return BigInt(v);
   });
 }
+
+/** How many input bytes each packed signal holds: 31 each, the last one the remainder. */
+export function packedSignalBytes(nInputs: number): number[] {
+  return Array.from({ length: Math.ceil(nInputs / PACK_BYTES) }, (_, j) => Math.min(PACK_BYTES, nInputs - j * PACK_BYTES));
+}
+
+/** A layout named by a user or a file: a PublicInputLayout, or undefined for anything else. */
+export function parsePublicInputLayout(v: unknown): PublicInputLayout | undefined {
+  return (PUBLIC_INPUT_LAYOUTS as readonly unknown[]).includes(v) ? (v as PublicInputLayout) : undefined;
+}
