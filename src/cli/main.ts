@@ -5,8 +5,10 @@ import { releaseCurve } from '../curve.ts';
 import { ZKONNX_VERSION } from '../version.ts';
 import { globalOptions, reportError } from './common.ts';
 import { benchCommand } from './bench.ts';
+import { calldataCommand } from './calldata.ts';
 import { ceremonyCommand } from './ceremony.ts';
 import { compileCommand } from './compile.ts';
+import { exportCommand } from './export.ts';
 import { inspectCommand } from './inspect.ts';
 import { proveCommand } from './prove.ts';
 import { runCommand } from './run.ts';
@@ -38,7 +40,9 @@ export async function main(argv: string[]): Promise<number> {
       .command(runCommand)
       .command(ceremonyCommand)
       .command(benchCommand)
-      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run, ceremony or bench.')
+      .command(exportCommand)
+      .command(calldataCommand)
+      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run, ceremony, bench, export or calldata.')
       .strict()
       .fail((msg, err) => {
         if (err) throw err;
