@@ -1,11 +1,12 @@
 /**
  * prove: float input -> uint8 input -> witness (checked against the integer reference, bit for bit) ->
- * Groth16 proof -> bundle.
+ * Groth16 proof -> bundle. The input enters the witness in the circuit's public-input layout
+ * (src/verify/layout.ts): one uint8 per signal, or packed 31 per signal (the circuit unpacks them).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as snarkjs from 'snarkjs';
-import { readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
+import { publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { ArtifactError, WitnessMismatchError } from '../errors.ts';
 import { fromField, toField, toFieldString } from '../field.ts';
@@ -15,10 +16,11 @@ import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { quantizeInput } from '../quantize/quantize.ts';
 import { runInteger } from '../reference/integer.ts';
 import { dequantizeOutput } from '../verify/dequantize.ts';
+import { inputSignals } from '../verify/layout.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from '../verify/types.ts';
 import { verifyBundle } from '../verify/verify.ts';
 import { BUNDLE_FORMAT_VERSION, ZKONNX_VERSION } from '../version.ts';
-import { computeWitness } from './witness.ts';
+import { computeWitness, witnessInput } from './witness.ts';
 
 export interface ProveOptions {
   progress?: ProgressReporter;
@@ -49,8 +51,11 @@ export async function prove(dir: string, input: unknown, opts: ProveOptions = {}
   const xq = quantizeInput(model.input.quant, flat);
   const expected = runInteger(model, xq);
 
+  const layout = publicInputLayoutOf(manifest);
+  const pubIn = inputSignals(layout, xq);
+
   const t0 = performance.now();
-  const witness = await computeWitness(artifactPath(dir, 'wasm'), { in: xq });
+  const witness = await computeWitness(artifactPath(dir, 'wasm'), witnessInput(layout, xq));
   const nOut = sizeOf(model.output.shape);
   const got = witness.values.slice(1, 1 + nOut);
   const bad = expected.findIndex((v, k) => toField(v) !== got[k]);
@@ -77,7 +82,10 @@ export async function prove(dir: string, input: unknown, opts: ProveOptions = {}
     modelSha256: manifest.model.sha256,
     vkSha256: setup.vkSha256,
     keyKind: setup.keyKind,
-    circuit: { constraints: manifest.circuit.constraints, wires: manifest.circuit.wires, publicSignals: manifest.circuit.publicSignals },
+    circuit: {
+      constraints: manifest.circuit.constraints, wires: manifest.circuit.wires, publicSignals: manifest.circuit.publicSignals,
+      publicInputs: { layout, signals: pubIn.length },
+    },
     quantization: { input: model.input, output: model.output },
     input: { name: model.input.name, shape: model.input.shape, quantized: xq },
     output: {
@@ -90,8 +98,8 @@ export async function prove(dir: string, input: unknown, opts: ProveOptions = {}
     proof,
     createdAt: new Date().toISOString(),
   };
-  // The public signals snarkjs returns are the witness's; they must be exactly outputs then inputs.
-  const want = [...expected.map(toFieldString), ...xq.map(toFieldString)];
+  // The public signals snarkjs returns are the witness's; they must be exactly outputs then the input signals.
+  const want = [...expected.map(toFieldString), ...pubIn.map(String)];
   if (publicSignals.length !== want.length || publicSignals.some((s: string, i: number) => s !== want[i])) {
     throw new WitnessMismatchError('The proof\'s public signals are not the expected outputs and inputs.');
   }

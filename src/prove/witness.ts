@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { WitnessCalculatorBuilder } from 'circom_runtime';
 import { readBigLE, readBinFile } from '../artifacts/binfile.ts';
+import { inputSignals, type PublicInputLayout } from '../verify/layout.ts';
 
 export interface Witness {
   /** The .wtns file bytes, as snarkjs' prover reads them. */
@@ -32,4 +33,14 @@ export async function computeWitness(wasmPath: string, input: Record<string, big
   }
   const bin: Uint8Array = await (await wc).calculateWTNSBin(input, true);
   return { bin, values: parseWtns(bin) };
+}
+
+/**
+ * The witness generator's input for a uint8 model input: `in` (one public signal per value) for the plain
+ * layout; `packed` (31 values per public signal) for the packed one, where `in` is a private signal the circuit
+ * computes from `packed`. Throws RangeError on a value outside 0..255.
+ */
+export function witnessInput(layout: PublicInputLayout, values: readonly number[]): { in: bigint[] } | { packed: bigint[] } {
+  const signals = inputSignals(layout, values);
+  return layout === 'packed' ? { packed: signals } : { in: signals };
 }

@@ -48,11 +48,23 @@ export interface ProofBundle {
   modelSha256: string;
   vkSha256: string;
   keyKind: 'dev' | 'ceremony';
-  circuit: { constraints: number; wires: number; publicSignals: number };
+  circuit: {
+    constraints: number;
+    wires: number;
+    publicSignals: number;
+    /**
+     * The public-input layout the prover used (absent in older bundles). Informative only: the verifier takes
+     * the layout from the key and rejects a bundle whose statement differs.
+     */
+    publicInputs?: { layout: PublicInputLayout; signals: number };
+  };
   quantization: { input: TensorSpec & { quant: U8Quant }; output: TensorSpec & { quant: TensorQuant } };
   input: { name: string; shape: number[]; quantized: number[] };
   output: { name: string; shape: number[]; quantized: string[]; values: number[] };
-  /** Outputs first, then inputs, as decimal field elements (signed values as p + x). */
+  /**
+   * Outputs first, then the input signals in the key's layout (one per uint8, or 31 uint8 packed per signal),
+   * as decimal field elements (signed values as p + x). `input.quantized` keeps the readable uint8 array.
+   */
   publicSignals: string[];
   proof: Groth16Proof;
   createdAt: string;

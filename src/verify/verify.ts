@@ -5,8 +5,11 @@
  * Checks, in order: bundle format; the vk hash named in the bundle; Groth16/BN254 key; gamma != delta as
  * points (a key with no phase-2 contribution lets anyone forge proofs); the model hash, key kind and
  * quantization, tensor names and shapes and circuit size the bundle shows equal the key's (its
- * zkonnxVersion and createdAt are the prover's word, not covered); public-signal count == vk.nPublic; every
- * signal canonical (< r); the input values the bundle claims equal the public input signals and are uint8;
+ * zkonnxVersion and createdAt are the prover's word, not covered); the public-input layout comes from the key
+ * (vk.zkonnx.publicInputs, plain when absent), and a bundle stating another is refused; public-signal count
+ * == vk.nPublic == outputs + input signals of that layout; every signal canonical (< r); the input values the
+ * bundle claims are uint8 and equal the public input signals (plain: one each; packed: re-packed 31 per
+ * signal, and a packed signal wider than its bytes is refused);
  * the output it claims equals the public output signals, and its floats equal their dequantization under
  * the key's own quantization parameters; then the pairing check.
  */
@@ -15,6 +18,7 @@ import { sizeOf } from '../ir/types.ts';
 import { dequantizeOutput } from './dequantize.ts';
 import { bn128, groth16Verify, type Bn128 } from './groth16.ts';
 import { canonicalJson, vkHash } from './canonical.ts';
+import { PACK_BYTES, inputSignalCount, packBytes, packedSignalBytes, parsePublicInputLayout } from './layout.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
 
 const reject = (reason: string): VerifyResult => ({ valid: false, reason, output: null });
@@ -88,7 +92,16 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
   if (bundle.circuit?.constraints !== meta.constraints) return reject('bundle circuit size differs from the verification key\'s');
   const nOut = sizeOf(meta.output.shape);
   const nIn = sizeOf(meta.input.shape);
-  if (vk.nPublic !== nOut + nIn || vk.IC?.length !== vk.nPublic + 1) return reject('verification key is inconsistent with its zkonnx section');
+  // The layout is the key's (a key made before layouts existed is plain); the bundle's statement is only checked.
+  const layout = meta.publicInputs === undefined ? 'plain' : parsePublicInputLayout(meta.publicInputs?.layout);
+  if (!layout) return reject(`verification key names an unknown public-input layout '${String(meta.publicInputs?.layout)}'`);
+  const nInSignals = inputSignalCount(layout, nIn);
+  if (meta.publicInputs !== undefined && meta.publicInputs.signals !== nInSignals) return reject('verification key is inconsistent with its zkonnx section');
+  if (vk.nPublic !== nOut + nInSignals || vk.IC?.length !== vk.nPublic + 1) return reject('verification key is inconsistent with its zkonnx section');
+  const stated = bundle.circuit.publicInputs;
+  if (stated !== undefined && (stated?.layout !== layout || stated?.signals !== nInSignals)) {
+    return reject(`bundle says its public inputs are ${JSON.stringify(stated?.layout)} (${String(stated?.signals)} signals) but the verification key's are '${layout}' (${nInSignals} signals)`);
+  }
   const signals = bundle.publicSignals;
   if (!Array.isArray(signals) || signals.length !== vk.nPublic) {
     return reject(`expected ${vk.nPublic} public signals, got ${Array.isArray(signals) ? signals.length : 'none'}`);
@@ -100,13 +113,32 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
     values.push(v);
   }
 
-  // Inputs: the bundle's claim must be the public inputs, and each a uint8 (the circuit assumes it).
+  // Inputs: the bundle's claim must be the public inputs, and each a uint8.
   const claimedIn = bundle.input?.quantized;
   if (!Array.isArray(claimedIn) || claimedIn.length !== nIn) return reject('bundle input does not match the public signals');
-  for (let i = 0; i < nIn; i++) {
-    const s = values[nOut + i];
-    if (s > 255n) return reject(`public input ${i} is ${s}, outside the uint8 range the circuit is sound for`);
-    if (claimedIn[i] !== Number(s)) return reject(`bundle input ${i} (${claimedIn[i]}) differs from public signal ${nOut + i} (${s})`);
+  if (layout === 'plain') {
+    // The circuit does not range-check plain inputs: it is sound only for uint8 values, so check them here.
+    for (let i = 0; i < nIn; i++) {
+      const s = values[nOut + i];
+      if (s > 255n) return reject(`public input ${i} is ${s}, outside the uint8 range the circuit is sound for`);
+      if (claimedIn[i] !== Number(s)) return reject(`bundle input ${i} (${claimedIn[i]}) differs from public signal ${nOut + i} (${s})`);
+    }
+  } else {
+    // Packed: the circuit range-checks every byte, so a valid proof has each packed signal < 2^(8 * bytes);
+    // a wider one is refused here with its own reason. The claimed uint8 values, re-packed, must be the signals.
+    const bad = claimedIn.findIndex((v) => !Number.isInteger(v) || v < 0 || v > 255);
+    if (bad >= 0) return reject(`bundle input ${bad} (${JSON.stringify(claimedIn[bad])}) is not a uint8`);
+    const packed = packBytes(claimedIn);
+    const bytes = packedSignalBytes(nIn);
+    for (let j = 0; j < nInSignals; j++) {
+      const s = values[nOut + j];
+      if (s >= 1n << BigInt(8 * bytes[j])) {
+        return reject(`public signal ${nOut + j} (packed input ${j}) is ${s}, not ${bytes[j]} packed bytes (it must be < 2^${8 * bytes[j]})`);
+      }
+      if (packed[j] !== s) {
+        return reject(`bundle input ${j * PACK_BYTES}..${j * PACK_BYTES + bytes[j] - 1}, packed, differs from public signal ${nOut + j} (packed input ${j})`);
+      }
+    }
   }
   // Outputs: claimed integers must be the public outputs; the floats must be their dequantization under the key.
   const claimedOut = bundle.output?.quantized;
