@@ -11,6 +11,7 @@ import { compileModel } from './compile/model.ts';
 import { silentProgress, type ProgressReporter } from './progress.ts';
 import { prove } from './prove/prove.ts';
 import { setupKeys } from './setup/setup.ts';
+import type { PublicInputLayout } from './verify/layout.ts';
 import type { ProofBundle, VerifyResult } from './verify/types.ts';
 
 export interface RunOptions {
@@ -22,6 +23,8 @@ export interface RunOptions {
   bundleOut?: string;
   circom?: CircomChoice;
   ptau?: string;
+  /** The circuit's public-input layout (default 'plain'); a directory compiled with another one is recompiled. */
+  publicInputs?: PublicInputLayout;
   progress?: ProgressReporter;
 }
 
@@ -48,6 +51,7 @@ export async function runModel(modelPath: string, opts: RunOptions): Promise<Run
     calibration: opts.calibration ?? { json: [opts.input], source: 'input' },
     calibrationSource: calibratedOnInput ? 'input' : 'file',
     circom: opts.circom,
+    publicInputs: opts.publicInputs,
     progress,
   });
   const dir = compiled.dir;

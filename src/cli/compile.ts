@@ -1,9 +1,20 @@
 import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../errors.ts';
+import { publicInputLayoutOf } from '../artifacts/manifest.ts';
 import { compileModel } from '../compile/model.ts';
 import type { CircomChoice } from '../compile/compile.ts';
+import { PUBLIC_INPUT_LAYOUTS, type PublicInputLayout } from '../verify/layout.ts';
 import { emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+
+/** `--public-inputs plain|packed`, shared by compile and run (yargs refuses other values: a usage error). */
+export const publicInputsOption = {
+  'public-inputs': {
+    choices: PUBLIC_INPUT_LAYOUTS,
+    default: 'plain' as PublicInputLayout,
+    describe: 'Input among the public signals: one uint8 per signal (plain), or 31 per signal, unpacked in the circuit (packed; ~8 constraints per input byte, for on-chain verifiers)',
+  },
+} as const;
 
 interface Args extends GlobalArgs {
   model: string;
@@ -14,6 +25,7 @@ interface Args extends GlobalArgs {
   multiplierBits: number;
   force: boolean;
   witness: boolean;
+  publicInputs: PublicInputLayout;
 }
 
 export const compileCommand: CommandModule<object, Args> = {
@@ -31,6 +43,7 @@ export const compileCommand: CommandModule<object, Args> = {
         'multiplier-bits': { type: 'number', default: 10, describe: 'Precision of requantization multipliers' },
         force: { type: 'boolean', default: false, describe: 'Recompile even if the artifacts are current' },
         witness: { type: 'boolean', default: true, describe: 'Build the witness generator (--no-witness: r1cs only, for setup and size reports)' },
+        ...publicInputsOption,
       }) as never,
   async handler(args) {
     const progress = progressFor(args);
@@ -44,18 +57,19 @@ export const compileCommand: CommandModule<object, Args> = {
     }
     const r = await compileModel(args.model, {
       out: args.out, calibration, calibrationSource: args.calibration ? 'file' : 'input', circom: args.circom,
-      multiplierBits: args.multiplierBits, force: args.force, witness: args.witness, progress,
+      multiplierBits: args.multiplierBits, force: args.force, witness: args.witness, publicInputs: args.publicInputs, progress,
     });
     const c = r.manifest.circuit;
+    const layout = publicInputLayoutOf(r.manifest);
     emit(
       args,
       {
         dir: r.dir, compiled: r.compiled, constraints: c.constraints, predictedConstraints: c.predictedConstraints, nonLinear: c.nonLinear, wires: c.wires,
-        publicSignals: c.publicSignals, compiler: c.compiler, seconds: c.compileSeconds,
+        publicSignals: c.publicSignals, publicInputLayout: layout, compiler: c.compiler, seconds: c.compileSeconds,
         // This process, or circom's when it used more (circom runs as a child process).
         peakRssMiB: Math.max(peakRssMiB(), r.compiled ? (c.compilePeakRssMiB ?? 0) : 0),
       },
-      () => `${r.compiled ? 'compiled' : 'up to date'}: ${r.dir}\n  constraints ${c.constraints} (predicted ${c.predictedConstraints}), wires ${c.wires}, public signals ${c.publicSignals} (${c.publicInputs} inputs + ${c.publicOutputs} outputs), ${c.compiler}`,
+      () => `${r.compiled ? 'compiled' : 'up to date'}: ${r.dir}\n  constraints ${c.constraints} (predicted ${c.predictedConstraints}), wires ${c.wires}, public signals ${c.publicSignals} (${c.publicInputs} ${layout} inputs + ${c.publicOutputs} outputs), ${c.compiler}`,
     );
   },
 };

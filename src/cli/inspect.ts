@@ -1,16 +1,19 @@
 import { existsSync, statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { readManifest, readQuantizedModel } from '../artifacts/manifest.ts';
+import { publicInputLayoutOf, readManifest, readQuantizedModel } from '../artifacts/manifest.ts';
 import { loadModelFile } from '../compile/model.ts';
-import { emitCircuit, OUTPUT_COST_FORMULA } from '../emit/circuit.ts';
+import { emitCircuit, OUTPUT_COST_FORMULA, UNPACK_COST_FORMULA } from '../emit/circuit.ts';
 import { InputError } from '../errors.ts';
 import { flattenCalibration } from '../io/input.ts';
 import { quantizeModel } from '../quantize/quantize.ts';
+import type { PublicInputLayout } from '../verify/layout.ts';
 import { emit, globalOptions, readInputFile, type GlobalArgs } from './common.ts';
+import { publicInputsOption } from './compile.ts';
 
 interface Args extends GlobalArgs {
   target: string;
   calibration?: string;
+  publicInputs?: PublicInputLayout;
 }
 
 interface Row {
@@ -35,13 +38,20 @@ export const inspectCommand: CommandModule<object, Args> = {
   builder: (y) =>
     y
       .positional('target', { type: 'string', demandOption: true, describe: 'model.onnx or artifact directory' })
-      .options({ ...globalOptions, calibration: { type: 'string', describe: 'For a model.onnx: calibrate to show bits and constraints' } }) as never,
+      .options({
+        ...globalOptions,
+        calibration: { type: 'string', describe: 'For a model.onnx: calibrate to show bits and constraints' },
+        // No default: a compiled DIR shows its own layout unless another is asked for.
+        'public-inputs': { choices: publicInputsOption['public-inputs'].choices, describe: 'Public-input layout to cost (default: a DIR\'s own, else plain)' },
+      }) as never,
   async handler(args) {
     if (!existsSync(args.target)) throw new InputError(`'${args.target}' does not exist.`);
     let rows: Row[];
     let total: number | null = null;
     let extra: Record<string, unknown> = {};
     const isDir = statSync(args.target).isDirectory();
+    const manifest = isDir ? await readManifest(args.target) : undefined;
+    const layout = args.publicInputs ?? (manifest ? publicInputLayoutOf(manifest) : 'plain');
     const q = isDir
       ? await readQuantizedModel(args.target)
       : args.calibration
@@ -52,13 +62,14 @@ export const inspectCommand: CommandModule<object, Args> = {
           })()
         : null;
     if (q) {
-      const emitted = emitCircuit(q);
+      const emitted = emitCircuit(q, { publicInputs: layout });
       rows = emitted.layers.map((l) => ({ layer: l.name, op: l.kind, shape: `[${l.inShape}] -> [${l.outShape}]`, bits: l.bits, constraints: l.constraints }));
       rows.push({ layer: q.output.name, op: 'output', shape: `[${q.output.shape}]`, bits: q.output.quant.kind === 'u8' ? 'uint8' : 'wide', constraints: emitted.outputConstraints });
       total = emitted.constraints;
-      if (isDir) {
-        const m = await readManifest(args.target);
-        extra = { compiledConstraints: m.circuit.constraints, wires: m.circuit.wires, publicSignals: m.circuit.publicSignals, keyKind: m.setup?.keyKind ?? null };
+      extra = { publicInputLayout: layout, ...(layout === 'packed' ? { unpackCost: UNPACK_COST_FORMULA } : {}) };
+      if (manifest) {
+        const m = manifest;
+        extra = { ...extra, compiledConstraints: m.circuit.constraints, wires: m.circuit.wires, publicSignals: m.circuit.publicSignals, keyKind: m.setup?.keyKind ?? null };
       }
     } else {
       const { model } = await loadModelFile(args.target);

@@ -1,6 +1,9 @@
 import type { CommandModule } from 'yargs';
 import type { CircomChoice } from '../compile/compile.ts';
+import { publicInputLayoutOf } from '../artifacts/manifest.ts';
 import { runModel } from '../run.ts';
+import type { PublicInputLayout } from '../verify/layout.ts';
+import { publicInputsOption } from './compile.ts';
 import { argmax, emit, formatFloats, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
 interface Args extends GlobalArgs {
@@ -11,6 +14,7 @@ interface Args extends GlobalArgs {
   dir?: string;
   ptau?: string;
   circom: CircomChoice;
+  publicInputs: PublicInputLayout;
 }
 
 export const runCommand: CommandModule<object, Args> = {
@@ -27,12 +31,13 @@ export const runCommand: CommandModule<object, Args> = {
         dir: { type: 'string', describe: 'Artifact directory (default artifacts/<name>/)' },
         ptau: { type: 'string', describe: 'Ceremony powers-of-tau file for setup (else: dev key)' },
         circom: { choices: ['auto', 'wasm', 'native'] as const, default: 'auto' as const },
+        ...publicInputsOption,
       }) as never,
   async handler(args) {
     const progress = progressFor(args);
     const input = await readInputFile(args.input, 'input');
     const calibration = args.calibration ? { json: await readInputFile(args.calibration, 'calibration'), source: args.calibration } : undefined;
-    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, circom: args.circom, progress });
+    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, circom: args.circom, publicInputs: args.publicInputs, progress });
     if (r.manifest.setup?.keyKind === 'dev' && !args.quiet) {
       process.stderr.write('warning: dev key (single-party setup on this machine): fine for development, not for production\n');
     }
@@ -42,12 +47,12 @@ export const runCommand: CommandModule<object, Args> = {
       args,
       {
         valid: v.valid, reason: v.reason, output: out, argmax: argmax(out), constraints: r.manifest.circuit.constraints,
-        dir: r.dir, vk: r.vk, bundle: r.bundlePath, keyKind: r.manifest.setup?.keyKind, calibratedOnInput: r.calibratedOnInput, timings: r.timings,
+        publicInputLayout: publicInputLayoutOf(r.manifest), dir: r.dir, vk: r.vk, bundle: r.bundlePath, keyKind: r.manifest.setup?.keyKind, calibratedOnInput: r.calibratedOnInput, timings: r.timings,
       },
       () =>
         [
           `output: ${formatFloats(out)} (argmax ${argmax(out)})`,
-          `circuit: ${r.manifest.circuit.constraints} constraints (${r.dir})`,
+          `circuit: ${r.manifest.circuit.constraints} constraints, ${publicInputLayoutOf(r.manifest)} public inputs (${r.dir})`,
           `bundle: ${r.bundlePath}`,
           v.valid ? `proof verified (${r.manifest.setup?.keyKind} key)` : `PROOF INVALID: ${v.reason}`,
         ].join('\n'),
