@@ -120,47 +120,64 @@ export interface DevKeyInfo {
   seconds: number;
 }
 
+type Bn128 = Awaited<ReturnType<typeof getCurveFromName>>;
+
+/** One A or B coefficient of the r1cs, as the zkey's section 4 lists them. */
+interface Coef {
+  m: number;
+  c: number;
+  s: number;
+  value: bigint;
+}
+
+/** The toxic waste's images: every scalar the key's points are multiples of the generators by. */
+interface KeyScalars {
+  /** A and B columns of every wire at tau. */
+  uu: bigint[];
+  vv: bigint[];
+  /** (beta u + alpha v + w) / gamma for public wires, / delta for private ones. */
+  ic: bigint[];
+  cc: bigint[];
+  /** The H section's odd-coset Lagrange values at tau, / delta. */
+  hh: bigint[];
+  alpha: bigint;
+  beta: bigint;
+  gamma: bigint;
+  delta: bigint;
+  /** Section 4's coefficient list (not secret). */
+  coefs: Coef[];
+}
+
 /**
- * Write a dev .zkey for `r1csPath` to `zkeyPath` (atomically). Uses ffjavascript's BN254 WASM in one worker
- * per core for the fixed-base multiplications.
+ * Step 1: draw tau, alpha, beta, gamma, delta and evaluate the circuit's QAP at tau. Only the scalars
+ * derived from them leave this function.
  */
-export async function writeDevZkey(r1csPath: string, zkeyPath: string, progress: ProgressReporter = silentProgress): Promise<DevKeyInfo> {
-  const t0 = performance.now();
-  const r1cs: R1cs = await readR1csFile(r1csPath);
+function keyScalars(r1cs: R1cs, nPublic: number, power: number, curve: Bn128): KeyScalars {
   const nVars = r1cs.nWires;
-  const nPublic = r1cs.nOutputs + r1cs.nPubInputs;
   const nC = r1cs.constraints.length;
-  if (r1cs.prime !== R) throw new SetupError(`'${r1csPath}' is not over the BN254 scalar field; zkonnx keys are Groth16 on BN254.`);
-  const power = domainPower(nC, nPublic);
-  if (power > 27) throw new SetupError(`The circuit needs a 2^${power} domain; BN254's FFT (and snarkjs' H section) allows at most 2^27 here.`);
   const n = 2 ** power;
-  const curve = await getCurveFromName('bn128');
   const omega = curve.Fr.toObject(curve.Fr.w[power]) as bigint;
   const omega2 = curve.Fr.toObject(curve.Fr.w[power + 1]) as bigint;
-
-  let tau = randomScalar();
   const alpha = randomScalar();
   const beta = randomScalar();
   const gamma = randomScalar();
   const delta = randomScalar();
-
-  const scalarsDone = progress.step(`setup: evaluating ${nC} constraints at a random point (domain 2^${power})`);
   let L: bigint[];
   let H: bigint[];
   for (;;) {
+    const tau = randomScalar();
     try {
       L = lagrangeAt(tau, n, omega, Array.from({ length: nC + nPublic + 1 }, (_, i) => i));
       H = lagrangeAt(tau, 2 * n, omega2, Array.from({ length: n }, (_, i) => 2 * i + 1));
       break;
     } catch (e) {
-      if (!(e instanceof TauIsARootError)) throw e;
-      tau = randomScalar(); // probability ~2^-235; redraw rather than fail
+      if (!(e instanceof TauIsARootError)) throw e; // probability ~2^-235; redraw rather than fail
     }
   }
   const u: bigint[] = new Array(nVars).fill(0n);
   const v: bigint[] = new Array(nVars).fill(0n);
   const w: bigint[] = new Array(nVars).fill(0n);
-  const coefs: { m: number; c: number; s: number; value: bigint }[] = [];
+  const coefs: Coef[] = [];
   r1cs.constraints.forEach(([a, b, c], ci) => {
     for (const [s, k] of a) {
       u[s] += k * L[ci];
@@ -188,11 +205,29 @@ export async function writeDevZkey(r1csPath: string, zkeyPath: string, progress:
     else cc.push((k * invDelta) % R);
   }
   const hh = H.map((x) => (x * invDelta) % R);
-  scalarsDone();
+  return { uu, vv, ic, cc, hh, alpha, beta, gamma, delta, coefs };
+}
 
-  // One G1 batch and one G2 batch, so each worker builds its window table once per group.
-  const g1Scalars = [...uu, ...vv, ...cc, ...ic, ...hh, alpha, beta, delta];
-  const g2Scalars = [...vv, beta, gamma, delta];
+/** The key's points, as the zkey's sections hold them (LEM form, 64 bytes per G1 point, 128 per G2). */
+interface KeyPoints {
+  A: Uint8Array;
+  B1: Uint8Array;
+  B2: Uint8Array;
+  C: Uint8Array;
+  IC: Uint8Array;
+  H: Uint8Array;
+  alpha1: Uint8Array;
+  beta1: Uint8Array;
+  beta2: Uint8Array;
+  gamma2: Uint8Array;
+  delta1: Uint8Array;
+  delta2: Uint8Array;
+}
+
+/** Step 2: every fixed-base multiplication, in one G1 batch and one G2 batch (each worker builds its window table once per group). */
+async function keyPoints(k: KeyScalars, nVars: number, curve: Bn128, progress: ProgressReporter): Promise<KeyPoints> {
+  const g1Scalars = [...k.uu, ...k.vv, ...k.cc, ...k.ic, ...k.hh, k.alpha, k.beta, k.delta];
+  const g2Scalars = [...k.vv, k.beta, k.gamma, k.delta];
   const total = g1Scalars.length + g2Scalars.length;
   const bar = progress.bar?.(`setup: ${total} fixed-base multiplications`, total);
   const g1Base = new Uint8Array(64);
@@ -202,67 +237,57 @@ export async function writeDevZkey(r1csPath: string, zkeyPath: string, progress:
   const g1 = await fixedBaseMul('G1', g1Base, encodeScalars(g1Scalars), { onProgress: (d) => bar?.update(d) });
   const g2 = await fixedBaseMul('G2', g2Base, encodeScalars(g2Scalars), { onProgress: (d) => bar?.update(g1Scalars.length + d) });
   bar?.stop();
-  tau = alpha - alpha; // drop the references to the toxic waste as early as we can
 
-  const slice1 = (start: number, count: number) => g1.subarray(start * 64, (start + count) * 64);
   let o = 0;
-  const A = slice1(o, nVars); o += nVars;
-  const B1 = slice1(o, nVars); o += nVars;
-  const C = slice1(o, cc.length); o += cc.length;
-  const IC = slice1(o, ic.length); o += ic.length;
-  const Hp = slice1(o, n); o += n;
-  const alpha1 = slice1(o, 1);
-  const beta1 = slice1(o + 1, 1);
-  const delta1 = slice1(o + 2, 1);
-  const B2 = g2.subarray(0, nVars * 128);
-  const beta2 = g2.subarray(nVars * 128, (nVars + 1) * 128);
-  const gamma2 = g2.subarray((nVars + 1) * 128, (nVars + 2) * 128);
-  const delta2 = g2.subarray((nVars + 2) * 128, (nVars + 3) * 128);
+  const take1 = (count: number) => g1.subarray(o * 64, (o += count) * 64);
+  const A = take1(nVars);
+  const B1 = take1(nVars);
+  const C = take1(k.cc.length);
+  const IC = take1(k.ic.length);
+  const H = take1(k.hh.length);
+  const alpha1 = take1(1);
+  const beta1 = take1(1);
+  const delta1 = take1(1);
+  const g2At = (i: number, count = 1) => g2.subarray(i * 128, (i + count) * 128);
+  return { A, B1, C, IC, H, alpha1, beta1, delta1, B2: g2At(0, nVars), beta2: g2At(nVars), gamma2: g2At(nVars + 1), delta2: g2At(nVars + 2) };
+}
 
-  // Section 4: coefficients of A and B, in snarkjs' order, as coef * R^2 mod r.
-  const coefBuf = new Uint8Array(4 + coefs.length * 44);
-  const cv = new DataView(coefBuf.buffer);
-  cv.setUint32(0, coefs.length, true);
+/** Section 4: coefficients of A and B, in snarkjs' order, as coef * R^2 mod r. */
+function coefficientSection(coefs: Coef[]): Uint8Array {
+  const buf = new Uint8Array(4 + coefs.length * 44);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, coefs.length, true);
   coefs.forEach((e, i) => {
     const at = 4 + i * 44;
-    cv.setUint32(at, e.m, true);
-    cv.setUint32(at + 4, e.c, true);
-    cv.setUint32(at + 8, e.s, true);
-    writeLE(coefBuf, at + 12, (mod(e.value) * R2) % R);
+    dv.setUint32(at, e.m, true);
+    dv.setUint32(at + 4, e.c, true);
+    dv.setUint32(at + 8, e.s, true);
+    writeLE(buf, at + 12, (mod(e.value) * R2) % R);
   });
+  return buf;
+}
 
+/** Section 2: field sizes, counts and the key's fixed points. */
+function headerSection(nVars: number, nPublic: number, domainSize: number, p: KeyPoints): Uint8Array {
   const header = new Uint8Array(4 + 32 + 4 + 32 + 12 + 64 + 64 + 128 + 128 + 64 + 128);
   const hv = new DataView(header.buffer);
-  let p = 0;
-  hv.setUint32(p, 32, true); p += 4;
-  writeLE(header, p, Q); p += 32;
-  hv.setUint32(p, 32, true); p += 4;
-  writeLE(header, p, R); p += 32;
-  hv.setUint32(p, nVars, true); p += 4;
-  hv.setUint32(p, nPublic, true); p += 4;
-  hv.setUint32(p, n, true); p += 4;
-  for (const part of [alpha1, beta1, beta2, gamma2, delta1, delta2]) {
-    header.set(part, p);
-    p += part.length;
+  let at = 0;
+  hv.setUint32(at, 32, true); at += 4;
+  writeLE(header, at, Q); at += 32;
+  hv.setUint32(at, 32, true); at += 4;
+  writeLE(header, at, R); at += 32;
+  hv.setUint32(at, nVars, true); at += 4;
+  hv.setUint32(at, nPublic, true); at += 4;
+  hv.setUint32(at, domainSize, true); at += 4;
+  for (const part of [p.alpha1, p.beta1, p.beta2, p.gamma2, p.delta1, p.delta2]) {
+    header.set(part, at);
+    at += part.length;
   }
-  // Section 10: a circuit hash and no MPC contributions (a dev key is not a ceremony).
-  const csHash = createHash('sha512').update(await readFile(r1csPath)).digest();
-  const mpc = new Uint8Array(68);
-  mpc.set(csHash, 0);
+  return header;
+}
 
-  const sections: [number, Uint8Array[]][] = [
-    [1, [Uint8Array.of(1, 0, 0, 0)]],
-    [2, [header]],
-    [3, [IC]],
-    [4, [coefBuf]],
-    [5, [A]],
-    [6, [B1]],
-    [7, [B2]],
-    [8, [C]],
-    [9, [Hp]],
-    [10, [mpc]],
-  ];
-  const writeDone = progress.step('setup: writing the zkey');
+/** Step 3: the .zkey container (magic, version, sections), written atomically. */
+async function writeZkeyFile(zkeyPath: string, sections: [number, Uint8Array[]][]): Promise<void> {
   await produceAtomic(zkeyPath, async (tmp) => {
     const fh = await open(tmp, 'w');
     try {
@@ -284,6 +309,46 @@ export async function writeDevZkey(r1csPath: string, zkeyPath: string, progress:
       await fh.close();
     }
   });
+}
+
+/**
+ * Write a dev .zkey for `r1csPath` to `zkeyPath` (atomically): evaluate the circuit at a random point,
+ * multiply the generators by the results (ffjavascript's BN254 WASM in one worker per core), and write
+ * the sections snarkjs reads.
+ */
+export async function writeDevZkey(r1csPath: string, zkeyPath: string, progress: ProgressReporter = silentProgress): Promise<DevKeyInfo> {
+  const t0 = performance.now();
+  const r1cs: R1cs = await readR1csFile(r1csPath);
+  const nVars = r1cs.nWires;
+  const nPublic = r1cs.nOutputs + r1cs.nPubInputs;
+  const nC = r1cs.constraints.length;
+  if (r1cs.prime !== R) throw new SetupError(`'${r1csPath}' is not over the BN254 scalar field; zkonnx keys are Groth16 on BN254.`);
+  const power = domainPower(nC, nPublic);
+  if (power > 27) throw new SetupError(`The circuit needs a 2^${power} domain; BN254's FFT (and snarkjs' H section) allows at most 2^27 here.`);
+  const n = 2 ** power;
+  const curve = await getCurveFromName('bn128');
+
+  const scalarsDone = progress.step(`setup: evaluating ${nC} constraints at a random point (domain 2^${power})`);
+  const scalars = keyScalars(r1cs, nPublic, power, curve);
+  scalarsDone();
+  const points = await keyPoints(scalars, nVars, curve, progress);
+  // Section 10: a circuit hash and no MPC contributions (a dev key is not a ceremony).
+  const mpc = new Uint8Array(68);
+  mpc.set(createHash('sha512').update(await readFile(r1csPath)).digest(), 0);
+
+  const writeDone = progress.step('setup: writing the zkey');
+  await writeZkeyFile(zkeyPath, [
+    [1, [Uint8Array.of(1, 0, 0, 0)]],
+    [2, [headerSection(nVars, nPublic, n, points)]],
+    [3, [points.IC]],
+    [4, [coefficientSection(scalars.coefs)]],
+    [5, [points.A]],
+    [6, [points.B1]],
+    [7, [points.B2]],
+    [8, [points.C]],
+    [9, [points.H]],
+    [10, [mpc]],
+  ]);
   writeDone();
   return { nVars, nPublic, domainSize: n, seconds: (performance.now() - t0) / 1000 };
 }
