@@ -1,7 +1,7 @@
 /**
  * `zkonnx bench`: the report's fields on small models, the circomlib-ml baseline's counts (the published
- * 73,416 for the MNIST MLP, by formula and compiled), Markdown and SVG output, and a clean error without a
- * calibration set.
+ * 73,416 for the MNIST MLP, by formula and compiled), Markdown and SVG output, the EVM verifier's size and gas
+ * (plain, packed, and a plain key too big to deploy), and a clean error without a calibration set.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,7 +9,9 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BASELINE_RELU, baselineMaxCost, emitBaseline } from '../src/bench/baseline.ts';
-import type { BenchReport } from '../src/bench/bench.ts';
+import { benchEvmVerifier, type BenchReport, type ModelReport } from '../src/bench/bench.ts';
+import { predictRuntimeBytes } from '../src/evm/solidity.ts';
+import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts';
 import { loadModelFile } from '../src/compile/model.ts';
 import { buildOnnxModel, mulberry32, randomMlp } from '../src/onnx/builder.ts';
 import { randomInputs } from './helpers/fixtures.ts';
@@ -60,6 +62,21 @@ describe('circomlib-ml baseline counts', () => {
   });
 });
 
+/** The EVM verifier was compiled and called: its size within the prediction, gas ~181k + ~6.7k per signal. */
+function checkEvm(m: ModelReport, layout: 'plain' | 'packed', signals: number): void {
+  const e = m.evm!;
+  expect(e).not.toBeNull();
+  expect(e.layout).toBe(layout);
+  expect(e.publicSignals).toBe(signals);
+  expect(e.predicted).toBe(false);
+  expect(e.bytecodeBytes).toBeLessThanOrEqual(predictRuntimeBytes(layout, signals));
+  expect(e.bytecodeBytes).toBeGreaterThan(predictRuntimeBytes(layout, signals) - 64);
+  expect(e.verifyGas!).toBeGreaterThan(181_000);
+  expect(e.maxVerifyGas!).toBeGreaterThanOrEqual(e.verifyGas!);
+  expect(e.maxVerifyGas!).toBeLessThan(181_000 + 6_800 * signals + 5_000);
+  expect(e.transactionGas!).toBeGreaterThan(e.verifyGas! + 21_000);
+}
+
 describe('zkonnx bench', () => {
   it('reports constraints per layer, times, memory, sizes and accuracy, with a compiled and proven baseline', async () => {
     await rm(WORK, { recursive: true, force: true });
@@ -101,15 +118,41 @@ describe('zkonnx bench', () => {
       expect(b.ratios.constraints).toBeCloseTo(b.constraints! / m.constraints, 6);
       expect(b.timings!.prove.runs).toBe(2);
       expect(b.ratios.prove).toBeGreaterThan(0);
+      checkEvm(m, 'plain', m.publicSignals);
     }
     const text = readFileSync(md, 'utf8');
     expect(text).toMatch(/\| model \| constraints \|/);
     expect(text).toMatch(/circomlib-ml/);
+    expect(text).toMatch(/\| model \| public inputs \| public signals \| EVM bytecode \| verifyProof gas \|/);
     for (const f of ['constraints-per-layer.svg', 'prove-vs-constraints.svg']) {
       const s = readFileSync(join(svg, f), 'utf8');
       expect(s.startsWith('<svg')).toBe(true);
       expect(s).toMatch(/<text/);
     }
+  });
+
+  it('--public-inputs packed compiles the packed layout and measures its verifier', async () => {
+    const r = await cli('bench', join(WORK, 'mlp', 'model.onnx'), '--runs', '1', '--public-inputs', 'packed', '--json', '--quiet', '--out', join(WORK, 'out'));
+    expect(r.code, r.stderr).toBe(0);
+    const [m] = (JSON.parse(r.stdout) as BenchReport).models;
+    expect(m.publicSignals).toBe(4 + 1);
+    checkEvm(m, 'packed', 5);
+    expect(existsSync(join(WORK, 'out', 'mlp-model-packed', 'ZkonnxMlpVerifier.sol'))).toBe(true);
+  });
+
+  it('a plain key too big for EIP-170: the predicted size, no gas, and a note naming --public-inputs packed (key from the first test)', async () => {
+    const dir = join(WORK, 'out', 'mlp-model');
+    const vk = JSON.parse(readFileSync(join(dir, 'verification_key.json'), 'utf8')) as ZkonnxVerificationKey;
+    // The same key reshaped to 784 plain inputs (the contract is never compiled, so the points need not fit it).
+    const big = structuredClone(vk);
+    big.zkonnx.input = { ...big.zkonnx.input, shape: [1, 784] };
+    big.nPublic = 4 + 784;
+    big.zkonnx.publicInputs = { layout: 'plain', signals: 784 };
+    big.IC = Array.from({ length: big.nPublic + 1 }, (_, i) => vk.IC[i % vk.IC.length]);
+    const notes: string[] = [];
+    const e = await benchEvmVerifier(big, {} as ProofBundle, dir, notes);
+    expect(e).toEqual({ layout: 'plain', publicSignals: 788, bytecodeBytes: predictRuntimeBytes('plain', 788), predicted: true, verifyGas: null, transactionGas: null, maxVerifyGas: null });
+    expect(notes.join()).toMatch(/over EIP-170's 24,576: not deployable.*--public-inputs packed/);
   });
 
   it('a model without a calibration set: exit 2, naming the file', async () => {

@@ -5,7 +5,8 @@
  * wires, public signals, domain; compile, setup, witness, prove and verify times (median, min, max of the
  * runs); peak memory per stage (each stage once in its own process); key and proof sizes; accuracy of the
  * quantized model against onnxruntime's float output on sample inputs. With `baseline`, the same for the
- * circomlib-ml construction of the model (src/bench/baseline.ts) and the ratios.
+ * circomlib-ml construction of the model (src/bench/baseline.ts) and the ratios. The EVM verifier's runtime
+ * bytecode and verifyProof gas (solc + @ethereumjs/evm, development dependencies loaded only here).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -18,7 +19,8 @@ import { readManifest, readQuantizedModel } from '../artifacts/manifest.ts';
 import { artifactPath, artifactsRoot } from '../artifacts/paths.ts';
 import { loadModelFile } from '../compile/model.ts';
 import { emitCircuit, type LayerCost } from '../emit/circuit.ts';
-import { InputError } from '../errors.ts';
+import { InputError, ZkonnxError } from '../errors.ts';
+import { EIP170_MAX_RUNTIME_BYTES, exportSolidity } from '../evm/solidity.ts';
 import { flattenCalibration } from '../io/input.ts';
 import type { FloatModel } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
@@ -28,6 +30,8 @@ import { computeWitness } from '../prove/witness.ts';
 import { quantizeInput } from '../quantize/quantize.ts';
 import { runInteger } from '../reference/integer.ts';
 import { dequantizeOutput } from '../verify/dequantize.ts';
+import type { PublicInputLayout } from '../verify/layout.ts';
+import type { ProofBundle, ZkonnxVerificationKey } from '../verify/types.ts';
 import { verifyBundle } from '../verify/verify.ts';
 import { BaselineUnsupported, emitBaseline, type BaselineLayer } from './baseline.ts';
 
@@ -73,6 +77,22 @@ export interface BaselineReport {
   ratios: { constraints: number | null; nonLinear: number; prove: number | null; setup: number | null; memory: number | null };
 }
 
+/** The generated Solidity verifier (src/evm): size and gas on a JavaScript EVM. */
+export interface EvmReport {
+  layout: PublicInputLayout;
+  publicSignals: number;
+  /** Runtime bytecode from solc 0.8 (optimizer on); the prediction when the contract is too big to deploy. */
+  bytecodeBytes: number;
+  /** True when bytecodeBytes is predicted (over EIP-170's 24,576 bytes: not compiled, not deployed). */
+  predicted: boolean;
+  /** verifyProof's execution gas for the bench's first proof (no 21,000 base, no calldata); null when not deployable. */
+  verifyGas: number | null;
+  /** The same call as a transaction: + 21,000 + calldata. */
+  transactionGas: number | null;
+  /** verifyProof's execution gas with every public signal non-zero (a zero signal skips its ecMul): the worst case. */
+  maxVerifyGas: number | null;
+}
+
 export interface ModelReport {
   name: string;
   file: string;
@@ -94,6 +114,8 @@ export interface ModelReport {
   /** proofBytes: a Groth16 proof on BN254 (two G1 points and one G2 point, uncompressed); proofJsonBytes: snarkjs' JSON of it. */
   sizes: { zkeyBytes: number; vkBytes: number; proofBytes: number; proofJsonBytes: number; bundleBytes: number };
   accuracy: { samples: number; top1Agreement: number | null; worstAbsError: number } | null;
+  /** null when the EVM tools (solc, @ethereumjs/evm) are not installed or the key has no EVM verifier; see notes. */
+  evm: EvmReport | null;
   notes: string[];
   baseline?: BaselineReport;
 }
@@ -118,12 +140,18 @@ export interface BenchOptions {
   out?: string;
   /** Skip compiling the baseline above this many predicted constraints (circom2's WASM memory). Default 400,000. */
   baselineLimit?: number;
+  /** Public-input layout to compile with (zkonnx compile --public-inputs). Default plain. */
+  publicInputs?: PublicInputLayout;
+  /** Measure the EVM verifier (needs solc and @ethereumjs/evm). Default true. */
+  evm?: boolean;
   progress?: ProgressReporter;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = resolve(here, '../../bin/zkonnx.js');
-const STAGE = resolve(here, 'stage.ts');
+// Run from source (tsx) the stage is stage.ts and needs tsx; run from dist/ (the installed CLI) it is stage.js.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const STAGE = resolve(here, FROM_SOURCE ? 'stage.ts' : 'stage.js');
 
 function runJson(args: string[]): Promise<Record<string, unknown>> {
   return new Promise((res, rej) => {
@@ -136,7 +164,7 @@ function runJson(args: string[]): Promise<Record<string, unknown>> {
 }
 
 const cli = (...a: string[]) => runJson([BIN, ...a, '--json', '--quiet']);
-const stage = (name: string, a: object) => runJson(['--import', 'tsx', STAGE, name, JSON.stringify(a)]);
+const stage = (name: string, a: object) => runJson([...(FROM_SOURCE ? ['--import', 'tsx'] : []), STAGE, name, JSON.stringify(a)]);
 
 const argmax = (v: ArrayLike<number>) => {
   let b = 0;
@@ -181,14 +209,14 @@ export async function benchModel(modelFile: string, opts: BenchOptions = {}): Pr
   const label = `${dirname(modelFile).replace(/^.*\//, '')}/${name}`;
   const calFile = existsSync(join(dirname(modelFile), 'calibration.json')) ? join(dirname(modelFile), 'calibration.json') : opts.calibration;
   if (!calFile) throw new InputError(`No calibration for '${modelFile}': put a calibration.json next to it or pass --calibration FILE.`);
-  const dir = join(opts.out ?? join(artifactsRoot(), 'bench'), label.replace('/', '-'));
+  const dir = join(opts.out ?? join(artifactsRoot(), 'bench'), label.replace('/', '-') + (opts.publicInputs === 'packed' ? '-packed' : ''));
   await mkdir(dir, { recursive: true });
 
   const compileT: number[] = [];
   let compileMem: number | null = null;
   for (let i = 0; i < buildRuns; i++) {
     const done = progress.step(`bench ${label}: compile${buildRuns > 1 ? ` ${i + 1}/${buildRuns}` : ''}`);
-    const r = await cli('compile', modelFile, '--calibration', calFile, '--out', dir, '--force');
+    const r = await cli('compile', modelFile, '--calibration', calFile, '--out', dir, '--force', ...(opts.publicInputs ? ['--public-inputs', opts.publicInputs] : []));
     compileT.push(r.seconds as number);
     compileMem = Math.max(compileMem ?? 0, r.peakRssMiB as number);
     done(`${(r.seconds as number).toFixed(1)} s, ${r.constraints} constraints`);
@@ -212,6 +240,7 @@ export async function benchModel(modelFile: string, opts: BenchOptions = {}): Pr
   const proveT: number[] = [];
   const verifyT: number[] = [];
   let lastBundle = '';
+  let firstBundle: ProofBundle | null = null;
   const done = progress.step(`bench ${label}: ${runs} proofs`);
   for (let i = 0; i < runs; i++) {
     const { bundle, timings } = await prove(dir, samples[i % samples.length]);
@@ -222,6 +251,7 @@ export async function benchModel(modelFile: string, opts: BenchOptions = {}): Pr
     witnessT.push(timings.witnessSeconds);
     proveT.push(timings.proveSeconds);
     lastBundle = JSON.stringify(bundle);
+    firstBundle ??= bundle;
   }
   done(`median ${stat(proveT).median.toFixed(3)} s`);
   // Peak memory of proving and verifying alone: each once in a fresh process.
@@ -231,6 +261,13 @@ export async function benchModel(modelFile: string, opts: BenchOptions = {}): Pr
   const p = await cli('prove', dir, '--input', inputFile, '--out', bundleFile);
   const v = await cli('verify', bundleFile, '--vk', artifactPath(dir, 'vk'));
   const acc = await accuracy(modelFile, model, dir, samples);
+  const notes = [...q.notes];
+  let evm: EvmReport | null = null;
+  if (opts.evm ?? true) {
+    const doneEvm = progress.step(`bench ${label}: EVM verifier`);
+    evm = await benchEvmVerifier(vk, firstBundle!, dir, notes);
+    doneEvm(evm ? `${evm.bytecodeBytes} bytes${evm.predicted ? ' (predicted)' : ''}, verifyProof ${evm.verifyGas ?? '-'} gas` : 'not measured');
+  }
 
   const report: ModelReport = {
     name: label, file: modelFile,
@@ -246,13 +283,51 @@ export async function benchModel(modelFile: string, opts: BenchOptions = {}): Pr
       proofBytes: GROTH16_PROOF_BYTES, proofJsonBytes: JSON.stringify(JSON.parse(lastBundle).proof).length, bundleBytes: lastBundle.length,
     },
     accuracy: acc,
-    notes: q.notes,
+    evm,
+    notes,
   };
   if (report.predictedConstraints !== report.constraints) {
     report.notes.push(`the op cost formulas predict ${report.predictedConstraints} constraints but the r1cs has ${report.constraints}`);
   }
   if (opts.baseline) report.baseline = await benchBaseline(model, dir, samples, report, opts);
   return report;
+}
+
+/**
+ * Export the key's Solidity verifier, compile it with solc and call verifyProof on @ethereumjs/evm with
+ * `bundle`. A contract over EIP-170 is not compiled: its predicted size is reported with a note. Without solc
+ * or @ethereumjs/evm installed: null and a note naming the package.
+ */
+export async function benchEvmVerifier(vk: ZkonnxVerificationKey, bundle: ProofBundle, dir: string, notes: string[]): Promise<EvmReport | null> {
+  const v = exportSolidity(vk, { maxRuntimeBytes: Infinity });
+  const base = { layout: v.layout, publicSignals: v.publicSignals };
+  if (v.predictedBytecodeBytes > EIP170_MAX_RUNTIME_BYTES) {
+    notes.push(`EVM verifier: ${v.publicSignals} public signals (${v.layout} input) make ~${v.predictedBytecodeBytes.toLocaleString('en')} bytes of runtime code (predicted), over EIP-170's ${EIP170_MAX_RUNTIME_BYTES.toLocaleString('en')}: not deployable, so not measured; compile with --public-inputs packed`);
+    return { ...base, bytecodeBytes: v.predictedBytecodeBytes, predicted: true, verifyGas: null, transactionGas: null, maxVerifyGas: null };
+  }
+  const { calldata, encodeVerifierCall } = await import('../evm/calldata.ts');
+  const measure = await import('../evm/measure.ts');
+  let deployed;
+  try {
+    const c = await measure.compileContract(v.source, v.contractName, { cacheDir: dir });
+    deployed = await measure.deployContract(c.creation);
+  } catch (e) {
+    if (e instanceof measure.EvmToolsMissing) {
+      notes.push(`EVM verifier not measured: install the npm package '${e.packageName}' (solc and @ethereumjs/evm are development dependencies)`);
+      return null;
+    }
+    throw e;
+  }
+  await writeFile(join(dir, `${v.contractName}.sol`), v.source);
+  const call = calldata(bundle);
+  const r = await deployed.call(call.calldata);
+  if (!r.success || r.returnValue[31] !== 1) throw new ZkonnxError(`bench: the EVM verifier rejected a proof that verifyBundle accepts (${r.error ?? 'returned false'}).`);
+  // Worst case: every signal non-zero (the pairing costs the same whether or not it holds).
+  const pair = (p: string[]) => [BigInt(p[0]), BigInt(p[1])] as const;
+  const worst = await deployed.call(
+    encodeVerifierCall({ a: pair(call.a), b: [pair(call.b[0]), pair(call.b[1])], c: pair(call.c), publicSignals: call.publicSignals.map((x) => BigInt(x) || 1n) }),
+  );
+  return { ...base, bytecodeBytes: deployed.runtimeBytes, predicted: false, verifyGas: r.executionGas, transactionGas: r.transactionGas, maxVerifyGas: worst.executionGas };
 }
 
 async function benchBaseline(model: FloatModel, dir: string, samples: Float64Array[], ours: ModelReport, opts: BenchOptions): Promise<BaselineReport> {

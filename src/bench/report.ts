@@ -33,6 +33,19 @@ function baselineRows(r: BenchReport): string[][] {
 
 const BHEAD = ['model', 'zkonnx', 'circomlib-ml', 'ratio', 'prove', 'prove (circomlib-ml)', 'ratio', 'setup', 'setup (circomlib-ml)', 'ratio', 'prove RSS', 'prove RSS (circomlib-ml)', 'ratio'];
 
+function evmRows(r: BenchReport): string[][] {
+  return r.models.filter((m) => m.evm).map((m) => {
+    const e = m.evm!;
+    return [
+      m.name, e.layout, n(e.publicSignals), `${n(e.bytecodeBytes)}${e.predicted ? ' (predicted, over EIP-170)' : ''}`,
+      n(e.verifyGas), n(e.maxVerifyGas), n(e.transactionGas),
+    ];
+  });
+}
+
+const EHEAD = ['model', 'public inputs', 'public signals', 'EVM bytecode', 'verifyProof gas', 'worst case', 'as a transaction'];
+const EVM_NOTE = 'EVM verifier (`zkonnx export solidity`): runtime bytecode from solc 0.8 with the optimizer on (EIP-170 limit 24,576 bytes); verifyProof gas on @ethereumjs/evm for the first proof, execution only (as a transaction: + 21,000 + calldata); worst case: every public signal non-zero (a zero signal skips its ecMul).';
+
 function textTable(head: string[], body: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const fmt = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
@@ -54,6 +67,8 @@ export function formatText(r: BenchReport): string {
   const parts = [textTable(HEAD, rows(r))];
   const b = baselineRows(r);
   if (b.length) parts.push('', 'versus circomlib-ml (weights as private inputs, 254-bit ReLU and comparisons):', textTable(BHEAD, b));
+  const e = evmRows(r);
+  if (e.length) parts.push('', EVM_NOTE, textTable(EHEAD, e));
   for (const m of r.models) {
     parts.push('', `${m.name}: constraints per layer (sum ${n(m.predictedConstraints)}, r1cs ${n(m.constraints)})`, textTable(['layer', 'op', 'shape', 'bits', 'constraints'], layerRows(m)));
     for (const note of [...m.notes, ...(m.baseline?.note ? [`baseline: ${m.baseline.note}`] : [])]) parts.push(`note: ${note}`);
@@ -66,9 +81,14 @@ export function formatMarkdown(r: BenchReport): string {
   const parts = [mdTable(HEAD, rows(r))];
   const b = baselineRows(r);
   if (b.length) parts.push('', mdTable(BHEAD, b));
+  const e = evmRows(r);
+  if (e.length) parts.push('', mdTable(EHEAD, e), '', EVM_NOTE);
   const notes = [
     ...(b.length ? ['circomlib-ml keeps the weights private (signal inputs, one constraint per multiply-accumulate); zkonnx compiles them in as constants, so its circuit and key are for one set of weights. The model hash in every bundle says which.'] : []),
-    ...r.models.flatMap((m) => [...(m.baseline?.note ? [`${m.name} baseline: ${m.baseline.note}.`] : [])]),
+    ...r.models.flatMap((m) => [
+      ...(m.baseline?.note ? [`${m.name} baseline: ${m.baseline.note}.`] : []),
+      ...m.notes.filter((x) => x.startsWith('EVM verifier')).map((x) => `${m.name}: ${x}.`),
+    ]),
   ];
   if (notes.length) parts.push('', ...notes.map((x) => `- ${x}`));
   parts.push('', `Measured by \`npm run bench\` on ${r.date}: ${r.machine}. Witness, prove and verify: median (min-max) of the model's proofs (column "proofs") in one warm process; compile and setup: one run; peak RSS: each stage in its own process; a Groth16 proof is 256 bytes. Top-1 / worst err: agreement of the quantized model's argmax with onnxruntime's float output, and the largest absolute difference of any output, on the sample inputs.`);

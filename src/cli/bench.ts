@@ -4,7 +4,9 @@ import { writeFileAtomic } from '../artifacts/io.ts';
 import { bench } from '../bench/bench.ts';
 import { formatMarkdown, formatText, writeCharts } from '../bench/report.ts';
 import { InputError } from '../errors.ts';
+import type { PublicInputLayout } from '../verify/layout.ts';
 import { emit, globalOptions, progressFor, type GlobalArgs } from './common.ts';
+import { publicInputsOption } from './compile.ts';
 
 interface Args extends GlobalArgs {
   models: string[];
@@ -16,11 +18,13 @@ interface Args extends GlobalArgs {
   markdown?: string;
   svg?: string;
   out?: string;
+  publicInputs: PublicInputLayout;
+  evm: boolean;
 }
 
 export const benchCommand: CommandModule<object, Args> = {
   command: 'bench <models..>',
-  describe: 'Measure models: constraints per layer, times and memory per stage, sizes, accuracy; --baseline adds circomlib-ml',
+  describe: 'Measure models: constraints per layer, times and memory per stage, sizes, accuracy, EVM verifier size and gas; --baseline adds circomlib-ml',
   builder: (y) =>
     y
       .positional('models', { type: 'string', array: true, demandOption: true, describe: 'model.onnx files (each calibrated with a calibration.json beside it, or --calibration)' })
@@ -34,6 +38,8 @@ export const benchCommand: CommandModule<object, Args> = {
         markdown: { type: 'string', describe: 'Also write the tables as Markdown to FILE' },
         svg: { type: 'string', describe: 'Also write SVG charts (constraints per layer; prove time vs constraints) into DIR' },
         out: { type: 'string', describe: 'Artifact root (default artifacts/bench)' },
+        ...publicInputsOption,
+        evm: { type: 'boolean', default: true, describe: 'Measure the Solidity verifier: bytecode size and verifyProof gas (needs solc and @ethereumjs/evm; --no-evm skips)' },
       }) as never,
   async handler(args) {
     for (const [k, v] of [['runs', args.runs], ['build-runs', args.buildRuns]] as const) {
@@ -41,6 +47,7 @@ export const benchCommand: CommandModule<object, Args> = {
     }
     const report = await bench(args.models, {
       runs: args.runs, buildRuns: args.buildRuns, baseline: args.baseline, calibration: args.calibration, data: args.data, out: args.out,
+      publicInputs: args.publicInputs, evm: args.evm,
       progress: progressFor(args),
     });
     if (args.markdown) await writeFileAtomic(args.markdown, formatMarkdown(report) + '\n');
