@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       .command(benchCommand)
       .command(exportCommand)
       .command(calldataCommand)
-      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run, ceremony, bench, export or calldata.')
+      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run, ceremony or bench; for on-chain verification, export or calldata.')
       .strict()
       .fail((msg, err) => {
         if (err) throw err;
