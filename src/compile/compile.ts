@@ -6,10 +6,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { readR1cs } from 'r1csfile';
 import { CompileError } from '../errors.ts';
+import { optionalPackageDir } from '../toolchain.ts';
 import { templatesDir } from '../artifacts/paths.ts';
 import { onInterrupt, trackTemp } from '../artifacts/io.ts';
 
@@ -32,7 +32,6 @@ export interface CompileReport {
   circomPeakRssMiB: number | null;
 }
 
-const require = createRequire(import.meta.url);
 
 export function nativeCircomAvailable(): boolean {
   const r = spawnSync('circom', ['--version'], { encoding: 'utf8' });
@@ -87,8 +86,11 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
   const witness = opts.witness ?? true;
   const native = choice === 'native' || (choice === 'auto' && nativeCircomAvailable());
   if (choice === 'native' && !nativeCircomAvailable()) {
-    throw new CompileError('--circom native was asked for, but no circom 2.x is on PATH.', { hint: 'Install circom, or drop --circom native to use the bundled circom2 (WASM).' });
+    throw new CompileError('--circom native was asked for, but no circom 2.x is on PATH.', { hint: 'Install circom, or drop --circom native to use circom2 (WASM, npm install circom2).' });
   }
+  // Optional packages are looked up before anything is written: a missing one names itself.
+  const circom2Cli = native ? null : join(optionalPackageDir('circom2'), 'cli.js');
+  const circomlibDir = opts.circomlib ? join(optionalPackageDir('circomlib'), 'circuits') : null;
   await mkdir(outDir, { recursive: true });
   const tmp = await mkdtemp(join(outDir, '.compile-'));
   const forgetTmp = trackTemp(tmp);
@@ -99,14 +101,11 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
     await copyFile(circomFile, join(tmp, 'circuit.circom'));
     for (const f of await readdir(templatesDir())) if (f.endsWith('.circom')) await copyFile(join(templatesDir(), f), join(tmp, f));
     // circomlib's templates, for the circomlib-ml baseline of `zkonnx bench` (zkonnx's own circuits use none).
-    if (opts.circomlib) {
-      const lib = join(dirname(require.resolve('circomlib/package.json')), 'circuits');
-      for (const f of await readdir(lib)) if (f.endsWith('.circom') && !existsSync(join(tmp, f))) await copyFile(join(lib, f), join(tmp, f));
+    if (circomlibDir) {
+      for (const f of await readdir(circomlibDir)) if (f.endsWith('.circom') && !existsSync(join(tmp, f))) await copyFile(join(circomlibDir, f), join(tmp, f));
     }
     const args = ['circuit.circom', '--r1cs', ...(witness ? ['--wasm'] : []), '--sym', '--O1', '-o', '.'];
-    const res = native
-      ? await run('circom', args, tmp)
-      : await run(process.execPath, [join(dirname(require.resolve('circom2/package.json')), 'cli.js'), ...args], tmp);
+    const res = circom2Cli ? await run(process.execPath, [circom2Cli, ...args], tmp) : await run('circom', args, tmp);
     res.out = res.out.replace(/\x1b\[[0-9;]*m/g, '');
     if (res.code !== 0 || !/Everything went okay|Written successfully/.test(res.out)) {
       const msg = res.out.split('\n').filter((l) => /error|Error|panicked/.test(l)).slice(0, 8);

@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import * as snarkjs from 'snarkjs';
 import { publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { ArtifactError, WitnessMismatchError } from '../errors.ts';
@@ -13,11 +12,13 @@ import { fromField, toField, toFieldString } from '../field.ts';
 import { flattenInput } from '../io/input.ts';
 import { sizeOf } from '../ir/types.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
+import { loadSnarkjs } from '../toolchain.ts';
 import { quantizeInput } from '../quantize/quantize.ts';
 import { runInteger } from '../reference/integer.ts';
 import { dequantizeOutput } from '../verify/dequantize.ts';
 import { inputSignals } from '../verify/layout.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from '../verify/types.ts';
+import { parseVerificationKey } from '../verify/key.ts';
 import { verifyBundle } from '../verify/verify.ts';
 import { BUNDLE_FORMAT_VERSION, ZKONNX_VERSION } from '../version.ts';
 import { computeWitness, witnessInput } from './witness.ts';
@@ -39,6 +40,7 @@ export interface ProveTimings {
  */
 export async function prove(dir: string, input: unknown, opts: ProveOptions = {}): Promise<{ bundle: ProofBundle; timings: ProveTimings; verification: VerifyResult }> {
   const progress = opts.progress ?? silentProgress;
+  const snarkjs = await loadSnarkjs();
   const manifest = await readManifest(dir);
   const setup = requireFreshSetup(dir, manifest);
   if (manifest.circuit.witnessGenerator === false || !existsSync(artifactPath(dir, 'wasm'))) {
@@ -121,7 +123,7 @@ export async function prove(dir: string, input: unknown, opts: ProveOptions = {}
   };
 }
 
-/** Read a verification key file written by `zkonnx setup`. */
+/** Read a verification key file written by `zkonnx setup` (shape-checked: InputError naming the field). */
 export async function readVerificationKey(path: string): Promise<ZkonnxVerificationKey> {
-  return JSON.parse(await readFile(path, 'utf8'));
+  return parseVerificationKey(await readFile(path, 'utf8'), `'${path}'`);
 }

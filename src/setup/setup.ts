@@ -8,12 +8,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import * as snarkjs from 'snarkjs';
 import { SetupError } from '../errors.ts';
 import { produceAtomic, sha256File, tempPathFor, trackTemp, writeFileAtomic } from '../artifacts/io.ts';
 import { publicInputLayoutOf, readManifest, writeManifest, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
+import { loadSnarkjs } from '../toolchain.ts';
 import { vkHash } from '../verify/canonical.ts';
 import { inputSignalCount } from '../verify/layout.ts';
 import { sizeOf } from '../ir/types.ts';
@@ -70,6 +70,7 @@ export async function writeVerificationKey(dir: string, base: Omit<ZkonnxVerific
 export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<SetupResult> {
   const progress = opts.progress ?? silentProgress;
   const t0 = performance.now();
+  const snarkjs = await loadSnarkjs();
   const m = await readManifest(dir);
   const need = requiredPower(m.circuit.constraints, m.circuit.publicSignals);
   // Forget the old key first: if this setup stops half-way, the directory reads as "no key", never as a
