@@ -19,7 +19,7 @@ import { artifactPath } from '../src/artifacts/paths.ts';
 import { compileModel } from '../src/compile/model.ts';
 import { ContractSizeError, InputError } from '../src/errors.ts';
 import { calldata, encodeVerifierCall, functionSelector, type VerifierCallArgs } from '../src/evm/calldata.ts';
-import { compileContract, deployContract, type DeployedContract } from '../src/evm/measure.ts';
+import { compileContract, createEvmSession, deployContract, type DeployedContract } from '../src/evm/measure.ts';
 import {
   EIP170_MAX_RUNTIME_BYTES, exportSolidity, maxPublicSignals, predictRuntimeBytes, RUNTIME_SLACK_BYTES, type SolidityVerifier,
 } from '../src/evm/solidity.ts';
@@ -310,12 +310,37 @@ describe('CLI: zkonnx export solidity, zkonnx calldata', () => {
   });
 });
 
+/** The README's calling-contract example (a digit oracle on the MNIST MLP's verifier). */
+const DIGIT_ORACLE = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+interface IZkonnxVerifier {
+    function verifyAndDecode(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[36] calldata pubSignals)
+        external view returns (bool valid, int256[] memory outputs, uint256 argmax);
+}
+
+contract DigitOracle {
+    IZkonnxVerifier public immutable verifier; // the contract \`zkonnx export solidity\` wrote, deployed
+
+    constructor(IZkonnxVerifier v) { verifier = v; }
+
+    /// The digit a valid proof establishes for its (public) input; reverts on an invalid proof.
+    function classify(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[36] calldata pubSignals)
+        external view returns (uint256 digit)
+    {
+        (bool valid, , uint256 argmax) = verifier.verifyAndDecode(a, b, c, pubSignals);
+        require(valid, "invalid proof");
+        return argmax;
+    }
+}
+`;
+
 describe('packed layout: the MNIST MLP (784-56-10, 10 outputs + 26 packed input signals)', () => {
   let mnist: Deployed;
   let digit: ProofBundle;
+  const dir = join(TEST_ROOT, 'evm-mnist-mlp-packed');
 
   beforeAll(async () => {
-    const dir = join(TEST_ROOT, 'evm-mnist-mlp-packed');
     const cal = (JSON.parse(readFileSync('examples/mnist-mlp/calibration.json', 'utf8')) as { input: number[] }[]).map((x) => Float64Array.from(x.input));
     await compileModel('examples/mnist-mlp/model.onnx', { out: dir, calibration: cal, publicInputs: 'packed' });
     const m = await readManifest(dir);
@@ -362,5 +387,30 @@ describe('packed layout: the MNIST MLP (784-56-10, 10 outputs + 26 packed input 
     ];
     for (const [name, args] of cases) expect(await verifyProof(mnist.d, args), name).toBe(false);
     expect(await verifyProof(mnist.d, good)).toBe(true);
+  });
+
+  it('the README\'s CLI lines: export solidity DIR, calldata BUNDLE', async () => {
+    const bundleFile = join(dir, 'bundle.json');
+    await writeFile(bundleFile, JSON.stringify(digit));
+    const [e, c] = await Promise.all([cli('export', 'solidity', dir, '--json'), cli('calldata', bundleFile)]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ out: join(dir, 'ZkonnxMnistMlpVerifier.sol'), contractName: 'ZkonnxMnistMlpVerifier', publicSignals: 36, layout: 'packed', predictedBytecodeBytes: 4960 });
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout.trim()).toBe(calldata(digit).calldata);
+  });
+
+  it('a calling contract (the README\'s DigitOracle) gets digit 7 through verifyAndDecode, and a revert for a tampered proof', async () => {
+    const evm = await createEvmSession();
+    const verifier = await evm.deploy((await compileContract(mnist.v.source, mnist.v.contractName, { cacheDir: CACHE })).creation);
+    const oracle = await compileContract(DIGIT_ORACLE, 'DigitOracle', { cacheDir: CACHE });
+    const d = await evm.deploy(oracle.creation + verifier.address.slice(2).padStart(64, '0'));
+    const data = (args: VerifierCallArgs) => functionSelector('classify(uint256[2],uint256[2][2],uint256[2],uint256[36])') + encodeVerifierCall(args).slice(10);
+    const good = argsOf(digit);
+    const r = await d.call(data(good));
+    expect(r.success, r.error).toBe(true);
+    expect(words(r.returnValue)).toEqual([7n]);
+    const bad = await d.call(data({ ...good, publicSignals: good.publicSignals.map((v, i) => (i === 3 ? v + 1n : v)) }));
+    expect(bad.success).toBe(false);
+    expect(Buffer.from(bad.returnValue).toString()).toContain('invalid proof');
   });
 });

@@ -115,40 +115,54 @@ export function intrinsicGas(calldata: Uint8Array): number {
   return g;
 }
 
+export interface EvmSession {
+  /** Deploy creation code (constructor arguments appended, ABI-encoded) and return a handle to call it. */
+  deploy(creationHex: string): Promise<DeployedContract>;
+}
+
 /**
- * Deploy creation code on a fresh in-memory EVM (@ethereumjs/evm, its default hardfork) and return a
- * handle to call it. The EVM enforces EIP-170, so an oversized contract fails to deploy.
+ * A fresh in-memory EVM (@ethereumjs/evm, its default hardfork) with one funded sender. Contracts deployed in
+ * one session can call each other. The EVM enforces EIP-170, so an oversized contract fails to deploy.
  */
-export async function deployContract(creationHex: string): Promise<DeployedContract> {
+export async function createEvmSession(): Promise<EvmSession> {
   const { createEVM } = await load('@ethereumjs/evm', () => import('@ethereumjs/evm'));
   const util = await load('@ethereumjs/util', () => import('@ethereumjs/util'));
   const evm = await createEVM();
   const caller = util.createAddressFromString('0x00000000000000000000000000000000000000ee');
   await evm.stateManager.putAccount(caller, new util.Account(0n, 10n ** 24n));
-  const created = await evm.runCall({ caller, data: fromHex(creationHex), gasLimit: 30_000_000n });
-  if (created.execResult.exceptionError || !created.createdAddress) {
-    throw new Error(`deploying the contract failed: ${created.execResult.exceptionError?.error ?? 'no address'}`);
-  }
-  const to = created.createdAddress;
-  const code = await evm.stateManager.getCode(to);
   return {
-    address: to.toString(),
-    runtimeBytes: code.length,
-    async call(calldata, gasLimit = 30_000_000n) {
-      const data = typeof calldata === 'string' ? fromHex(calldata) : calldata;
-      // As a transaction starts (EIP-2929): fresh access sets with the sender, the recipient and the
-      // precompiles warm. runCall alone would charge a cold access to each precompile on first use only.
-      await evm.journal.cleanup();
-      for (const a of [caller.toString(), to.toString(), ...PRECOMPILES]) evm.journal.addAlwaysWarmAddress(a);
-      const r = await evm.runCall({ caller, to, data, gasLimit });
-      const executionGas = Number(r.execResult.executionGasUsed);
+    async deploy(creationHex) {
+      const created = await evm.runCall({ caller, data: fromHex(creationHex), gasLimit: 30_000_000n });
+      if (created.execResult.exceptionError || !created.createdAddress) {
+        throw new Error(`deploying the contract failed: ${created.execResult.exceptionError?.error ?? 'no address'}`);
+      }
+      const to = created.createdAddress;
+      const code = await evm.stateManager.getCode(to);
       return {
-        success: !r.execResult.exceptionError,
-        returnValue: r.execResult.returnValue,
-        executionGas,
-        transactionGas: intrinsicGas(data) + executionGas,
-        ...(r.execResult.exceptionError ? { error: String(r.execResult.exceptionError.error) } : {}),
+        address: to.toString(),
+        runtimeBytes: code.length,
+        async call(calldata, gasLimit = 30_000_000n) {
+          const data = typeof calldata === 'string' ? fromHex(calldata) : calldata;
+          // As a transaction starts (EIP-2929): fresh access sets with the sender, the recipient and the
+          // precompiles warm. runCall alone would charge a cold access to each precompile on first use only.
+          await evm.journal.cleanup();
+          for (const a of [caller.toString(), to.toString(), ...PRECOMPILES]) evm.journal.addAlwaysWarmAddress(a);
+          const r = await evm.runCall({ caller, to, data, gasLimit });
+          const executionGas = Number(r.execResult.executionGasUsed);
+          return {
+            success: !r.execResult.exceptionError,
+            returnValue: r.execResult.returnValue,
+            executionGas,
+            transactionGas: intrinsicGas(data) + executionGas,
+            ...(r.execResult.exceptionError ? { error: String(r.execResult.exceptionError.error) } : {}),
+          };
+        },
       };
     },
   };
+}
+
+/** Deploy creation code on its own fresh EVM (createEvmSession().deploy). */
+export async function deployContract(creationHex: string): Promise<DeployedContract> {
+  return (await createEvmSession()).deploy(creationHex);
 }
