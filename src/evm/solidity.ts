@@ -187,7 +187,9 @@ ${g2Consts('DELTA', k.delta).join('\n')}
     /// @dev IC[0..N_PUBLIC]: (x, y) as two 32-byte words each.
     bytes internal constant IC = hex"${icData}";
 
-    /// @notice snarkjs-compatible: true iff the proof is valid for these public signals.
+    /// @notice snarkjs-compatible: true iff the proof is valid for these public signals. Returns false (never
+    ///   reverts) for any argument values; calldata too short for the ABI reverts in the decoder. A B point off
+    ///   the twist or outside G2's subgroup makes the pairing precompile fail, which uses up the gas given to it.
     function verifyProof(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata pubSignals) public view returns (bool) {
         return _verify(a, b, c, pubSignals);
     }
