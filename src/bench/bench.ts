@@ -14,7 +14,6 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as snarkjs from 'snarkjs';
 import { readManifest, readQuantizedModel } from '../artifacts/manifest.ts';
 import { artifactPath, artifactsRoot } from '../artifacts/paths.ts';
 import { loadModelFile } from '../compile/model.ts';
@@ -25,6 +24,7 @@ import { flattenCalibration } from '../io/input.ts';
 import type { FloatModel } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
+import { importOptional, loadSnarkjs } from '../toolchain.ts';
 import { prove, readVerificationKey } from '../prove/prove.ts';
 import { computeWitness } from '../prove/witness.ts';
 import { quantizeInput } from '../quantize/quantize.ts';
@@ -181,7 +181,7 @@ function finalSoftmax(notes: string[], v: number[]): number[] {
 }
 
 async function accuracy(modelFile: string, model: FloatModel, dir: string, samples: Float64Array[]): Promise<ModelReport['accuracy']> {
-  const ort = await import('onnxruntime-node');
+  const ort = await importOptional('onnxruntime-node', () => import('onnxruntime-node'));
   const session = await ort.InferenceSession.create(await readFile(modelFile));
   const q = await readQuantizedModel(dir);
   let agree = 0;
@@ -370,6 +370,7 @@ async function benchBaseline(model: FloatModel, dir: string, samples: Float64Arr
   const proveT: number[] = [];
   const verifyT: number[] = [];
   done = progress.step(`bench ${ours.name}: baseline, ${runs} proofs`);
+  const snarkjs = await loadSnarkjs();
   await snarkjs.curves.getCurveFromName('bn128');
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();

@@ -1,4 +1,5 @@
 /** Bench output: a terminal table, Markdown for the README, and SVG charts (vega-lite, no browser). */
+import { importOptional } from '../toolchain.ts';
 import type { BenchReport, ModelReport, Stat } from './bench.ts';
 
 const n = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x.toLocaleString('en'));
@@ -97,8 +98,8 @@ export function formatMarkdown(r: BenchReport): string {
 
 /** Render a vega-lite spec to SVG in Node (vega's headless view: no browser, no canvas). */
 export async function renderSvg(spec: object): Promise<string> {
-  const vega = await import('vega');
-  const vl = await import('vega-lite');
+  const vega = await importOptional('vega', () => import('vega'));
+  const vl = await importOptional('vega-lite', () => import('vega-lite'));
   const compiled = vl.compile(spec as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   return view.toSVG();

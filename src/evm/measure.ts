@@ -32,7 +32,9 @@ async function load<T>(name: string, get: () => Promise<T>): Promise<T> {
   try {
     return await get();
   } catch (e) {
-    if ((e as NodeJS.ErrnoException)?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (module|package)/.test(String((e as Error)?.message))) throw new EvmToolsMissing(name, e);
+    // Only when the package itself is missing, not something it imports.
+    const err = e as { code?: string; message?: string };
+    if ((err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') && (err.message ?? '').includes(`'${name}'`)) throw new EvmToolsMissing(name, e);
     throw e;
   }
 }
