@@ -4,14 +4,15 @@
  *
  * What the contract enforces of what verifyBundle does: the public-signal count (the ABI's fixed array), every
  * output signal canonical (< r), the input signals within their layout's range (plain: each < 256; packed:
- * each < 2^(8 * bytes in its slot), which also makes them < r), every proof coordinate < q (so -A is not
- * malleable through a non-canonical y), and the pairing equation (the precompile checks that A and C are on
- * the curve and B in the order-r subgroup). The key itself (gamma != delta, points on their curves) is checked
+ * each < 2^(8 * bytes in its slot), which also makes them < r), every proof coordinate < q (the precompiles
+ * refuse the others too, but A's y goes through the contract's own negation first), and the pairing equation
+ * (the precompile checks that A and C are on the curve and B in the order-r subgroup). The key itself (gamma != delta, points on their curves) is checked
  * when exporting. What it cannot check is which key a caller trusts: that is the contract's address.
  *
  * Size: the IC points are one `bytes` constant (64 bytes each) read in a loop, so the runtime bytecode is
- * about BASE + 64 bytes per public signal (predictRuntimeBytes); gas is ~181k for the pairing plus ~6.3k per
- * non-zero public signal (a zero signal skips its ecMul/ecAdd).
+ * about BASE + 64 bytes per public signal (predictRuntimeBytes); gas is ~184k (the 4-pairing check is 181k)
+ * plus ~6.7k per non-zero public signal (ecMul 6,000 + ecAdd 150 + two warm calls + the loop); a zero signal
+ * skips its ecMul/ecAdd.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ContractSizeError, InputError } from '../errors.ts';
@@ -242,7 +243,7 @@ ${layoutChecks(k).join('\n')}
                 mstore(acc, mload(add(ic, 32)))
                 mstore(add(acc, 32), mload(add(ic, 64)))
                 ok := 1
-                // vk_x = IC[0] + sum_i s[i] * IC[i + 1]; a zero signal adds nothing (saves ~6.2k gas).
+                // vk_x = IC[0] + sum_i s[i] * IC[i + 1]; a zero signal adds nothing (saves ~6.5k gas).
                 for { let i := 0 } lt(i, N_PUBLIC) { i := add(i, 1) } {
                     let v := calldataload(add(s, shl(5, i)))
                     if v {
