@@ -1,8 +1,9 @@
 /**
- * zkonnx library API. Pipeline: loadOnnx -> importGraph -> quantizeModel -> emitCircuit -> compileCircuit
- * (or compileModel for all of it) -> setupKeys -> prove -> verifyBundle. runModel does everything, cached.
+ * zkonnx library API (Node). Pipeline: loadOnnx -> importGraph -> quantizeModel -> emitCircuit ->
+ * compileCircuit (or compileModel for all of it) -> setupKeys -> prove -> verifyBundle. runModel does
+ * everything, cached. The browser-safe verifier alone is `zkonnx/verify` (src/verify/index.ts).
  */
-export { ZkonnxError, OnnxParseError, UnsupportedModelError, InputError, ArtifactError, CompileError, WitnessMismatchError, SetupError } from './errors.ts';
+export { ZkonnxError, OnnxParseError, UnsupportedModelError, InputError, ArtifactError, CompileError, WitnessMismatchError, SetupError, ContractSizeError } from './errors.ts';
 export type { ModelIssue, ZkonnxErrorOptions } from './errors.ts';
 export { FIELD_PRIME, toField, fromField } from './field.ts';
 export { loadOnnx } from './onnx/load.ts';
@@ -33,13 +34,23 @@ export type { ProveOptions } from './prove/prove.ts';
 export { verifyBundle } from './verify/verify.ts';
 export type { ProofBundle, VerifyResult, ZkonnxVerificationKey, Groth16Proof } from './verify/types.ts';
 export type { VerifyOptions } from './verify/verify.ts';
+export { parseVerificationKey } from './verify/key.ts';
+export { vkHash } from './verify/canonical.ts';
+export { PACK_BYTES, PUBLIC_INPUT_LAYOUTS, inputSignalCount, inputSignals, packBytes, unpackBytes } from './verify/layout.ts';
+export type { PublicInputLayout } from './verify/layout.ts';
+export { exportSolidity, predictRuntimeBytes, maxPublicSignals, EIP170_MAX_RUNTIME_BYTES } from './evm/solidity.ts';
+export type { SolidityVerifier, ExportSolidityOptions } from './evm/solidity.ts';
+export { calldata, encodeVerifierCall } from './evm/calldata.ts';
+export type { VerifierCalldata, VerifierCallArgs, VerifierMethod } from './evm/calldata.ts';
+export { MissingPackageError, OPTIONAL_PACKAGES } from './toolchain.ts';
+export type { OptionalPackage } from './toolchain.ts';
 export { runModel } from './run.ts';
 export type { RunOptions, RunResult } from './run.ts';
 export { flattenInput, flattenCalibration } from './io/input.ts';
 export { readManifest } from './artifacts/manifest.ts';
 export type { Manifest } from './artifacts/manifest.ts';
 export { bench, benchModel } from './bench/bench.ts';
-export type { BenchOptions, BenchReport, ModelReport, BaselineReport, LayerReport, Stat } from './bench/bench.ts';
+export type { BenchOptions, BenchReport, ModelReport, BaselineReport, LayerReport, Stat, EvmReport } from './bench/bench.ts';
 export { emitBaseline } from './bench/baseline.ts';
 export { formatMarkdown, formatText, writeCharts } from './bench/report.ts';
 export { releaseCurve } from './curve.ts';

@@ -4,7 +4,8 @@
  *
  * - the prover toolchain: snarkjs (keys, proofs, ceremonies), circom2 (the circom compiler as WASM; a native
  *   `circom` on PATH works instead) and circomlib (circom templates);
- * - benchmarks and charts: onnxruntime-node (accuracy against float), vega and vega-lite (SVG charts).
+ * - benchmarks and charts: onnxruntime-node (accuracy against float), vega and vega-lite (SVG charts), solc
+ *   and @ethereumjs/* (an EVM verifier's bytecode size and gas).
  *
  * A missing one is a MissingPackageError that names it and the command that installs it.
  */
@@ -20,6 +21,9 @@ export const OPTIONAL_PACKAGES = {
   'onnxruntime-node': 'comparing the quantized model with the float model (`zkonnx bench` accuracy)',
   vega: 'benchmark charts (`zkonnx bench --svg`)',
   'vega-lite': 'benchmark charts (`zkonnx bench --svg`)',
+  solc: "compiling an EVM verifier to measure its size (`zkonnx bench`)",
+  '@ethereumjs/evm': "running an EVM verifier to measure its gas (`zkonnx bench`)",
+  '@ethereumjs/util': "running an EVM verifier to measure its gas (`zkonnx bench`)",
 } as const;
 
 export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;
@@ -27,13 +31,16 @@ export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;
 /** The prover toolchain: what `compile`, `setup`, `prove` and `run` need beyond the verifier. */
 export const PROVER_PACKAGES: OptionalPackage[] = ['snarkjs', 'circom2'];
 
+/** Packages used together, installed with one command. */
+const GROUPS: OptionalPackage[][] = [PROVER_PACKAGES, ['vega', 'vega-lite'], ['solc', '@ethereumjs/evm', '@ethereumjs/util']];
+
 /** An optional package that a command needs is not installed. */
 export class MissingPackageError extends ZkonnxError {
   override name = 'MissingPackageError';
   override readonly code = 'MISSING_PACKAGE';
   readonly packageName: OptionalPackage;
   constructor(pkg: OptionalPackage, cause?: unknown) {
-    const together = PROVER_PACKAGES.includes(pkg) ? PROVER_PACKAGES : [pkg];
+    const together = GROUPS.find((g) => g.includes(pkg)) ?? [pkg];
     super(`This needs the package '${pkg}' (${OPTIONAL_PACKAGES[pkg]}), which is not installed.`, {
       hint: `Install it beside zkonnx: npm install ${together.join(' ')}`,
       cause,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.ts';
+import * as verifyApi from '../src/verify/index.ts';
 
 describe('public API', () => {
   it('exports exactly these names (a change here is an API change: update the README too)', () => {
@@ -7,10 +8,16 @@ describe('public API', () => {
       [
         "ArtifactError",
         "CompileError",
+        "ContractSizeError",
         "DEFAULT_MULTIPLIER_BITS",
+        "EIP170_MAX_RUNTIME_BYTES",
         "FIELD_PRIME",
         "InputError",
+        "MissingPackageError",
+        "OPTIONAL_PACKAGES",
         "OnnxParseError",
+        "PACK_BYTES",
+        "PUBLIC_INPUT_LAYOUTS",
         "SetupError",
         "UnsupportedModelError",
         "WitnessMismatchError",
@@ -20,6 +27,7 @@ describe('public API', () => {
         "benchModel",
         "buildOnnxModel",
         "calibrate",
+        "calldata",
         "ceremonyBeacon",
         "ceremonyContribute",
         "ceremonyVerify",
@@ -28,14 +36,22 @@ describe('public API', () => {
         "compileModel",
         "emitBaseline",
         "emitCircuit",
+        "encodeVerifierCall",
+        "exportSolidity",
         "flattenCalibration",
         "flattenInput",
         "formatMarkdown",
         "formatText",
         "fromField",
         "importGraph",
+        "inputSignalCount",
+        "inputSignals",
         "loadModelFile",
         "loadOnnx",
+        "maxPublicSignals",
+        "packBytes",
+        "parseVerificationKey",
+        "predictRuntimeBytes",
         "prove",
         "quantizeInput",
         "quantizeModel",
@@ -48,8 +64,34 @@ describe('public API', () => {
         "setupKeys",
         "supportedOps",
         "toField",
+        "unpackBytes",
         "verifyBundle",
+        "vkHash",
         "writeCharts",
+      ]
+    `);
+  });
+
+  it('zkonnx/verify (browser-safe) exports exactly these names', () => {
+    expect(Object.keys(verifyApi).sort()).toMatchInlineSnapshot(`
+      [
+        "FIELD_PRIME",
+        "InputError",
+        "PACK_BYTES",
+        "PUBLIC_INPUT_LAYOUTS",
+        "ZkonnxError",
+        "calldata",
+        "canonicalJson",
+        "dequantizeOutput",
+        "encodeVerifierCall",
+        "fromField",
+        "inputSignalCount",
+        "inputSignals",
+        "packBytes",
+        "parseVerificationKey",
+        "unpackBytes",
+        "verifyBundle",
+        "vkHash",
       ]
     `);
   });

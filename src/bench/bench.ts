@@ -24,7 +24,7 @@ import { flattenCalibration } from '../io/input.ts';
 import type { FloatModel } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
-import { importOptional, loadSnarkjs } from '../toolchain.ts';
+import { importOptional, loadSnarkjs, MissingPackageError } from '../toolchain.ts';
 import { prove, readVerificationKey } from '../prove/prove.ts';
 import { computeWitness } from '../prove/witness.ts';
 import { quantizeInput } from '../quantize/quantize.ts';
@@ -312,8 +312,8 @@ export async function benchEvmVerifier(vk: ZkonnxVerificationKey, bundle: ProofB
     const c = await measure.compileContract(v.source, v.contractName, { cacheDir: dir });
     deployed = await measure.deployContract(c.creation);
   } catch (e) {
-    if (e instanceof measure.EvmToolsMissing) {
-      notes.push(`EVM verifier not measured: install the npm package '${e.packageName}' (solc and @ethereumjs/evm are development dependencies)`);
+    if (e instanceof MissingPackageError) {
+      notes.push(`EVM verifier not measured: ${e.shortMessage} ${e.hint ?? ''}`.trim());
       return null;
     }
     throw e;

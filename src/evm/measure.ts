@@ -1,43 +1,18 @@
 /**
  * Compile a generated verifier with solc (npm `solc`, optimizer on) and run it on a JavaScript EVM
  * (@ethereumjs/evm): the bench's and the tests' way to measure bytecode size and gas. Node only. solc and
- * @ethereumjs/* are development dependencies, loaded on first use: without them the functions throw
- * EvmToolsMissing, naming the package to install.
+ * @ethereumjs/* are optional packages, loaded on first use: without them the functions throw
+ * MissingPackageError (src/toolchain.ts), naming the package to install.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../artifacts/io.ts';
-import { ZkonnxError } from '../errors.ts';
+import { importOptional } from '../toolchain.ts';
 
 /** solc settings the size formula (RUNTIME_BASE_BYTES) was measured with. */
 export const SOLC_SETTINGS = { optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['evm.bytecode.object', 'evm.deployedBytecode.object'] } } };
-
-/** solc or @ethereumjs/evm is not installed. */
-export class EvmToolsMissing extends ZkonnxError {
-  override name = 'EvmToolsMissing';
-  override readonly code = 'EVM_TOOLS_MISSING';
-  readonly packageName: string;
-  constructor(packageName: string, cause: unknown) {
-    super(`Measuring an EVM verifier needs the npm package '${packageName}', which is not installed.`, {
-      hint: `npm install --save-dev solc @ethereumjs/evm @ethereumjs/util @ethereumjs/common`,
-      cause,
-    });
-    this.packageName = packageName;
-  }
-}
-
-async function load<T>(name: string, get: () => Promise<T>): Promise<T> {
-  try {
-    return await get();
-  } catch (e) {
-    // Only when the package itself is missing, not something it imports.
-    const err = e as { code?: string; message?: string };
-    if ((err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') && (err.message ?? '').includes(`'${name}'`)) throw new EvmToolsMissing(name, e);
-    throw e;
-  }
-}
 
 interface Solc {
   version(): string;
@@ -46,7 +21,7 @@ interface Solc {
 
 let solcPromise: Promise<Solc> | null = null;
 function solc(): Promise<Solc> {
-  solcPromise ??= load('solc', async () => ((await import('solc')) as unknown as { default: Solc }).default);
+  solcPromise ??= importOptional('solc', async () => ((await import('solc')) as unknown as { default: Solc }).default);
   return solcPromise;
 }
 
@@ -127,8 +102,8 @@ export interface EvmSession {
  * one session can call each other. The EVM enforces EIP-170, so an oversized contract fails to deploy.
  */
 export async function createEvmSession(): Promise<EvmSession> {
-  const { createEVM } = await load('@ethereumjs/evm', () => import('@ethereumjs/evm'));
-  const util = await load('@ethereumjs/util', () => import('@ethereumjs/util'));
+  const { createEVM } = await importOptional('@ethereumjs/evm', () => import('@ethereumjs/evm'));
+  const util = await importOptional('@ethereumjs/util', () => import('@ethereumjs/util'));
   const evm = await createEVM();
   const caller = util.createAddressFromString('0x00000000000000000000000000000000000000ee');
   await evm.stateManager.putAccount(caller, new util.Account(0n, 10n ** 24n));

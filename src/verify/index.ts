@@ -19,3 +19,6 @@ export type { TensorQuant, TensorSpec, U8Quant, AccQuant } from '../ir/types.ts'
 export { ZkonnxError, InputError } from '../errors.ts';
 export type { ZkonnxErrorOptions } from '../errors.ts';
 export { FIELD_PRIME, fromField } from '../field.ts';
+// The call data of an EVM verifier (`zkonnx export solidity`) for a bundle: a dapp submits it from the page.
+export { calldata, encodeVerifierCall } from '../evm/calldata.ts';
+export type { VerifierCalldata, VerifierCallArgs, VerifierMethod } from '../evm/calldata.ts';
