@@ -1,10 +1,12 @@
 /**
  * npm run bench: the measured figures in the README. About 10 minutes on 2 cores.
  * 1. `zkonnx bench` of the example models (MNIST MLP with its circomlib-ml baseline compiled and proven;
- *    MNIST CNN, whose 2.5M-constraint baseline is counted by formula; the CNN's QDQ variant), proofs of
- *    held-out digits, and a sweep of MLP widths and CNN sizes (scripts/lib/sweep.ts).
+ *    MNIST CNN, whose 2.5M-constraint baseline is counted by formula; the CNN's QDQ variant; the MLP and
+ *    CNN again with packed public inputs, for their EVM verifiers), proofs of held-out digits, and a sweep
+ *    of MLP widths and CNN sizes (scripts/lib/sweep.ts).
  * 2. Dev-key setup at scale: synthetic MLPs near 2^16 and 2^18 constraints, each set up in its own process.
  * 3. The snarkjs powers-of-tau route on the MNIST circuit, for comparison (skip with --skip-snarkjs).
+ * 4. The browser bundle of `zkonnx/verify` (esbuild, minified and gzipped).
  * Writes artifacts/bench/results.{json,md} and artifacts/bench/*.svg.
  * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --skip-sweep]
  */
@@ -24,6 +26,8 @@ import { mulberry32, randomMlp } from '../src/onnx/builder.ts';
 import { stderrProgress } from '../src/progress.ts';
 import { loadMnistSplit } from './lib/mnist-data.ts';
 import { writeSweep } from './lib/sweep.ts';
+// @ts-expect-error plain JavaScript build script without declarations
+import { bundleVerifier } from './bundle-verify.mjs';
 
 const args = process.argv.slice(2);
 const flag = (f: string) => args.includes(f);
@@ -40,12 +44,14 @@ const { test } = loadMnistSplit();
 const data = join(OUT, 'mnist-test-100.json');
 await writeFile(data, JSON.stringify(test.x.slice(0, 100).map((x) => ({ input: Array.from(x) }))));
 const report: BenchReport = { machine: machineDescription(), date: new Date().toISOString().slice(0, 10), runs, models: [] };
-const examples: [string, boolean][] = [
-  ['examples/mnist-mlp/model.onnx', true],
-  ['examples/mnist-cnn/model.onnx', true],
-  ['examples/mnist-cnn/model-qdq.onnx', false],
+const examples: [string, boolean, 'plain' | 'packed'][] = [
+  ['examples/mnist-mlp/model.onnx', true, 'plain'],
+  ['examples/mnist-cnn/model.onnx', true, 'plain'],
+  ['examples/mnist-cnn/model-qdq.onnx', false, 'plain'],
+  ['examples/mnist-mlp/model.onnx', false, 'packed'],
+  ['examples/mnist-cnn/model.onnx', false, 'packed'],
 ];
-for (const [file, baseline] of examples) report.models.push(await benchModel(file, { runs, baseline, data, progress }));
+for (const [file, baseline, publicInputs] of examples) report.models.push(await benchModel(file, { runs, baseline, data, progress, publicInputs }));
 const examplesReport = { ...report, models: [...report.models] };
 if (!flag('--skip-sweep')) {
   const sweep = await writeSweep(join(OUT, 'sweep'), 'examples/mnist-mlp/calibration.json');
@@ -92,7 +98,10 @@ if (!flag('--skip-snarkjs')) {
   await rm(dir, { recursive: true, force: true });
 }
 
-const results = { ...report, devSetup: scale, snarkjsRoute, benchSeconds: (performance.now() - started) / 1000 };
+// 4. The browser verifier: `zkonnx/verify` bundled by esbuild as a consumer's bundler would.
+const verifyBundleSize = await bundleVerifier({ cwd: '.', outfile: join(OUT, 'zkonnx-verify.js') });
+
+const results = { ...report, devSetup: scale, snarkjsRoute, verifyBundle: verifyBundleSize, benchSeconds: (performance.now() - started) / 1000 };
 const md = [
   formatMarkdown(examplesReport),
   '',
@@ -106,6 +115,8 @@ const md = [
   ...(snarkjsRoute
     ? [`snarkjs powers-of-tau route for the MNIST MLP circuit (2^${snarkjsRoute.power}: new ptau, contribute, prepare phase 2, groth16 setup, contribute): ${snarkjsRoute.seconds.toFixed(1)} s, versus ${mnist.timings.setup.median.toFixed(2)} s for the dev key.`, '']
     : []),
+  `\`zkonnx/verify\` bundled for browsers (esbuild, minified): ${(verifyBundleSize.bytes / 1024).toFixed(1)} KB, ${(verifyBundleSize.gzipBytes / 1024).toFixed(1)} KB gzipped.`,
+  '',
   `The whole \`npm run bench\` took ${((performance.now() - started) / 60000).toFixed(1)} min.`,
 ].join('\n');
 await writeFileAtomic(join(OUT, 'results.json'), JSON.stringify(results, null, 2) + '\n');

@@ -17,9 +17,10 @@ import { fileURLToPath } from 'node:url';
  * Fails if anything in it needs a Node built-in. Returns its size, raw and gzipped.
  */
 export async function bundleVerifier({ cwd, outfile }) {
+  const dir = resolve(cwd);
   await build({
-    stdin: { contents: "export * from 'zkonnx/verify';", resolveDir: cwd, loader: 'js' },
-    absWorkingDir: cwd,
+    stdin: { contents: "export * from 'zkonnx/verify';", resolveDir: dir, loader: 'js' },
+    absWorkingDir: dir,
     bundle: true,
     minify: true,
     format: 'esm',

@@ -270,7 +270,7 @@ export async function benchModel(modelFile: string, opts: BenchOptions = {}): Pr
   }
 
   const report: ModelReport = {
-    name: label, file: modelFile,
+    name: opts.publicInputs === 'packed' ? `${label} (packed)` : label, file: modelFile,
     constraints: m.circuit.constraints, nonLinear: m.circuit.nonLinear, linear: m.circuit.linear,
     predictedConstraints: emitted.constraints, wires: m.circuit.wires, publicSignals: m.circuit.publicSignals,
     domainPower: m.setup!.domainPower,
