@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prove } from '../src/prove/prove.ts';
 import type { ProofBundle } from '../src/verify/types.ts';
 import { mlpFixture } from './helpers/fixtures.ts';
+import { readmeExample } from './helpers/readme.ts';
 // @ts-expect-error plain JavaScript build script without declarations
 import { bundleVerifier } from '../scripts/bundle-verify.mjs';
 
@@ -36,9 +37,9 @@ interface Run {
   stderr: string;
 }
 
-function run(cmd: string, args: string[], cwd: string, timeout = 240_000): Promise<Run> {
+function run(cmd: string, args: string[], cwd: string, timeout = 240_000, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((res) => {
-    execFile(cmd, args, { cwd, env: userEnv(), timeout, maxBuffer: 1 << 26 }, (err, stdout, stderr) =>
+    execFile(cmd, args, { cwd, env: { ...userEnv(), ...extraEnv }, timeout, maxBuffer: 1 << 26 }, (err, stdout, stderr) =>
       res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
     );
   });
@@ -95,6 +96,17 @@ describe('installing the packed tarball', () => {
 });
 
 describe('plain Node, no tsx', () => {
+  it("runs the README's example (Verify in your code): valid, and refused under another pinned key", async () => {
+    writeFileSync(join(project, 'readme-verify.mjs'), readmeExample('verify-node'));
+    const r = await run(process.execPath, ['readme-verify.mjs'], project);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(`valid: ${bundle.output.values.join(' ')}`);
+    const pinned = await run(process.execPath, ['readme-verify.mjs'], project, 60_000, { ZKONNX_VK_SHA256: bundle.vkSha256 });
+    expect(pinned.stdout.trim()).toBe(`valid: ${bundle.output.values.join(' ')}`);
+    const other = await run(process.execPath, ['readme-verify.mjs'], project, 60_000, { ZKONNX_VK_SHA256: 'ab'.repeat(32) });
+    expect(other.stdout.trim()).toMatch(/^invalid: verification key is not the expected one/);
+  });
+
   it('imports zkonnx/verify as ESM and verifies a real bundle; a tampered output is refused', async () => {
     writeFileSync(
       join(project, 'verify.mjs'),
@@ -150,12 +162,13 @@ verifyBundle(JSON.parse(fs.readFileSync('bundle.json', 'utf8')), parseVerificati
 });
 
 describe('strict TypeScript against the published types', () => {
-  const source = `import { verifyBundle, parseVerificationKey, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from 'zkonnx/verify';
-export async function check(bundleJson: string, vkJson: string): Promise<number[] | null> {
-  const vk: ZkonnxVerificationKey = parseVerificationKey(vkJson);
-  const bundle = JSON.parse(bundleJson) as ProofBundle;
-  const r: VerifyResult = await verifyBundle(bundle, vk, { vkSha256: 'ab'.repeat(32) });
-  return r.valid ? r.output : null;
+  // The README's TypeScript example, and the types it leans on.
+  const source = `${readmeExample('verify-ts')}
+import { calldata, type VerifyResult, type ZkonnxVerificationKey, type VerifierCalldata } from 'zkonnx/verify';
+export async function check(bundle: ProofBundle, vk: ZkonnxVerificationKey): Promise<number[] | null> {
+  const r: VerifyResult = await verifyBundle(bundle, vk);
+  const call: VerifierCalldata = calldata(bundle);
+  return r.valid && call.calldata.startsWith('0x') ? r.output : null;
 }
 `;
   const fullSource = `import { compileModel, prove, verifyBundle, readVerificationKey, ZkonnxError, type ProofBundle } from 'zkonnx';
@@ -256,26 +269,17 @@ describe('zkonnx/verify in a browser', () => {
       console.warn(`SKIPPED: ${msg}`);
       return;
     }
-    writeFileSync(join(out, 'bundle.json'), JSON.stringify(bundle));
-    cpSync(join(project, 'verification_key.json'), join(out, 'verification_key.json'));
-    writeFileSync(
-      join(out, 'index.html'),
-      `<!doctype html><meta charset="utf-8"><title>zkonnx verify</title>
-<script type="module">
-import { verifyBundle, parseVerificationKey } from './zkonnx-verify.js';
-try {
-  const vk = parseVerificationKey(await (await fetch('verification_key.json')).text());
-  const bundle = await (await fetch('bundle.json')).json();
-  const good = await verifyBundle(bundle, vk);
-  const tampered = structuredClone(bundle);
-  tampered.publicSignals[0] = String((BigInt(tampered.publicSignals[0]) + 1n));
-  const bad = await verifyBundle(tampered, vk);
-  window.__result = { good, bad, node: typeof process !== 'undefined' };
-} catch (e) {
-  window.__result = { error: String(e && e.stack || e) };
-}
-</script>`,
-    );
+    // The README's page (Verify in a browser), served with the real bundle in ok/ and a tampered one in bad/.
+    // Tampered so that only the pairing can tell: pi_a replaced by another valid curve point (pi_c).
+    const tampered = structuredClone(bundle);
+    tampered.proof.pi_a = [...bundle.proof.pi_c];
+    for (const [sub, b] of [['ok', bundle], ['bad', tampered]] as const) {
+      mkdirSync(join(out, sub));
+      writeFileSync(join(out, sub, 'index.html'), `<!doctype html><meta charset="utf-8"><title>zkonnx verify</title><body></body>\n${readmeExample('verify-browser')}`);
+      writeFileSync(join(out, sub, 'bundle.json'), JSON.stringify(b));
+      cpSync(join(project, 'verification_key.json'), join(out, sub, 'verification_key.json'));
+      cpSync(join(out, 'zkonnx-verify.js'), join(out, sub, 'zkonnx-verify.js'));
+    }
     const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json' };
     server = createServer((req, res) => {
       const name = (req.url ?? '/').split('?')[0].replace(/^\/+/, '') || 'index.html';
@@ -288,18 +292,18 @@ try {
     const { chromium: pw } = await import('playwright-core');
     const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox', '--disable-gpu'] });
     try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(`http://127.0.0.1:${port}/index.html`);
-      await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result, null, { timeout: 60_000 });
-      const result = await page.evaluate(() => (window as unknown as { __result: Record<string, { valid: boolean; reason: string; output: number[] }> }).__result);
-      expect(errors).toEqual([]);
-      expect(result.error).toBeUndefined();
-      expect(result.node).toBe(false);
-      expect(result.good.valid).toBe(true);
-      expect(result.good.output).toEqual(bundle.output.values);
-      expect(result.bad.valid).toBe(false);
+      const pageText = async (sub: string) => {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(`http://127.0.0.1:${port}/${sub}/index.html`);
+        await page.waitForFunction(() => /^(valid|invalid):/.test(document.body.textContent ?? ''), null, { timeout: 60_000 });
+        expect(errors).toEqual([]);
+        expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined');
+        return page.evaluate(() => document.body.textContent);
+      };
+      expect(await pageText('ok')).toBe(`valid: ${bundle.output.values.join(' ')}`);
+      expect(await pageText('bad')).toMatch(/^invalid: pairing check failed/);
     } finally {
       await browser.close();
     }

@@ -29,6 +29,7 @@ import { setupKeys } from '../src/setup/setup.ts';
 import { packBytes, type PublicInputLayout } from '../src/verify/layout.ts';
 import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts';
 import { mlpFixture, TEST_ROOT } from './helpers/fixtures.ts';
+import { readmeExample } from './helpers/readme.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(TEST_ROOT, 'evm');
@@ -311,29 +312,7 @@ describe('CLI: zkonnx export solidity, zkonnx calldata', () => {
 });
 
 /** The README's calling-contract example (a digit oracle on the MNIST MLP's verifier). */
-const DIGIT_ORACLE = `// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.20;
-
-interface IZkonnxVerifier {
-    function verifyAndDecode(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[36] calldata pubSignals)
-        external view returns (bool valid, int256[] memory outputs, uint256 argmax);
-}
-
-contract DigitOracle {
-    IZkonnxVerifier public immutable verifier; // the contract \`zkonnx export solidity\` wrote, deployed
-
-    constructor(IZkonnxVerifier v) { verifier = v; }
-
-    /// The digit a valid proof establishes for its (public) input; reverts on an invalid proof.
-    function classify(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[36] calldata pubSignals)
-        external view returns (uint256 digit)
-    {
-        (bool valid, , uint256 argmax) = verifier.verifyAndDecode(a, b, c, pubSignals);
-        require(valid, "invalid proof");
-        return argmax;
-    }
-}
-`;
+const DIGIT_ORACLE = readmeExample('digit-oracle');
 
 describe('packed layout: the MNIST MLP (784-56-10, 10 outputs + 26 packed input signals)', () => {
   let mnist: Deployed;

@@ -70,11 +70,22 @@ export interface ProofBundle {
   createdAt: string;
 }
 
-export interface VerifyResult {
-  valid: boolean;
-  /** Why the bundle was rejected, or 'ok'. */
-  reason: string;
-  /** The dequantized output the proof establishes (null when invalid). */
-  output: number[] | null;
-  keyKind?: 'dev' | 'ceremony';
-}
+/**
+ * What verifyBundle concluded. A union on `valid`, so TypeScript knows `output` is there exactly when the
+ * proof holds.
+ */
+export type VerifyResult =
+  | {
+      valid: true;
+      reason: 'ok';
+      /** The dequantized output the proof establishes. */
+      output: number[];
+      keyKind: 'dev' | 'ceremony';
+    }
+  | {
+      valid: false;
+      /** Why the bundle was rejected. */
+      reason: string;
+      output: null;
+      keyKind?: undefined;
+    };
