@@ -3,7 +3,6 @@
  * 73,416 for the MNIST MLP, by formula and compiled), Markdown and SVG output, the EVM verifier's size and gas
  * (plain, packed, and a plain key too big to deploy), and a clean error without a calibration set.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts'
 import { loadModelFile } from '../src/compile/model.ts';
 import { buildOnnxModel, mulberry32, randomMlp } from '../src/onnx/builder.ts';
 import { randomInputs } from './helpers/fixtures.ts';
+import { runProcess } from './helpers/cli.ts';
 
 const WORK = 'artifacts/test/bench';
 
@@ -35,13 +35,7 @@ function tinyCnn(): Uint8Array {
   });
 }
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/zkonnx.js', ...args], { maxBuffer: 1 << 26 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (...args: string[]) => runProcess(process.execPath, ['bin/zkonnx.js', ...args]);
 
 describe('circomlib-ml baseline counts', () => {
   it('the MNIST MLP comes to the published 73,416 = 43,904 + 56 x 517 + 560', async () => {

@@ -3,12 +3,10 @@
  * --json, exit codes (0 ok, 1 proof invalid, 2 bad input or usage), errors that name what is wrong without a
  * stack trace, and no half-written artifact directories.
  */
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { nativeCircomAvailable } from '../src/compile/compile.ts';
@@ -17,33 +15,13 @@ import { supportedOps } from '../src/ops/registry.ts';
 import { vkHash } from '../src/verify/canonical.ts';
 import type { ProofBundle } from '../src/verify/types.ts';
 import { mlpFixture, TEST_ROOT, type Fixture } from './helpers/fixtures.ts';
+import { cli, ROOT, type Run } from './helpers/cli.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(TEST_ROOT, 'cli');
 const DIR = join(WORK, 'out');
 const BUNDLE = join(WORK, 'bundle.json');
 const INPUT = join(WORK, 'input.json');
 const CALIBRATION = join(WORK, 'calibration.json');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['bin/zkonnx.js', ...args],
-      { cwd: ROOT, env: { ...process.env, ZKONNX_ARTIFACTS: 'artifacts/test' }, maxBuffer: 64 << 20, timeout: 120_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 /** stdout must be exactly one JSON object (one line). */
 function oneJson(r: Run): Record<string, any> {

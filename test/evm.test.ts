@@ -7,11 +7,9 @@
  * Gas figures are the call's execution gas (no 21,000 transaction base, no calldata charge), with the
  * precompiles warm as in a transaction; transactionGas adds both.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as snarkjs from 'snarkjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../src/artifacts/manifest.ts';
@@ -30,8 +28,8 @@ import { packBytes, type PublicInputLayout } from '../src/verify/layout.ts';
 import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts';
 import { mlpFixture, TEST_ROOT } from './helpers/fixtures.ts';
 import { readmeExample } from './helpers/readme.ts';
+import { cli } from './helpers/cli.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(TEST_ROOT, 'evm');
 const CACHE = join(WORK, 'solc-cache');
 
@@ -93,21 +91,6 @@ function syntheticKey(base: ZkonnxVerificationKey, nOut: number, nIn: number, la
   vk.zkonnx.input = { ...vk.zkonnx.input, shape: [1, nIn] };
   vk.zkonnx.publicInputs = { layout, signals: inSignals };
   return vk;
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The real entry point (bin/zkonnx.js, run from dist/, which the global setup keeps built) as a child process. */
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, ['bin/zkonnx.js', ...args], { cwd: ROOT, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
 }
 
 let vk: ZkonnxVerificationKey;

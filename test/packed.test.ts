@@ -10,11 +10,9 @@
  * - prove + verifyBundle in the packed layout, and the verifier's rejections; the layout comes from the key.
  * - manifest / staleness, the CLI flag, and the MNIST MLP packed.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { readManifest, readQuantizedModel, type Manifest } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
@@ -35,8 +33,8 @@ import { PACK_BYTES, inputSignalCount, packBytes, packedSignalBytes, unpackBytes
 import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { randomInputs, TEST_ROOT } from './helpers/fixtures.ts';
+import { cli } from './helpers/cli.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIR = join(TEST_ROOT, 'packed');
 const pow2 = (k: number) => 1n << BigInt(k);
 const MUTATIONS = [1n, P - 1n, pow2(64)];
@@ -625,20 +623,6 @@ describe('the layout in the manifest and the artifact cache', () => {
     expect(() => emitCircuit(packed40.q, { publicInputs: 'zip' as PublicInputLayout })).toThrow(/unknown public-input layout/);
   });
 });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, ['bin/zkonnx.js', ...args], { cwd: ROOT, env: { ...process.env, ZKONNX_ARTIFACTS: 'artifacts/test' }, maxBuffer: 64 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe('zkonnx --public-inputs', () => {
   it('compile --public-inputs packed --json reports the layout; inspect shows the unpack line; run proves and verifies', async () => {
