@@ -24,9 +24,15 @@ function* files(p) {
   else yield p;
 }
 
+/** The newest mtime of the inputs, folders included: adding, removing or renaming a file changes its folder's. */
 function newestInput() {
   let t = 0;
-  for (const i of inputs) for (const f of files(i)) t = Math.max(t, statSync(f).mtimeMs);
+  const walk = (p) => {
+    const st = statSync(p);
+    t = Math.max(t, st.mtimeMs);
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+  };
+  for (const i of inputs) walk(i);
   return t;
 }
 

@@ -162,6 +162,35 @@ describe('plain layout (small random MLP, 4 outputs + 12 inputs)', () => {
     expect(await verifyProof(plain.d, good)).toBe(true);
   });
 
+  it('with too little gas an honest proof reverts (never a false that could be recorded as a refutation)', async () => {
+    const args = argsOf(bundle);
+    for (const gas of [150_000n, 220_000n, 250_000n]) {
+      const r = await plain.d.call(encodeVerifierCall(args), gas);
+      expect(r.success, `${gas} gas`).toBe(false);
+    }
+    expect(await verifyProof(plain.d, args)).toBe(true);
+  });
+
+  it('on a chain without the BN254 precompiles a forged proof is never accepted (stale memory is not a result)', async () => {
+    // A forgery that passes every range check: A = C = (1, 2) (x odd, the stale word an unchecked call left),
+    // B = 0, outputs chosen freely.
+    const forged: VerifierCallArgs = {
+      a: [1n, 2n], b: [[0n, 0n], [0n, 0n]], c: [1n, 2n],
+      publicSignals: argsOf(bundle).publicSignals.map((_, i) => (i === 0 ? 42n : i === 3 ? 7n : 0n)),
+    };
+    const c = await compileContract(plain.v.source, plain.v.contractName, { cacheDir: CACHE });
+    for (const missing of [[8], [6, 7, 8]]) {
+      const d = await (await createEvmSession({ withoutPrecompiles: missing })).deploy(c.creation);
+      for (const method of ['verifyProof', 'verifyAndDecode'] as const) {
+        const r = await d.call(encodeVerifierCall(forged, method));
+        expect(r.success && words(r.returnValue)[0] === 1n, `without [${missing}], ${method}`).toBe(false);
+        // Nor is the honest proof reported valid by a chain that cannot check it.
+        const h = await d.call(encodeVerifierCall(argsOf(bundle), method));
+        expect(h.success && words(h.returnValue)[0] === 1n, `honest, without [${missing}], ${method}`).toBe(false);
+      }
+    }
+  });
+
   it('calldata() is snarkjs\' exportSolidityCallData (pi_b pairs swapped) behind keccak256(signature)[0:4]', async () => {
     const c = calldata(bundle);
     const ours = JSON.parse(`[${await snarkjs.groth16.exportSolidityCallData(bundle.proof, bundle.publicSignals)}]`) as string[][];
@@ -222,7 +251,7 @@ describe('size formula and refusals', () => {
       exportSolidity(big);
     } catch (e) {
       expect((e as ContractSizeError).exitCode).toBe(2);
-      expect((e as Error).message).toMatch(/about 53,408 bytes .* over the 24,576-byte limit \(EIP-170\): 794 public signals \(10 outputs \+ 784 plain input signals\)/);
+      expect((e as Error).message).toMatch(/about 53,456 bytes .* over the 24,576-byte limit \(EIP-170\): 794 public signals \(10 outputs \+ 784 plain input signals\)/);
       expect((e as Error).message).toMatch(/--public-inputs packed/);
     }
     expect(() => exportSolidity(syntheticKey(vk, 1, maxPublicSignals('plain'), 'plain'))).toThrow(ContractSizeError);
@@ -356,7 +385,7 @@ describe('packed layout: the MNIST MLP (784-56-10, 10 outputs + 26 packed input 
     await writeFile(bundleFile, JSON.stringify(digit));
     const [e, c] = await Promise.all([cli('export', 'solidity', dir, '--json'), cli('calldata', bundleFile)]);
     expect(e.code, e.stderr).toBe(0);
-    expect(JSON.parse(e.stdout)).toMatchObject({ out: join(dir, 'ZkonnxMnistMlpVerifier.sol'), contractName: 'ZkonnxMnistMlpVerifier', publicSignals: 36, layout: 'packed', predictedBytecodeBytes: 4960 });
+    expect(JSON.parse(e.stdout)).toMatchObject({ out: join(dir, 'ZkonnxMnistMlpVerifier.sol'), contractName: 'ZkonnxMnistMlpVerifier', publicSignals: 36, layout: 'packed', predictedBytecodeBytes: 5008 });
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout.trim()).toBe(calldata(digit).calldata);
   });

@@ -100,11 +100,13 @@ export interface EvmSession {
 /**
  * A fresh in-memory EVM (@ethereumjs/evm, its default hardfork) with one funded sender. Contracts deployed in
  * one session can call each other. The EVM enforces EIP-170, so an oversized contract fails to deploy.
+ * `withoutPrecompiles` (e.g. [8]) removes precompiles, as on a chain that lacks them.
  */
-export async function createEvmSession(): Promise<EvmSession> {
+export async function createEvmSession(opts: { withoutPrecompiles?: number[] } = {}): Promise<EvmSession> {
   const { createEVM } = await importOptional('@ethereumjs/evm', () => import('@ethereumjs/evm'));
   const util = await importOptional('@ethereumjs/util', () => import('@ethereumjs/util'));
-  const evm = await createEVM();
+  const removed = (opts.withoutPrecompiles ?? []).map((n) => ({ address: util.createAddressFromString(`0x${n.toString(16).padStart(40, '0')}`) }));
+  const evm = await createEVM(removed.length ? { customPrecompiles: removed } : {});
   const caller = util.createAddressFromString('0x00000000000000000000000000000000000000ee');
   await evm.stateManager.putAccount(caller, new util.Account(0n, 10n ** 24n));
   return {

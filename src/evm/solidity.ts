@@ -28,11 +28,11 @@ export const EIP170_MAX_RUNTIME_BYTES = 24_576;
 
 /**
  * Runtime bytecode of the generated contract, measured with solc 0.8.37, optimizer on (200 runs): exactly 64
- * bytes (one IC point) per public signal plus IC[0], plus a base of 2,480-2,519 bytes (plain) or 2,534-2,578
- * (packed) that varies with the push widths of the per-key numbers. The prediction takes the base's upper
+ * bytes (one IC point) per public signal plus IC[0], plus a base of about 2,530-2,570 bytes (plain) or
+ * 2,580-2,625 (packed) that varies with the push widths of the per-key numbers. The prediction takes the base's upper
  * end, so it is never below solc's size and at most RUNTIME_SLACK_BYTES above; test/evm.test.ts checks both.
  */
-export const RUNTIME_BASE_BYTES: Record<PublicInputLayout, number> = { plain: 2528, packed: 2592 };
+export const RUNTIME_BASE_BYTES: Record<PublicInputLayout, number> = { plain: 2576, packed: 2640 };
 export const RUNTIME_BYTES_PER_SIGNAL = 64;
 /** How far above solc's real size the prediction may be. */
 export const RUNTIME_SLACK_BYTES = 64;
@@ -191,6 +191,8 @@ ${g2Consts('DELTA', k.delta).join('\n')}
     /// @notice snarkjs-compatible: true iff the proof is valid for these public signals. Returns false (never
     ///   reverts) for any argument values; calldata too short for the ABI reverts in the decoder. A B point off
     ///   the twist or outside G2's subgroup makes the pairing precompile fail, which uses up the gas given to it.
+    ///   Reverts (never returns false for an honest proof) when the call has too little gas or the chain lacks
+    ///   the BN254 precompiles (0x06, 0x07, 0x08).
     function verifyProof(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata pubSignals) public view returns (bool) {
         return _verify(a, b, c, pubSignals);
     }
@@ -251,8 +253,13 @@ ${layoutChecks(k).join('\n')}
                         mstore(add(acc, 64), mload(pt))
                         mstore(add(acc, 96), mload(add(pt, 32)))
                         mstore(add(acc, 128), v)
-                        ok := and(ok, staticcall(gas(), 7, add(acc, 64), 96, add(acc, 64), 64))
-                        ok := and(ok, staticcall(gas(), 6, acc, 128, acc, 64))
+                        // The inputs are valid points, so a failure here means out of gas or no precompile
+                        // (then no return data): revert, never report an honest proof as false. (Yul evaluates
+                        // arguments right to left: the call must come before returndatasize() is read.)
+                        let done := staticcall(gas(), 7, add(acc, 64), 96, add(acc, 64), 64)
+                        if iszero(and(done, eq(returndatasize(), 64))) { revert(0, 0) }
+                        done := staticcall(gas(), 6, acc, 128, acc, 64)
+                        if iszero(and(done, eq(returndatasize(), 64))) { revert(0, 0) }
                     }
                 }
                 // -A (y < q was checked, so q - y is canonical; y = 0 stays 0)
@@ -267,8 +274,12 @@ ${g2Stores('BETA', 256)}
 ${g2Stores('GAMMA', 448)}
                 calldatacopy(add(m, 576), c, 64)
 ${g2Stores('DELTA', 640)}
-                ok := and(ok, staticcall(gas(), 8, m, 768, m, 32))
-                ok := and(ok, mload(m))
+                // 4 pairings cost 45,000 + 4 x 34,000 gas (EIP-1108); with less (after the 63/64 rule) revert,
+                // so that a failed call below can only mean a bad B point: false. No return data (a chain
+                // without the precompile) is false too, never the stale memory.
+                if lt(gas(), 186000) { revert(0, 0) }
+                let paired := staticcall(gas(), 8, m, 768, m, 32)
+                ok := and(paired, and(eq(returndatasize(), 32), eq(mload(m), 1)))
             }
         }
     }
