@@ -23,9 +23,19 @@ export function toFieldString(x: bigint | number): string {
   return toField(x).toString();
 }
 
+/** A non-negative integer in canonical decimal (digits only, no leading zeros, at most 78 of them), or null. */
+export function parseDecimal(s: unknown): bigint | null {
+  return typeof s === 'string' && /^(0|[1-9][0-9]{0,77})$/.test(s) ? BigInt(s) : null;
+}
+
 /** Parse a public signal string strictly: decimal digits only, canonical (< p). Returns null if not. */
 export function parseCanonicalSignal(s: unknown): bigint | null {
-  if (typeof s !== 'string' || !/^(0|[1-9][0-9]*)$/.test(s) || s.length > 78) return null;
-  const v = BigInt(s);
-  return v < FIELD_PRIME ? v : null;
+  const v = parseDecimal(s);
+  return v !== null && v < FIELD_PRIME ? v : null;
+}
+
+/** Parse a curve-point coordinate strictly: decimal digits only, canonical in the base field (< q). Null if not. */
+export function parseCanonicalCoordinate(s: unknown): bigint | null {
+  const v = parseDecimal(s);
+  return v !== null && v < BASE_FIELD_PRIME ? v : null;
 }

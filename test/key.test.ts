@@ -1,6 +1,7 @@
 /** parseVerificationKey: keys from strings or objects (browser-safe), every shape problem named by its field. */
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.ts';
+import { BASE_FIELD_PRIME } from '../src/field.ts';
 import { parseVerificationKey } from '../src/verify/key.ts';
 
 const g1 = ['1', '2', '1'];
@@ -37,6 +38,7 @@ describe('parseVerificationKey', () => {
       ['vk_delta_2', (k) => (k.vk_delta_2 = [['1', '2']])],
       ['IC', (k) => (k.IC = [g1])],
       ['IC[1]', (k) => ((k.IC as unknown[])[1] = ['01', '2'])],
+      ['IC[2]', (k) => ((k.IC as unknown[])[2] = [BASE_FIELD_PRIME.toString(), '2'])],
       ['zkonnx', (k) => delete k.zkonnx],
       ['zkonnx.key', (k) => delete (k.zkonnx as Record<string, unknown>).key],
     ];

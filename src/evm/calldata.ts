@@ -4,8 +4,7 @@
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { InputError } from '../errors.ts';
-import { BASE_FIELD_PRIME } from '../field.ts';
-import { parseCanonicalSignal } from '../field.ts';
+import { parseCanonicalCoordinate, parseCanonicalSignal } from '../field.ts';
 import { BUNDLE_FORMAT, type ProofBundle } from '../verify/types.ts';
 
 export type VerifierMethod = 'verifyProof' | 'verifyAndDecode';
@@ -53,10 +52,9 @@ export function encodeVerifierCall(args: VerifierCallArgs, method: VerifierMetho
 }
 
 function coord(v: unknown, what: string): bigint {
-  if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,77})$/.test(v) || BigInt(v) >= BASE_FIELD_PRIME) {
-    throw new InputError(`The bundle's proof is malformed: ${what} is not a canonical coordinate.`);
-  }
-  return BigInt(v);
+  const x = parseCanonicalCoordinate(v);
+  if (x === null) throw new InputError(`The bundle's proof is malformed: ${what} is not a canonical coordinate.`);
+  return x;
 }
 
 /** Affine (x, y) of a snarkjs point [x, y] or [x, y, 1]. */

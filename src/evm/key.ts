@@ -3,7 +3,7 @@
  * curves (as the EVM precompiles take them), gamma != delta, and the public-signal layout (outputs, then the
  * input as `plain` or `packed`). No node:* imports.
  */
-import { BASE_FIELD_PRIME as Q } from '../field.ts';
+import { BASE_FIELD_PRIME as Q, parseDecimal } from '../field.ts';
 import { InputError } from '../errors.ts';
 import { sizeOf } from '../ir/types.ts';
 import { inputSignalCount, PACK_BYTES, PUBLIC_INPUT_LAYOUTS, type PublicInputLayout } from '../verify/layout.ts';
@@ -41,8 +41,8 @@ const fail = (what: string): never => {
 const mod = (a: bigint) => ((a % Q) + Q) % Q;
 
 function coordinate(v: unknown, what: string): bigint {
-  if (typeof v !== 'string' || !/^(0|[1-9][0-9]{0,77})$/.test(v)) return fail(`${what} is not a decimal coordinate`);
-  const x = BigInt(v);
+  const x = parseDecimal(v);
+  if (x === null) return fail(`${what} is not a decimal coordinate`);
   if (x >= Q) return fail(`${what} is not below the base field prime`);
   return x;
 }

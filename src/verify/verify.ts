@@ -13,7 +13,7 @@
  * the output it claims equals the public output signals, and its floats equal their dequantization under
  * the key's own quantization parameters; then the pairing check.
  */
-import { BASE_FIELD_PRIME, FIELD_PRIME, fromField, parseCanonicalSignal } from '../field.ts';
+import { FIELD_PRIME, fromField, parseCanonicalCoordinate, parseCanonicalSignal } from '../field.ts';
 import { sizeOf } from '../ir/types.ts';
 import { dequantizeOutput } from './dequantize.ts';
 import { bn128, groth16Verify, type Bn128 } from './groth16.ts';
@@ -24,7 +24,7 @@ import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerifica
 const reject = (reason: string): VerifyResult => ({ valid: false, reason, output: null });
 
 /** Every proof coordinate must be a canonical element of the BN254 base field. */
-const isCoordinate = (v: unknown) => typeof v === 'string' && /^(0|[1-9][0-9]{0,77})$/.test(v) && BigInt(v) < BASE_FIELD_PRIME;
+const isCoordinate = (v: unknown) => parseCanonicalCoordinate(v) !== null;
 
 /** pi_a, pi_c: [x, y] or [x, y, z]; pi_b: two or three pairs; every coordinate a canonical decimal. */
 function isProofShaped(p: unknown): boolean {
