@@ -6,7 +6,7 @@
  * runs); peak memory per stage (each stage once in its own process); key and proof sizes; accuracy of the
  * quantized model against onnxruntime's float output on sample inputs. With `baseline`, the same for the
  * circomlib-ml construction of the model (src/bench/baseline.ts) and the ratios. The EVM verifier's runtime
- * bytecode and verifyProof gas (solc + @ethereumjs/evm, development dependencies loaded only here).
+ * bytecode and verifyProof gas (solc + @ethereumjs/evm, optional packages loaded on first use).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -19,6 +19,8 @@ import { artifactPath, artifactsRoot } from '../artifacts/paths.ts';
 import { loadModelFile } from '../compile/model.ts';
 import { emitCircuit, type LayerCost } from '../emit/circuit.ts';
 import { InputError, ZkonnxError } from '../errors.ts';
+import { calldata, encodeVerifierCall } from '../evm/calldata.ts';
+import { compileContract, deployContract } from '../evm/measure.ts';
 import { EIP170_MAX_RUNTIME_BYTES, exportSolidity } from '../evm/solidity.ts';
 import { flattenCalibration } from '../io/input.ts';
 import type { FloatModel } from '../ir/types.ts';
@@ -305,12 +307,10 @@ export async function benchEvmVerifier(vk: ZkonnxVerificationKey, bundle: ProofB
     notes.push(`EVM verifier: ${v.publicSignals} public signals (${v.layout} input) make ~${v.predictedBytecodeBytes.toLocaleString('en')} bytes of runtime code (predicted), over EIP-170's ${EIP170_MAX_RUNTIME_BYTES.toLocaleString('en')}: not deployable, so not measured; compile with --public-inputs packed`);
     return { ...base, bytecodeBytes: v.predictedBytecodeBytes, predicted: true, verifyGas: null, transactionGas: null, maxVerifyGas: null };
   }
-  const { calldata, encodeVerifierCall } = await import('../evm/calldata.ts');
-  const measure = await import('../evm/measure.ts');
   let deployed;
   try {
-    const c = await measure.compileContract(v.source, v.contractName, { cacheDir: dir });
-    deployed = await measure.deployContract(c.creation);
+    const c = await compileContract(v.source, v.contractName, { cacheDir: dir });
+    deployed = await deployContract(c.creation);
   } catch (e) {
     if (e instanceof MissingPackageError) {
       notes.push(`EVM verifier not measured: ${e.shortMessage} ${e.hint ?? ''}`.trim());
