@@ -97,3 +97,33 @@ export class ContractSizeError extends ZkonnxError {
   override name = 'ContractSizeError';
   override readonly code = 'CONTRACT_SIZE';
 }
+
+/**
+ * The file system refused an operation (read-only, full, a directory where a file was expected, a missing
+ * or unreachable path, no permission). Names the path and the system's reason; exit 2: the environment, not
+ * zkonnx, must change.
+ */
+export class FileSystemError extends ZkonnxError {
+  override name = 'FileSystemError';
+  override readonly code = 'FILESYSTEM';
+  /** The errno code (EROFS, ENOSPC, EISDIR, ENOTDIR, ENOENT, EACCES, ...). */
+  readonly errno: string;
+  readonly path: string;
+  constructor(shortMessage: string, errno: string, path: string, opts: ZkonnxErrorOptions = {}) {
+    super(shortMessage, opts);
+    this.errno = errno;
+    this.path = path;
+  }
+}
+
+/** Another zkonnx process is using the artifact directory (or output file) in a way that conflicts. */
+export class LockError extends ZkonnxError {
+  override name = 'LockError';
+  override readonly code = 'LOCKED';
+}
+
+/** The model exceeds a size limit (nodes, initializer bytes, predicted constraints); a flag raises it. */
+export class ModelLimitError extends ZkonnxError {
+  override name = 'ModelLimitError';
+  override readonly code = 'MODEL_LIMIT';
+}
