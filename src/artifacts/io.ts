@@ -1,7 +1,7 @@
 /** File helpers: atomic writes (temp file + rename, so an interrupted run leaves nothing half-written), hashing. */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
 
@@ -71,12 +71,21 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Read and parse a JSON file, with errors that name the file. */
-export async function readJsonFile(path: string, what: string): Promise<unknown> {
+/** The largest JSON file zkonnx reads unless told otherwise (bundles, keys, inputs, calibration sets). */
+export const MAX_JSON_FILE_BYTES = 256 * 1024 * 1024;
+
+/** Read and parse a JSON file, with errors that name the file; refuses files over `maxBytes` before reading them. */
+export async function readJsonFile(path: string, what: string, opts: { maxBytes?: number } = {}): Promise<unknown> {
+  const maxBytes = opts.maxBytes ?? MAX_JSON_FILE_BYTES;
   let text: string;
   try {
+    const size = (await stat(path)).size;
+    if (size > maxBytes) {
+      throw new InputError(`${what} '${path}' is ${size} bytes, more than the ${maxBytes} bytes zkonnx reads for it.`);
+    }
     text = await readFile(path, 'utf8');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(`Cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, { cause: e });
   }
   try {
