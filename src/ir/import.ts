@@ -5,13 +5,55 @@
  *
  * Activations are tracked by name, so graphs may branch and join (residual Add, Concat). A node whose
  * output is the same data as its input (Identity, a bias folded into the layer before it) becomes an alias.
+ *
+ * Every number a layer computes with must be finite: a NaN or infinite weight, bias or scale has no integer
+ * form (it would reach the circuit as garbage). Each node's layers are checked once the node is imported,
+ * and the problem is reported on that node, naming the non-finite constants it read (an initializer, a
+ * Constant's value, a dequantized weight) or attributes. Infinity in a constant is fine where the layer
+ * does not keep it (Clip's bounds mean "no bound"; dividing by it gives 0); NaN never is.
  */
 import { UnsupportedModelError, type ModelIssue } from '../errors.ts';
 import type { OnnxGraph, OnnxTensor } from '../onnx/load.ts';
 import { dataTypeName } from '../onnx/load.ts';
 import { onnxImporters, supportedOps } from '../ops/registry.ts';
 import type { Activation, ImportContext } from '../ops/types.ts';
-import type { FloatLayer, FloatModel } from './types.ts';
+import { firstNonFinite, type FloatLayer, type FloatModel } from './types.ts';
+
+/** The non-finite values of a tensor: how many of each kind, and where the first one is. */
+interface NonFinite {
+  nan: number;
+  inf: number;
+  first: number;
+  count: number;
+}
+
+function nonFiniteOf(data: ArrayLike<number>): NonFinite | undefined {
+  let r: NonFinite | undefined;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v === 0) continue; // finite (NaN - NaN and Inf - Inf are NaN)
+    r ??= { nan: 0, inf: 0, first: i, count: 0 };
+    r.count++;
+    if (Number.isNaN(v)) r.nan++;
+    else r.inf++;
+  }
+  return r;
+}
+
+function describeNonFinite(nf: NonFinite, data: ArrayLike<number>): string {
+  if (data.length === 1) return `is ${data[0]}`;
+  if (nf.count === 1) return `holds ${data[nf.first]} at index ${nf.first} (of ${data.length} values)`;
+  const kinds = [nf.nan && 'NaN', nf.inf && 'Infinity'].filter(Boolean).join(' and ');
+  return `holds ${nf.count} non-finite values (${kinds}) of ${data.length}, the first, ${data[nf.first]}, at index ${nf.first}`;
+}
+
+/**
+ * The first non-finite number among a float layer's parameters (weights, bias, coefficients, scales, pinned
+ * scales, pad value, alpha); undefined when all are finite. A clip's bounds may be infinite (no bound).
+ */
+function nonFiniteParameter(layer: FloatLayer): string | undefined {
+  return firstNonFinite(layer, (path) => layer.kind === 'clip' && (path === 'lo' || path === 'hi'));
+}
 
 export function importGraph(g: OnnxGraph): FloatModel {
   const issues: ModelIssue[] = [];
@@ -49,6 +91,18 @@ export function importGraph(g: OnnxGraph): FloatModel {
   const tensorUses = new Map<string, number>();
   let broken = issues.length > 0;
 
+  // Non-finite values: which node made each constant, and what is wrong with each constant (computed once).
+  const madeBy = new Map<string, string>();
+  const nonFiniteConstants = new Map<OnnxTensor, NonFinite | null>();
+  const nonFiniteIn = (t: OnnxTensor): NonFinite | undefined => {
+    let nf = nonFiniteConstants.get(t);
+    if (nf === undefined) nonFiniteConstants.set(t, (nf = nonFiniteOf(t.data) ?? null));
+    return nf ?? undefined;
+  };
+  const constantLabel = (n: string) =>
+    g.initializers.get(n) === constants.get(n) ? `initializer '${n}'` : madeBy.has(n) ? `constant '${n}' (made by node '${madeBy.get(n)}')` : `constant '${n}'`;
+  const reportedLayers = new Set<FloatLayer>();
+
   for (const node of g.nodes) {
     const imp = onnxImporters.get(node.op);
     if (!imp) {
@@ -67,19 +121,31 @@ export function importGraph(g: OnnxGraph): FloatModel {
     const before = issues.length;
     let produced: Activation | undefined;
     const out = node.outputs[0];
+    // What the node read and touched, for the finiteness check after it.
+    const nonFiniteReads = new Map<string, { t: OnnxTensor; nf: NonFinite }>();
+    const touched = new Set<FloatLayer>();
+    const touch = (l: FloatLayer | undefined) => (l && touched.add(l), l);
     const ctx: ImportContext = {
       node,
       opset: g.opset,
       current: activations[0] ?? { name: '', shape: [] },
       activation: (n) => acts.get(n),
-      constant: (n) => constants.get(n),
-      setConstant: (n, t) => void constants.set(n, t),
+      constant: (n) => {
+        const t = constants.get(n);
+        const nf = t && nonFiniteIn(t);
+        if (nf) nonFiniteReads.set(n, { t: t!, nf });
+        return t;
+      },
+      setConstant: (n, t) => {
+        constants.set(n, t);
+        madeBy.set(n, node.name);
+      },
       producer: () => {
         const cur = activations[0];
         if (!cur || tensorUses.get(cur.name) !== 1) return undefined;
-        return producers.get(cur.name);
+        return touch(producers.get(cur.name));
       },
-      layerOf: (t) => producers.get(t),
+      layerOf: (t) => touch(producers.get(t)),
       isGraphOutput: out === outputName,
       onlyFeeds: (op) => {
         const readers = g.nodes.filter((n) => n.inputs.includes(out));
@@ -87,6 +153,7 @@ export function importGraph(g: OnnxGraph): FloatModel {
       },
       issue: (message) => void issues.push({ node: node.name, op: node.op, message }),
       push: (layer) => {
+        touched.add(layer);
         layers.push(layer);
         produced = { name: layer.output, shape: layer.outShape };
         producers.set(layer.output, layer);
@@ -102,6 +169,29 @@ export function importGraph(g: OnnxGraph): FloatModel {
       broken = true;
       continue;
     }
+    // Finiteness: reported on this node, but not `broken` (shapes are fine): later nodes are still checked.
+    const sources = [...nonFiniteReads].map(([n, { t, nf }]) => `${constantLabel(n)} ${describeNonFinite(nf, t.data)}`);
+    for (const [k, a] of node.attrs) {
+      const values = a.type === 'float' ? [a.value] : a.type === 'floats' ? a.value : [];
+      const nf = nonFiniteOf(values);
+      if (nf) sources.push(`attribute '${k}' ${describeNonFinite(nf, values)}`);
+    }
+    let reportedNode = false;
+    for (const layer of touched) {
+      const bad = !reportedLayers.has(layer) && nonFiniteParameter(layer);
+      if (!bad) continue;
+      reportedLayers.add(layer);
+      reportedNode = true;
+      issues.push({
+        node: node.name, op: node.op,
+        message: sources.length
+          ? `${sources.join('; ')}; weights, biases and scales must be finite numbers (the layer's ${bad})`
+          : `computes a non-finite ${bad} from finite constants (an overflow, or a variance below -epsilon)`,
+      });
+    }
+    // NaN is meaningless wherever it is read, even when no layer keeps it.
+    const nanSources = [...nonFiniteReads].filter(([, r]) => r.nf.nan > 0).map(([n, { t, nf }]) => `${constantLabel(n)} ${describeNonFinite(nf, t.data)}`);
+    if (!reportedNode && nanSources.length) issues.push({ node: node.name, op: node.op, message: `${nanSources.join('; ')}` });
     if (!produced) {
       if (out && constants.has(out)) continue; // the node made a constant
       if (!activations.length) {

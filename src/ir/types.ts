@@ -308,3 +308,40 @@ export interface QuantizedModel {
 }
 
 export const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The first non-finite number (NaN, ±Infinity) anywhere in an IR value (a layer, a quant), as
+ * `path[index] = value`, with how many of that array are non-finite; undefined when all are finite.
+ * `infiniteOk(path)` admits ±Infinity (never NaN) where it means "no bound". Integer typed arrays are skipped
+ * (finite by construction); strings and booleans are ignored.
+ */
+export function firstNonFinite(value: unknown, infiniteOk: (path: string) => boolean = () => false, path = ''): string | undefined {
+  if (typeof value === 'number') {
+    return Number.isNaN(value) || (!Number.isFinite(value) && !infiniteOk(path)) ? `${path} = ${value}` : undefined;
+  }
+  if (value instanceof Float64Array || value instanceof Float32Array || (Array.isArray(value) && typeof value[0] === 'number')) {
+    const a = value as ArrayLike<number>;
+    let first = -1;
+    let count = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (typeof a[i] !== 'number' || a[i] - a[i] === 0) continue; // finite: NaN - NaN and Inf - Inf are NaN
+      if (first < 0) first = i;
+      count++;
+    }
+    return first < 0 ? undefined : `${path}[${first}] = ${a[first]}${count > 1 ? ` (${count} of ${a.length} values are not finite)` : ''}`;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const r = firstNonFinite(value[i], infiniteOk, `${path}[${i}]`);
+      if (r) return r;
+    }
+    return undefined;
+  }
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const r = firstNonFinite(v, infiniteOk, path ? `${path}.${k}` : k);
+      if (r) return r;
+    }
+  }
+  return undefined;
+}

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { InputError, UnsupportedModelError, type ModelIssue } from '../errors.ts';
 import type { AccQuant, CalibrationInfo, FloatModel, QLayer, QuantizedModel, U8Quant } from '../ir/types.ts';
-import { sizeOf } from '../ir/types.ts';
+import { firstNonFinite, sizeOf } from '../ir/types.ts';
 import { u8QuantFor } from '../ir/quant.ts';
 import { floatDef } from '../ops/registry.ts';
 import { makeClamp } from '../ops/clip.ts';
@@ -35,12 +35,29 @@ export const DEFAULT_MULTIPLIER_BITS = 10;
 // The grid helpers live below both src/ops and src/quantize; re-exported here, where users look for them.
 export { quantizeInput, roundHalfEven, u8QuantFor } from '../ir/quant.ts';
 
-/** Calibrated ranges of every tensor (the model input and every layer output), by tensor name. */
+/**
+ * Calibrated ranges of every tensor (the model input and every layer output), by tensor name. Refuses a
+ * sample that is not finite (InputError) and a model whose float computation is not (UnsupportedModelError,
+ * naming the first layer that computes NaN or Infinity): a comparison with NaN is false, so a NaN would
+ * otherwise vanish from the ranges silently.
+ */
 export function calibrate(model: FloatModel, samples: ArrayLike<number>[]): Map<string, CalibratedRange> {
   if (samples.length === 0) throw new InputError('Calibration needs at least one sample.');
   const ranges = new Map<string, CalibratedRange>();
-  for (const s of samples) {
-    for (const [name, v] of runFloatAll(model, s)) {
+  samples.forEach((s, k) => {
+    const badInput = firstNonFinite(Array.from(s), undefined, 'input');
+    if (badInput) throw new InputError(`Calibration sample ${k} is not finite: ${badInput}.`, { hint: 'Inputs must be finite numbers.' });
+    const all = runFloatAll(model, s);
+    for (const layer of model.layers) {
+      const bad = firstNonFinite(all.get(layer.output), undefined, 'output');
+      if (bad) {
+        throw new UnsupportedModelError([{
+          node: layer.name, op: layer.kind,
+          message: `computes a non-finite value on calibration sample ${k} (${bad}): the float model overflows float64 (weights or activations too large) or divides by zero`,
+        }]);
+      }
+    }
+    for (const [name, v] of all) {
       let r = ranges.get(name);
       if (!r) ranges.set(name, (r = { min: Infinity, max: -Infinity }));
       for (let i = 0; i < v.length; i++) {
@@ -48,9 +65,12 @@ export function calibrate(model: FloatModel, samples: ArrayLike<number>[]): Map<
         if (v[i] > r.max) r.max = v[i];
       }
     }
-  }
+  });
   return ranges;
 }
+
+/** Thrown once a layer's problem is reported: the layer gets no output state, and the layers reading it are skipped. */
+class LayerFailed extends Error {}
 
 export function calibrationHash(samples: ArrayLike<number>[]): string {
   const h = createHash('sha256');
@@ -102,8 +122,14 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     const inOffset = s.quant.kind === 'u8' ? s.quant.zeroPoint : 0;
     const relu = !!s.clamp && s.clamp.lo === 0 && out.zeroPoint === 0;
     const tensor = `${s.tensor}#q${requants++}`;
+    const bad = firstNonFinite({ in: inQ, out });
+    if (bad) {
+      issues.push({ node: name, op: 'requant', message: `the scales or bounds to requantize are not finite (${bad}): weights or calibrated ranges beyond float64` });
+      throw new LayerFailed();
+    }
     const rq = makeRequant(name, s.tensor, tensor, s.shape, inQ, inOffset, out, relu, multiplierBits);
-    if (rq.multipliers.some((m) => !Number.isSafeInteger(m)) || rq.bits.some((kk) => kk > MAX_REQUANT_BITS)) {
+    // Written so that NaN fails them (every comparison with NaN is false).
+    if (!rq.multipliers.every((m) => Number.isSafeInteger(m)) || !rq.bits.every((kk) => kk <= MAX_REQUANT_BITS)) {
       issues.push({ node: name, op: 'requant', message: `requantization needs a multiplier above 2^53 or more than ${MAX_REQUANT_BITS} bits (the calibrated output range is too small for the accumulator scale)` });
     }
     layers.push(rq);
@@ -122,6 +148,8 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
   };
 
   model.layers.forEach((layer) => {
+    // A layer reading the output of one that failed (its problem already reported) cannot be quantized.
+    if (issues.length && layer.inputs.some((t) => !states.has(t))) return;
     const report = (message: string) => void issues.push({ node: layer.name, op: layer.kind, message });
     const stateOf = (k: number): QState => {
       const s = states.get(layer.inputs[k]);
@@ -159,6 +187,11 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
         return s.clamp ? this.ensureU8(k) : s;
       },
       push(q, extra = {}) {
+        const bad = firstNonFinite(q);
+        if (bad) {
+          report(`quantization gives a non-finite ${bad}: the weights' or activations' scales under- or overflow float64`);
+          throw new LayerFailed();
+        }
         layers.push(q);
         put(layer.output, { tensor: q.output, shape: q.outShape, quant: q.outQuant, clamp: extra.clamp, label: extra.label ?? layer.name });
       },
@@ -168,7 +201,12 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
       },
       issue: report,
     };
-    floatDef(layer).quantize(layer, ctx);
+    try {
+      floatDef(layer).quantize(layer, ctx);
+    } catch (e) {
+      if (e instanceof LayerFailed) return;
+      throw e;
+    }
     if (!states.has(layer.output) && !issues.some((i) => i.node === layer.name)) {
       throw new Error(`internal: layer '${layer.name}' produced no quantized output`);
     }
@@ -178,7 +216,11 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
   // The output: apply a pending clamp (a final ReLU); otherwise keep accumulators wide.
   let out = states.get(model.output.tensor)!;
   if (out.clamp) {
-    out = requantState(out, targetQuant(out, range(model.output.tensor)), out.label);
+    try {
+      out = requantState(out, targetQuant(out, range(model.output.tensor)), out.label);
+    } catch (e) {
+      if (!(e instanceof LayerFailed)) throw e;
+    }
     if (issues.length) throw new UnsupportedModelError(issues);
   }
   if (sizeOf(out.shape) !== sizeOf(model.output.shape)) throw new Error('internal: output size mismatch after quantization');
