@@ -3,15 +3,161 @@
  * import, a database row): no file system, so it runs in browsers. Checks the shape, names the first field
  * that is wrong, and returns the key typed. Whether the key can be trusted is a separate question: pin it
  * by hash (`verifyBundle(..., { vkSha256 })`).
+ *
+ * The snarkjs part (protocol, curve, nPublic, the points, IC; vk_alphabeta_12, which snarkjs adds and zkonnx
+ * does not read) is checked field by field; other top-level fields are allowed (a later snarkjs may add some)
+ * but count against the size bound. The `zkonnx` section is zkonnx's own format: a field it does not define
+ * is refused at any level, as are fields of the wrong type. Every field that keys written so far lack
+ * (`publicInputs` before the public-input layouts, `wires` before it was recorded) stays optional.
  */
 import { InputError } from '../errors.ts';
 import { parseCanonicalCoordinate } from '../field.ts';
+import { checkJsonBounds, MAX_JSON_DEPTH, type JsonBounds } from './bounds.ts';
+import { describeValue } from './describe.ts';
+import { PUBLIC_INPUT_LAYOUTS } from './layout.ts';
 import type { ZkonnxVerificationKey } from './types.ts';
 
+/** More public signals than any circuit zkonnx can compile (circom's largest domain is 2^28 rows). */
+export const MAX_PUBLIC_SIGNALS = 1 << 24;
+
+/** The deepest tensor zkonnx handles has rank 4; anything past 16 is not a shape. */
+export const MAX_RANK = 16;
+
+/**
+ * The size bound for a key with `nPublic` public signals: nPublic + 1 IC points of at most 4 values and 3
+ * coordinates of at most 78 digits each, the output's quantization (3 numbers per output, and outputs <=
+ * nPublic), plus a fixed allowance for the other points, shapes, hashes and names.
+ */
+export function keyBounds(nPublic: number): JsonBounds {
+  return { maxDepth: MAX_JSON_DEPTH, maxNodes: 4096 + 8 * (nPublic + 1), maxChars: 65536 + 256 * (nPublic + 1) };
+}
+
+/** The first thing wrong with a key: the field (dotted path) and what is wrong with it. */
+export interface KeyProblem {
+  field: string;
+  what: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isCoordinate = (v: unknown) => parseCanonicalCoordinate(v) !== null;
 const isG1 = (v: unknown) => Array.isArray(v) && (v.length === 2 || v.length === 3) && v.every(isCoordinate);
 const isG2 = (v: unknown) =>
   Array.isArray(v) && (v.length === 2 || v.length === 3) && v.every((p) => Array.isArray(p) && p.length === 2 && p.every(isCoordinate));
+const isShortString = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length <= max;
+
+/** A shape: at most MAX_RANK non-negative integer dimensions with a product that is a safe integer. */
+export function shapeSize(v: unknown): number | null {
+  if (!Array.isArray(v) || v.length > MAX_RANK) return null;
+  let n = 1;
+  for (const d of v) {
+    if (!isCount(d)) return null;
+    n *= d;
+  }
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** The name of the first own field of `o` (with a defined value) that `allowed` does not list. */
+export function unknownField(o: Record<string, unknown>, allowed: readonly string[]): string | undefined {
+  for (const k of Object.keys(o)) if (o[k] !== undefined && !allowed.includes(k)) return k;
+  return undefined;
+}
+
+const ZKONNX_FIELDS = ['version', 'model', 'r1csSha256', 'constraints', 'wires', 'input', 'output', 'key', 'publicInputs'];
+
+/**
+ * The zkonnx section's problems, in field order. `complete` (what verifyBundle needs) also requires the
+ * fields a verifier reads: `constraints` and both quantizations. The layout's value is left to the caller
+ * when `checkLayout` is false (verifyBundle words that one itself).
+ */
+function zkonnxProblem(z: Record<string, unknown>, complete: boolean, checkLayout: boolean): KeyProblem | null {
+  const at = (field: string, what: string): KeyProblem => ({ field: `zkonnx.${field}`, what });
+  const extra = unknownField(z, ZKONNX_FIELDS);
+  if (extra !== undefined) return at(extra, 'is not a field of the key format');
+  if (z.version !== undefined && !isShortString(z.version, 100)) return at('version', 'must be a string of at most 100 characters');
+  if (!isObject(z.model)) return at('model', 'is missing');
+  const modelExtra = unknownField(z.model, ['name', 'sha256']);
+  if (modelExtra !== undefined) return at(`model.${modelExtra}`, 'is not a field of the key format');
+  if (typeof z.model.name !== 'string') return at('model.name', 'must be a string');
+  if (!isShortString(z.model.sha256, 128)) return at('model.sha256', 'must be a string (the model\'s sha256)');
+  if (z.r1csSha256 !== undefined && !isShortString(z.r1csSha256, 128)) return at('r1csSha256', 'must be a string (the r1cs file\'s sha256)');
+  if (z.constraints !== undefined || complete) {
+    if (!isCount(z.constraints)) return at('constraints', 'must be a non-negative integer');
+  }
+  if (z.wires !== undefined && !isCount(z.wires)) return at('wires', 'must be a non-negative integer');
+  for (const side of ['input', 'output'] as const) {
+    const t = z[side];
+    if (!isObject(t)) return at(side, 'is missing');
+    const tExtra = unknownField(t, ['name', 'shape', 'quant']);
+    if (tExtra !== undefined) return at(`${side}.${tExtra}`, 'is not a field of the key format');
+    if (typeof t.name !== 'string') return at(`${side}.name`, 'must be a string');
+    const size = shapeSize(t.shape);
+    if (size === null) return at(`${side}.shape`, `must be an array of at most ${MAX_RANK} non-negative integers`);
+    if (t.quant === undefined && !complete) continue;
+    const q = t.quant;
+    if (!isObject(q)) return at(`${side}.quant`, 'must be an object (the quantization parameters)');
+    const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+    if (q.kind === 'u8') {
+      const qExtra = unknownField(q, ['kind', 'scale', 'zeroPoint']);
+      if (qExtra !== undefined) return at(`${side}.quant.${qExtra}`, 'is not a field of the key format');
+      if (!finite(q.scale)) return at(`${side}.quant.scale`, 'must be a finite number');
+      if (!isCount(q.zeroPoint) || q.zeroPoint > 255) return at(`${side}.quant.zeroPoint`, 'must be an integer in 0..255');
+    } else if (q.kind === 'acc' && side === 'output') {
+      const qExtra = unknownField(q, ['kind', 'scales', 'lo', 'hi']);
+      if (qExtra !== undefined) return at(`${side}.quant.${qExtra}`, 'is not a field of the key format');
+      for (const f of ['scales', 'lo', 'hi']) {
+        const a = q[f];
+        if (!Array.isArray(a) || a.length !== size || !a.every(finite)) return at(`${side}.quant.${f}`, `must hold ${size} finite numbers (one per output)`);
+      }
+    } else {
+      return at(`${side}.quant.kind`, side === 'input' ? 'must be "u8"' : 'must be "u8" or "acc"');
+    }
+  }
+  if (!isObject(z.key)) return at('key', 'is missing');
+  const keyExtra = unknownField(z.key, ['kind', 'ptauPower']);
+  if (keyExtra !== undefined) return at(`key.${keyExtra}`, 'is not a field of the key format');
+  if (z.key.kind !== 'dev' && z.key.kind !== 'ceremony') return at('key.kind', 'must be "dev" or "ceremony"');
+  if (z.key.ptauPower !== undefined && z.key.ptauPower !== null && !isCount(z.key.ptauPower)) return at('key.ptauPower', 'must be null or a non-negative integer');
+  if (z.publicInputs !== undefined) {
+    const p = z.publicInputs;
+    if (!isObject(p)) return at('publicInputs', 'must be an object ({ layout, signals })');
+    const pExtra = unknownField(p, ['layout', 'signals']);
+    if (pExtra !== undefined) return at(`publicInputs.${pExtra}`, 'is not a field of the key format');
+    if (checkLayout && !(PUBLIC_INPUT_LAYOUTS as readonly unknown[]).includes(p.layout)) return at('publicInputs.layout', `is ${describeValue(p.layout)}, expected "plain" or "packed"`);
+    if (!isCount(p.signals)) return at('publicInputs.signals', 'must be a non-negative integer');
+  }
+  return null;
+}
+
+/**
+ * Check a verification key's shape and size: returns the first problem, or null. Never throws, whatever `v`
+ * is (depth and size are bounded by keyBounds(nPublic) before anything walks it). `complete` also requires
+ * the fields verifyBundle reads; `checkLayout` (default true) checks the public-input layout's value.
+ */
+export function checkVerificationKey(v: unknown, opts: { complete?: boolean; checkLayout?: boolean } = {}): KeyProblem | null {
+  if (!isObject(v)) return { field: '(root)', what: 'must be a JSON object' };
+  const k = v;
+  if (k.protocol !== 'groth16') return { field: 'protocol', what: `is ${describeValue(k.protocol)}, expected "groth16"` };
+  if (k.curve !== 'bn128') return { field: 'curve', what: `is ${describeValue(k.curve)}, expected "bn128"` };
+  if (!isCount(k.nPublic) || k.nPublic > MAX_PUBLIC_SIGNALS) return { field: 'nPublic', what: `must be a non-negative integer (at most ${MAX_PUBLIC_SIGNALS})` };
+  const nPublic = k.nPublic;
+  const over = checkJsonBounds(k, keyBounds(nPublic));
+  if (over) {
+    return over.kind === 'depth'
+      ? { field: over.path, what: `is nested more than ${over.limit} deep` }
+      : { field: over.path, what: `makes the key larger than a key with ${nPublic} public signals can be (more than ${over.limit} ${over.kind === 'nodes' ? 'values' : 'characters of text'} in all)` };
+  }
+  if (!isG1(k.vk_alpha_1)) return { field: 'vk_alpha_1', what: 'must be a G1 point (canonical decimal coordinates, < q)' };
+  for (const f of ['vk_beta_2', 'vk_gamma_2', 'vk_delta_2']) {
+    if (!isG2(k[f])) return { field: f, what: 'must be a G2 point (pairs of canonical decimal coordinates, < q)' };
+  }
+  if (!Array.isArray(k.IC) || k.IC.length !== nPublic + 1) return { field: 'IC', what: 'must hold nPublic + 1 points' };
+  for (let i = 0; i < k.IC.length; i++) {
+    if (!isG1(k.IC[i])) return { field: `IC[${i}]`, what: 'must be a G1 point (canonical decimal coordinates, < q)' };
+  }
+  if (!isObject(k.zkonnx)) return { field: 'zkonnx', what: 'is missing: this is not a key made by `zkonnx setup`' };
+  return zkonnxProblem(k.zkonnx, opts.complete ?? false, opts.checkLayout ?? true);
+}
 
 /** Parse and shape-check a zkonnx verification key (verification_key.json). Throws InputError naming the field. */
 export function parseVerificationKey(input: string | object, source = 'verification key'): ZkonnxVerificationKey {
@@ -23,20 +169,9 @@ export function parseVerificationKey(input: string | object, source = 'verificat
       throw new InputError(`${source} is not valid JSON.`, { cause: e, hint: 'Use the verification_key.json that `zkonnx setup` wrote.' });
     }
   }
-  const bad = (field: string, what: string): never => {
-    throw new InputError(`${source}: field '${field}' ${what}.`, { hint: 'Use the verification_key.json that `zkonnx setup` wrote, unmodified.' });
-  };
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return bad('(root)', 'must be a JSON object');
-  const k = v as Record<string, unknown>;
-  if (k.protocol !== 'groth16') bad('protocol', `is ${JSON.stringify(k.protocol)}, expected "groth16"`);
-  if (k.curve !== 'bn128') bad('curve', `is ${JSON.stringify(k.curve)}, expected "bn128"`);
-  if (typeof k.nPublic !== 'number' || !Number.isInteger(k.nPublic) || k.nPublic < 0) bad('nPublic', 'must be a non-negative integer');
-  if (!isG1(k.vk_alpha_1)) bad('vk_alpha_1', 'must be a G1 point (canonical decimal coordinates, < q)');
-  for (const f of ['vk_beta_2', 'vk_gamma_2', 'vk_delta_2']) if (!isG2(k[f])) bad(f, 'must be a G2 point (pairs of canonical decimal coordinates, < q)');
-  if (!Array.isArray(k.IC) || k.IC.length !== (k.nPublic as number) + 1) bad('IC', 'must hold nPublic + 1 points');
-  (k.IC as unknown[]).forEach((p, i) => isG1(p) || bad(`IC[${i}]`, 'must be a G1 point (canonical decimal coordinates, < q)'));
-  const z = k.zkonnx as Record<string, unknown> | undefined;
-  if (!z || typeof z !== 'object') return bad('zkonnx', 'is missing: this is not a key made by `zkonnx setup`');
-  for (const f of ['model', 'input', 'output', 'key']) if (!z[f] || typeof z[f] !== 'object') bad(`zkonnx.${f}`, 'is missing');
+  const problem = checkVerificationKey(v);
+  if (problem) {
+    throw new InputError(`${source}: field '${problem.field}' ${problem.what}.`, { hint: 'Use the verification_key.json that `zkonnx setup` wrote, unmodified.' });
+  }
   return v as ZkonnxVerificationKey;
 }

@@ -26,6 +26,8 @@ export interface ZkonnxVerificationKey {
     model: { name: string; sha256: string };
     r1csSha256: string;
     constraints: number;
+    /** The circuit's wire count (as the bundle's circuit.wires states it). Absent in keys made before it was recorded. */
+    wires?: number;
     input: TensorSpec & { quant: U8Quant };
     output: TensorSpec & { quant: TensorQuant };
     /** 'dev': single-party keys; 'ceremony': made from a public powers-of-tau file. */
@@ -80,6 +82,12 @@ export type VerifyResult =
       reason: 'ok';
       /** The dequantized output the proof establishes. */
       output: number[];
+      /**
+       * The kind the verification key states about itself (vk.zkonnx.key.kind): 'dev' (one party) or
+       * 'ceremony'. verifyBundle does not and cannot check it: anyone can relabel a dev key 'ceremony' (the
+       * relabelled key has another hash, so pinning the key by `vkSha256` after checking its ceremony with
+       * `zkonnx ceremony verify DIR --ptau FILE` is what makes the claim trustworthy).
+       */
       keyKind: 'dev' | 'ceremony';
     }
   | {
