@@ -5,7 +5,7 @@
  * and a gamma == delta key are each rejected, for the reason that applies.
  */
 import { existsSync } from 'node:fs';
-import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import * as snarkjs from 'snarkjs';
@@ -22,6 +22,7 @@ import { vkHash } from '../src/verify/canonical.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
+import { cli } from './helpers/cli.ts';
 import { mlpFixture, TEST_ROOT, type Fixture } from './helpers/fixtures.ts';
 
 /** BN254 base field prime q (coordinates of curve points live here; r = FIELD_PRIME is the scalar field). */
@@ -597,5 +598,212 @@ describe('review hardening', () => {
     const obj = curve.G2.toObject(curve.G2.toAffine(point)) as bigint[][];
     b.proof.pi_b = obj.map((pair) => pair.map(String));
     await expectRejected(b, vkA, /^proof is malformed \(pi_b is not in the G2 subgroup\)/);
+  });
+});
+
+/** [[[...[1]...]]], `depth` arrays deep. */
+function deepArray(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = [v];
+  return v;
+}
+
+/** A bundle's JSON text with the value at `"DEEP"` replaced by an array `depth` deep (JSON.stringify cannot write one). */
+const withDeepText = (b: unknown, depth: number) => JSON.stringify(b).replace('"DEEP"', `${'['.repeat(depth)}1${']'.repeat(depth)}`);
+
+describe('hostile bundles (issue 10)', () => {
+  type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const loose = (b: ProofBundle) => b as unknown as Loose;
+
+  it('nesting 100,000 deep anywhere (input.shape, quantization, a signal, a proof point) is refused, not a RangeError', async () => {
+    const mutations: ((b: Loose) => void)[] = [
+      (b) => void (b.input.shape = deepArray(100_000)),
+      (b) => void (b.quantization = deepArray(100_000)),
+      (b) => void (b.quantization.output.quant.scales = deepArray(100_000)),
+      (b) => void (b.publicSignals[0] = deepArray(100_000)),
+      (b) => void (b.proof.pi_a = deepArray(100_000)),
+      (b) => void (b.formatVersion = deepArray(100_000)),
+    ];
+    for (const [i, mutate] of mutations.entries()) {
+      const b = clone(bundle);
+      mutate(loose(b));
+      const r = await verifyBundle(b, vkA);
+      expect(r.valid, `mutation ${i}`).toBe(false);
+      expect(r.reason, `mutation ${i}`).toMatch(/^(bundle is malformed: field '.*' is nested more than 32 deep|unsupported bundle format version an array of 1)/);
+    }
+    // As it arrives from a file: JSON.parse reads it, verifyBundle refuses it.
+    const text = withDeepText({ ...bundle, input: { ...bundle.input, shape: 'DEEP' } }, 100_000);
+    await expectRejected(JSON.parse(text), vkA, /^bundle is malformed: field 'input\.shape\[0\]\[0\]\[0\]\[0\]\.\.\. \(\d+ levels\)' is nested more than 32 deep/);
+  });
+
+  it('a 10 MB junk field, or 200,000 junk values, is refused by size, cheaply and before any curve work', async () => {
+    for (const junk of ['x'.repeat(10_000_000), new Array(200_000).fill(0)]) {
+      const b = { ...clone(bundle), junk } as unknown as ProofBundle;
+      const t0 = performance.now();
+      await expectRejected(b, vkA, /^bundle is larger than an honest bundle for this key can be: it holds more than \d+ (characters of text|values) in all \(the limit was crossed at 'junk'\)/);
+      expect(performance.now() - t0).toBeLessThan(1000); // it took 3.4 s before
+    }
+    // Junk inside a field the format defines is caught by the same budget.
+    const c = clone(bundle);
+    loose(c).output.name = 'y'.repeat(1_000_000);
+    await expectRejected(c, vkA, /^bundle is larger than an honest bundle .*'output\.name'/);
+  });
+
+  it('a field the format does not define, at any level, is refused', async () => {
+    for (const path of ['extra', 'circuit.extra', 'circuit.publicInputs.extra', 'quantization.extra', 'input.extra', 'output.extra', 'proof.extra']) {
+      const b = clone(bundle);
+      const parts = path.split('.');
+      let o = loose(b);
+      for (const part of parts.slice(0, -1)) o = o[part];
+      o[parts.at(-1)!] = 'x';
+      await expectRejected(b, vkA, new RegExp(`^bundle has a field its format does not define: '${path.replace(/\./g, '\\.')}'`));
+    }
+    // Inside the quantization, which must equal the key's: an extra field makes it differ.
+    const q = clone(bundle);
+    loose(q).quantization.input.quant.extra = 1;
+    await expectRejected(q, vkA, /^bundle quantization parameters differ from the verification key's/);
+    // A field whose value is undefined is absent (it does not survive JSON either).
+    const u = { ...clone(bundle), extra: undefined } as unknown as ProofBundle;
+    expect((await verifyBundle(u, vkA)).valid).toBe(true);
+  });
+
+  it('circuit.wires must be a non-negative integer, and circuit.publicSignals the key\'s nPublic', async () => {
+    for (const wires of [-1, 1.5, String(bundle.circuit.wires), null, undefined]) {
+      const b = clone(bundle);
+      loose(b).circuit.wires = wires;
+      await expectRejected(b, vkA, /^bundle field 'circuit\.wires' must be a non-negative integer/);
+    }
+    for (const n of [vkA.nPublic + 1, vkA.nPublic - 1, String(vkA.nPublic), undefined]) {
+      const b = clone(bundle);
+      loose(b).circuit.publicSignals = n;
+      await expectRejected(b, vkA, /^bundle circuit size differs from the verification key's \(publicSignals: .*, the key's nPublic 15\)/);
+    }
+  });
+
+  it('circuit.wires must equal the key\'s when the key states it (keys made before it was recorded do not)', async () => {
+    // vkA does not state wires: any count passes (the proof does not cover it).
+    expect(vkA.zkonnx.wires).toBeUndefined();
+    const any = clone(bundle);
+    any.circuit.wires += 1;
+    expect((await verifyBundle(any, vkA)).valid).toBe(true);
+    const vkW = clone(vkA);
+    vkW.zkonnx.wires = bundle.circuit.wires;
+    const honest = clone(bundle);
+    honest.vkSha256 = await vkHash(vkW);
+    expect((await verifyBundle(honest, vkW)).valid).toBe(true);
+    const off = clone(honest);
+    off.circuit.wires += 1;
+    await expectRejected(off, vkW, new RegExp(`^bundle circuit size differs from the verification key's \\(wires: ${bundle.circuit.wires + 1}, the key's ${bundle.circuit.wires}\\)`));
+  });
+
+  it('a proof must say groth16 on bn128', async () => {
+    const cases: [string, unknown][] = [['protocol', 'plonk'], ['protocol', 'fflonk'], ['curve', 'bls12381'], ['protocol', undefined], ['curve', 5]];
+    for (const [field, value] of cases) {
+      const b = clone(bundle);
+      loose(b).proof[field] = value;
+      await expectRejected(b, vkA, /^proof is not a Groth16 proof on BN254 \(protocol .*, curve .*; expected "groth16", "bn128"\)/);
+    }
+  });
+
+  it('zkonnxVersion and createdAt must be strings of at most 100 characters', async () => {
+    const cases: [string, unknown][] = [['zkonnxVersion', 1], ['zkonnxVersion', 'v'.repeat(101)], ['createdAt', undefined], ['createdAt', null], ['createdAt', { at: 0 }]];
+    for (const [field, value] of cases) {
+      const b = clone(bundle);
+      loose(b)[field] = value;
+      await expectRejected(b, vkA, new RegExp(`^bundle field '${field}' must be a string of at most 100 characters`));
+    }
+  });
+
+  it('a malformed key (pinned by the bundle) is refused with the field, not a TypeError', async () => {
+    const edits: [(k: Loose) => void, RegExp][] = [
+      [(k) => void delete k.zkonnx.output.quant, /^verification key is malformed: field 'zkonnx\.output\.quant'/],
+      [(k) => void (k.zkonnx.model = null), /^verification key is malformed: field 'zkonnx\.model' is missing/],
+      [(k) => void (k.zkonnx.extra = 1), /^verification key is malformed: field 'zkonnx\.extra' is not a field of the key format/],
+      [(k) => void (k.zkonnx.input.shape = deepArray(100_000)), /^verification key is malformed: field 'zkonnx\.input\.shape.*' is nested more than 32 deep/],
+      [(k) => void (k.zkonnx.output.shape = 'x'), /^verification key is malformed: field 'zkonnx\.output\.shape' is not a shape/],
+    ];
+    for (const [edit, reason] of edits) {
+      const k = clone(vkA);
+      edit(k as unknown as Loose);
+      const b = clone(bundle);
+      b.vkSha256 = await vkHash(k);
+      await expectRejected(b, k, reason);
+    }
+  });
+
+  it('a dev key relabelled "ceremony" (bundle to match) verifies as a ceremony key: the kind is the key\'s own claim', async () => {
+    const vkC = clone(vkA);
+    vkC.zkonnx.key.kind = 'ceremony';
+    const b = clone(bundle);
+    b.keyKind = 'ceremony';
+    b.vkSha256 = await vkHash(vkC);
+    // Nothing in a verification can tell: the pairing never sees the zkonnx section.
+    expect(await verifyBundle(b, vkC)).toMatchObject({ valid: true, keyKind: 'ceremony' });
+  });
+});
+
+describe('zkonnx verify and prove on hostile files (issue 10)', () => {
+  const dir = join(TEST_ROOT, 'verify-hostile-cli');
+  const vkFile = () => artifactPath(A.dir, 'vk');
+
+  beforeAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+  });
+
+  it('a bundle nested 100,000 deep: INVALID, exit 1 (no crash)', async () => {
+    const f = join(dir, 'deep-bundle.json');
+    await writeFile(f, withDeepText({ ...bundle, quantization: 'DEEP' }, 100_000));
+    const [human, json] = await Promise.all([cli('verify', f, '--vk', vkFile()), cli('verify', f, '--vk', vkFile(), '--json')]);
+    expect(human.code, human.stderr).toBe(1);
+    expect(human.stdout).toMatch(/^INVALID: bundle is malformed: field 'quantization\[0\]\[0\]\[0\]\[0\]\[0\]\.\.\. \(32 levels\)' is nested more than 32 deep \(the bundle format nests 5 deep\)$/m);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, reason: expect.stringMatching(/nested more than 32 deep/) });
+  });
+
+  it('--vk-sha256 xyz is a usage error: exit 2, naming options.vkSha256', async () => {
+    const f = join(dir, 'bundle.json');
+    await writeFile(f, JSON.stringify(bundle));
+    const r = await cli('verify', f, '--vk', vkFile(), '--vk-sha256', 'xyz');
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^zkonnx: options\.vkSha256 must be a sha256 of 64 hex digits, not the string "xyz"/m);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('the key kind is reported as the key\'s own claim, in words and in JSON (keyKindChecked: false)', async () => {
+    const vkC = clone(vkA);
+    vkC.zkonnx.key.kind = 'ceremony';
+    const hash = await vkHash(vkC);
+    const b = clone(bundle);
+    b.keyKind = 'ceremony';
+    b.vkSha256 = hash;
+    const [bf, kf] = [join(dir, 'relabelled-bundle.json'), join(dir, 'relabelled-vk.json')];
+    await writeFile(bf, JSON.stringify(b));
+    await writeFile(kf, JSON.stringify(vkC));
+    const [human, json, pinned, dev] = await Promise.all([
+      cli('verify', bf, '--vk', kf),
+      cli('verify', bf, '--vk', kf, '--json'),
+      cli('verify', bf, '--vk', kf, '--vk-sha256', hash.toUpperCase()),
+      cli('verify', join(dir, 'bundle.json'), '--vk', vkFile()),
+    ]);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain(
+      `key: ceremony key (the key's own claim; \`zkonnx ceremony verify DIR --ptau FILE\` checks a ceremony transcript; pin the checked key with --vk-sha256 ${hash})`,
+    );
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, keyKind: 'ceremony', keyKindChecked: false, vkSha256: hash });
+    expect(pinned.code).toBe(0);
+    expect(pinned.stdout).toMatch(/key: ceremony key \(the key's own claim; you pinned this key with --vk-sha256/);
+    expect(dev.code, dev.stderr).toBe(0);
+    expect(dev.stdout).toMatch(/key: dev key \(the key's own claim\)\nwarning: dev key \(single party\)/);
+  });
+
+  it('prove with an input nested 200,000 deep: InputError, exit 2, naming the path', async () => {
+    const f = join(dir, 'deep-input.json');
+    await writeFile(f, `{"input":${'['.repeat(200_000)}0${']'.repeat(200_000)}}`);
+    const r = await cli('prove', A.dir, '--input', f);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^zkonnx: input: the value at input\[0\]\[0\] is an array nested 3 deep, deeper than the input can be/m);
+    expect(r.stderr).not.toMatch(/RangeError|^\s+at /m);
   });
 });

@@ -1,34 +1,61 @@
 /**
  * verifyBundle(bundle, vk): check a proof bundle against a trusted verification key, without re-running the
- * model. No node:* imports, so this module can run in a browser.
+ * model. No node:* imports, so this module can run in a browser. It never throws on what a bundle or key
+ * holds (only on bad options, a caller's error): every problem is a `{ valid: false, reason }`.
  *
- * Checks, in order: bundle format; the vk hash named in the bundle; Groth16/BN254 key; gamma != delta as
- * points (a key with no phase-2 contribution lets anyone forge proofs); the model hash, key kind and
- * quantization, tensor names and shapes and circuit size the bundle shows equal the key's (its
- * zkonnxVersion and createdAt are the prover's word, not covered); the public-input layout comes from the key
- * (vk.zkonnx.publicInputs, plain when absent), and a bundle stating another is refused; public-signal count
- * == vk.nPublic == outputs + input signals of that layout; every signal canonical (< r); the input values the
- * bundle claims are uint8 and equal the public input signals (plain: one each; packed: re-packed 31 per
- * signal, and a packed signal wider than its bytes is refused);
- * the output it claims equals the public output signals, and its floats equal their dequantization under
- * the key's own quantization parameters; then the pairing check.
+ * Checks, in order:
+ * 1. options: undefined or `{ vkSha256? }`, vkSha256 64 hex digits (else InputError, thrown);
+ * 2. the bundle is an object with format 'zkonnx-bundle' and formatVersion 1; the key has a zkonnx section;
+ * 3. size: the key within keyBounds(nPublic), the bundle within bundleBounds of the key's tensor sizes
+ *    (at most 32 deep; a value budget and a text budget an honest bundle stays well inside), by an iterative
+ *    walk, before anything else reads them;
+ * 4. the key's hash: the one pinned by options.vkSha256, and the one the bundle names;
+ * 5. the key: Groth16 on BN254, and well formed (checkVerificationKey: points, IC, the zkonnx section);
+ * 6. the bundle has no field its format does not define (at any level); zkonnxVersion and createdAt are
+ *    strings of at most 100 characters (the prover's word, not covered by the proof);
+ * 7. the model hash, key kind, quantization, tensor names and shapes the bundle shows equal the key's; its
+ *    circuit size: constraints equal the key's, wires a non-negative integer equal to the key's when the key
+ *    states it, publicSignals == nPublic;
+ * 8. the public-input layout comes from the key (vk.zkonnx.publicInputs, plain when absent), and a bundle
+ *    stating another is refused; public-signal count == vk.nPublic == outputs + input signals of that layout;
+ * 9. every signal canonical (< r); the input values the bundle claims are uint8 and equal the public input
+ *    signals (plain: one each; packed: re-packed 31 per signal, and a packed signal wider than its bytes is
+ *    refused); the output it claims equals the public output signals, and its floats equal their
+ *    dequantization under the key's own quantization parameters;
+ * 10. the proof: pi_a, pi_b, pi_c of canonical coordinates, protocol 'groth16', curve 'bn128';
+ * 11. curve work: gamma != delta as points (a key with no phase-2 contribution lets anyone forge proofs);
+ *    pi_b in the order-r subgroup of G2; then the pairing check.
+ * The key kind reported is the key's own claim (vk.zkonnx.key.kind): nothing here can check it.
  */
+import { InputError } from '../errors.ts';
 import { FIELD_PRIME, fromField, parseCanonicalCoordinate, parseCanonicalSignal } from '../field.ts';
-import { sizeOf } from '../ir/types.ts';
-import { dequantizeOutput } from './dequantize.ts';
-import { bn128, groth16Verify, type Bn128 } from './groth16.ts';
+import { checkJsonBounds, describeViolation } from './bounds.ts';
+import { bundleBounds, MAX_BUNDLE_LABEL, unknownBundleField } from './bundle.ts';
 import { canonicalJson, vkHash } from './canonical.ts';
+import { dequantizeOutput } from './dequantize.ts';
+import { describeValue } from './describe.ts';
+import { bn128, groth16Verify, type Bn128 } from './groth16.ts';
+import { checkVerificationKey, keyBounds, MAX_PUBLIC_SIGNALS, shapeSize, unknownField } from './key.ts';
 import { PACK_BYTES, inputSignalCount, packBytes, packedSignalBytes, parsePublicInputLayout } from './layout.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
 
 const reject = (reason: string): VerifyResult => ({ valid: false, reason, output: null });
 
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** A bundle value in a reason: strings and numbers as JSON spells them (strings cut to 40 characters), anything else described. */
+function shown(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return describeValue(v);
+}
+
 /** Every proof coordinate must be a canonical element of the BN254 base field. */
 const isCoordinate = (v: unknown) => parseCanonicalCoordinate(v) !== null;
 
 /** pi_a, pi_c: [x, y] or [x, y, z]; pi_b: two or three pairs; every coordinate a canonical decimal. */
-function isProofShaped(p: unknown): boolean {
-  const x = p as Record<string, unknown>;
+function isProofShaped(p: unknown): boolean {  const x = p as Record<string, unknown>;
   const coords = (v: unknown) => Array.isArray(v) && (v.length === 2 || v.length === 3) && v.every(isCoordinate);
   return (
     !!x && typeof x === 'object' && coords(x.pi_a) && coords(x.pi_c) &&
@@ -61,48 +88,114 @@ function checkGammaDelta(curve: Bn128, gamma: G2Object, delta: G2Object): string
 }
 
 export interface VerifyOptions {
-  /** The sha256 (hex) of the verification key you expect, e.g. published with the model; refuses any other key. */
+  /**
+   * The sha256 (64 hex digits, any case) of the verification key you expect, e.g. published with the model;
+   * refuses any other key.
+   */
   vkSha256?: string;
 }
 
-export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKey, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  if (!bundle || typeof bundle !== 'object' || bundle.format !== BUNDLE_FORMAT) return reject('not a zkonnx proof bundle');
-  if (bundle.formatVersion !== 1) return reject(`unsupported bundle format version ${String(bundle.formatVersion)}`);
-  if (!vk || typeof vk !== 'object' || !vk.zkonnx) return reject('the verification key has no zkonnx section');
+/** The pinned hash (lower case) from valid options; throws InputError naming the option that is wrong. */
+function pinnedHash(opts: unknown): string | undefined {
+  if (opts === undefined) return undefined;
+  const hint = 'Call verifyBundle(bundle, vk) or verifyBundle(bundle, vk, { vkSha256 }) with the sha256 `zkonnx setup` printed for the key you trust.';
+  if (!isObject(opts)) throw new InputError(`verifyBundle: options must be an object ({ vkSha256 }) or undefined, not ${describeValue(opts)}.`, { hint });
+  // A misspelt option would silently turn pinning off: refuse it.
+  const extra = unknownField(opts, ['vkSha256']);
+  if (extra !== undefined) throw new InputError(`verifyBundle: unknown option 'options.${extra.slice(0, 40)}'; the only option is vkSha256.`, { hint });
+  const h = opts.vkSha256;
+  if (h === undefined) return undefined;
+  if (typeof h !== 'string' || !/^[0-9a-fA-F]{64}$/.test(h)) {
+    throw new InputError(`options.vkSha256 must be a sha256 of 64 hex digits, not ${describeValue(h)}.`, { hint });
+  }
+  return h.toLowerCase();
+}
+
+/**
+ * Check a proof bundle against a trusted verification key (the checks are listed at the top of this module).
+ * Throws only InputError, for bad `opts`; resolves to `{ valid: false, reason }` for anything wrong with the
+ * bundle or the key, whatever they hold.
+ *
+ * Cost: the hash of the key and a walk of both (about a millisecond for the MNIST MLP's 794 public signals),
+ * then one multi-exponentiation over the public signals, one G2 subgroup check and a 4-pairing product
+ * (about 20 ms; the first call also builds the curve, about 0.2 s). Junk is refused before any curve work.
+ */
+export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKey, opts?: VerifyOptions): Promise<VerifyResult> {
+  const pinned = pinnedHash(opts);
+  const b: unknown = bundle;
+  const k: unknown = vk;
+  if (!isObject(b) || b.format !== BUNDLE_FORMAT) return reject('not a zkonnx proof bundle');
+  if (b.formatVersion !== 1) return reject(`unsupported bundle format version ${shown(b.formatVersion)}`);
+  if (!isObject(k) || !isObject(k.zkonnx)) return reject('the verification key has no zkonnx section');
+
+  // Size first: nothing below walks a value that is deeper or larger than the format allows.
+  const keyOver = checkJsonBounds(k, keyBounds(isCount(k.nPublic) && k.nPublic <= MAX_PUBLIC_SIGNALS ? k.nPublic : 0));
+  if (keyOver) return reject(`verification key is malformed: ${describeViolation(keyOver)}`);
+  const z = k.zkonnx;
+  const zIn = isObject(z.input) ? z.input : {};
+  const zOut = isObject(z.output) ? z.output : {};
+  const nIn = shapeSize(zIn.shape);
+  const nOut = shapeSize(zOut.shape);
+  if (nIn === null || nOut === null) return reject(`verification key is malformed: field 'zkonnx.${nIn === null ? 'input' : 'output'}.shape' is not a shape`);
+  const nameChars = (typeof zIn.name === 'string' ? zIn.name.length : 0) + (typeof zOut.name === 'string' ? zOut.name.length : 0);
+  const limits = bundleBounds({ nIn, nOut, nPublic: isCount(k.nPublic) ? k.nPublic : 0, rank: (zIn.shape as unknown[]).length + (zOut.shape as unknown[]).length, nameChars });
+  const bundleOver = checkJsonBounds(b, limits);
+  if (bundleOver) {
+    return reject(bundleOver.kind === 'depth'
+      ? `bundle is malformed: ${describeViolation(bundleOver)} (the bundle format nests 5 deep)`
+      : `bundle is larger than an honest bundle for this key can be: ${describeViolation(bundleOver)}`);
+  }
+
   const actualVkHash = await vkHash(vk);
-  if (opts.vkSha256 !== undefined && opts.vkSha256.toLowerCase() !== actualVkHash) return reject(`verification key is not the expected one (its sha256 is ${actualVkHash})`);
-  if (actualVkHash !== bundle.vkSha256) return reject('verification key does not match the one the bundle was made for (vkSha256 differs)');
-  if (vk.protocol !== 'groth16' || vk.curve !== 'bn128') return reject(`unsupported key: ${vk.protocol} on ${vk.curve}`);
-  const curve = await bn128();
-  const keyProblem = checkGammaDelta(curve, vk.vk_gamma_2, vk.vk_delta_2);
-  if (keyProblem) return reject(keyProblem);
+  if (pinned !== undefined && pinned !== actualVkHash) return reject(`verification key is not the expected one (its sha256 is ${actualVkHash})`);
+  if (actualVkHash !== b.vkSha256) return reject('verification key does not match the one the bundle was made for (vkSha256 differs)');
+  if (vk.protocol !== 'groth16' || vk.curve !== 'bn128') return reject(`unsupported key: ${shown(vk.protocol)} on ${shown(vk.curve)}`);
+  // The layout's value is checked below, in the verifier's own words.
+  const keyProblem = checkVerificationKey(vk, { complete: true, checkLayout: false });
+  if (keyProblem) return reject(`verification key is malformed: field '${keyProblem.field}' ${keyProblem.what}`);
+
+  const extra = unknownBundleField(b);
+  if (extra !== null) return reject(`bundle has a field its format does not define: '${extra}'`);
+  for (const f of ['zkonnxVersion', 'createdAt'] as const) {
+    const v = b[f];
+    if (typeof v !== 'string' || v.length > MAX_BUNDLE_LABEL) return reject(`bundle field '${f}' must be a string of at most ${MAX_BUNDLE_LABEL} characters, not ${shown(v)}`);
+  }
 
   const meta = vk.zkonnx;
   // What the bundle says about the model and key must be what the key says (it is what a reader sees).
   if (bundle.modelSha256 !== meta.model.sha256) return reject('bundle names another model than the verification key (modelSha256 differs)');
-  if (bundle.keyKind !== meta.key.kind) return reject(`bundle says its key is '${String(bundle.keyKind)}' but the verification key is '${meta.key.kind}'`);
+  if (bundle.keyKind !== meta.key.kind) return reject(`bundle says its key is ${typeof bundle.keyKind === 'string' ? `'${bundle.keyKind.slice(0, 40)}'` : shown(bundle.keyKind)} but the verification key is '${meta.key.kind}'`);
   if (canonicalJson(bundle.quantization) !== canonicalJson({ input: meta.input, output: meta.output })) {
     return reject('bundle quantization parameters differ from the verification key\'s');
   }
-  const sameTensor = (a: { name?: unknown; shape?: unknown } | undefined, b: { name: string; shape: number[] }) =>
-    !!a && a.name === b.name && canonicalJson(a.shape) === canonicalJson(b.shape);
+  const sameTensor = (a: unknown, t: { name: string; shape: number[] }) =>
+    isObject(a) && a.name === t.name && canonicalJson(a.shape) === canonicalJson(t.shape);
   if (!sameTensor(bundle.input, meta.input) || !sameTensor(bundle.output, meta.output)) {
     return reject('bundle input/output names or shapes differ from the verification key\'s');
   }
-  if (bundle.circuit?.constraints !== meta.constraints) return reject('bundle circuit size differs from the verification key\'s');
-  const nOut = sizeOf(meta.output.shape);
-  const nIn = sizeOf(meta.input.shape);
+  const circuit: unknown = bundle.circuit;
+  if (!isObject(circuit) || circuit.constraints !== meta.constraints) {
+    return reject(`bundle circuit size differs from the verification key's (constraints: ${shown(isObject(circuit) ? circuit.constraints : undefined)}, the key's ${meta.constraints})`);
+  }
+  if (!isCount(circuit.wires)) return reject(`bundle field 'circuit.wires' must be a non-negative integer, not ${shown(circuit.wires)}`);
+  if (meta.wires !== undefined && circuit.wires !== meta.wires) {
+    return reject(`bundle circuit size differs from the verification key's (wires: ${circuit.wires}, the key's ${meta.wires})`);
+  }
+  if (circuit.publicSignals !== vk.nPublic) {
+    return reject(`bundle circuit size differs from the verification key's (publicSignals: ${shown(circuit.publicSignals)}, the key's nPublic ${vk.nPublic})`);
+  }
   // The layout is the key's (a key made before layouts existed is plain); the bundle's statement is only checked.
-  const layout = meta.publicInputs === undefined ? 'plain' : parsePublicInputLayout(meta.publicInputs?.layout);
-  if (!layout) return reject(`verification key names an unknown public-input layout '${String(meta.publicInputs?.layout)}'`);
+  const layout = meta.publicInputs === undefined ? 'plain' : parsePublicInputLayout(meta.publicInputs.layout);
+  if (!layout) return reject(`verification key names an unknown public-input layout ${typeof meta.publicInputs?.layout === 'string' ? `'${meta.publicInputs.layout.slice(0, 40)}'` : shown(meta.publicInputs?.layout)}`);
   const nInSignals = inputSignalCount(layout, nIn);
   if (meta.publicInputs !== undefined && meta.publicInputs.signals !== nInSignals) return reject('verification key is inconsistent with its zkonnx section');
-  if (vk.nPublic !== nOut + nInSignals || vk.IC?.length !== vk.nPublic + 1) return reject('verification key is inconsistent with its zkonnx section');
-  const stated = bundle.circuit.publicInputs;
-  if (stated !== undefined && (stated?.layout !== layout || stated?.signals !== nInSignals)) {
-    return reject(`bundle says its public inputs are ${JSON.stringify(stated?.layout)} (${String(stated?.signals)} signals) but the verification key's are '${layout}' (${nInSignals} signals)`);
+  if (vk.nPublic !== nOut + nInSignals) return reject('verification key is inconsistent with its zkonnx section');
+  const stated: unknown = circuit.publicInputs;
+  if (stated !== undefined && (!isObject(stated) || stated.layout !== layout || stated.signals !== nInSignals)) {
+    const st = isObject(stated) ? stated : {};
+    return reject(`bundle says its public inputs are ${shown(st.layout)} (${shown(st.signals)} signals) but the verification key's are '${layout}' (${nInSignals} signals)`);
   }
-  const signals = bundle.publicSignals;
+  const signals: unknown = bundle.publicSignals;
   if (!Array.isArray(signals) || signals.length !== vk.nPublic) {
     return reject(`expected ${vk.nPublic} public signals, got ${Array.isArray(signals) ? signals.length : 'none'}`);
   }
@@ -114,21 +207,21 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
   }
 
   // Inputs: the bundle's claim must be the public inputs, and each a uint8.
-  const claimedIn = bundle.input?.quantized;
+  const claimedIn: unknown = bundle.input.quantized;
   if (!Array.isArray(claimedIn) || claimedIn.length !== nIn) return reject('bundle input does not match the public signals');
   if (layout === 'plain') {
     // The circuit does not range-check plain inputs: it is sound only for uint8 values, so check them here.
     for (let i = 0; i < nIn; i++) {
       const s = values[nOut + i];
       if (s > 255n) return reject(`public input ${i} is ${s}, outside the uint8 range the circuit is sound for`);
-      if (claimedIn[i] !== Number(s)) return reject(`bundle input ${i} (${claimedIn[i]}) differs from public signal ${nOut + i} (${s})`);
+      if (claimedIn[i] !== Number(s)) return reject(`bundle input ${i} (${shown(claimedIn[i])}) differs from public signal ${nOut + i} (${s})`);
     }
   } else {
     // Packed: the circuit range-checks every byte, so a valid proof has each packed signal < 2^(8 * bytes);
     // a wider one is refused here with its own reason. The claimed uint8 values, re-packed, must be the signals.
     const bad = claimedIn.findIndex((v) => !Number.isInteger(v) || v < 0 || v > 255);
-    if (bad >= 0) return reject(`bundle input ${bad} (${JSON.stringify(claimedIn[bad])}) is not a uint8`);
-    const packed = packBytes(claimedIn);
+    if (bad >= 0) return reject(`bundle input ${bad} (${shown(claimedIn[bad])}) is not a uint8`);
+    const packed = packBytes(claimedIn as number[]);
     const bytes = packedSignalBytes(nIn);
     for (let j = 0; j < nInSignals; j++) {
       const s = values[nOut + j];
@@ -141,29 +234,39 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
     }
   }
   // Outputs: claimed integers must be the public outputs; the floats must be their dequantization under the key.
-  const claimedOut = bundle.output?.quantized;
+  const claimedOut: unknown = bundle.output.quantized;
   if (!Array.isArray(claimedOut) || claimedOut.length !== nOut) return reject('bundle output does not match the public signals');
   const outInts = values.slice(0, nOut).map(fromField);
-  for (let k = 0; k < nOut; k++) {
-    if (claimedOut[k] !== outInts[k].toString()) return reject(`bundle output ${k} (${claimedOut[k]}) differs from public signal ${k}`);
+  for (let j = 0; j < nOut; j++) {
+    if (claimedOut[j] !== outInts[j].toString()) return reject(`bundle output ${j} (${shown(claimedOut[j])}) differs from public signal ${j}`);
   }
   const output = dequantizeOutput(meta.output.quant, outInts);
-  const claimedFloats = bundle.output.values;
-  if (!Array.isArray(claimedFloats) || claimedFloats.length !== nOut || claimedFloats.some((v, k) => v !== output[k])) {
+  const claimedFloats: unknown = bundle.output.values;
+  if (!Array.isArray(claimedFloats) || claimedFloats.length !== nOut || claimedFloats.some((v, j) => v !== output[j])) {
     return reject('bundle output values are not the dequantized public outputs');
   }
 
-  if (!isProofShaped(bundle.proof)) return reject('proof is malformed');
+  const proof: unknown = bundle.proof;
+  if (!isProofShaped(proof)) return reject('proof is malformed');
+  const p = proof as ProofBundle['proof'];
+  if (p.protocol !== 'groth16' || p.curve !== 'bn128') {
+    return reject(`proof is not a Groth16 proof on BN254 (protocol ${shown(p.protocol)}, curve ${shown(p.curve)}; expected "groth16", "bn128")`);
+  }
+
+  // Curve work from here on.
+  const curve = await bn128();
+  const gammaDelta = checkGammaDelta(curve, vk.vk_gamma_2, vk.vk_delta_2);
+  if (gammaDelta) return reject(gammaDelta);
   // pi_b must be in the order-r subgroup of G2 (the curve has other points; snarkjs checks only the equation).
   try {
-    const b = curve.G2.fromObject(bundle.proof.pi_b.map((pair) => pair.map((c) => BigInt(c))));
-    if (!curve.G2.isValid(b) || !curve.G2.isZero(curve.G2.timesScalar(b, FIELD_PRIME))) return reject('proof is malformed (pi_b is not in the G2 subgroup)');
+    const pb = curve.G2.fromObject(p.pi_b.map((pair) => pair.map((c) => BigInt(c))));
+    if (!curve.G2.isValid(pb) || !curve.G2.isZero(curve.G2.timesScalar(pb, FIELD_PRIME))) return reject('proof is malformed (pi_b is not in the G2 subgroup)');
   } catch {
     return reject('proof is malformed (not points on the curve)');
   }
   let result: Awaited<ReturnType<typeof groth16Verify>>;
   try {
-    result = await groth16Verify(vk, values, bundle.proof);
+    result = await groth16Verify(vk, values, p);
   } catch {
     return reject('proof is malformed (not points on the curve)');
   }
