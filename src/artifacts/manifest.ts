@@ -7,6 +7,7 @@ import { parseQuantizedModel } from '../ir/serialize.ts';
 import type { QuantizedModel } from '../ir/types.ts';
 import type { PublicInputLayout } from '../verify/layout.ts';
 import { writeFileAtomic } from './io.ts';
+import { commitJournalPath, recoverArtifactDir } from './lock.ts';
 import { artifactPath } from './paths.ts';
 
 export type KeyKind = 'dev' | 'ceremony';
@@ -63,7 +64,12 @@ export function publicInputLayoutOf(m: Manifest): PublicInputLayout {
   return m.circuit.publicInputLayout ?? 'plain';
 }
 
+/**
+ * Read DIR/manifest.json. If a zkonnx process died while committing new files to DIR (a journal is left), the
+ * commit is finished first (briefly taking DIR's writer lock), so the manifest read matches the files.
+ */
 export async function readManifest(dir: string): Promise<Manifest> {
+  if (existsSync(commitJournalPath(dir))) await recoverArtifactDir(dir);
   const p = artifactPath(dir, 'manifest');
   if (!existsSync(p)) {
     throw new ArtifactError(`No compiled model in '${dir}' (missing manifest.json).`, { hint: 'Run `zkonnx compile <model.onnx> --out DIR` first.' });
@@ -78,8 +84,13 @@ export async function readManifest(dir: string): Promise<Manifest> {
   return m;
 }
 
+/** The manifest's file text (as writeManifest writes it; for staging it beside other files, src/artifacts/lock.ts). */
+export function serializeManifest(m: Manifest): string {
+  return JSON.stringify(m, null, 2) + '\n';
+}
+
 export async function writeManifest(dir: string, m: Manifest): Promise<void> {
-  await writeFileAtomic(artifactPath(dir, 'manifest'), JSON.stringify(m, null, 2) + '\n');
+  await writeFileAtomic(artifactPath(dir, 'manifest'), serializeManifest(m), 'manifest');
 }
 
 export async function readQuantizedModel(dir: string): Promise<QuantizedModel> {
