@@ -1,15 +1,16 @@
 /**
  * Multi-party phase 2 for ceremony keys (made with `zkonnx setup DIR --ptau FILE`): add contributions, seal
- * with a public random beacon, and verify the zkey against the r1cs and the ptau. Each step replaces the
- * zkey atomically and re-exports the verification key (its delta changes), updating the manifest.
+ * with a public random beacon, and verify the zkey against the r1cs and the ptau. Each step builds the new zkey,
+ * its verification key (delta changes) and the manifest beside the old ones and switches all three together,
+ * under DIR's writer lock (src/artifacts/lock.ts); verify only reads (shared lock).
  */
 import { randomBytes } from 'node:crypto';
 import { loadSnarkjs } from '../toolchain.ts';
 import { SetupError } from '../errors.ts';
-import { produceAtomic, sha256File } from '../artifacts/io.ts';
-import { readManifest, requireFreshSetup, writeManifest } from '../artifacts/manifest.ts';
+import { stageArtifacts, withDirLock } from '../artifacts/lock.ts';
+import { readManifest, requireFreshSetup } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
-import { writeVerificationKey } from './setup.ts';
+import { commitKey } from './setup.ts';
 
 interface Captured {
   info: string[];
@@ -34,25 +35,31 @@ async function requireCeremonyKey(dir: string) {
   return m;
 }
 
-/** Replace the zkey with the output of `step`, then re-export the vk and update the manifest. */
-async function replaceZkey(dir: string, step: (oldZkey: string, newZkey: string, log: Captured['logger']) => Promise<unknown>): Promise<{ vkSha256: string; info: string[] }> {
-  const m = await requireCeremonyKey(dir);
-  const zkey = artifactPath(dir, 'zkey');
-  const c = capture();
-  await produceAtomic(zkey, async (tmp) => {
-    const r = await step(zkey, tmp, c.logger);
-    if (r === false || c.errors.length) throw new SetupError(`snarkjs failed: ${c.errors.join('; ') || 'unknown error'}.`);
+/**
+ * Replace the zkey with the output of `step`, with its verification key and the manifest, all or nothing
+ * (the old key stays valid until the switch), holding DIR's writer lock.
+ */
+async function replaceZkey(dir: string, command: string, step: (oldZkey: string, newZkey: string, log: Captured['logger']) => Promise<unknown>): Promise<{ vkSha256: string; info: string[] }> {
+  return withDirLock(dir, 'exclusive', command, async () => {
+    const m = await requireCeremonyKey(dir);
+    const c = capture();
+    const stage = await stageArtifacts(dir);
+    try {
+      const r = await step(artifactPath(dir, 'zkey'), stage.path('zkey'), c.logger);
+      if (r === false || c.errors.length) throw new SetupError(`snarkjs failed: ${c.errors.join('; ') || 'unknown error'}.`);
+      const { ptauPower, ptauSha256, domainPower, r1csSha256, seconds } = m.setup!;
+      const setup = await commitKey(stage, m, 'ceremony', { r1csSha256, domainPower, ptauPower, ptauSha256, seconds });
+      return { vkSha256: setup.vkSha256, info: c.info };
+    } finally {
+      stage.discard();
+    }
   });
-  const snarkjs = await loadSnarkjs();
-  const vkSha256 = await writeVerificationKey(dir, await snarkjs.zKey.exportVerificationKey(zkey), m, 'ceremony', m.setup!.ptauPower);
-  await writeManifest(dir, { ...m, setup: { ...m.setup!, zkeySha256: await sha256File(zkey), vkSha256 } });
-  return { vkSha256, info: c.info };
 }
 
 /** Add one phase-2 contribution with fresh entropy (never stored). Returns the contribution hash (hex). */
 export async function ceremonyContribute(dir: string, name = 'zkonnx contributor'): Promise<{ contributionHash: string; vkSha256: string }> {
   let hash = '';
-  const { vkSha256 } = await replaceZkey(dir, async (oldZ, newZ, logger) => {
+  const { vkSha256 } = await replaceZkey(dir, 'ceremony contribute', async (oldZ, newZ, logger) => {
     const snarkjs = await loadSnarkjs();
     const h: Uint8Array = await snarkjs.zKey.contribute(oldZ, newZ, name, randomBytes(64).toString('hex'), logger);
     hash = Buffer.from(h).toString('hex');
@@ -64,7 +71,7 @@ export async function ceremonyContribute(dir: string, name = 'zkonnx contributor
 export async function ceremonyBeacon(dir: string, hashHex: string, iterations: number, name = 'final beacon'): Promise<{ vkSha256: string }> {
   if (!/^([0-9a-fA-F]{2})+$/.test(hashHex)) throw new SetupError(`--hash must be hexadecimal bytes, got '${hashHex}'.`);
   if (!Number.isInteger(iterations) || iterations < 10 || iterations > 63) throw new SetupError(`--iterations must be an integer exponent from 10 to 63 (snarkjs' range), got ${iterations}.`);
-  return replaceZkey(dir, async (oldZ, newZ, logger) => (await loadSnarkjs()).zKey.beacon(oldZ, newZ, name, hashHex, iterations, logger));
+  return replaceZkey(dir, 'ceremony beacon', async (oldZ, newZ, logger) => (await loadSnarkjs()).zKey.beacon(oldZ, newZ, name, hashHex, iterations, logger));
 }
 
 export interface CeremonyVerification {
@@ -76,6 +83,10 @@ export interface CeremonyVerification {
 
 /** Check the zkey was derived from this r1cs and ptau through valid contributions. */
 export async function ceremonyVerify(dir: string, ptau: string): Promise<CeremonyVerification> {
+  return withDirLock(dir, 'shared', 'ceremony verify', () => verifyLocked(dir, ptau));
+}
+
+async function verifyLocked(dir: string, ptau: string): Promise<CeremonyVerification> {
   const c = capture();
   let valid = false;
   try {

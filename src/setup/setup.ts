@@ -8,9 +8,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SetupError } from '../errors.ts';
-import { produceAtomic, sha256File, tempPathFor, trackTemp, writeFileAtomic } from '../artifacts/io.ts';
-import { publicInputLayoutOf, readManifest, writeManifest, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { sha256File, writeFileAtomic } from '../artifacts/io.ts';
+import { stageArtifacts, withDirLock, type ArtifactStage } from '../artifacts/lock.ts';
+import { publicInputLayoutOf, readManifest, serializeManifest, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { loadSnarkjs } from '../toolchain.ts';
@@ -49,6 +51,7 @@ export function vkMetadata(m: Manifest, keyKind: KeyKind, ptauPower: number | nu
     model: { name: m.model.name, sha256: m.model.sha256 },
     r1csSha256: m.circuit.r1csSha256,
     constraints: m.circuit.constraints,
+    wires: m.circuit.wires,
     input: m.input,
     output: m.output,
     key: { kind: keyKind, ptauPower },
@@ -57,73 +60,87 @@ export function vkMetadata(m: Manifest, keyKind: KeyKind, ptauPower: number | nu
   };
 }
 
+/** verification_key.json's text: snarkjs' key `base` plus the zkonnx section for this manifest, and its hash. */
+export async function verificationKeyText(base: Omit<ZkonnxVerificationKey, 'zkonnx'>, m: Manifest, keyKind: KeyKind, ptauPower: number | null): Promise<{ text: string; vkSha256: string }> {
+  const vk: ZkonnxVerificationKey = { ...base, zkonnx: vkMetadata(m, keyKind, ptauPower) };
+  return { text: JSON.stringify(vk, null, 1) + '\n', vkSha256: await vkHash(vk) };
+}
+
 /**
  * Write DIR/verification_key.json: snarkjs' key `base` plus the zkonnx section for this manifest.
  * Returns the sha256 that bundles pin it by.
  */
 export async function writeVerificationKey(dir: string, base: Omit<ZkonnxVerificationKey, 'zkonnx'>, m: Manifest, keyKind: KeyKind, ptauPower: number | null): Promise<string> {
-  const vk: ZkonnxVerificationKey = { ...base, zkonnx: vkMetadata(m, keyKind, ptauPower) };
-  await writeFileAtomic(artifactPath(dir, 'vk'), JSON.stringify(vk, null, 1) + '\n');
-  return vkHash(vk);
+  const { text, vkSha256 } = await verificationKeyText(base, m, keyKind, ptauPower);
+  await writeFileAtomic(artifactPath(dir, 'vk'), text, 'verification key');
+  return vkSha256;
 }
 
+/**
+ * Stage a new zkey's verification key and the manifest recording both, then commit all three together
+ * (src/artifacts/lock.ts): the directory holds the old key or the new one, never a mix. Under DIR's writer lock.
+ */
+export async function commitKey(stage: ArtifactStage, m: Manifest, keyKind: KeyKind, setup: Omit<SetupRecord, 'zkeySha256' | 'vkSha256' | 'keyKind'>): Promise<SetupRecord> {
+  const snarkjs = await loadSnarkjs();
+  const zkey = stage.path('zkey');
+  const vk = await verificationKeyText(await snarkjs.zKey.exportVerificationKey(zkey), m, keyKind, setup.ptauPower);
+  await stage.write('vk', vk.text);
+  const record: SetupRecord = { ...setup, keyKind, zkeySha256: await sha256File(zkey), vkSha256: vk.vkSha256 };
+  await stage.write('manifest', serializeManifest({ ...m, setup: record }));
+  await stage.commit();
+  return record;
+}
+
+/**
+ * Make the directory's keys (see the file comment). Takes DIR's writer lock (a LockError if another zkonnx
+ * process is using DIR). Re-running replaces the keys in one step: the new zkey, verification key and
+ * manifest are built beside the old ones, which stay valid until all three are switched together; an
+ * interruption at any point leaves the old key or the complete new one.
+ */
 export async function setupKeys(dir: string, opts: SetupOptions = {}): Promise<SetupResult> {
+  return withDirLock(dir, 'exclusive', 'setup', () => setupKeysLocked(dir, opts));
+}
+
+async function setupKeysLocked(dir: string, opts: SetupOptions): Promise<SetupResult> {
   const progress = opts.progress ?? silentProgress;
   const t0 = performance.now();
   const snarkjs = await loadSnarkjs();
   const m = await readManifest(dir);
   const need = requiredPower(m.circuit.constraints, m.circuit.publicSignals);
-  // Forget the old key first: if this setup stops half-way, the directory reads as "no key", never as a
-  // key whose files disagree.
-  if (m.setup) await writeManifest(dir, { ...m, setup: undefined });
-  const zkeyPath = artifactPath(dir, 'zkey');
   let keyKind: KeyKind;
   let ptauPower: number | null = null;
   let ptauSha256: string | null = null;
-  if (opts.ptau) {
-    // Ceremony route: a public powers-of-tau file, snarkjs groth16 setup, one random phase-2 contribution.
-    const have = await readPtauPower(opts.ptau);
-    if (have < need) {
-      throw new SetupError(`'${opts.ptau}' has power ${have}; this circuit (${m.circuit.constraints} constraints + ${m.circuit.publicSignals} public signals) needs a ptau of power ${need} or more.`);
-    }
-    keyKind = 'ceremony';
-    ptauPower = have;
-    ptauSha256 = await sha256File(opts.ptau);
-    const initial = tempPathFor(zkeyPath);
-    const forgetInitial = trackTemp(initial);
-    const done = progress.step(`setup: snarkjs groth16 setup from '${opts.ptau}' (2^${have}) and a random contribution`);
-    try {
-      await produceAtomic(zkeyPath, async (tmp) => {
-        const { errors, logger } = collectingLogger();
-        const r = await snarkjs.zKey.newZKey(artifactPath(dir, 'r1cs'), opts.ptau, initial, logger);
-        if (r === -1 || errors.length) throw new SetupError(`snarkjs groth16 setup failed: ${errors.join('; ') || 'unknown error'}.`);
-        // Phase 2: one random contribution (entropy never stored); without it gamma == delta.
-        await snarkjs.zKey.contribute(initial, tmp, 'zkonnx setup', randomBytes(32).toString('hex'));
-      });
-    } finally {
+  const stage = await stageArtifacts(dir);
+  try {
+    const zkeyPath = stage.path('zkey');
+    if (opts.ptau) {
+      // Ceremony route: a public powers-of-tau file, snarkjs groth16 setup, one random phase-2 contribution.
+      const have = await readPtauPower(opts.ptau);
+      if (have < need) {
+        throw new SetupError(`'${opts.ptau}' has power ${have}; this circuit (${m.circuit.constraints} constraints + ${m.circuit.publicSignals} public signals) needs a ptau of power ${need} or more.`);
+      }
+      keyKind = 'ceremony';
+      ptauPower = have;
+      ptauSha256 = await sha256File(opts.ptau);
+      const initial = join(stage.dir, 'initial.zkey');
+      const done = progress.step(`setup: snarkjs groth16 setup from '${opts.ptau}' (2^${have}) and a random contribution`);
+      const { errors, logger } = collectingLogger();
+      const r = await snarkjs.zKey.newZKey(artifactPath(dir, 'r1cs'), opts.ptau, initial, logger);
+      if (r === -1 || errors.length) throw new SetupError(`snarkjs groth16 setup failed: ${errors.join('; ') || 'unknown error'}.`);
+      // Phase 2: one random contribution (entropy never stored); without it gamma == delta.
+      await snarkjs.zKey.contribute(initial, zkeyPath, 'zkonnx setup', randomBytes(32).toString('hex'));
       await rm(initial, { force: true });
-      forgetInitial();
+      done();
+    } else {
+      // Dev route: circuit-specific keys from fresh random toxic waste, in seconds (src/setup/devkey.ts).
+      keyKind = 'dev';
+      await writeDevZkey(artifactPath(dir, 'r1cs'), zkeyPath, progress);
     }
-    done();
-  } else {
-    // Dev route: circuit-specific keys from fresh random toxic waste, in seconds (src/setup/devkey.ts).
-    keyKind = 'dev';
-    await writeDevZkey(artifactPath(dir, 'r1cs'), zkeyPath, progress);
+    const seconds = (performance.now() - t0) / 1000;
+    const setup = await commitKey(stage, m, keyKind, { r1csSha256: m.circuit.r1csSha256, domainPower: need, ptauPower, ptauSha256, seconds });
+    progress.info(`setup: ${keyKind} key for 2^${need} domain in ${seconds.toFixed(2)} s`);
+    return { zkey: artifactPath(dir, 'zkey'), vk: artifactPath(dir, 'vk'), vkSha256: setup.vkSha256, keyKind, seconds };
+  } finally {
+    stage.discard();
   }
-  const vkBase = await snarkjs.zKey.exportVerificationKey(zkeyPath);
-  const vkSha256 = await writeVerificationKey(dir, vkBase, m, keyKind, ptauPower);
-  const seconds = (performance.now() - t0) / 1000;
-  const setup: SetupRecord = {
-    r1csSha256: m.circuit.r1csSha256,
-    zkeySha256: await sha256File(zkeyPath),
-    vkSha256,
-    keyKind,
-    domainPower: need,
-    ptauPower,
-    ptauSha256,
-    seconds,
-  };
-  await writeManifest(dir, { ...m, setup });
-  progress.info(`setup: ${keyKind} key for 2^${need} domain in ${seconds.toFixed(2)} s`);
-  return { zkey: zkeyPath, vk: artifactPath(dir, 'vk'), vkSha256, keyKind, seconds };
 }
