@@ -1,14 +1,13 @@
 import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
-import { writeFileAtomic } from '../artifacts/io.ts';
-import { artifactPath } from '../artifacts/paths.ts';
-import { prove } from '../prove/prove.ts';
+import { proveToFile } from '../prove/prove.ts';
 import { argmax, emit, formatFloats, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
 interface Args extends GlobalArgs {
   dir: string;
   input: string;
   out?: string;
+  unique: boolean;
 }
 
 export const proveCommand: CommandModule<object, Args> = {
@@ -21,12 +20,11 @@ export const proveCommand: CommandModule<object, Args> = {
         ...globalOptions,
         input: { type: 'string', demandOption: true, describe: 'Input JSON file' },
         out: { type: 'string', describe: 'Bundle path (default DIR/bundle.json)' },
+        unique: { type: 'boolean', default: false, describe: 'Write a new file DIR/bundles/bundle-<UTC time>-<random>.json (for proves run side by side)' },
       }) as never,
   async handler(args) {
     const input = await readInputFile(args.input, 'input');
-    const { bundle, timings } = await prove(args.dir, input, { progress: progressFor(args) });
-    const path = args.out ?? artifactPath(args.dir, 'bundle');
-    await writeFileAtomic(path, JSON.stringify(bundle, null, 1) + '\n');
+    const { bundle, timings, path } = await proveToFile(args.dir, input, { out: args.out, unique: args.unique, progress: progressFor(args) });
     const out = bundle.output.values;
     emit(args, { bundle: path, output: out, quantized: bundle.output.quantized, argmax: argmax(out), timings, peakRssMiB: peakRssMiB() }, () =>
       `bundle: ${path}\noutput: ${formatFloats(out)} (argmax ${argmax(out)})\nwitness ${timings.witnessSeconds.toFixed(3)} s, proof ${timings.proveSeconds.toFixed(3)} s`,

@@ -3,11 +3,15 @@
  * Groth16 proof -> bundle. The input enters the witness in the circuit's public-input layout
  * (src/verify/layout.ts): one uint8 per signal, or packed 31 per signal (the circuit unpacks them).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../artifacts/io.ts';
+import { withDirLock, withFileLock } from '../artifacts/lock.ts';
 import { publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
-import { ArtifactError, WitnessMismatchError } from '../errors.ts';
+import { ArtifactError, InputError, WitnessMismatchError } from '../errors.ts';
 import { fromField, toField, toFieldString } from '../field.ts';
 import { flattenInput } from '../io/input.ts';
 import { sizeOf } from '../ir/types.ts';
@@ -34,11 +38,24 @@ export interface ProveTimings {
   verifySeconds: number;
 }
 
+export interface ProveResult {
+  bundle: ProofBundle;
+  timings: ProveTimings;
+  verification: VerifyResult;
+}
+
 /**
  * Prove one inference. `input` is the parsed input JSON (object keyed by input name, or a bare array) or
  * a flat Float64Array. Throws WitnessMismatchError if the circuit disagrees with the integer reference.
+ * Holds DIR's shared lock from reading the manifest to checking the proof against the directory's key, so a
+ * concurrent `setup` cannot switch the key in between (it is refused with a LockError, as this is while a
+ * setup runs).
  */
-export async function prove(dir: string, input: unknown, opts: ProveOptions = {}): Promise<{ bundle: ProofBundle; timings: ProveTimings; verification: VerifyResult }> {
+export async function prove(dir: string, input: unknown, opts: ProveOptions = {}): Promise<ProveResult> {
+  return withDirLock(dir, 'shared', 'prove', () => proveLocked(dir, input, opts));
+}
+
+async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Promise<ProveResult> {
   const progress = opts.progress ?? silentProgress;
   const snarkjs = await loadSnarkjs();
   const manifest = await readManifest(dir);
@@ -121,6 +138,34 @@ export async function prove(dir: string, input: unknown, opts: ProveOptions = {}
     timings: { witnessSeconds: (tWitness - t0) / 1000, proveSeconds: (t2 - t1) / 1000, verifySeconds: (t4 - t3) / 1000 },
     verification: check,
   };
+}
+
+export interface ProveToFileOptions extends ProveOptions {
+  /** The bundle file (default DIR/bundle.json). */
+  out?: string;
+  /** Write a new file DIR/bundles/bundle-<UTC time>-<random>.json instead (not with `out`). */
+  unique?: boolean;
+}
+
+/** A fresh bundle path: DIR/bundles/bundle-<UTC time, to the millisecond>-<8 random hex digits>.json. */
+export function uniqueBundlePath(dir: string): string {
+  const time = new Date().toISOString().replace(/[-:]/g, '').replace('.', '');
+  return join(dir, 'bundles', `bundle-${time}-${randomBytes(4).toString('hex')}.json`);
+}
+
+/**
+ * prove(), then write the bundle (atomically) to `out`, DIR/bundle.json, or with `unique` a new file under
+ * DIR/bundles/. The file is locked from before proving until written: a second process writing the same file
+ * meanwhile is refused with a LockError (rather than one bundle silently replacing the other).
+ */
+export async function proveToFile(dir: string, input: unknown, opts: ProveToFileOptions = {}): Promise<ProveResult & { path: string }> {
+  if (opts.unique && opts.out !== undefined) throw new InputError('Give a bundle path (--out) or ask for a new unique one (--unique), not both.');
+  const path = opts.unique ? uniqueBundlePath(dir) : opts.out ?? artifactPath(dir, 'bundle');
+  return withFileLock(path, 'prove', async () => {
+    const r = await prove(dir, input, opts);
+    await writeFileAtomic(path, JSON.stringify(r.bundle, null, 1) + '\n', 'bundle');
+    return { ...r, path };
+  }, { what: 'bundle', hint: 'Wait for it to finish, or write elsewhere: `--out FILE`, or `--unique` for a new file under DIR/bundles/.' });
 }
 
 /** Read a verification key file written by `zkonnx setup` (shape-checked: InputError naming the field). */
