@@ -7,6 +7,7 @@ import { writeFileAtomic } from './artifacts/io.ts';
 import { readManifest, type Manifest } from './artifacts/manifest.ts';
 import { artifactPath } from './artifacts/paths.ts';
 import type { CircomChoice } from './compile/compile.ts';
+import type { ModelLimits } from './compile/limits.ts';
 import { compileModel } from './compile/model.ts';
 import { silentProgress, type ProgressReporter } from './progress.ts';
 import { prove } from './prove/prove.ts';
@@ -25,6 +26,8 @@ export interface RunOptions {
   ptau?: string;
   /** The circuit's public-input layout (default 'plain'); a directory compiled with another one is recompiled. */
   publicInputs?: PublicInputLayout;
+  /** Size limits for compiling the model (see CompileModelOptions.limits); the defaults when left out. */
+  limits?: Partial<ModelLimits>;
   progress?: ProgressReporter;
 }
 
@@ -52,6 +55,7 @@ export async function runModel(modelPath: string, opts: RunOptions): Promise<Run
     calibrationSource: calibratedOnInput ? 'input' : 'file',
     circom: opts.circom,
     publicInputs: opts.publicInputs,
+    limits: opts.limits,
     progress,
   });
   const dir = compiled.dir;

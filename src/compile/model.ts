@@ -5,10 +5,10 @@
  */
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InputError } from '../errors.ts';
-import { emitCircuit } from '../emit/circuit.ts';
+import { InputError, ModelLimitError } from '../errors.ts';
+import { emitCircuit, gadgetConstraints } from '../emit/circuit.ts';
 import { importGraph } from '../ir/import.ts';
 import { serializeQuantizedModel } from '../ir/serialize.ts';
 import type { FloatModel } from '../ir/types.ts';
@@ -25,6 +25,7 @@ import { artifactPath, defaultArtifactDir, templatesDir } from '../artifacts/pat
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { ZKONNX_VERSION } from '../version.ts';
 import { compileCircuit, type CircomChoice, type CompileReport } from './compile.ts';
+import { checkConstraints, checkGraphSize, checkModelFileSize, resolveModelLimits, type ModelLimits } from './limits.ts';
 
 export interface CompileModelOptions {
   /** Artifact directory; default artifacts/<model file name without .onnx>. */
@@ -47,6 +48,12 @@ export interface CompileModelOptions {
    * circuit at 8 constraints per byte + 1 per packed signal).
    */
   publicInputs?: PublicInputLayout;
+  /**
+   * Size limits (src/compile/limits.ts): model file bytes, nodes, constant-data bytes, predicted constraints.
+   * A field left out keeps its default (DEFAULT_MODEL_LIMITS); Infinity lifts a limit. A model over a limit
+   * is refused with ModelLimitError before the work it would cost.
+   */
+  limits?: Partial<ModelLimits>;
   progress?: ProgressReporter;
 }
 
@@ -57,15 +64,22 @@ export interface CompileModelResult {
   compiled: boolean;
 }
 
-/** Read and import an ONNX file, with errors that name the file. */
-export async function loadModelFile(path: string): Promise<{ bytes: Uint8Array; model: FloatModel }> {
+/**
+ * Read and import an ONNX file, with errors that name the file. Size limits (default DEFAULT_MODEL_LIMITS)
+ * are checked before the file is read (its size) and before it is decoded (nodes, constant data).
+ */
+export async function loadModelFile(path: string, opts: { limits?: Partial<ModelLimits> } = {}): Promise<{ bytes: Uint8Array; model: FloatModel }> {
+  const limits = resolveModelLimits(opts.limits);
+  const source = `'${path}'`;
   let bytes: Uint8Array;
   try {
+    checkModelFileSize((await stat(path)).size, limits, source);
     bytes = await readFile(path);
   } catch (e) {
+    if (e instanceof ModelLimitError) throw e;
     throw new InputError(`Cannot read model '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, { cause: e });
   }
-  return { bytes, model: importGraph(loadOnnx(bytes, `'${path}'`)) };
+  return { bytes, model: importGraph(loadOnnx(bytes, source, { checkSize: (size) => checkGraphSize(size, limits, source) })) };
 }
 
 /** The artifact name for a model file: its base name, or its folder's name for a generic 'model.onnx'. */
@@ -101,7 +115,8 @@ async function refreshKeyMetadata(dir: string, m: Manifest): Promise<SetupRecord
 export async function compileModel(modelPath: string, opts: CompileModelOptions): Promise<CompileModelResult> {
   const progress = opts.progress ?? silentProgress;
   const dir = opts.out ?? defaultArtifactDir(modelNameFromPath(modelPath));
-  const { model } = await loadModelFile(modelPath);
+  const limits = resolveModelLimits(opts.limits);
+  const { model } = await loadModelFile(modelPath, { limits });
   const multiplierBits = opts.multiplierBits ?? DEFAULT_MULTIPLIER_BITS;
   const samples = Array.isArray(opts.calibration)
     ? opts.calibration
@@ -116,7 +131,10 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   const doneQ = progress.step(`quantize: calibrating on ${samples.length} sample(s)`);
   const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource });
   q.name = modelNameFromPath(modelPath);
+  // The gadgets' constraints are known before the source is written; the bindings and outputs after.
+  checkConstraints(gadgetConstraints(q, layout), limits, `'${modelPath}'`, true);
   const emitted = emitCircuit(q, { publicInputs: layout, ...(witness ? {} : { unroll: true }) });
+  checkConstraints(emitted.constraints, limits, `'${modelPath}'`);
   doneQ(`${q.layers.length} integer layers, ${emitted.constraints} constraints predicted`);
   // The circuit's identity: the generated source and the templates it includes.
   const sourceSha256 = await circuitSourceHash(emitted.source);

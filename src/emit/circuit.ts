@@ -62,6 +62,16 @@ export function unpackConstraints(nInputs: number): number {
   return packedSignalBytes(nInputs).reduce((a, n) => a + 8 * n + (n >= 2 ? 1 : 0), 0);
 }
 
+/**
+ * The constraints of the model's gadgets (the op cost formulas) and of the packed input's unpacking, without
+ * writing the circuit: a lower bound of emitCircuit's `constraints`, which adds the bindings and the outputs
+ * (at most one constraint each per element). Lets size limits refuse a model before its source is built.
+ */
+export function gadgetConstraints(model: QuantizedModel, layout: PublicInputLayout = 'plain'): number {
+  const unpack = layout === 'packed' ? unpackConstraints(sizeOf(model.input.shape)) : 0;
+  return model.layers.reduce((a, l) => a + qDef(l).constraints(l), unpack);
+}
+
 /** Up to this many multiply-accumulates, linear layers are unrolled (the witness code stays far below V8's limit). */
 export const UNROLL_TERMS = 60_000;
 
