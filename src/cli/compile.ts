@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { InputError } from '../errors.ts';
 import { publicInputLayoutOf } from '../artifacts/manifest.ts';
 import { compileModel } from '../compile/model.ts';
+import { DEFAULT_MODEL_LIMITS, mibToBytes, type ModelLimits } from '../compile/limits.ts';
 import type { CircomChoice } from '../compile/compile.ts';
 import { PUBLIC_INPUT_LAYOUTS, type PublicInputLayout } from '../verify/layout.ts';
 import { emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
@@ -16,7 +17,46 @@ export const publicInputsOption = {
   },
 } as const;
 
-interface Args extends GlobalArgs {
+const MiB = 2 ** 20;
+
+/**
+ * Size limits, shared by compile and run (src/compile/limits.ts). No yargs defaults: a limit not given keeps
+ * the library's default (and --max-model-mb follows --max-initializer-mb unless given).
+ */
+export const modelLimitOptions = {
+  'max-nodes': { type: 'number', describe: `Refuse a model with more ONNX nodes than this (default ${DEFAULT_MODEL_LIMITS.maxNodes})` },
+  'max-initializer-mb': {
+    type: 'number',
+    describe: `Refuse a model with more constant data (initializers, Constant values) than this many MiB (default ${DEFAULT_MODEL_LIMITS.maxInitializerBytes / MiB})`,
+  },
+  'max-model-mb': {
+    type: 'number',
+    describe: `Refuse a model file larger than this many MiB (default: the --max-initializer-mb limit + ${(DEFAULT_MODEL_LIMITS.maxModelBytes - DEFAULT_MODEL_LIMITS.maxInitializerBytes) / MiB})`,
+  },
+  'max-constraints': {
+    type: 'number',
+    describe: `Refuse a circuit predicted to need more constraints than this (default ${DEFAULT_MODEL_LIMITS.maxConstraints} = 2^${Math.log2(DEFAULT_MODEL_LIMITS.maxConstraints)})`,
+  },
+} as const;
+
+export interface ModelLimitArgs {
+  maxNodes?: number;
+  maxInitializerMb?: number;
+  maxModelMb?: number;
+  maxConstraints?: number;
+}
+
+/** The limits given on the command line (the rest keep their defaults). */
+export function limitsFromArgs(args: ModelLimitArgs): Partial<ModelLimits> {
+  return {
+    maxNodes: args.maxNodes,
+    maxInitializerBytes: mibToBytes(args.maxInitializerMb),
+    maxModelBytes: mibToBytes(args.maxModelMb),
+    maxConstraints: args.maxConstraints,
+  };
+}
+
+interface Args extends GlobalArgs, ModelLimitArgs {
   model: string;
   out?: string;
   calibration?: string;
@@ -44,6 +84,7 @@ export const compileCommand: CommandModule<object, Args> = {
         force: { type: 'boolean', default: false, describe: 'Recompile even if the artifacts are current' },
         witness: { type: 'boolean', default: true, describe: 'Build the witness generator (--no-witness: r1cs only, for setup and size reports)' },
         ...publicInputsOption,
+        ...modelLimitOptions,
       }) as never,
   async handler(args) {
     const progress = progressFor(args);
@@ -57,7 +98,8 @@ export const compileCommand: CommandModule<object, Args> = {
     }
     const r = await compileModel(args.model, {
       out: args.out, calibration, calibrationSource: args.calibration ? 'file' : 'input', circom: args.circom,
-      multiplierBits: args.multiplierBits, force: args.force, witness: args.witness, publicInputs: args.publicInputs, progress,
+      multiplierBits: args.multiplierBits, force: args.force, witness: args.witness, publicInputs: args.publicInputs,
+      limits: limitsFromArgs(args), progress,
     });
     const c = r.manifest.circuit;
     const layout = publicInputLayoutOf(r.manifest);

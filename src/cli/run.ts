@@ -3,10 +3,10 @@ import type { CircomChoice } from '../compile/compile.ts';
 import { publicInputLayoutOf } from '../artifacts/manifest.ts';
 import { runModel } from '../run.ts';
 import type { PublicInputLayout } from '../verify/layout.ts';
-import { publicInputsOption } from './compile.ts';
+import { limitsFromArgs, modelLimitOptions, publicInputsOption, type ModelLimitArgs } from './compile.ts';
 import { argmax, emit, formatFloats, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
-interface Args extends GlobalArgs {
+interface Args extends GlobalArgs, ModelLimitArgs {
   model: string;
   input: string;
   calibration?: string;
@@ -32,12 +32,13 @@ export const runCommand: CommandModule<object, Args> = {
         ptau: { type: 'string', describe: 'Ceremony powers-of-tau file for setup (else: dev key)' },
         circom: { choices: ['auto', 'wasm', 'native'] as const, default: 'auto' as const },
         ...publicInputsOption,
+        ...modelLimitOptions,
       }) as never,
   async handler(args) {
     const progress = progressFor(args);
     const input = await readInputFile(args.input, 'input');
     const calibration = args.calibration ? { json: await readInputFile(args.calibration, 'calibration'), source: args.calibration } : undefined;
-    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, circom: args.circom, publicInputs: args.publicInputs, progress });
+    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, circom: args.circom, publicInputs: args.publicInputs, limits: limitsFromArgs(args), progress });
     if (r.manifest.setup?.keyKind === 'dev' && !args.quiet) {
       process.stderr.write('warning: dev key (single-party setup on this machine): fine for development, not for production\n');
     }
