@@ -127,3 +127,54 @@ export class ModelLimitError extends ZkonnxError {
   override name = 'ModelLimitError';
   override readonly code = 'MODEL_LIMIT';
 }
+
+/** What each errno code means, in words (the file-system failures a user can meet and fix). */
+const FS_REASONS: Record<string, string> = {
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EFBIG: 'the file is too large for the file system',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  ENOENT: 'no such file or directory',
+  EEXIST: 'something is already in the way',
+  ENOTEMPTY: 'the directory is not empty',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many levels of symbolic links',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EBUSY: 'the resource is busy',
+  EXDEV: 'it is on another device',
+  EIO: 'an I/O error',
+  ENXIO: 'no such device',
+  ENODEV: 'no such device',
+  ETXTBSY: 'the file is busy',
+  ESTALE: 'a stale network file handle',
+  EINVAL: 'the path is not valid here',
+};
+
+/** A Node.js error from a file-system call (it has an errno code we know and, usually, the path). */
+export function isFileSystemFailure(e: unknown): e is Error & { code: string; path?: string; dest?: string; syscall?: string } {
+  if (!(e instanceof Error)) return false;
+  const { code, syscall } = e as { code?: unknown; syscall?: unknown };
+  return typeof code === 'string' && Object.hasOwn(FS_REASONS, code) && typeof syscall === 'string';
+}
+
+/**
+ * The FileSystemError for a failed file-system call: "Cannot write bundle '/x/bundle.json': the file system is
+ * read-only (EROFS)." `what` names the file's role; `path` is the file the caller meant (the system call may
+ * have failed on a temp file beside it or on a parent directory, named too when it differs).
+ */
+export function fileSystemError(e: Error & { code: string; path?: string; dest?: string }, action: string, what: string, path?: string): FileSystemError {
+  const target = path ?? e.path ?? '?';
+  const failedOn = e.dest && e.code === 'EISDIR' ? e.dest : e.path;
+  const on = failedOn && failedOn !== target ? ` (at '${failedOn}')` : '';
+  const hint =
+    e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'Free some space or write somewhere else.'
+    : e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM' ? 'Choose a writable location (or fix its permissions).'
+    : e.code === 'EISDIR' ? 'Give a file name, not a directory.'
+    : undefined;
+  return new FileSystemError(`Cannot ${action} ${what} '${target}'${on}: ${FS_REASONS[e.code]} (${e.code}).`, e.code, target, { cause: e, hint });
+}

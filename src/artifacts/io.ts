@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { InputError } from '../errors.ts';
+import { fileSystemError, InputError, isFileSystemFailure } from '../errors.ts';
 
 /** Cleanups for work in progress (temp files, child processes), run by cleanupPending() on interruption. */
 const pending = new Set<() => void>();
@@ -35,32 +35,71 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+/**
+ * `mkdir -p` without Node's recursive mkdir, which loops forever on some paths (a missing directory under
+ * /proc). Creates missing parents one by one; a file in the way is ENOTDIR, as the system would say.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await stat(dir)).isDirectory()) return;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', syscall: 'mkdir', path: dir });
+    }
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw e;
+    await ensureDir(dirname(dir));
+    await mkdir(dir).catch(async (e2: NodeJS.ErrnoException) => {
+      if (e2.code !== 'EEXIST' || !(await stat(dir)).isDirectory()) throw e2;
+    });
+  }
+}
+
+/**
+ * Rethrow a failed file-system call as a FileSystemError (exit 2) naming `path`, the file the caller meant to
+ * write; any other error passes through unchanged.
+ */
+export function asWriteError(e: unknown, what: string, path: string): unknown {
+  return isFileSystemFailure(e) ? fileSystemError(e, 'write', what, path) : e;
+}
+
+/**
+ * Write `data` to `path` through a temp file beside it and a rename: readers see the old file or the new one,
+ * never a part. File-system failures (read-only, full, a directory in the way, ...) become a FileSystemError
+ * naming `path` and `what` it is; the temp file is removed.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, what = 'file'): Promise<void> {
   const tmp = tempPathFor(path);
   const forget = trackTemp(tmp);
   try {
+    await ensureDir(dirname(path));
     await writeFile(tmp, data);
     await rename(tmp, path);
   } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
+    await rm(tmp, { force: true }).catch(() => {});
+    throw asWriteError(e, what, path);
   } finally {
     forget();
   }
 }
 
-/** Run `produce(tmpPath)` and move its result into place only when it succeeds. */
-export async function produceAtomic<T>(path: string, produce: (tmp: string) => Promise<T>): Promise<T> {
-  await mkdir(dirname(path), { recursive: true });
+/**
+ * Run `produce(tmpPath)` and move its result into place only when it succeeds. File-system failures, in
+ * `produce` or the move, become a FileSystemError naming `path`.
+ */
+export async function produceAtomic<T>(path: string, produce: (tmp: string) => Promise<T>, what = 'file'): Promise<T> {
   const tmp = tempPathFor(path);
   const forget = trackTemp(tmp);
   try {
+    await ensureDir(dirname(path));
     const r = await produce(tmp);
     await rename(tmp, path);
     return r;
+  } catch (e) {
+    throw asWriteError(e, what, path);
   } finally {
-    await rm(tmp, { force: true, recursive: true });
+    await rm(tmp, { force: true, recursive: true }).catch(() => {});
     forget();
   }
 }

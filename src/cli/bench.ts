@@ -50,7 +50,7 @@ export const benchCommand: CommandModule<object, Args> = {
       publicInputs: args.publicInputs, evm: args.evm,
       progress: progressFor(args),
     });
-    if (args.markdown) await writeFileAtomic(args.markdown, formatMarkdown(report) + '\n');
+    if (args.markdown) await writeFileAtomic(args.markdown, formatMarkdown(report) + '\n', 'report');
     if (args.svg) {
       await mkdir(args.svg, { recursive: true });
       await writeCharts(report, args.svg, (f, t) => writeFileAtomic(f, t));

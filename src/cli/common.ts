@@ -1,5 +1,5 @@
 /** Shared CLI plumbing: global options, JSON vs human output, and error-to-exit-code mapping. */
-import { InputError, ZkonnxError } from '../errors.ts';
+import { fileSystemError, InputError, isFileSystemFailure, ZkonnxError } from '../errors.ts';
 import { readJsonFile } from '../artifacts/io.ts';
 import { silentProgress, stderrProgress, type ProgressReporter } from '../progress.ts';
 
@@ -29,8 +29,17 @@ export async function readInputFile(path: string | undefined, what: string): Pro
   return readJsonFile(path, `${what} file`);
 }
 
+/** How each failed system call reads in a message ("Cannot create file ..."). */
+const SYSCALL_ACTIONS: Record<string, string> = {
+  open: 'open', write: 'write', read: 'read', mkdir: 'create', mkdtemp: 'create', rename: 'move', copyfile: 'copy',
+  unlink: 'remove', rmdir: 'remove', rm: 'remove', stat: 'access', lstat: 'access', scandir: 'list', ftruncate: 'write', fsync: 'write', close: 'write',
+};
+
 /** Exit code policy: 0 ok, 1 proof invalid, 2 bad input or usage, 3 internal error. */
-export function reportError(e: unknown, args: Partial<GlobalArgs>): number {
+export function reportError(thrown: unknown, args: Partial<GlobalArgs>): number {
+  // A file-system failure that reached here unwrapped (from a library such as snarkjs writing a key) is still
+  // the environment's doing: report it as one, naming the path.
+  const e = !(thrown instanceof ZkonnxError) && isFileSystemFailure(thrown) ? fileSystemError(thrown, SYSCALL_ACTIONS[thrown.syscall ?? ''] ?? 'access', 'file') : thrown;
   const known = e instanceof ZkonnxError;
   const code = known ? e.exitCode : 3;
   const message = known ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;

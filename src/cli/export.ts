@@ -42,7 +42,7 @@ const exportSolidityCommand: CommandModule<object, SolidityArgs> = {
     const vk = (await readJsonFile(path, 'verification key')) as ZkonnxVerificationKey;
     const v = exportSolidity(vk, { contractName: args.contractName });
     const out = args.out ?? join(dirname(path), `${v.contractName}.sol`);
-    await writeFileAtomic(out, v.source);
+    await writeFileAtomic(out, v.source, 'Solidity verifier');
     emit(
       args,
       {

@@ -5,10 +5,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, mkdir, mkdtemp, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { readR1cs } from 'r1csfile';
-import { CompileError } from '../errors.ts';
+import { CompileError, fileSystemError, FileSystemError, isFileSystemFailure } from '../errors.ts';
 import { optionalPackageDir } from '../toolchain.ts';
 import { templatesDir } from '../artifacts/paths.ts';
 import { onInterrupt, trackTemp } from '../artifacts/io.ts';
@@ -108,6 +108,9 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
     const res = circom2Cli ? await run(process.execPath, [circom2Cli, ...args], tmp) : await run('circom', args, tmp);
     res.out = res.out.replace(/\x1b\[[0-9;]*m/g, '');
     if (res.code !== 0 || !/Everything went okay|Written successfully/.test(res.out)) {
+      // circom says only "Could not write the output in the given path": find out why, and name it.
+      const writeProblem = /Could not write/i.test(res.out) ? await whyUnwritable(tmp) : null;
+      if (writeProblem) throw writeProblem;
       const msg = res.out.split('\n').filter((l) => /error|Error|panicked/.test(l)).slice(0, 8);
       throw new CompileError(`circom failed to compile ${circomFile} (exit ${res.code}).`, {
         details: msg.length ? msg : res.out.trim().split('\n').slice(-8),
@@ -136,5 +139,25 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
   } finally {
     await rm(tmp, { recursive: true, force: true });
     forgetTmp();
+  }
+}
+
+/**
+ * Why circom could not write into `dir`: a full disk or quota (statfs shows almost no room left, or a probe
+ * write fails) becomes a FileSystemError naming the directory; null when no cause is found.
+ */
+async function whyUnwritable(dir: string): Promise<FileSystemError | null> {
+  const probe = join(dir, '.write-probe');
+  try {
+    const fs = await statfs(dir);
+    if (fs.bavail * fs.bsize < 1 << 20) {
+      return fileSystemError(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC', path: dir, syscall: 'write' }), 'write', 'circuit files into', dirname(dir));
+    }
+    await writeFile(probe, Buffer.alloc(1 << 20));
+    return null;
+  } catch (e) {
+    return isFileSystemFailure(e) ? fileSystemError(e, 'write', 'circuit files into', dirname(dir)) : null;
+  } finally {
+    await rm(probe, { force: true }).catch(() => {});
   }
 }
