@@ -15,9 +15,9 @@
  * constraints compiled directly, a few million weights), and refuse what could not be proven on a developer
  * machine anyway:
  *
- * - `maxNodes` 10,000: the examples have 5-12 nodes; exported CNNs such as ResNet-50 have ~180 and even
- *   MobileNet-sized graphs with every Identity and Reshape left in stay below 1,000. Ten times a large
- *   exported graph is still quick to import (~1 ms per 1,000 nodes); 10^6 nodes are a generated stress file.
+ * - `maxNodes` 10,000: the examples have 3-8 nodes; exported CNNs such as ResNet-50 have a few hundred, and
+ *   MobileNet-sized graphs with every Identity and Reshape left in stay near 1,000. 10,000 nodes import in
+ *   about half a second; 10^6 nodes (a generated stress file) would take gigabytes.
  * - `maxInitializerBytes` 256 MiB of constant data, as encoded in the file: 64 M float32 weights. Weights are
  *   circuit constants (free in constraints), so only memory and circom's source size bound them: a few million
  *   weights (the next target) are 10-40 MiB, and 256 MiB decodes to ~0.5 GB of float64, still within a
@@ -25,8 +25,8 @@
  * - `maxModelBytes`: the constant-data limit plus 64 MiB for the graph's structure (names, shapes, nodes; the
  *   10^6-node stress file is 36 MB), unless set: raising `maxInitializerBytes` raises it too.
  * - `maxConstraints` 2^22 (4,194,304): four times the 2^20 circuits the next issue targets. Proving a 2^22
- *   circuit already needs a 2^23 domain (a 9 GB ptau, tens of GB for a ceremony key, minutes per proof on
- *   this kind of machine); the dev key stops at 2^27 in any case.
+ *   circuit already needs a 2^23 domain (a 9 GB ptau file; setup and every proof take minutes and gigabytes
+ *   on this kind of machine); the dev key stops at 2^27 in any case.
  *
  * Every limit can be raised (or lifted with Infinity in the library): `--max-nodes`, `--max-initializer-mb`,
  * `--max-model-mb`, `--max-constraints` on `zkonnx compile` and `zkonnx run`; `limits` in compileModel and
