@@ -63,3 +63,18 @@ export function argmax(v: number[]): number {
   for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
   return best;
 }
+
+/**
+ * How a proven output reads. Floats show their argmax (when there is more than one). An integer output (the
+ * model ends in ArgMax: its ONNX type is int64) is the index itself: `[3] (class index 3)`, and `argmax` is
+ * that index (null when the output holds several indices).
+ */
+export function describeOutput(values: number[], spec: { dtype?: string }): { text: string; argmax: number | null } {
+  if (spec.dtype !== undefined) {
+    const single = values.length === 1;
+    return { text: `[${values.map((v) => String(Math.round(v))).join(', ')}]${single ? ` (class index ${Math.round(values[0])})` : ''}`, argmax: single ? Math.round(values[0]) : null };
+  }
+  if (values.length <= 1) return { text: formatFloats(values), argmax: null };
+  const i = argmax(values);
+  return { text: `${formatFloats(values)} (argmax ${i})`, argmax: i };
+}

@@ -4,7 +4,7 @@ import { publicInputLayoutOf } from '../artifacts/manifest.ts';
 import { runModel } from '../run.ts';
 import type { PublicInputLayout } from '../verify/layout.ts';
 import { limitsFromArgs, modelLimitOptions, publicInputsOption, type ModelLimitArgs } from './compile.ts';
-import { argmax, emit, formatFloats, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+import { describeOutput, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
 interface Args extends GlobalArgs, ModelLimitArgs {
   model: string;
@@ -44,15 +44,16 @@ export const runCommand: CommandModule<object, Args> = {
     }
     const out = r.bundle.output.values;
     const v = r.verification;
+    const shown = describeOutput(out, r.bundle.quantization.output);
     emit(
       args,
       {
-        valid: v.valid, reason: v.reason, output: out, argmax: argmax(out), constraints: r.manifest.circuit.constraints,
+        valid: v.valid, reason: v.reason, output: out, argmax: shown.argmax, constraints: r.manifest.circuit.constraints,
         publicInputLayout: publicInputLayoutOf(r.manifest), dir: r.dir, vk: r.vk, bundle: r.bundlePath, keyKind: r.manifest.setup?.keyKind, calibratedOnInput: r.calibratedOnInput, timings: r.timings,
       },
       () =>
         [
-          `output: ${formatFloats(out)} (argmax ${argmax(out)})`,
+          `output: ${shown.text}`,
           `circuit: ${r.manifest.circuit.constraints} constraints, ${publicInputLayoutOf(r.manifest)} public inputs (${r.dir})`,
           `bundle: ${r.bundlePath}`,
           v.valid ? `proof verified (${r.manifest.setup?.keyKind} key)` : `PROOF INVALID: ${v.reason}`,

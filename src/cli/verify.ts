@@ -5,7 +5,7 @@ import { vkHash } from '../verify/canonical.ts';
 import { parseVerificationKey } from '../verify/key.ts';
 import type { ProofBundle } from '../verify/types.ts';
 import { verifyBundle } from '../verify/verify.ts';
-import { argmax, emit, formatFloats, globalOptions, type GlobalArgs } from './common.ts';
+import { describeOutput, emit, globalOptions, type GlobalArgs } from './common.ts';
 
 interface Args extends GlobalArgs {
   bundle: string;
@@ -43,13 +43,14 @@ export const verifyCommand: CommandModule<object, Args> = {
     const r = await verifyBundle(bundle, vk, { vkSha256: args.vkSha256 });
     const ms = performance.now() - t0;
     const vkSha256 = await vkHash(vk);
+    const shown = r.valid ? describeOutput(r.output, vk.zkonnx.output) : null;
     emit(
       args,
       // keyKind is the key's own claim (keyKindChecked: false); vkSha256 is what to pin once the key is checked.
-      { valid: r.valid, reason: r.reason, output: r.output, keyKind: r.keyKind ?? null, keyKindChecked: false, vkSha256, ms, peakRssMiB: peakRssMiB() },
+      { valid: r.valid, reason: r.reason, output: r.output, argmax: shown?.argmax ?? null, keyKind: r.keyKind ?? null, keyKindChecked: false, vkSha256, ms, peakRssMiB: peakRssMiB() },
       () =>
         r.valid
-          ? `valid: the proof verified (${ms.toFixed(1)} ms)\noutput: ${formatFloats(r.output)} (argmax ${argmax(r.output)})\nkey: ${keyKindNote(r.keyKind, vkSha256, args.vkSha256 !== undefined)}`
+          ? `valid: the proof verified (${ms.toFixed(1)} ms)\noutput: ${shown!.text}\nkey: ${keyKindNote(r.keyKind, vkSha256, args.vkSha256 !== undefined)}`
           : `INVALID: ${r.reason}`,
     );
     if (!r.valid) process.exitCode = 1;

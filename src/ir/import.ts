@@ -227,8 +227,15 @@ export function importGraph(g: OnnxGraph): FloatModel {
     sha256: g.sha256,
     opset: g.opset,
     input: { name: inputInfo.name, shape: inputShape },
-    output: { name: outputInfo.name, shape: final!.shape, tensor: final!.name },
+    output: { name: outputInfo.name, shape: final!.shape, tensor: final!.name, ...integerDtype(outputInfo.elemType) },
     layers,
     notes,
   };
+}
+
+/** ONNX integer and bool element types, recorded on the output so that readers show integers (indices). */
+const INTEGER_TYPES = new Set([2, 3, 4, 5, 6, 7, 9, 12, 13]);
+
+function integerDtype(elemType: number): { dtype?: string } {
+  return INTEGER_TYPES.has(elemType) ? { dtype: dataTypeName(elemType).toLowerCase() } : {};
 }

@@ -137,6 +137,11 @@ export type FloatLayer =
 export interface TensorSpec {
   name: string;
   shape: number[];
+  /**
+   * The ONNX element type of a graph output that is not a float, lower case ('int64' for ArgMax): its values
+   * are integers, e.g. class indices. Absent for float tensors (and in files made before it existed).
+   */
+  dtype?: string;
 }
 
 export interface FloatModel {

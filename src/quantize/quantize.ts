@@ -229,7 +229,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     sha256: model.sha256,
     opset: model.opset,
     input: { ...model.input, quant: inQuant },
-    output: { name: model.output.name, shape: model.output.shape, quant: out.quant },
+    output: { name: model.output.name, shape: model.output.shape, ...(model.output.dtype ? { dtype: model.output.dtype } : {}), quant: out.quant },
     outputTensor: out.tensor,
     layers,
     calibration: { source: opts.calibrationSource ?? 'file', samples: samples.length, sha256: calibrationHash(samples) },

@@ -88,9 +88,10 @@ function zkonnxProblem(z: Record<string, unknown>, complete: boolean, checkLayou
   for (const side of ['input', 'output'] as const) {
     const t = z[side];
     if (!isObject(t)) return at(side, 'is missing');
-    const tExtra = unknownField(t, ['name', 'shape', 'quant']);
+    const tExtra = unknownField(t, side === 'output' ? ['name', 'shape', 'dtype', 'quant'] : ['name', 'shape', 'quant']);
     if (tExtra !== undefined) return at(`${side}.${tExtra}`, 'is not a field of the key format');
     if (typeof t.name !== 'string') return at(`${side}.name`, 'must be a string');
+    if (t.dtype !== undefined && !isShortString(t.dtype, 16)) return at(`${side}.dtype`, 'must be a short string (an ONNX element type)');
     const size = shapeSize(t.shape);
     if (size === null) return at(`${side}.shape`, `must be an array of at most ${MAX_RANK} non-negative integers`);
     if (t.quant === undefined && !complete) continue;
