@@ -211,7 +211,7 @@ export const affineFloat: FloatLayerDef<AffineLayer> = {
       out.scales.push(sOut);
       out.lo.push(lo);
       out.hi.push(hi);
-      if (Math.max(-lo, hi) > MAX_ACC) return ctx.issue(`element ${i} can reach 2^50 (the constant is too large for the input's scale)`);
+      if (!(Math.max(-lo, hi) <= MAX_ACC)) return ctx.issue(`element ${i} can reach 2^50 (the constant is too large for the input's scale)`);
     }
     ctx.push({
       kind: 'affine', name: l.name, inputs: views.map((v) => v.s.tensor), output: l.output, inShape: views[0].s.shape, outShape: l.outShape,

@@ -82,7 +82,7 @@ export const argmaxFloat: FloatLayerDef<ArgMaxLayer> = {
     let v = integerView(s.quant, sizeOf(s.shape), ctx.multiplierBits);
     // Aligned values must stay exact in float64 (the reference compares them as numbers): else compare the
     // requantized uint8 values, which share one scale.
-    if (Math.max(...v.hi.map(Math.abs), ...v.lo.map(Math.abs)) > MAX_ACC) {
+    if (!(Math.max(...v.hi.map(Math.abs), ...v.lo.map(Math.abs)) <= MAX_ACC)) {
       s = ctx.ensureU8(0);
       v = integerView(s.quant, sizeOf(s.shape), ctx.multiplierBits);
     }

@@ -166,7 +166,7 @@ export const convFloat: FloatLayerDef<ConvLayer> = {
       q.outQuant.scales.push(chScales[r.c]);
       q.outQuant.lo.push(a);
       q.outQuant.hi.push(b);
-      if (Math.max(-a, b) > MAX_ACC) return ctx.issue(`accumulator of channel ${r.c} can reach 2^50; the bias is too large relative to the weights`);
+      if (!(Math.max(-a, b) <= MAX_ACC)) return ctx.issue(`accumulator of channel ${r.c} can reach 2^50; the bias is too large relative to the weights`);
     }
     void H;
     ctx.push(q);

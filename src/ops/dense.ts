@@ -157,7 +157,7 @@ export const denseFloat: FloatLayerDef<DenseLayer> = {
       scales.push(ch.accScale);
       lo.push(a);
       hi.push(b);
-      if (Math.max(-a, b) > MAX_ACC) ctx.issue(`accumulator of output ${j} can reach 2^50; the bias is too large relative to the weights`);
+      if (!(Math.max(-a, b) <= MAX_ACC)) ctx.issue(`accumulator of output ${j} can reach 2^50; the bias is too large relative to the weights`);
     }
     ctx.push({
       kind: 'dense', name: l.name, inputs: [v.state.tensor], output: l.output, inShape: v.state.shape, outShape: l.outShape,

@@ -27,7 +27,7 @@ export function linearInput(ctx: QuantizeContext, uniform: (scales: number[]) =>
   const s = ctx.input(0);
   if (s.quant.kind === 'acc' && !s.clamp) {
     const q = s.quant;
-    const wide = q.lo.some((v) => v < -MAX_ACC_INPUT) || q.hi.some((v) => v > MAX_ACC_INPUT);
+    const wide = q.lo.some((v) => !(v >= -MAX_ACC_INPUT)) || q.hi.some((v) => !(v <= MAX_ACC_INPUT));
     if (!wide && uniform(q.scales)) return { state: s, zp: 0, scales: q.scales, lo: q.lo, hi: q.hi };
   }
   const u = ctx.ensureU8(0);

@@ -190,7 +190,7 @@ export const avgPoolFloat: FloatLayerDef<AvgPoolLayer> = {
       o.scales.push(scale / (l.countIncludePad ? kk : win.length));
       o.lo.push(win.reduce((a, i) => a + (q.kind === 'u8' ? -zp : q.lo[i]), 0));
       o.hi.push(win.reduce((a, i) => a + (q.kind === 'u8' ? 255 - zp : q.hi[i]), 0));
-      if (Math.max(-o.lo[o.lo.length - 1], o.hi[o.hi.length - 1]) > MAX_ACC) return ctx.issue('a window sum can reach 2^50 (the input accumulator is too wide)');
+      if (!(Math.max(-o.lo[o.lo.length - 1], o.hi[o.hi.length - 1]) <= MAX_ACC)) return ctx.issue('a window sum can reach 2^50 (the input accumulator is too wide)');
     }
     ctx.push({ kind: 'avgpool', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape, kernel: l.kernel, strides: l.strides, pads: l.pads, dilations: l.dilations, countIncludePad: l.countIncludePad, inZeroPoint: zp, outQuant: o });
   },
