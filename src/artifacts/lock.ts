@@ -35,7 +35,7 @@ import { open, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ArtifactError, fileSystemError, isFileSystemFailure, LockError } from '../errors.ts';
-import { asWriteError, onInterrupt, trackTemp } from './io.ts';
+import { asWriteError, ensureDir, onInterrupt, trackTemp } from './io.ts';
 import { artifactPath, type ArtifactKind } from './paths.ts';
 
 export type LockMode = 'exclusive' | 'shared';
@@ -422,7 +422,7 @@ export async function withDirLock<T>(dir: string, mode: LockMode, command: strin
       throw new ArtifactError(`No compiled model in '${dir}' (${existsSync(dir) ? 'not a directory' : 'no such directory'}).`, { hint: 'Run `zkonnx compile <model.onnx> --out DIR` first.' });
     }
     try {
-      mkdirSync(dir, { recursive: true });
+      await ensureDir(dir);
     } catch (e) {
       throw asWriteError(e, 'artifact directory', dir);
     }
@@ -456,7 +456,7 @@ export async function withFileLock<T>(path: string, command: string, fn: () => P
   const me = newOwner(command);
   let acquired = false;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    await ensureDir(dirname(path));
     for (let attempt = 0; attempt < 20 && !acquired; attempt++) {
       acquired = createExclusive(lockPath, JSON.stringify(me) + '\n');
       if (acquired) break;
