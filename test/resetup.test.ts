@@ -7,7 +7,7 @@
  * must hold one consistent key — the old or the new, never a mix — that proves.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -139,7 +139,10 @@ describe('an interrupted re-setup leaves the old key or the new one, never a mix
       const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (_code, signal) => done({ signal, stderr }));
+      child.on('close', (_code, signal) => {
+        rmSync(file, { force: true });
+        done({ signal, stderr });
+      });
     });
   }
 
