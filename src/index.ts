@@ -3,11 +3,11 @@
  * compileCircuit (or compileModel for all of it) -> setupKeys -> prove -> verifyBundle. runModel does
  * everything, cached. The browser-safe verifier alone is `zkonnx/verify` (src/verify/index.ts).
  */
-export { ZkonnxError, OnnxParseError, UnsupportedModelError, InputError, ArtifactError, CompileError, WitnessMismatchError, SetupError, ContractSizeError } from './errors.ts';
+export { ZkonnxError, OnnxParseError, UnsupportedModelError, InputError, ArtifactError, CompileError, WitnessMismatchError, SetupError, ContractSizeError, FileSystemError, LockError, ModelLimitError } from './errors.ts';
 export type { ModelIssue, ZkonnxErrorOptions } from './errors.ts';
 export { FIELD_PRIME, toField, fromField } from './field.ts';
-export { loadOnnx } from './onnx/load.ts';
-export type { OnnxGraph, OnnxNode, OnnxTensor } from './onnx/load.ts';
+export { loadOnnx, measureOnnx } from './onnx/load.ts';
+export type { OnnxGraph, OnnxNode, OnnxTensor, OnnxSize, LoadOnnxOptions } from './onnx/load.ts';
 export { buildOnnxModel } from './onnx/builder.ts';
 export type { ModelSpec, NodeSpec, InitializerSpec, ValueInfoSpec } from './onnx/builder.ts';
 export { importGraph } from './ir/import.ts';
@@ -23,14 +23,18 @@ export { compileCircuit } from './compile/compile.ts';
 export type { CompileReport, CircomChoice } from './compile/compile.ts';
 export { compileModel, loadModelFile } from './compile/model.ts';
 export type { CompileModelOptions, CompileModelResult } from './compile/model.ts';
+export { DEFAULT_MODEL_LIMITS, resolveModelLimits } from './compile/limits.ts';
+export type { ModelLimits } from './compile/limits.ts';
 export { setupKeys } from './setup/setup.ts';
 export type { SetupOptions, SetupResult } from './setup/setup.ts';
 export { ceremonyContribute, ceremonyBeacon, ceremonyVerify } from './setup/ceremony.ts';
 export type { CeremonyVerification } from './setup/ceremony.ts';
 export { checkZkey } from './setup/zkey-check.ts';
 export type { ZkeyCheck } from './setup/zkey-check.ts';
-export { prove, readVerificationKey } from './prove/prove.ts';
-export type { ProveOptions } from './prove/prove.ts';
+export { prove, proveToFile, uniqueBundlePath, readVerificationKey } from './prove/prove.ts';
+export type { ProveOptions, ProveResult, ProveToFileOptions, ProveTimings } from './prove/prove.ts';
+export { withDirLock, withFileLock } from './artifacts/lock.ts';
+export type { LockMode, LockOwner } from './artifacts/lock.ts';
 export { verifyBundle } from './verify/verify.ts';
 export type { ProofBundle, VerifyResult, ZkonnxVerificationKey, Groth16Proof } from './verify/types.ts';
 export type { VerifyOptions } from './verify/verify.ts';

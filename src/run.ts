@@ -3,14 +3,13 @@
  * or zkonnx changed), set up keys (when missing or made for another circuit), prove, verify.
  */
 import { existsSync } from 'node:fs';
-import { writeFileAtomic } from './artifacts/io.ts';
 import { readManifest, type Manifest } from './artifacts/manifest.ts';
 import { artifactPath } from './artifacts/paths.ts';
 import type { CircomChoice } from './compile/compile.ts';
 import type { ModelLimits } from './compile/limits.ts';
 import { compileModel } from './compile/model.ts';
 import { silentProgress, type ProgressReporter } from './progress.ts';
-import { prove } from './prove/prove.ts';
+import { proveToFile } from './prove/prove.ts';
 import { setupKeys } from './setup/setup.ts';
 import type { PublicInputLayout } from './verify/layout.ts';
 import type { ProofBundle, VerifyResult } from './verify/types.ts';
@@ -70,9 +69,8 @@ export async function runModel(modelPath: string, opts: RunOptions): Promise<Run
   }
   const t2 = performance.now();
   // prove() verifies its proof against the directory's key before returning: that is the verification step.
-  const { bundle, timings, verification } = await prove(dir, opts.input, { progress });
-  const bundlePath = opts.bundleOut ?? artifactPath(dir, 'bundle');
-  await writeFileAtomic(bundlePath, JSON.stringify(bundle, null, 1) + '\n');
+  // The bundle file is locked while proving and writing it (proveToFile): two runs never clobber one bundle.
+  const { bundle, timings, verification, path: bundlePath } = await proveToFile(dir, opts.input, { out: opts.bundleOut, progress });
   if (needSetup) manifest = await readManifest(dir);
   return {
     dir, manifest, vk: artifactPath(dir, 'vk'), bundlePath, bundle, verification, calibratedOnInput,

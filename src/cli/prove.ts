@@ -1,7 +1,7 @@
 import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
 import { proveToFile } from '../prove/prove.ts';
-import { argmax, emit, formatFloats, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+import { describeOutput, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
 interface Args extends GlobalArgs {
   dir: string;
@@ -26,8 +26,9 @@ export const proveCommand: CommandModule<object, Args> = {
     const input = await readInputFile(args.input, 'input');
     const { bundle, timings, path } = await proveToFile(args.dir, input, { out: args.out, unique: args.unique, progress: progressFor(args) });
     const out = bundle.output.values;
-    emit(args, { bundle: path, output: out, quantized: bundle.output.quantized, argmax: argmax(out), timings, peakRssMiB: peakRssMiB() }, () =>
-      `bundle: ${path}\noutput: ${formatFloats(out)} (argmax ${argmax(out)})\nwitness ${timings.witnessSeconds.toFixed(3)} s, proof ${timings.proveSeconds.toFixed(3)} s`,
+    const shown = describeOutput(out, bundle.quantization.output);
+    emit(args, { bundle: path, output: out, quantized: bundle.output.quantized, argmax: shown.argmax, timings, peakRssMiB: peakRssMiB() }, () =>
+      `bundle: ${path}\noutput: ${shown.text}\nwitness ${timings.witnessSeconds.toFixed(3)} s, proof ${timings.proveSeconds.toFixed(3)} s`,
     );
   },
 };

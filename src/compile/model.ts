@@ -16,6 +16,7 @@ import { loadOnnx } from '../onnx/load.ts';
 import { flattenCalibration } from '../io/input.ts';
 import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quantize/quantize.ts';
 import { sha256File, trackTemp } from '../artifacts/io.ts';
+import { withDirLock } from '../artifacts/lock.ts';
 import { vkMetadata, writeVerificationKey } from '../setup/setup.ts';
 import { canonicalJson } from '../verify/canonical.ts';
 import { PUBLIC_INPUT_LAYOUTS, parsePublicInputLayout, type PublicInputLayout } from '../verify/layout.ts';
@@ -139,68 +140,81 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   // The circuit's identity: the generated source and the templates it includes.
   const sourceSha256 = await circuitSourceHash(emitted.source);
 
-  if (!opts.force && existsSync(artifactPath(dir, 'manifest')) && (!witness || existsSync(artifactPath(dir, 'wasm')))) {
+  /** The directory's compiled circuit when it is this one, current (read under a lock). */
+  const current = async (): Promise<Manifest | undefined> => {
+    if (opts.force || !existsSync(artifactPath(dir, 'manifest')) || (witness && !existsSync(artifactPath(dir, 'wasm')))) return undefined;
     const old = await readManifest(dir).catch(() => undefined);
-    if (
+    const same =
       old && old.circuit.circomSha256 === sourceSha256 && old.model.sha256 === model.sha256 && publicInputLayoutOf(old) === layout &&
       old.quantization.calibration.sha256 === calSha && existsSync(artifactPath(dir, 'r1cs')) &&
-      (await sha256File(artifactPath(dir, 'r1cs'))) === old.circuit.r1csSha256
-    ) {
-      return { dir, manifest: old, compiled: false };
-    }
-  }
-
-  // Everything is produced in a staging directory and moved into place only after circom succeeds, so a
-  // failed or interrupted compile leaves an existing artifact directory as it was.
-  await mkdir(dir, { recursive: true });
-  const stage = await mkdtemp(join(dir, '.stage-'));
-  const forgetStage = trackTemp(stage);
-  const old = await readManifest(dir).catch(() => undefined);
-  let report: CompileReport;
-  try {
-    await writeFile(join(stage, 'circuit.circom'), emitted.source);
-    await writeFile(join(stage, 'quantized-model.json'), serializeQuantizedModel(q));
-    const doneC = progress.step('compile: circom --O1');
-    report = await compileCircuit(join(stage, 'circuit.circom'), stage, opts.circom ?? 'auto', { witness });
-    doneC(`${report.constraints} constraints, ${report.wires} wires, ${report.compiler}`);
-    // Drop the manifest first: if we stop half-way, the directory reads as "not compiled", never as current.
-    await rm(artifactPath(dir, 'manifest'), { force: true });
-    for (const kind of ['circom', 'model', 'r1cs', 'sym'] as const) await rename(join(stage, basename(artifactPath(dir, kind))), artifactPath(dir, kind));
-    await rm(join(dir, 'circuit_js'), { recursive: true, force: true });
-    if (witness) await rename(join(stage, 'circuit_js'), join(dir, 'circuit_js'));
-  } finally {
-    await rm(stage, { recursive: true, force: true });
-    forgetStage();
-  }
-  const r1csSha256 = await sha256File(artifactPath(dir, 'r1cs'));
-  const manifest: Manifest = {
-    format: 'zkonnx-artifacts',
-    zkonnxVersion: ZKONNX_VERSION,
-    model: { name: q.name, file: basename(modelPath), sha256: model.sha256, opset: model.opset },
-    quantization: { multiplierBits, calibration: q.calibration },
-    input: q.input,
-    output: q.output,
-    circuit: {
-      circomSha256: sourceSha256,
-      r1csSha256,
-      constraints: report.constraints,
-      predictedConstraints: emitted.constraints,
-      publicInputLayout: layout,
-      nonLinear: report.nonLinear,
-      linear: report.linear,
-      wires: report.wires,
-      publicInputs: report.publicInputs,
-      publicOutputs: report.publicOutputs,
-      publicSignals: report.publicSignals,
-      compiler: report.compiler,
-      witnessGenerator: witness,
-      compileSeconds: report.seconds,
-      compilePeakRssMiB: report.circomPeakRssMiB,
-    },
-    // Keys made for an identical r1cs stay valid; anything else is dropped (stale).
-    setup: old?.setup && old.setup.r1csSha256 === r1csSha256 ? old.setup : undefined,
+      (await sha256File(artifactPath(dir, 'r1cs'))) === old.circuit.r1csSha256;
+    return same ? old : undefined;
   };
-  if (manifest.setup) manifest.setup = await refreshKeyMetadata(dir, manifest);
-  await writeManifest(dir, manifest);
-  return { dir, manifest, compiled: true };
+  // Checking is reading (a shared lock: proofs may run meanwhile); compiling changes the directory, under
+  // its writer lock (another compile, setup or prove there is refused with a LockError naming it).
+  if (!opts.force && existsSync(artifactPath(dir, 'manifest'))) {
+    const old = await withDirLock(dir, 'shared', 'compile', current);
+    if (old) return { dir, manifest: old, compiled: false };
+  }
+  return withDirLock(dir, 'exclusive', 'compile', async () => {
+    const old = await current();
+    if (old) return { dir, manifest: old, compiled: false };
+    return writeArtifacts();
+  }, { create: true });
+
+  async function writeArtifacts(): Promise<CompileModelResult> {
+    // Everything is produced in a staging directory and moved into place only after circom succeeds, so a
+    // failed or interrupted compile leaves an existing artifact directory as it was.
+    await mkdir(dir, { recursive: true });
+    const stage = await mkdtemp(join(dir, '.stage-'));
+    const forgetStage = trackTemp(stage);
+    const old = await readManifest(dir).catch(() => undefined);
+    let report: CompileReport;
+    try {
+      await writeFile(join(stage, 'circuit.circom'), emitted.source);
+      await writeFile(join(stage, 'quantized-model.json'), serializeQuantizedModel(q));
+      const doneC = progress.step('compile: circom --O1');
+      report = await compileCircuit(join(stage, 'circuit.circom'), stage, opts.circom ?? 'auto', { witness });
+      doneC(`${report.constraints} constraints, ${report.wires} wires, ${report.compiler}`);
+      // Drop the manifest first: if we stop half-way, the directory reads as "not compiled", never as current.
+      await rm(artifactPath(dir, 'manifest'), { force: true });
+      for (const kind of ['circom', 'model', 'r1cs', 'sym'] as const) await rename(join(stage, basename(artifactPath(dir, kind))), artifactPath(dir, kind));
+      await rm(join(dir, 'circuit_js'), { recursive: true, force: true });
+      if (witness) await rename(join(stage, 'circuit_js'), join(dir, 'circuit_js'));
+    } finally {
+      await rm(stage, { recursive: true, force: true });
+      forgetStage();
+    }
+    const r1csSha256 = await sha256File(artifactPath(dir, 'r1cs'));
+    const manifest: Manifest = {
+      format: 'zkonnx-artifacts',
+      zkonnxVersion: ZKONNX_VERSION,
+      model: { name: q.name, file: basename(modelPath), sha256: model.sha256, opset: model.opset },
+      quantization: { multiplierBits, calibration: q.calibration },
+      input: q.input,
+      output: q.output,
+      circuit: {
+        circomSha256: sourceSha256,
+        r1csSha256,
+        constraints: report.constraints,
+        predictedConstraints: emitted.constraints,
+        publicInputLayout: layout,
+        nonLinear: report.nonLinear,
+        linear: report.linear,
+        wires: report.wires,
+        publicInputs: report.publicInputs,
+        publicOutputs: report.publicOutputs,
+        publicSignals: report.publicSignals,
+        compiler: report.compiler,
+        witnessGenerator: witness,
+        compileSeconds: report.seconds,
+        compilePeakRssMiB: report.circomPeakRssMiB,
+      },
+      // Keys made for an identical r1cs stay valid; anything else is dropped (stale).
+      setup: old?.setup && old.setup.r1csSha256 === r1csSha256 ? old.setup : undefined,
+    };
+    if (manifest.setup) manifest.setup = await refreshKeyMetadata(dir, manifest);
+    await writeManifest(dir, manifest);
+    return { dir, manifest, compiled: true };
+  }
 }

@@ -67,6 +67,9 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   }
   const model = await readQuantizedModel(dir);
   const flat = input instanceof Float64Array ? input : flattenInput(input, model.input);
+  if (flat.length !== sizeOf(model.input.shape)) {
+    throw new InputError(`input: ${flat.length} values given, the model's input '${model.input.name}' has ${sizeOf(model.input.shape)} (shape [${model.input.shape}]).`);
+  }
   const xq = quantizeInput(model.input.quant, flat);
   const expected = runInteger(model, xq);
 
@@ -161,8 +164,10 @@ export function uniqueBundlePath(dir: string): string {
 export async function proveToFile(dir: string, input: unknown, opts: ProveToFileOptions = {}): Promise<ProveResult & { path: string }> {
   if (opts.unique && opts.out !== undefined) throw new InputError('Give a bundle path (--out) or ask for a new unique one (--unique), not both.');
   const path = opts.unique ? uniqueBundlePath(dir) : opts.out ?? artifactPath(dir, 'bundle');
+  // A bad input is reported as such before any lock is taken or work done (and whatever else runs meanwhile).
+  const flat = input instanceof Float64Array ? input : flattenInput(input, (await readManifest(dir)).input);
   return withFileLock(path, 'prove', async () => {
-    const r = await prove(dir, input, opts);
+    const r = await prove(dir, flat, opts);
     await writeFileAtomic(path, JSON.stringify(r.bundle, null, 1) + '\n', 'bundle');
     return { ...r, path };
   }, { what: 'bundle', hint: 'Wait for it to finish, or write elsewhere: `--out FILE`, or `--unique` for a new file under DIR/bundles/.' });
