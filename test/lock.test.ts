@@ -316,4 +316,24 @@ describe('the command line', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`is being read by zkonnx prove (pid ${process.pid}, started `);
   });
+
+  it('compile: a current circuit is reused while a prove reads the directory; a rebuild is refused while another process holds it', async () => {
+    const reader = holdLock(fx.dir, 'shared', 'prove');
+    await reader.entered;
+    const cal = join(WORK, 'compile-cal.json');
+    await writeFile(cal, JSON.stringify(fx.calibration.map((x) => Array.from(x))));
+    // Same model and calibration: current, so only read (a shared lock beside the prove's).
+    const same = await runProcess(process.execPath, ['bin/zkonnx.js', 'compile', fx.modelPath, '--calibration', cal, '--out', fx.dir, '--json'], { cwd: ROOT, timeout: 60_000 });
+    // --force rebuilds: that needs the writer lock, which the reading prove holds off.
+    const forced = await runProcess(process.execPath, ['bin/zkonnx.js', 'compile', fx.modelPath, '--calibration', cal, '--out', fx.dir, '--force', '--json'], { cwd: ROOT, timeout: 60_000 });
+    reader.release();
+    await reader.done;
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout).compiled).toBe(false);
+    expect(forced.code, forced.stdout).toBe(2);
+    expect(JSON.parse(forced.stdout).error.code).toBe('LOCKED');
+    expect(forced.stdout).toContain('zkonnx prove');
+    // The directory still proves with its key.
+    expect((await verifyBundle((await prove(fx.dir, fx.inputs(1, 4)[0])).bundle, await readVerificationKey(artifactPath(fx.dir, 'vk')))).valid).toBe(true);
+  });
 });
