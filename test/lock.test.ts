@@ -5,11 +5,12 @@
  * (regression: both exited 0 with different vk hashes, only one matching the key on disk) and two `prove`s
  * writing one bundle (regression: one silently overwrote the other), and `prove --unique`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cleanupPending } from '../src/artifacts/io.ts';
 import { commitJournalPath, dirLockPath, fileLockPath, stageArtifacts, withDirLock, withFileLock } from '../src/artifacts/lock.ts';
@@ -52,7 +53,7 @@ function deadPid(): number {
   return spawnSync(process.execPath, ['-e', '']).pid!;
 }
 
-function owner(o: Partial<{ pid: number; hostname: string; command: string; startedAt: string; token: string; procStart: string }>): string {
+function owner(o: Partial<{ pid: number; hostname: string; command: string; startedAt: string; token: string; procStart: string; pidNs: string; bootId: string }>): string {
   return JSON.stringify({ pid: process.pid, hostname: hostname(), command: 'setup', startedAt: '2024-01-02T03:04:05.678Z', token: 'feedfacecafebeef', ...o });
 }
 
@@ -159,6 +160,79 @@ describe('withDirLock', () => {
     expect(await readFile(dirLockPath(dir), 'utf8')).toBe('garbage');
   });
 
+  it('never guesses about a lock from another PID namespace or boot on the same host name (containers sharing a volume)', async () => {
+    if (process.platform !== 'linux') return void console.warn('skipped: PID namespaces and boot ids are Linux-only');
+    const dir = await freshDir('namespace');
+    const ns = (await readlink('/proc/self/ns/pid')).trim();
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    const cases: [Record<string, string>, RegExp][] = [
+      // A pid that does not run here may well run in the holder's namespace (regression: taken over).
+      [{ pidNs: 'pid:[1]', bootId: boot }, /in another PID namespace \(container\) on this host/],
+      [{ pidNs: ns, bootId: 'another-boot' }, /on this host name but another boot or machine/],
+      // One side missing a field the other has: not comparable, so not guessed about either.
+      [{ bootId: boot }, /in another PID namespace/],
+      [{ pidNs: ns }, /another boot or machine/],
+    ];
+    for (const [fields, where] of cases) {
+      await writeFile(dirLockPath(dir), owner({ pid: deadPid(), ...fields }));
+      for (const mode of ['exclusive', 'shared'] as const) {
+        const e = (await withDirLock(dir, mode, 'setup', async () => 1).catch((x: unknown) => x)) as LockError;
+        expect(e, JSON.stringify(fields)).toBeInstanceOf(LockError);
+        expect(e.shortMessage).toMatch(where);
+        expect(e.hint).toContain(`remove '${dirLockPath(dir)}'`);
+      }
+      expect(existsSync(dirLockPath(dir))).toBe(true);
+    }
+    // The same namespace and boot: the pid is checked (dead: taken over), as for records without the fields.
+    await writeFile(dirLockPath(dir), owner({ pid: deadPid(), pidNs: ns, bootId: boot }));
+    expect(await withDirLock(dir, 'exclusive', 'setup', async () => 'took over')).toBe('took over');
+    // Our own records carry both.
+    await withDirLock(dir, 'exclusive', 'setup', async () => {
+      expect(JSON.parse(await readFile(dirLockPath(dir), 'utf8'))).toMatchObject({ pidNs: ns, bootId: boot });
+    });
+    expect(await dotFiles(dir)).toEqual([]);
+  });
+
+  it('one process at a time removes a given stale lock: a live takeover claim is respected, a dead one claimed in turn', async () => {
+    // Regression: the takeover mutex was removed by read-then-unlink, which could remove another process's
+    // fresh mutex (and then a fresh lock) in a double race. Now only the creator of LOCK.takeover-<stale token>
+    // may remove that lock.
+    const dir = await freshDir('takeover');
+    const stale = owner({ pid: deadPid(), token: '00000000000000aa' });
+    const claim = `${dirLockPath(dir)}.takeover-00000000000000aa`;
+    await writeFile(dirLockPath(dir), stale);
+    // A live process (this one, under another token) is taking it over right now: leave the lock to it.
+    await writeFile(claim, owner({ token: '00000000000000bb', command: 'prove' }));
+    const e = (await withDirLock(dir, 'exclusive', 'setup', async () => 1).catch((x: unknown) => x)) as LockError;
+    expect(e).toBeInstanceOf(LockError);
+    expect(e.shortMessage).toMatch(/is being taken over by another zkonnx process/);
+    expect(await readFile(dirLockPath(dir), 'utf8')).toBe(stale);
+    // The claimant died mid-takeover: its claim is claimed in turn, the lock taken over, the claims cleared.
+    await writeFile(claim, owner({ pid: deadPid(), token: '00000000000000bb', command: 'prove' }));
+    expect(await withDirLock(dir, 'exclusive', 'setup', async () => 'took over')).toBe('took over');
+    expect(await dotFiles(dir)).toEqual([]);
+  });
+
+  it('the writer lock clears what killed writers leave: staging dirs (old .stage-*/.compile-* too) and spent takeover claims', async () => {
+    const dir = await freshDir('leftovers');
+    const left = ['.zkonnx-stage-0a', '.stage-Ab12Cd', '.compile-Xy34Zw'];
+    for (const d of left) {
+      await mkdir(join(dir, d, 'circuit_js'), { recursive: true });
+      await writeFile(join(dir, d, 'circuit_js', 'circuit.wasm'), 'x');
+    }
+    await writeFile(`${dirLockPath(dir)}.takeover-00000000000000cc`, owner({ pid: deadPid() }));
+    await writeFile(`${dirLockPath(dir)}.takeover`, owner({ pid: deadPid() }));
+    await writeFile(join(dir, '.stage-notes.txt'), 'not a directory, still ours');
+    await writeFile(join(dir, 'keep.json'), 'not ours to remove');
+    // A reader does not touch them (it cannot know no writer is using them)...
+    await withDirLock(dir, 'shared', 'prove', async () => {});
+    expect((await dotFiles(dir)).length).toBe(6);
+    // ...the writer does: it holds the only lock under which they are made.
+    await withDirLock(dir, 'exclusive', 'compile', async () => {});
+    expect(await dotFiles(dir)).toEqual([]);
+    expect(await readdir(dir)).toEqual(['keep.json']);
+  });
+
   it('a missing directory is an ArtifactError (not created), unless asked to create it', async () => {
     const dir = join(WORK, 'missing', 'deeper');
     await rm(join(WORK, 'missing'), { recursive: true, force: true });
@@ -197,6 +271,57 @@ describe('withDirLock', () => {
     });
     expect(await readFile(artifactPath(dir, 'vk'), 'utf8')).toBe('new vk');
     expect(await readFile(artifactPath(dir, 'manifest'), 'utf8')).toBe('new manifest');
+    expect(await dotFiles(dir)).toEqual([]);
+  });
+
+  it('stageArtifacts replaces the circuit_js directory whole, or drops it', async () => {
+    const dir = await freshDir('stage-dir');
+    await mkdir(join(dir, 'circuit_js'));
+    await writeFile(artifactPath(dir, 'wasm'), 'old wasm');
+    await writeFile(join(dir, 'circuit_js', 'only-in-old.js'), 'old');
+    await withDirLock(dir, 'exclusive', 'test', async () => {
+      const s = await stageArtifacts(dir);
+      expect(s.path('wasm')).toBe(join(s.dir, 'circuit_js', 'circuit.wasm'));
+      await s.write('wasm', 'new wasm');
+      await s.write('manifest', 'new manifest');
+      await s.commit();
+    });
+    expect(await readFile(artifactPath(dir, 'wasm'), 'utf8')).toBe('new wasm');
+    expect(await readdir(join(dir, 'circuit_js'))).toEqual(['circuit.wasm']);
+    await withDirLock(dir, 'exclusive', 'test', async () => {
+      const s = await stageArtifacts(dir);
+      s.drop('wasm');
+      await s.write('manifest', 'no witness generator');
+      await s.commit();
+    });
+    expect(existsSync(join(dir, 'circuit_js'))).toBe(false);
+    expect(await dotFiles(dir)).toEqual([]);
+  });
+
+  it('a commit killed between moving the old circuit_js aside and the new one in is rolled forward', async () => {
+    const dir = await freshDir('stage-dir-crash');
+    const stage = join(dir, '.zkonnx-stage-0123');
+    // The state at that moment: the old directory already inside the stage, the new one not yet moved in.
+    await mkdir(join(stage, 'circuit_js.old'), { recursive: true });
+    await writeFile(join(stage, 'circuit_js.old', 'circuit.wasm'), 'old wasm');
+    await mkdir(join(stage, 'circuit_js'));
+    await writeFile(join(stage, 'circuit_js', 'circuit.wasm'), 'new wasm');
+    await writeFile(join(stage, 'manifest.json'), 'new manifest');
+    await writeFile(artifactPath(dir, 'r1cs'), 'new r1cs (moved already)');
+    await writeFile(commitJournalPath(dir), JSON.stringify({ format: 'zkonnx-commit', stage: '.zkonnx-stage-0123', files: ['circuit.r1cs', 'circuit_js', 'manifest.json'] }));
+    await withDirLock(dir, 'shared', 'prove', async () => {
+      expect(await readFile(artifactPath(dir, 'wasm'), 'utf8')).toBe('new wasm');
+      expect(await readFile(artifactPath(dir, 'manifest'), 'utf8')).toBe('new manifest');
+    });
+    expect(await readFile(artifactPath(dir, 'r1cs'), 'utf8')).toBe('new r1cs (moved already)');
+    expect(await dotFiles(dir)).toEqual([]);
+    // Killed before the old one was moved aside: the same.
+    await mkdir(join(stage, 'circuit_js'), { recursive: true });
+    await writeFile(join(stage, 'circuit_js', 'circuit.wasm'), 'newer wasm');
+    await writeFile(commitJournalPath(dir), JSON.stringify({ format: 'zkonnx-commit', stage: '.zkonnx-stage-0123', files: ['circuit_js'] }));
+    await withDirLock(dir, 'exclusive', 'setup', async () => {});
+    expect(await readdir(join(dir, 'circuit_js'))).toEqual(['circuit.wasm']);
+    expect(await readFile(artifactPath(dir, 'wasm'), 'utf8')).toBe('newer wasm');
     expect(await dotFiles(dir)).toEqual([]);
   });
 });
@@ -315,6 +440,51 @@ describe('the command line', () => {
     await holder;
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`is being read by zkonnx prove (pid ${process.pid}, started `);
+  });
+
+  it('a writer in another PID namespace with the same host name (a container) is not taken over', async () => {
+    // Regression: \`unshare --pid --fork --mount-proc\` holding the lock; \`zkonnx setup\` outside saw the same
+    // host name, found the holder's pid (1 in its namespace) running another program here, took the lock
+    // over and exited 0.
+    const unshare = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']);
+    if (process.platform !== 'linux' || unshare.status !== 0) {
+      console.warn(`skipped: cannot make a PID namespace here (unshare --pid needs root with CAP_SYS_ADMIN): ${unshare.error?.message ?? unshare.stderr?.toString().trim()}`);
+      return;
+    }
+    const script = join(ROOT, WORK, 'hold-in-namespace.mjs');
+    await writeFile(script, `
+      const { withDirLock } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/artifacts/lock.js')).href)});
+      await withDirLock(${JSON.stringify(join(ROOT, fx.dir))}, 'exclusive', 'setup', async () => {
+        process.stdout.write('holding ' + process.pid + '\\n');
+        await new Promise((r) => setTimeout(r, 8000));
+      });
+    `);
+    const holder = spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const pid = await new Promise<string>((ok, fail) => {
+        let out = '';
+        holder.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /holding (\d+)/.exec(out);
+          if (m) ok(m[1]!);
+        });
+        holder.on('exit', () => fail(new Error(`the holder exited: ${out}`)));
+      });
+      expect(pid).toBe('1');
+      const r = await runProcess(process.execPath, ['bin/zkonnx.js', 'setup', fx.dir], { cwd: ROOT, timeout: 60_000 });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/is in use by zkonnx setup \(pid 1 in another PID namespace \(container\) on this host, started /);
+      expect(r.stderr).toContain(`remove '${dirLockPath(fx.dir)}'`);
+    } finally {
+      holder.kill('SIGKILL'); // --kill-child: the namespace's process dies with it
+      await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.on('close', r)));
+      await rm(script, { force: true });
+    }
+    // Killed there, its lock stays: still not guessed about from here, so removed by hand (as the hint says).
+    expect(existsSync(dirLockPath(fx.dir))).toBe(true);
+    expect((await cli('setup', fx.dir)).code).toBe(2);
+    await rm(dirLockPath(fx.dir));
+    expect((await verifyBundle((await prove(fx.dir, fx.inputs(1, 4)[0])).bundle, await readVerificationKey(artifactPath(fx.dir, 'vk')))).valid).toBe(true);
   });
 
   it('compile: a current circuit is reused while a prove reads the directory; a rebuild is refused while another process holds it', async () => {

@@ -9,18 +9,20 @@
  *     takes its lock, then looks for readers. Whichever sees the other backs out, so a reader and a writer
  *     never both proceed (at worst both refuse).
  *   - A conflict is refused at once with a LockError (exit 2) naming the directory and the holder.
- *   - A lock whose owner is gone is taken over: same host and the pid no longer runs (or runs another
- *     program: Linux start times differ). A lock from another host is never guessed about: the error names
- *     the file to remove.
+ *   - A lock whose owner is gone is taken over: same host, PID namespace and boot, and the pid no longer runs
+ *     (or runs another program: Linux start times differ). A lock from another host, another PID namespace
+ *     (a container sharing the host name and the volume) or another boot is never guessed about: the error
+ *     names the file to remove. Only one process may remove a given stale lock (see removeStale).
  *   - Locks are released on return, on error, on SIGINT/SIGTERM (the CLI's handler runs cleanupPending) and on
  *     process.exit; a SIGKILL leaves a stale lock, taken over by the next run.
  *   - Within one async call chain, a lock already held is re-entered (an exclusive holder may also read);
  *     a shared holder cannot upgrade.
  *
  * Commits. An artifact directory's files are fixed names (circuit.zkey, verification_key.json, manifest.json
- * ...), so replacing several of them cannot be one rename. stageArtifacts() builds the new files in
- * DIR/.zkonnx-stage-<id>/ while the old ones stay valid; commit() then writes a journal (DIR/.zkonnx-commit.json,
- * atomically) naming the staged files, renames them into place and removes the journal, all synchronously: a
+ * ...), so replacing several of them cannot be one rename. stageArtifacts() builds the new files (and the
+ * circuit_js directory, for compile) in DIR/.zkonnx-stage-<id>/ while the old ones stay valid; commit() then
+ * writes a journal (DIR/.zkonnx-commit.json, atomically) naming the staged entries, renames them into place
+ * (an old directory is first renamed into the stage) and removes the journal, all synchronously: a
  * signal handler cannot run in between, so an interrupted run has either committed everything or nothing. If
  * the process dies during the commit (SIGKILL, power loss), the next process that locks the directory rolls
  * the journal forward before doing anything else.
@@ -28,10 +30,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync,
+  closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync,
   unlinkSync, writeFileSync,
 } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ArtifactError, fileSystemError, isFileSystemFailure, LockError } from '../errors.ts';
@@ -52,6 +54,13 @@ export interface LockOwner {
   token: string;
   /** Linux: the process start time (clock ticks since boot) from /proc/PID/stat, to detect a reused pid. */
   procStart?: string;
+  /**
+   * Linux: the holder's PID namespace (readlink /proc/self/ns/pid, 'pid:[4026531836]'). Containers may share a
+   * host name and a volume but not their pids: a pid is only checked from the namespace it was taken in.
+   */
+  pidNs?: string;
+  /** Linux: /proc/sys/kernel/random/boot_id; another boot (or machine) means the pid means nothing here. */
+  bootId?: string;
 }
 
 export interface DirLockOptions {
@@ -71,6 +80,8 @@ const READER_PREFIX = '.zkonnx.reader-';
 const JOURNAL = '.zkonnx-commit.json';
 const STAGE_PREFIX = '.zkonnx-stage-';
 const TMP_SUFFIX = '.tmp';
+/** Temp directories that compile made directly in an artifact directory before it staged through stageArtifacts. */
+const LEGACY_TEMP_PREFIXES = ['.stage-', '.compile-'];
 
 /** The writer lock of an artifact directory (remove it by hand only when its holder is certainly gone). */
 export function dirLockPath(dir: string): string {
@@ -105,11 +116,39 @@ function procStartOf(pid: number): string | undefined {
 
 const OWN_PROC_START = procStartOf(process.pid);
 
+function readQuiet(read: () => string): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return read().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const OWN_PID_NS = readQuiet(() => readlinkSync('/proc/self/ns/pid'));
+const OWN_BOOT_ID = readQuiet(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'));
+
 function newOwner(command: string): LockOwner {
   return {
     pid: process.pid, hostname: HOST, command, startedAt: new Date().toISOString(), token: randomBytes(8).toString('hex'),
     ...(OWN_PROC_START ? { procStart: OWN_PROC_START } : {}),
+    ...(OWN_PID_NS ? { pidNs: OWN_PID_NS } : {}),
+    ...(OWN_BOOT_ID ? { bootId: OWN_BOOT_ID } : {}),
   };
+}
+
+/**
+ * Where a lock's pid cannot be checked from here: another host, another PID namespace on this host (a
+ * container sharing the host name), or another boot. A record with neither namespace nor boot id (zkonnx
+ * before they were recorded, or no /proc) counts as this host's when the host name matches; a record with
+ * either is compared field by field (one side missing a field the other has is a mismatch).
+ */
+function elsewhere(o: LockOwner): 'host' | 'namespace' | 'boot' | undefined {
+  if (o.hostname !== HOST) return 'host';
+  if (o.pidNs === undefined && o.bootId === undefined) return undefined;
+  if (o.bootId !== OWN_BOOT_ID) return 'boot';
+  if (o.pidNs !== OWN_PID_NS) return 'namespace';
+  return undefined;
 }
 
 /** A lock file's owner; null when the file is gone; 'unreadable' when it is not a zkonnx lock we can read. */
@@ -132,9 +171,9 @@ function readOwner(path: string): LockOwner | null | 'unreadable' {
 
 type Liveness = 'alive' | 'dead' | 'unknown';
 
-/** Whether a lock's owner still runs: only decidable on its own host. */
+/** Whether a lock's owner still runs: only decidable on its own host, in its own PID namespace and boot. */
 function liveness(o: LockOwner): Liveness {
-  if (o.hostname !== HOST) return 'unknown';
+  if (elsewhere(o)) return 'unknown';
   try {
     process.kill(o.pid, 0);
   } catch (e) {
@@ -149,13 +188,24 @@ function liveness(o: LockOwner): Liveness {
   return 'alive';
 }
 
+const WHERE = {
+  host: (o: LockOwner) => ` on host '${o.hostname}'`,
+  namespace: () => ' in another PID namespace (container) on this host',
+  boot: () => ' on this host name but another boot or machine',
+};
+
 function describeOwner(o: LockOwner): string {
-  return `zkonnx ${o.command} (pid ${o.pid}${o.hostname === HOST ? '' : ` on host '${o.hostname}'`}, started ${o.startedAt})`;
+  const where = elsewhere(o);
+  return `zkonnx ${o.command} (pid ${o.pid}${where ? WHERE[where](o) : ''}, started ${o.startedAt})`;
 }
 
 function removeHint(o: LockOwner | 'unreadable', path: string): string {
   if (o === 'unreadable') return `'${path}' is not a lock zkonnx can read; if no zkonnx process is using this directory, remove it and run this again.`;
-  if (o.hostname !== HOST) return `The lock was taken on another host, so zkonnx cannot tell from here whether it still runs. Wait for it to finish; if it is certainly gone, remove '${path}' and run this again.`;
+  const where = elsewhere(o);
+  if (where) {
+    const taken = where === 'host' ? 'on another host' : where === 'namespace' ? 'in another PID namespace (another container)' : 'under another boot id (another machine, or before a reboot)';
+    return `The lock was taken ${taken}, so zkonnx cannot tell from here whether it still runs. Wait for it to finish; if it is certainly gone, remove '${path}' and run this again.`;
+  }
   return `Wait for it to finish and run this again (if that process is certainly not zkonnx, remove '${path}').`;
 }
 
@@ -203,7 +253,10 @@ function createExclusive(path: string, content: string): boolean {
   }
 }
 
-/** Remove `path` if it still holds `token` (a lock we own, or the stale one we decided to take over). */
+/**
+ * Remove `path` if it holds `token`. Safe only when no other process may remove or replace that file in between:
+ * our own lock (others remove it only once we are dead), or a stale one under our takeover claim (removeStale).
+ */
 function unlinkIfToken(path: string, token: string): void {
   const o = readOwner(path);
   if (o && o !== 'unreadable' && o.token === token) rmQuiet(path);
@@ -254,25 +307,36 @@ function remember(release: () => void): Held {
 // ---------------------------------------------------------------------------------------------------------
 // Exclusive (writer) lock
 
+const TAKEOVER = '.takeover-';
+
 /**
- * Take over a stale lock (its owner is gone): remove it only if it still is that owner's, under a short-lived
- * takeover mutex so that two processes taking over at once cannot remove each other's fresh lock.
+ * Take over a stale lock (its owner is gone). A file system cannot "remove this path if it is still that file",
+ * so reading the lock's token and then removing it is only safe when no one else can remove it in between:
+ * exactly one process may remove the lock holding token T, the one that created LOCK.takeover-T (exclusively;
+ * claims are never removed by others while T's lock exists). A lock removed never comes back (tokens are
+ * random), so a process claiming T later finds another token there and leaves it. If the claimant itself died
+ * (a SIGKILL within those microseconds), its claim is claimed in turn (LOCK.takeover-<claimant's token>), and so
+ * on: still one live remover at a time. The remover then removes the claims of its chain; a claim left by a
+ * killed process is removed by the next holder of the lock (acquireExclusive), when it can no longer matter.
  */
 function removeStale(lockPath: string, stale: LockOwner, me: LockOwner): void {
-  const mutex = `${lockPath}.takeover`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (createExclusive(mutex, JSON.stringify(me))) {
+  const chain: string[] = [];
+  let token = stale.token;
+  for (let depth = 0; depth < 8; depth++) {
+    const claim = lockPath + TAKEOVER + token;
+    if (createExclusive(claim, JSON.stringify(me) + '\n')) {
       try {
         unlinkIfToken(lockPath, stale.token);
       } finally {
-        unlinkIfToken(mutex, me.token);
+        for (const c of [claim, ...chain]) rmQuiet(c);
       }
       return;
     }
-    // Another process is taking over right now (for microseconds), or died doing so.
-    const other = readOwner(mutex);
-    if (other && other !== 'unreadable' && liveness(other) === 'dead') unlinkIfToken(mutex, other.token);
-    else return;
+    const claimant = readOwner(claim);
+    // Gone: the lock was dealt with (claims go only after it). Alive or unreadable: someone else is on it.
+    if (claimant === null || claimant === 'unreadable' || liveness(claimant) !== 'dead') return;
+    chain.push(claim);
+    token = claimant.token;
   }
 }
 
@@ -324,14 +388,22 @@ function acquireExclusive(dir: string, command: string): Held {
       throw new LockError(`The artifact directory '${dir}' is being read by ${reader === 'unreadable' ? 'another zkonnx process' : describeOwner(reader)}.`, { hint: removeHint(reader, path) });
     }
     // A commit left by a process that died making it: finish it. Staging directories are only ever written
-    // under this lock, so any left now belong to a process that is gone.
+    // under this lock, so any left now belong to a process that is gone; so do the staging and circom temp
+    // directories of zkonnx versions that compiled outside stageArtifacts (.stage-*, .compile-*). Takeover
+    // claims are spent once we hold the lock: the stale lock they were for is gone.
     if (entries.includes(JOURNAL)) rollForward(dir);
-    for (const name of entries) if (name.startsWith(STAGE_PREFIX) || name === JOURNAL + TMP_SUFFIX) rmQuiet(join(dir, name));
+    for (const name of entries) if (isLeftover(name)) rmQuiet(join(dir, name));
   } catch (e) {
     held.release();
     throw e;
   }
   return held;
+}
+
+/** Files in an artifact directory that only a writer-lock holder makes, and that outlive only a killed one. */
+function isLeftover(name: string): boolean {
+  return name.startsWith(STAGE_PREFIX) || name === JOURNAL + TMP_SUFFIX || name.startsWith(LOCK + TAKEOVER) || name === `${LOCK}.takeover` ||
+    LEGACY_TEMP_PREFIXES.some((p) => name.startsWith(p));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -485,17 +557,62 @@ export async function withFileLock<T>(path: string, command: string, fn: () => P
 // ---------------------------------------------------------------------------------------------------------
 // Staged commits
 
-/** The artifacts a commit may replace: files directly in the artifact directory. */
-export type StageableKind = Exclude<ArtifactKind, 'wasm' | 'bundle'>;
+/**
+ * The artifacts a commit may replace: files directly in the artifact directory, and the witness generator
+ * ('wasm': the whole circuit_js directory is staged and replaced).
+ */
+export type StageableKind = Exclude<ArtifactKind, 'bundle'>;
 
-const STAGEABLE: readonly StageableKind[] = ['circom', 'model', 'r1cs', 'sym', 'zkey', 'vk', 'manifest'];
-const STAGEABLE_NAMES = new Set(STAGEABLE.map((k) => basename(artifactPath('.', k))));
+/** In commit order: the manifest, which says what the rest is, last. */
+const STAGEABLE: readonly StageableKind[] = ['circom', 'model', 'r1cs', 'sym', 'wasm', 'zkey', 'vk', 'manifest'];
+
+/** The entry of DIR that holds artifact `kind`: its file, or for 'wasm' the circuit_js directory. */
+function entryOf(kind: StageableKind): string {
+  return artifactPath('.', kind).split(/[\\/]/)[0]!;
+}
+
+const STAGEABLE_NAMES = new Set(STAGEABLE.map(entryOf));
+/** Where a replaced (or dropped) directory is moved, inside the stage, on its way out. */
+const OLD_SUFFIX = '.old';
 
 interface Journal {
   format: 'zkonnx-commit';
   stage: string;
-  /** Base names, moved from DIR/<stage>/<name> to DIR/<name> in this order. */
+  /**
+   * Entries of DIR moved into DIR/<stage>/<name>.old first (artifacts the new state no longer has, such as
+   * circuit_js after a compile without a witness generator). Absent in journals before it existed.
+   */
+  remove?: string[];
+  /**
+   * Base names, moved from DIR/<stage>/<name> to DIR/<name> in this order. A directory (circuit_js) cannot be
+   * renamed over another, so the old one is first moved into the stage (<name>.old), then the new one in: a crash
+   * between leaves the new one in the stage and the journal, and the roll-forward moves it in.
+   */
   files: string[];
+}
+
+/** Move DIR/name into the stage as name.old (a directory cannot be renamed over; a file need not be kept). */
+function moveAside(dir: string, stage: string, name: string): void {
+  const to = join(dir, name);
+  if (!existsSync(to)) return;
+  const aside = join(dir, stage, name + OLD_SUFFIX);
+  rmSync(aside, { recursive: true, force: true });
+  renameSync(to, aside);
+}
+
+/** fsync a staged file, or a staged directory's files and the directory itself. */
+function fsyncTree(path: string): void {
+  if (statSync(path).isDirectory()) {
+    for (const f of readdirSync(path)) fsyncTree(join(path, f));
+    fsyncDir(path);
+    return;
+  }
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Finish a commit a dead process left (under the writer lock). Idempotent: a file already moved is skipped. */
@@ -510,14 +627,18 @@ function rollForward(dir: string): void {
   }
   // Only names zkonnx writes: a planted journal must not move files anywhere else.
   const valid = j && j.format === 'zkonnx-commit' && typeof j.stage === 'string' && /^\.zkonnx-stage-[0-9a-f]+$/.test(j.stage) &&
-    Array.isArray(j.files) && j.files.every((f) => typeof f === 'string' && STAGEABLE_NAMES.has(f));
+    Array.isArray(j.files) && j.files.every((f) => typeof f === 'string' && STAGEABLE_NAMES.has(f)) &&
+    (j.remove === undefined || (Array.isArray(j.remove) && j.remove.every((f) => typeof f === 'string' && STAGEABLE_NAMES.has(f) && !j.files.includes(f))));
   if (!valid) {
     throw new ArtifactError(`'${path}' is not a zkonnx commit journal.`, { hint: `Remove it, check the directory's keys (run \`zkonnx setup ${dir}\` if in doubt), and run this again.` });
   }
   try {
+    for (const f of j.remove ?? []) moveAside(dir, j.stage, f);
     for (const f of j.files) {
       const from = join(dir, j.stage, f);
-      if (existsSync(from)) renameSync(from, join(dir, f));
+      if (!existsSync(from)) continue; // moved already
+      if (statSync(from).isDirectory()) moveAside(dir, j.stage, f);
+      renameSync(from, join(dir, f));
     }
     fsyncDir(dir);
     unlinkSync(path);
@@ -531,10 +652,15 @@ function rollForward(dir: string): void {
 export interface ArtifactStage {
   /** The staging directory (inside the artifact directory, so the final renames stay on one file system). */
   readonly dir: string;
-  /** Where to build the new file of `kind` (it replaces artifactPath(dir, kind) at commit). */
+  /**
+   * Where to build the new file of `kind` (it replaces artifactPath(dir, kind) at commit). For 'wasm', the
+   * whole directory around it (stage.dir/circuit_js) replaces DIR/circuit_js.
+   */
   path(kind: StageableKind): string;
   /** Write the new file of `kind`. */
   write(kind: StageableKind, data: string | Uint8Array): Promise<void>;
+  /** Remove the directory's current `kind` at commit (anything staged for it is dropped too). */
+  drop(kind: StageableKind): void;
   /**
    * Replace the artifacts with every staged file, all or nothing: even if the process is killed during the
    * commit, the next zkonnx process that opens the directory completes it.
@@ -559,33 +685,33 @@ export async function stageArtifacts(dir: string): Promise<ArtifactStage> {
   }
   const forget = trackTemp(stageDir);
   let state: 'open' | 'committed' | 'discarded' = 'open';
-  const pathOf = (kind: StageableKind) => join(stageDir, basename(artifactPath('.', kind)));
+  const dropped = new Set<string>();
+  const pathOf = (kind: StageableKind) => artifactPath(stageDir, kind);
   return {
     dir: stageDir,
     path: pathOf,
     async write(kind, data) {
       try {
+        await ensureDir(dirname(pathOf(kind)));
         await writeFile(pathOf(kind), data);
       } catch (e) {
         throw asWriteError(e, 'artifact directory', dir);
       }
     },
+    drop(kind) {
+      dropped.add(entryOf(kind));
+      rmQuiet(join(stageDir, entryOf(kind)));
+    },
     async commit() {
       if (state !== 'open') throw new Error('This stage was already committed or discarded.');
-      const files = STAGEABLE.map((k) => basename(artifactPath('.', k))).filter((f) => existsSync(join(stageDir, f)));
+      const files = STAGEABLE.map(entryOf).filter((f) => existsSync(join(stageDir, f)));
+      const remove = [...dropped].filter((f) => !files.includes(f));
       // Data first, on disk before the journal that points at it (power loss must not leave empty keys).
       try {
-        for (const f of files) {
-          const fh = await open(join(stageDir, f), 'r+');
-          try {
-            await fh.sync();
-          } finally {
-            await fh.close();
-          }
-        }
+        for (const f of files) fsyncTree(join(stageDir, f));
         fsyncDir(stageDir);
         // From here to the end: synchronous, so no signal handler runs in between.
-        const journal: Journal = { format: 'zkonnx-commit', stage: name, files };
+        const journal: Journal = { format: 'zkonnx-commit', stage: name, ...(remove.length ? { remove } : {}), files };
         const jtmp = commitJournalPath(dir) + TMP_SUFFIX;
         const fd = openSync(jtmp, 'w');
         try {
