@@ -57,6 +57,27 @@ export function shapeSize(v: unknown): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
+/**
+ * The public signals a key can really have, for its size bound (keyBounds) before anything hashes or walks
+ * it further: the least of its nPublic (0 unless a count <= MAX_PUBLIC_SIGNALS), its IC points less one (0
+ * unless IC is an array), and, when both tensor shapes are shapes, its outputs plus inputs (the most public
+ * signals any input layout gives them). A key's claim costs nothing to write; IC points cost their size, so
+ * a hostile key is bounded by what it really holds, and an honest key (nPublic == IC.length - 1 == outputs +
+ * input signals) gets the bound of its nPublic. Never throws on JSON values (reads a few fields, cheaply).
+ */
+export function keySignalBudget(k: Record<string, unknown>): number {
+  const claimed = isCount(k.nPublic) && k.nPublic <= MAX_PUBLIC_SIGNALS ? k.nPublic : 0;
+  const points = Array.isArray(k.IC) ? Math.max(0, k.IC.length - 1) : 0;
+  let n = Math.min(claimed, points);
+  const z = k.zkonnx;
+  if (isObject(z) && isObject(z.input) && isObject(z.output)) {
+    const nIn = shapeSize(z.input.shape);
+    const nOut = shapeSize(z.output.shape);
+    if (nIn !== null && nOut !== null) n = Math.min(n, nIn + nOut);
+  }
+  return n;
+}
+
 /** The name of the first own field of `o` (with a defined value) that `allowed` does not list. */
 export function unknownField(o: Record<string, unknown>, allowed: readonly string[]): string | undefined {
   for (const k of Object.keys(o)) if (o[k] !== undefined && !allowed.includes(k)) return k;
@@ -142,6 +163,9 @@ export function checkVerificationKey(v: unknown, opts: { complete?: boolean; che
   if (k.curve !== 'bn128') return { field: 'curve', what: `is ${describeValue(k.curve)}, expected "bn128"` };
   if (!isCount(k.nPublic) || k.nPublic > MAX_PUBLIC_SIGNALS) return { field: 'nPublic', what: `must be a non-negative integer (at most ${MAX_PUBLIC_SIGNALS})` };
   const nPublic = k.nPublic;
+  // IC's length before the size bound: the bound grows with nPublic, so a key claiming 2^24 public signals
+  // must hold the 2^24 + 1 points to be walked that far (a cheap check, whatever the key holds).
+  if (!Array.isArray(k.IC) || k.IC.length !== nPublic + 1) return { field: 'IC', what: 'must hold nPublic + 1 points' };
   const over = checkJsonBounds(k, keyBounds(nPublic));
   if (over) {
     return over.kind === 'depth'
@@ -152,7 +176,6 @@ export function checkVerificationKey(v: unknown, opts: { complete?: boolean; che
   for (const f of ['vk_beta_2', 'vk_gamma_2', 'vk_delta_2']) {
     if (!isG2(k[f])) return { field: f, what: 'must be a G2 point (pairs of canonical decimal coordinates, < q)' };
   }
-  if (!Array.isArray(k.IC) || k.IC.length !== nPublic + 1) return { field: 'IC', what: 'must hold nPublic + 1 points' };
   for (let i = 0; i < k.IC.length; i++) {
     if (!isG1(k.IC[i])) return { field: `IC[${i}]`, what: 'must be a G1 point (canonical decimal coordinates, < q)' };
   }

@@ -6,7 +6,9 @@
  * Checks, in order:
  * 1. options: undefined or `{ vkSha256? }`, vkSha256 64 hex digits (else InputError, thrown);
  * 2. the bundle is an object with format 'zkonnx-bundle' and formatVersion 1; the key has a zkonnx section;
- * 3. size: the key within keyBounds(nPublic), the bundle within bundleBounds of the key's tensor sizes
+ * 3. size: the key within keyBounds of the public signals it has room for (keySignalBudget: the least of
+ *    nPublic, IC.length - 1 and outputs + inputs, so a claim alone buys no budget, and a hostile key costs
+ *    what an honest key of its real size costs), the bundle within bundleBounds of the key's tensor sizes
  *    (at most 32 deep; a value budget and a text budget an honest bundle stays well inside), by an iterative
  *    walk, before anything else reads them;
  * 4. the key's hash: the one pinned by options.vkSha256, and the one the bundle names;
@@ -26,6 +28,8 @@
  * 11. curve work: gamma != delta as points (a key with no phase-2 contribution lets anyone forge proofs);
  *    pi_b in the order-r subgroup of G2; then the pairing check.
  * The key kind reported is the key's own claim (vk.zkonnx.key.kind): nothing here can check it.
+ * Anything a value built in code throws on the way (a BigInt, which JSON cannot write; a throwing getter) is
+ * `{ valid: false, reason: 'malformed bundle or key: ...' }`.
  */
 import { InputError } from '../errors.ts';
 import { FIELD_PRIME, fromField, parseCanonicalCoordinate, parseCanonicalSignal } from '../field.ts';
@@ -35,7 +39,7 @@ import { canonicalJson, vkHash } from './canonical.ts';
 import { dequantizeOutput } from './dequantize.ts';
 import { describeValue } from './describe.ts';
 import { bn128, groth16Verify, type Bn128 } from './groth16.ts';
-import { checkVerificationKey, keyBounds, MAX_PUBLIC_SIGNALS, shapeSize, unknownField } from './key.ts';
+import { checkVerificationKey, keyBounds, keySignalBudget, shapeSize, unknownField } from './key.ts';
 import { PACK_BYTES, inputSignalCount, packBytes, packedSignalBytes, parsePublicInputLayout } from './layout.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
 
@@ -114,7 +118,7 @@ function pinnedHash(opts: unknown): string | undefined {
 /**
  * Check a proof bundle against a trusted verification key (the checks are listed at the top of this module).
  * Throws only InputError, for bad `opts`; resolves to `{ valid: false, reason }` for anything wrong with the
- * bundle or the key, whatever they hold.
+ * bundle or the key, whatever they hold (and whatever they throw: 'malformed bundle or key: ...').
  *
  * Cost: the hash of the key and a walk of both (about a millisecond for the MNIST MLP's 794 public signals),
  * then one multi-exponentiation over the public signals, one G2 subgroup check and a 4-pairing product
@@ -122,14 +126,38 @@ function pinnedHash(opts: unknown): string | undefined {
  */
 export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKey, opts?: VerifyOptions): Promise<VerifyResult> {
   const pinned = pinnedHash(opts);
+  // Total on what the bundle and key hold: values built in code can do what JSON cannot (a BigInt, which
+  // JSON cannot write; a getter or proxy that throws), and whatever they throw is a refusal, not an exception.
+  try {
+    return await verifyChecked(bundle, vk, pinned);
+  } catch (e) {
+    return reject(`malformed bundle or key: ${thrownText(e)}`);
+  }
+}
+
+/** What was thrown, in at most 200 characters; never throws itself (a thrown value may be hostile too). */
+function thrownText(e: unknown): string {
+  let s: string;
+  try {
+    s = e instanceof Error ? String(e.message) : describeValue(e);
+  } catch {
+    s = 'an exception';
+  }
+  return s.length > 200 ? `${s.slice(0, 200)}...` : s;
+}
+
+async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, pinned: string | undefined): Promise<VerifyResult> {
   const b: unknown = bundle;
   const k: unknown = vk;
   if (!isObject(b) || b.format !== BUNDLE_FORMAT) return reject('not a zkonnx proof bundle');
   if (b.formatVersion !== 1) return reject(`unsupported bundle format version ${shown(b.formatVersion)}`);
   if (!isObject(k) || !isObject(k.zkonnx)) return reject('the verification key has no zkonnx section');
 
-  // Size first: nothing below walks a value that is deeper or larger than the format allows.
-  const keyOver = checkJsonBounds(k, keyBounds(isCount(k.nPublic) && k.nPublic <= MAX_PUBLIC_SIGNALS ? k.nPublic : 0));
+  // Size first: nothing below walks a value that is deeper or larger than the format allows. The key's budget
+  // is that of the public signals it really has room for (its nPublic, IC points and tensors agreeing), not
+  // of its nPublic alone: a claim of 2^24 signals must come with 2^24 IC points to buy a large bound.
+  const nBudget = keySignalBudget(k);
+  const keyOver = checkJsonBounds(k, keyBounds(nBudget));
   if (keyOver) return reject(`verification key is malformed: ${describeViolation(keyOver)}`);
   const z = k.zkonnx;
   const zIn = isObject(z.input) ? z.input : {};
@@ -138,7 +166,7 @@ export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKe
   const nOut = shapeSize(zOut.shape);
   if (nIn === null || nOut === null) return reject(`verification key is malformed: field 'zkonnx.${nIn === null ? 'input' : 'output'}.shape' is not a shape`);
   const nameChars = (typeof zIn.name === 'string' ? zIn.name.length : 0) + (typeof zOut.name === 'string' ? zOut.name.length : 0);
-  const limits = bundleBounds({ nIn, nOut, nPublic: isCount(k.nPublic) ? k.nPublic : 0, rank: (zIn.shape as unknown[]).length + (zOut.shape as unknown[]).length, nameChars });
+  const limits = bundleBounds({ nIn, nOut, nPublic: nBudget, rank: (zIn.shape as unknown[]).length + (zOut.shape as unknown[]).length, nameChars });
   const bundleOver = checkJsonBounds(b, limits);
   if (bundleOver) {
     return reject(bundleOver.kind === 'depth'
