@@ -1,7 +1,7 @@
 /** File helpers: atomic writes (temp file + rename, so an interrupted run leaves nothing half-written), hashing. */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, rmSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileSystemError, InputError, isFileSystemFailure } from '../errors.ts';
 
@@ -113,19 +113,62 @@ export async function sha256File(path: string): Promise<string> {
 /** The largest JSON file zkonnx reads unless told otherwise (bundles, keys, inputs, calibration sets). */
 export const MAX_JSON_FILE_BYTES = 256 * 1024 * 1024;
 
-/** Read and parse a JSON file, with errors that name the file; refuses files over `maxBytes` before reading them. */
+/**
+ * A failed read as an InputError (code BAD_INPUT: a missing or unreadable input file is the caller's to fix),
+ * worded as write failures are: "Cannot read bundle 'd2': it is a directory (EISDIR)."
+ */
+export function asReadError(e: unknown, what: string, path: string): InputError {
+  if (!isFileSystemFailure(e)) {
+    return new InputError(`Cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message ?? String(e)}.`, { cause: e });
+  }
+  const f = fileSystemError(e, 'read', what, path);
+  const hint = e.code === 'EISDIR' ? f.hint : e.code === 'EACCES' || e.code === 'EPERM' ? 'Fix the file\'s permissions (zkonnx must be able to read it).' : undefined;
+  return new InputError(f.shortMessage, { cause: e, hint });
+}
+
+/**
+ * Read a whole file as UTF-8 text, refusing one of more than `maxBytes` bytes. A regular file is refused by
+ * its size before anything is read; anything else (a device, a FIFO, a /proc file, all of which have size 0)
+ * is read in chunks and refused as soon as it passes `maxBytes`, so /dev/zero costs maxBytes + 1 bytes.
+ */
+async function readCapped(path: string, maxBytes: number, tooLarge: (size: number | null) => Error): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const st = await fh.stat();
+    if (st.isFile() && st.size > maxBytes) throw tooLarge(st.size);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      // At most maxBytes + 1 bytes in all: one byte past the limit is enough to refuse.
+      const want = Math.min(st.isFile() ? Math.max(st.size + 1 - total, 1) : 1 << 20, 1 << 24, maxBytes + 1 - total);
+      const buf = Buffer.allocUnsafe(want);
+      const { bytesRead } = await fh.read(buf, 0, want, null);
+      if (bytesRead === 0) break;
+      chunks.push(bytesRead === want ? buf : buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) throw tooLarge(null);
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+/**
+ * Read and parse a JSON file, with errors that name the file (InputError: "Cannot read bundle 'x': it is a
+ * directory (EISDIR)."). Refuses more than `maxBytes` bytes: a regular file by its size before reading it,
+ * anything else (a device, FIFO or /proc file) once it has given maxBytes + 1.
+ */
 export async function readJsonFile(path: string, what: string, opts: { maxBytes?: number } = {}): Promise<unknown> {
   const maxBytes = opts.maxBytes ?? MAX_JSON_FILE_BYTES;
+  const tooLarge = (size: number | null) =>
+    new InputError(`${what} '${path}' ${size === null ? 'holds more than' : `is ${size} bytes, more than`} the ${maxBytes} bytes zkonnx reads for it.`);
   let text: string;
   try {
-    const size = (await stat(path)).size;
-    if (size > maxBytes) {
-      throw new InputError(`${what} '${path}' is ${size} bytes, more than the ${maxBytes} bytes zkonnx reads for it.`);
-    }
-    text = await readFile(path, 'utf8');
+    text = await readCapped(path, maxBytes, tooLarge);
   } catch (e) {
     if (e instanceof InputError) throw e;
-    throw new InputError(`Cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, { cause: e });
+    throw asReadError(e, what, path);
   }
   try {
     return JSON.parse(text);
