@@ -5,13 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readFile, realpath } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../artifacts/io.ts';
 import { withDirLock, withFileLock } from '../artifacts/lock.ts';
 import { publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
-import { artifactPath } from '../artifacts/paths.ts';
-import { ArtifactError, InputError, WitnessMismatchError } from '../errors.ts';
+import { artifactPath, type ArtifactKind } from '../artifacts/paths.ts';
+import { ArtifactError, fileSystemError, InputError, isFileSystemFailure, WitnessMismatchError } from '../errors.ts';
 import { fromField, toField, toFieldString } from '../field.ts';
 import { flattenInput } from '../io/input.ts';
 import { sizeOf } from '../ir/types.ts';
@@ -144,7 +145,11 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
 }
 
 export interface ProveToFileOptions extends ProveOptions {
-  /** The bundle file (default DIR/bundle.json). */
+  /**
+   * The bundle file (default DIR/bundle.json): a new file or an existing regular file, not a symbolic link,
+   * device or FIFO (the bundle replaces the file, through a temp file and a rename: it would replace the link
+   * or device, not write through it), and not one of DIR's artifacts or zkonnx's lock, journal or stage files.
+   */
   out?: string;
   /** Write a new file DIR/bundles/bundle-<UTC time>-<random>.json instead (not with `out`). */
   unique?: boolean;
@@ -159,18 +164,104 @@ export function uniqueBundlePath(dir: string): string {
 /**
  * prove(), then write the bundle (atomically) to `out`, DIR/bundle.json, or with `unique` a new file under
  * DIR/bundles/. The file is locked from before proving until written: a second process writing the same file
- * meanwhile is refused with a LockError (rather than one bundle silently replacing the other).
+ * meanwhile is refused with a LockError (rather than one bundle silently replacing the other). The path is
+ * checked before any proving (checkBundleTarget): an empty path, a symbolic link, a device, FIFO or socket,
+ * and DIR's own artifacts are refused with an InputError naming it; a directory is a FileSystemError (EISDIR).
  */
 export async function proveToFile(dir: string, input: unknown, opts: ProveToFileOptions = {}): Promise<ProveResult & { path: string }> {
   if (opts.unique && opts.out !== undefined) throw new InputError('Give a bundle path (--out) or ask for a new unique one (--unique), not both.');
   const path = opts.unique ? uniqueBundlePath(dir) : opts.out ?? artifactPath(dir, 'bundle');
   // A bad input is reported as such before any lock is taken or work done (and whatever else runs meanwhile).
   const flat = input instanceof Float64Array ? input : flattenInput(input, (await readManifest(dir)).input);
+  await checkBundleTarget(dir, path);
   return withFileLock(path, 'prove', async () => {
     const r = await prove(dir, flat, opts);
     await writeFileAtomic(path, JSON.stringify(r.bundle, null, 1) + '\n', 'bundle');
     return { ...r, path };
   }, { what: 'bundle', hint: 'Wait for it to finish, or write elsewhere: `--out FILE`, or `--unique` for a new file under DIR/bundles/.' });
+}
+
+/** DIR's files a bundle must never replace (every artifact but the bundle itself). */
+const ARTIFACT_NAMES: Readonly<Partial<Record<ArtifactKind, string>>> = {
+  circom: 'circuit source', r1cs: 'constraint system', sym: 'symbol file', wasm: 'witness generator',
+  model: 'quantized model', manifest: 'manifest', zkey: 'proving key', vk: 'verification key',
+};
+
+/**
+ * `path` with every symbolic link resolved, for a path that need not exist: the real path of its nearest
+ * existing ancestor, then the rest of its names. Throws what realpath throws other than ENOENT.
+ */
+async function realTarget(path: string): Promise<string> {
+  const rest: string[] = [];
+  for (let at = resolve(path); ; at = dirname(at)) {
+    try {
+      return join(await realpath(at), ...rest.reverse());
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(at) === at) throw e;
+      rest.push(basename(at));
+    }
+  }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Refuse a bundle path before proving to it: empty; a symbolic link, device, FIFO or socket (the bundle is
+ * written by renaming a temp file over the path, which would replace the link or device itself: give the
+ * link's target instead); one of DIR's artifacts (manifest.json, verification_key.json, circuit.zkey, ...),
+ * anything under DIR/circuit_js/, or a zkonnx lock, journal or stage file (DIR/.zkonnx*, any *.zkonnx.lock),
+ * compared by real path so no link or `..` gets around it. Throws InputError naming the path; a directory
+ * (EISDIR) or an unreachable path is the FileSystemError the write would have met.
+ */
+export async function checkBundleTarget(dir: string, path: string): Promise<void> {
+  const hint = 'Give another file with --out (a new file, or a regular file to replace), or leave --out out to write DIR/bundle.json.';
+  if (path === '') throw new InputError('The bundle path is empty.', { hint });
+  let st: Stats | null = null;
+  let real: string;
+  try {
+    st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+    real = await realTarget(path);
+  } catch (e) {
+    throw isFileSystemFailure(e) ? fileSystemError(e, 'write', 'bundle', path) : e;
+  }
+  if (st?.isDirectory()) {
+    const e = Object.assign(new Error(`EISDIR: illegal operation on a directory, open '${path}'`), { code: 'EISDIR', syscall: 'open', path });
+    throw fileSystemError(e, 'write', 'bundle', path);
+  }
+  if (st && !st.isFile()) {
+    throw new InputError(`Refusing to write the bundle to '${path}': it is ${fileKind(st)}, not a regular file (the bundle replaces the file it is written to, so it would replace the ${st.isSymbolicLink() ? 'link' : 'file'} rather than write through it).`, {
+      hint: st.isSymbolicLink() ? 'Give the file the link points to (or another file) with --out.' : hint,
+    });
+  }
+  const refuse = (what: string) => new InputError(`Refusing to write the bundle to '${path}': it is ${what}.`, { hint });
+  if (basename(real).endsWith('.zkonnx.lock')) throw refuse('a zkonnx lock file');
+  let realDir: string;
+  try {
+    realDir = await realpath(dir);
+  } catch {
+    return; // no artifact directory to protect: prove() reports it
+  }
+  const rel = relative(realDir, real);
+  if (rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel)) {
+    const first = rel.split(sep)[0];
+    if (first === 'circuit_js') throw refuse(`in '${dir}'s witness generator (circuit_js/)`);
+    if (first.startsWith('.zkonnx')) throw refuse(`a zkonnx lock, journal or stage file of '${dir}'`);
+  }
+  for (const [kind, name] of Object.entries(ARTIFACT_NAMES) as [ArtifactKind, string][]) {
+    const a = artifactPath(realDir, kind);
+    const realA = await realpath(a).catch(() => a);
+    if (real === a || real === realA) throw refuse(`the ${name} of '${dir}' (${basename(a)})`);
+  }
 }
 
 /** Read a verification key file written by `zkonnx setup` (shape-checked: InputError naming the field). */
