@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_MODEL_LIMITS, resolveModelLimits } from '../src/compile/limits.ts';
+import { checkGraphSize, DEFAULT_MODEL_LIMITS, resolveModelLimits } from '../src/compile/limits.ts';
 import { compileModel, loadModelFile } from '../src/compile/model.ts';
 import { emitCircuit, gadgetConstraints } from '../src/emit/circuit.ts';
-import { InputError, ModelLimitError } from '../src/errors.ts';
+import { InputError, ModelLimitError, OnnxParseError } from '../src/errors.ts';
 import { buildOnnxModel, randomMlp, type ModelSpec } from '../src/onnx/builder.ts';
 import { loadOnnx, measureOnnx } from '../src/onnx/load.ts';
 import { ModelProto } from '../src/onnx/proto.ts';
@@ -94,6 +94,15 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+function catchErr(f: () => unknown): Error {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}
+
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
     await p;
@@ -156,10 +165,16 @@ describe('measureOnnx counts without decoding', () => {
       const size = measureOnnx(bytes);
       expect(size.complete).toBe(true);
       expect(size.nodes).toBe(g.node!.length);
-      // Each initializer's encoding: its data plus a few bytes of name, dims and type.
-      const data = (g.initializer ?? []).reduce((a, t) => a + (t.rawData?.length ?? 0) + 4 * (t.floatData?.length ?? 0), 0);
+      // Each initializer's data at its decoded cost (raw bytes; typed values 16 bytes, int64 values and dims
+      // 32, at least 4 per element), plus a few bytes of name, dims and type.
+      const n = (t: { toNumber?(): number } | number) => (typeof t === 'number' ? t : t.toNumber!());
+      const data = (g.initializer ?? []).reduce((a, t) => {
+        const values = (t.rawData?.length ?? 0) + 16 * ((t.floatData?.length ?? 0) + (t.int32Data?.length ?? 0) + (t.doubleData?.length ?? 0)) + 32 * ((t.int64Data?.length ?? 0) + (t.dims?.length ?? 0));
+        return a + Math.max(values, 4 * (t.dims ?? []).reduce<number>((p, d) => p * n(d), 1));
+      }, 0) + (g.node ?? []).reduce((a, nd) => a + (nd.attribute ?? []).reduce((b, at) => b + 32 * (at.ints?.length ?? 0) + 16 * (at.floats?.length ?? 0), 0), 0);
       expect(size.initializerBytes).toBeGreaterThanOrEqual(data);
-      expect(size.initializerBytes).toBeLessThan(data + 64 * (g.initializer ?? []).length + 1);
+      // Constant nodes' values (an int64 shape: 32 bytes a value) come on top.
+      expect(size.initializerBytes).toBeLessThan(data + 64 * ((g.initializer ?? []).length + g.node!.length) + 1);
     }
     // 1,000 float32 weights, typed (packed float_data) or in a Constant node: ~4,000 bytes either way.
     const weights = Array.from({ length: 1000 }, (_, i) => i / 1000);
@@ -177,8 +192,130 @@ describe('measureOnnx counts without decoding', () => {
     expect(measureOnnx(buildOnnxModel(constant)).initializerBytes).toBeGreaterThanOrEqual(4000);
   });
 
-  it('reports an incomplete scan for bytes that are not protobuf (the decoder then says what is wrong)', () => {
+  it('reports an incomplete scan for bytes that are not protobuf (loadOnnx with limits refuses them unread)', () => {
     expect(measureOnnx(new Uint8Array([0xff, 0xff, 0xff, 0x0f, 1, 2, 3])).complete).toBe(false);
+  });
+});
+
+/** A tensor message: dims [n], the data type, a name, then whatever `data` writes. */
+function tensorMsg(n: number, dataType: number, data: (w: Writer) => void): Uint8Array {
+  const w = new Writer();
+  const dims = new Writer();
+  dims.varint(n);
+  w.bytes(1, dims.done());
+  w.varint(2 << 3);
+  w.varint(dataType);
+  w.str(8, 'W');
+  data(w);
+  return w.done();
+}
+/** A packed field of n 1-byte varints (value 1): the cheapest encoding of n int64 or int32 values. */
+const oneByteVarints = (field: number, n: number) => (w: Writer) => w.bytes(field, new Uint8Array(n).fill(1));
+/** x -> Relu -> y, with `extra` (encoded GraphProto fields) appended to the graph. */
+function withGraphFields(extra: Uint8Array): Uint8Array {
+  const io = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 4 }] } } } });
+  const header = ModelProto.encode({ irVersion: 8, producerName: 'test', opsetImport: [{ domain: '', version: 13 }] }).finish();
+  const base = ModelProto.encode({ graph: { name: 'g', node: [{ opType: 'Relu', name: 'relu', input: ['x'], output: ['y'] }], input: [io('x')], output: [io('y')] } }).finish();
+  let p = 1;
+  while (base[p] & 0x80) p++;
+  const graph = new Writer();
+  graph.bytes(7, concat(base.subarray(p + 1), extra));
+  return concat(header, graph.done());
+}
+const field = (f: number, b: Uint8Array) => {
+  const w = new Writer();
+  w.bytes(f, b);
+  return w.done();
+};
+
+describe('constant data is charged at its decoded cost, not its encoded size', () => {
+  it('8.5 M int64 values in 1-byte varints (an 8.5 MB file, ~800 MB decoded): refused at the default limit, unread', async () => {
+    const path = join(WORK, 'int64-varints.onnx');
+    const n = 8_500_000;
+    await writeFile(path, withGraphFields(field(5, tensorMsg(n, 7, oneByteVarints(7, n)))));
+    const decode = vi.spyOn(ModelProto, 'decode');
+    const e = await rejection(loadModelFile(path));
+    expect(e).toBeInstanceOf(ModelLimitError);
+    expect(e.message).toMatch(/^Model '.*int64-varints.onnx' has 259.4 MiB \(272,000,0\d\d bytes\) of constant data \(initializers and Constant node values\), over the maxInitializerBytes limit of 256 MiB .*\(--max-initializer-mb\)\./);
+    expect(decode).not.toHaveBeenCalled();
+  });
+
+  it('each encoding: int64 and attribute ints 32 bytes a value, int32/float/double/attribute floats 16, at least 4 per element of dims', () => {
+    const n = 1000;
+    const sizeOf = (extra: Uint8Array) => measureOnnx(withGraphFields(extra)).initializerBytes;
+    expect(sizeOf(field(5, tensorMsg(n, 7, oneByteVarints(7, n))))).toBe(32 * n + 32);
+    // Not packed: one value per occurrence.
+    const unpacked = (w: Writer) => { for (let i = 0; i < n; i++) { w.varint(7 << 3); w.varint(1); } };
+    expect(sizeOf(field(5, tensorMsg(n, 7, unpacked)))).toBe(32 * n + 32);
+    expect(sizeOf(field(5, tensorMsg(n, 3, oneByteVarints(5, n))))).toBe(16 * n + 32);
+    expect(sizeOf(field(5, tensorMsg(n, 1, (w) => w.bytes(4, new Uint8Array(4 * n)))))).toBe(16 * n + 32);
+    expect(sizeOf(field(5, tensorMsg(n, 11, (w) => w.bytes(10, new Uint8Array(8 * n)))))).toBe(16 * n + 32);
+    // raw INT8: 1 byte a value, decoded to a float64: 4 bytes per element. Raw float32: its data, and 32 for its dims value.
+    expect(sizeOf(field(5, tensorMsg(n, 3, (w) => w.bytes(9, new Uint8Array(n)))))).toBe(4 * n);
+    const raw = tensorMsg(n, 1, (w) => w.bytes(9, new Uint8Array(4 * n)));
+    expect(sizeOf(field(5, raw))).toBe(4 * n + 32);
+    expect(raw.length).toBeLessThan(4 * n + 32);
+    // dims alone: a tensor of 10^9 elements without its data is charged for them (decodeTensor would refuse it later).
+    expect(sizeOf(field(5, tensorMsg(1e9, 1, () => {})))).toBe(4e9);
+    // A Constant node's value_ints / value_floats.
+    const constant = (attrField: number, data: Uint8Array) => {
+      const a = new Writer();
+      a.str(1, 'value_ints');
+      a.bytes(attrField, data);
+      const node = new Writer();
+      node.str(2, 'c');
+      node.str(4, 'Constant');
+      node.bytes(5, a.done());
+      return field(1, node.done());
+    };
+    expect(sizeOf(constant(8, new Uint8Array(n).fill(1)))).toBe(32 * n);
+    expect(sizeOf(constant(7, new Uint8Array(4 * n)))).toBe(16 * n);
+  });
+
+  it('a Constant node with 10^6 int64 value_ints (1 MB) is refused by a 16 MiB limit before decoding', () => {
+    const a = new Writer();
+    a.str(1, 'value_ints');
+    a.bytes(8, new Uint8Array(1_000_000).fill(1));
+    const node = new Writer();
+    node.str(3, 'c');
+    node.str(4, 'Constant');
+    node.bytes(5, a.done());
+    const decode = vi.spyOn(ModelProto, 'decode');
+    const limits = resolveModelLimits({ maxInitializerBytes: 16 * MiB });
+    const e = catchErr(() => loadOnnx(withGraphFields(field(1, node.done())), 'ints', { checkSize: (s) => checkGraphSize(s, limits, 'ints') }));
+    expect(e).toBeInstanceOf(ModelLimitError);
+    expect(e.message).toMatch(/^Model ints has 30.5 MiB \(32,000,000 bytes\) of constant data .*over the maxInitializerBytes limit of 16 MiB/);
+    expect(decode).not.toHaveBeenCalled();
+  });
+
+  it('graph structure: a node with 10^6 empty inputs (2 MB) counts 64 bytes each against maxModelBytes, before decoding', () => {
+    const node = new Writer();
+    for (let i = 0; i < 1_000_000; i++) node.str(1, '');
+    node.str(4, 'Relu');
+    const bytes = withGraphFields(field(1, node.done()));
+    expect(measureOnnx(bytes).structureBytes).toBeGreaterThan(64_000_000);
+    const decode = vi.spyOn(ModelProto, 'decode');
+    const limits = resolveModelLimits({ maxModelBytes: 32 * MiB });
+    const e = catchErr(() => loadOnnx(bytes, 'inputs', { checkSize: (s) => checkGraphSize(s, limits, 'inputs') }));
+    expect(e).toBeInstanceOf(ModelLimitError);
+    expect(e.message).toMatch(/^Model inputs has a graph structure \(names, node inputs and outputs, attributes, value infos, shapes\) that decodes to 6\d(\.\d)? MiB .*over the maxModelBytes limit of 32 MiB/);
+    expect(decode).not.toHaveBeenCalled();
+  });
+
+  it('a known field with the wrong wire type, or a group, is refused unread (the decoder would read what the scan skipped)', () => {
+    // ModelProto.graph as a varint: protobufjs would take the varint as the graph's length and decode the bytes after it.
+    const hidden = concat(new Uint8Array([7 << 3, 0x10]), field(5, tensorMsg(4, 7, oneByteVarints(7, 4))).subarray(0, 16));
+    for (const bytes of [hidden, concat(withGraphFields(new Uint8Array()), new Uint8Array([(9 << 3) | 3, (9 << 3) | 4]))]) {
+      const size = measureOnnx(bytes);
+      expect(size.complete).toBe(false);
+      const decode = vi.spyOn(ModelProto, 'decode');
+      const e = catchErr(() => loadOnnx(bytes, "'bad.onnx'", { checkSize: () => {} }));
+      expect(e).toBeInstanceOf(OnnxParseError);
+      expect(e.message).toMatch(new RegExp(`^'bad.onnx' is not a valid ONNX model: ${size.problem!.replace(/[()]/g, '\\$&')}\\.`));
+      expect(decode).not.toHaveBeenCalled();
+      vi.restoreAllMocks();
+    }
+    expect(measureOnnx(hidden).problem).toBe('field 7 of the model has wire type 0, expected 2');
   });
 });
 

@@ -157,112 +157,211 @@ export interface OnnxSize {
   /** Nodes of the main graph. */
   nodes: number;
   /**
-   * Bytes of constant data as encoded in the file: the initializers (dense and sparse) and the tensor and
-   * list values of node attributes (a Constant's value). Typed int data is varint-encoded, so it may decode
-   * to more memory per byte than raw data.
+   * Constant data (the initializers and the tensor and list values of node attributes, such as a Constant's
+   * value), in bytes, each value counted at no less than it costs once decoded (see SCAN_CHARGE): a tensor
+   * counts the larger of its encoded size, 4 bytes per element of its dims, and its typed values at their
+   * decoded cost. For raw float32 data this is the encoded size; 1-byte varints count 16 or 32 bytes each.
    */
   initializerBytes: number;
-  /** False when the scan met bytes that are not well-formed protobuf (the counts are then partial). */
+  /**
+   * The rest of the graph as it decodes (node names, inputs, outputs and attributes, value infos and their
+   * shapes, opset imports, tensor names): every decoded message and repeated string counts at least
+   * SCAN_CHARGE.message bytes, however few bytes it takes in the file.
+   */
+  structureBytes: number;
+  /** False when the scan met bytes that are not well-formed ONNX protobuf (the counts are then partial). */
   complete: boolean;
+  /** What is malformed, when not complete. */
+  problem?: string;
 }
 
-const LEN = 2;
+/**
+ * Bytes charged per decoded value, about a third of what each costs at peak when protobufjs decodes it and
+ * decodeTensor converts it (measured on Node 20 with 10^7-value tensors: raw float32 12 bytes per value,
+ * packed float32 41, packed int32 38, packed double 45, packed int64 90 and attribute ints 108, each a Long
+ * object; node inputs and value-info dims ~100-200), so that every encoding decodes to at most ~3.5 times
+ * what it is charged. See src/compile/limits.ts for the peaks at the default limits.
+ */
+export const SCAN_CHARGE = Object.freeze({
+  /** A tensor's element (its dims' product), whatever the encoding: the Float64Array decodeTensor fills. */
+  element: 4,
+  /** A float_data, int32_data or double_data value, or an attribute float: a JS array slot, then a float64. */
+  number: 16,
+  /** An int64_data or dims value, or an attribute int: a Long object in a JS array. */
+  int64: 32,
+  /** A decoded message (node, attribute, tensor, value info, shape dim, ...) or repeated string. */
+  message: 64,
+});
+
+/** Wire types. */
+const VARINT = 0, I64 = 1, LEN = 2, I32 = 5;
 
 /**
- * Calls visit(field, wireType, valueStart, valueEnd) for each field of the protobuf message in b[start, end).
- * Returns false at the first malformed field (the decoder will then say what is wrong).
+ * A message's fields as protobufjs decodes them (src/onnx/proto.ts): the wire type each must have (packed
+ * repeated scalars: LEN or their own), and a handler for what it holds. protobufjs reads a known field as its
+ * declared type whatever the wire type says, so a mismatch would make it read bytes the scan skipped: the
+ * scan calls such a file malformed. Unknown fields are skipped by both.
  */
-function walkFields(b: Uint8Array, start: number, end: number, visit: (field: number, wire: number, s: number, e: number) => void): boolean {
-  let p = start;
-  const varint = (): number => {
+interface FieldSpec {
+  wire: number;
+  /** For a packable repeated scalar: the width of its elements (0 = varint, 4, 8). */
+  packed?: 0 | 4 | 8;
+  visit?: (s: number, e: number, count: number) => void;
+}
+
+/** The elements of a packed scalar field, by width (varints: the bytes with the high bit clear). */
+function packedCount(b: Uint8Array, s: number, e: number, width: 0 | 4 | 8): number {
+  if (width) return Math.floor((e - s) / width);
+  let n = 0;
+  for (let i = s; i < e; i++) if (b[i] < 0x80) n++;
+  return n;
+}
+
+class Malformed extends Error {}
+
+/**
+ * Count the nodes, constant data and graph structure of ONNX model bytes by walking the protobuf wire format
+ * without decoding, charging every value what it costs decoded (SCAN_CHARGE): linear time, no allocation per
+ * value, so size limits can refuse a huge model before it costs memory (protobufjs decodes a 36 MB file of
+ * 10^6 nodes into ~700 MB of objects, and a 10 MB tensor of 1-byte int64 varints into ~900 MB).
+ */
+export function measureOnnx(bytes: Uint8Array): OnnxSize {
+  const b = bytes;
+  let nodes = 0;
+  let initializerBytes = 0;
+  let structureBytes = 0;
+
+  const varintAt = (p: number, end: number): [number, number] => {
     let v = 0;
     for (let i = 0, scale = 1; i < 10 && p < end; i++, scale *= 128) {
       const byte = b[p++];
       v += (byte & 0x7f) * scale;
-      if (byte < 0x80) return v;
+      if (byte < 0x80) return [v, p];
     }
-    return -1;
+    throw new Malformed('a varint runs past its end or over 10 bytes');
   };
-  while (p < end) {
-    const tag = varint();
-    if (tag < 0) return false;
-    const field = Math.floor(tag / 8);
-    const wire = tag % 8;
-    let s = p;
-    switch (wire) {
-      case 0: if (varint() < 0) return false; break;
-      case 1: p += 8; break;
-      case LEN: {
-        const len = varint();
-        if (len < 0 || len > end - p) return false;
-        s = p;
-        p += len;
-        break;
+
+  /** Walk the message in b[start, end) with the given field specs. */
+  const walk = (start: number, end: number, fields: Record<number, FieldSpec>, what: string): void => {
+    let p = start;
+    while (p < end) {
+      const [tag, q] = varintAt(p, end);
+      p = q;
+      const field = Math.floor(tag / 8);
+      const wire = tag % 8;
+      let s = p;
+      switch (wire) {
+        case VARINT: p = varintAt(p, end)[1]; break;
+        case I64: p += 8; break;
+        case LEN: {
+          const [len, r] = varintAt(p, end);
+          if (len > end - r) throw new Malformed(`a field of ${what} is longer than the bytes that hold it`);
+          s = r;
+          p = r + len;
+          break;
+        }
+        case I32: p += 4; break;
+        default: throw new Malformed(`${what} has a field of wire type ${wire} (groups are not used by ONNX)`);
       }
-      case 5: p += 4; break;
-      default: return false; // groups (never used by ONNX) or garbage
+      if (p > end) throw new Malformed(`${what} ends inside a field`);
+      if (field === 0) throw new Malformed(`${what} has a field numbered 0`);
+      const spec = fields[field];
+      if (!spec) continue;
+      if (spec.packed !== undefined) {
+        const own = spec.packed === 0 ? VARINT : spec.packed === 4 ? I32 : I64;
+        if (wire !== LEN && wire !== own) throw new Malformed(`field ${field} of ${what} has wire type ${wire}, expected ${LEN} or ${own}`);
+        spec.visit?.(s, p, wire === LEN ? packedCount(b, s, p, spec.packed) : 1);
+      } else {
+        if (wire !== spec.wire) throw new Malformed(`field ${field} of ${what} has wire type ${wire}, expected ${spec.wire}`);
+        spec.visit?.(s, p, 1);
+      }
     }
-    if (p > end) return false;
-    visit(field, wire, s, p);
-  }
-  return true;
-}
-
-// Field numbers in onnx.proto.
-const MODEL_GRAPH = 7;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_SPARSE_INITIALIZER = 15;
-const NODE_ATTRIBUTE = 5;
-/** AttributeProto t, floats, ints, tensors, sparse_tensor, sparse_tensors: where nodes carry constant data. */
-const ATTRIBUTE_DATA = new Set([5, 7, 8, 10, 22, 23]);
-
-/**
- * Count the nodes and constant-data bytes of ONNX model bytes by walking the protobuf wire format, without
- * decoding: linear time, no allocation per node, so size limits can refuse a huge model before it costs
- * memory (protobufjs decodes a 36 MB file of 10^6 nodes into ~700 MB of objects).
- */
-export function measureOnnx(bytes: Uint8Array): OnnxSize {
-  let nodes = 0;
-  let initializerBytes = 0;
-  let complete = true;
-  const ok = (wellFormed: boolean) => void (complete &&= wellFormed);
-  const attribute = (f: number, _w: number, s: number, e: number) => {
-    if (ATTRIBUTE_DATA.has(f)) initializerBytes += e - s;
   };
-  const node = (f: number, w: number, s: number, e: number) => {
-    if (f === NODE_ATTRIBUTE && w === LEN) ok(walkFields(bytes, s, e, attribute));
+
+  const str: FieldSpec = { wire: LEN };
+  const int: FieldSpec = { wire: VARINT };
+  /** A message field whose content is walked with `fields`, charged `message` bytes to `charge`. */
+  const msg = (fields: Record<number, FieldSpec>, what: string, charge: (n: number) => void = (n) => void (structureBytes += n)): FieldSpec => ({
+    wire: LEN,
+    visit: (s, e) => {
+      charge(SCAN_CHARGE.message);
+      walk(s, e, fields, what);
+    },
+  });
+  const strings: FieldSpec = { wire: LEN, visit: (s, e) => void (structureBytes += Math.max(SCAN_CHARGE.message, e - s)) };
+
+  // Value infos: name, type { tensor_type { elem_type, shape { dim { dim_value | dim_param } } } }.
+  const dimension = { 1: int, 2: str };
+  const shape = { 1: msg(dimension, 'a shape dimension') };
+  const tensorType = { 1: int, 2: msg(shape, 'a shape') };
+  const typeProto = { 1: msg(tensorType, 'a tensor type') };
+  const valueInfo = { 1: str, 2: msg(typeProto, 'a type') };
+
+  /** A tensor's constant data: the largest of its encoded size, its dims' product and its values' decoded cost. */
+  const tensor: FieldSpec = {
+    wire: LEN,
+    visit: (s, e) => {
+      let elements = 1;
+      let values = 0;
+      const dims: FieldSpec = {
+        wire: LEN,
+        packed: 0,
+        visit: (ds, de, count) => {
+          values += count * SCAN_CHARGE.int64;
+          for (let p = ds; p < de; ) {
+            const [v, q] = varintAt(p, de);
+            elements *= v;
+            p = q;
+          }
+        },
+      };
+      const numbers = (width: 0 | 4 | 8): FieldSpec => ({ wire: LEN, packed: width, visit: (_s, _e, n) => void (values += n * SCAN_CHARGE.number) });
+      walk(s, e, {
+        1: dims, 2: int, 4: numbers(4), 5: numbers(0),
+        7: { wire: LEN, packed: 0, visit: (_s, _e, n) => void (values += n * SCAN_CHARGE.int64) },
+        8: str, 9: { wire: LEN, visit: (rs, re) => void (values += re - rs) }, 10: numbers(8),
+        13: { wire: LEN, visit: (xs, xe) => { values += SCAN_CHARGE.message; walk(xs, xe, { 1: str, 2: str }, 'an external_data entry'); } },
+        14: int,
+      }, 'a tensor');
+      structureBytes += SCAN_CHARGE.message;
+      initializerBytes += Math.max(e - s, elements * SCAN_CHARGE.element, values);
+    },
   };
-  const graph = (f: number, w: number, s: number, e: number) => {
-    if (w !== LEN) return;
-    if (f === GRAPH_NODE) {
-      nodes++;
-      ok(walkFields(bytes, s, e, node));
-    } else if (f === GRAPH_INITIALIZER || f === GRAPH_SPARSE_INITIALIZER) {
-      initializerBytes += e - s;
-    }
+  const attribute = {
+    1: str, 2: { wire: I32 }, 3: int, 4: str, 5: tensor,
+    7: { wire: LEN, packed: 4, visit: (_s: number, _e: number, n: number) => void (initializerBytes += n * SCAN_CHARGE.number) },
+    8: { wire: LEN, packed: 0, visit: (_s: number, _e: number, n: number) => void (initializerBytes += n * SCAN_CHARGE.int64) },
+    // tensors, sparse_tensor, sparse_tensors: not decoded by zkonnx, counted as encoded.
+    10: { wire: LEN, visit: (s: number, e: number) => void (initializerBytes += e - s) },
+    22: { wire: LEN, visit: (s: number, e: number) => void (initializerBytes += e - s) },
+    23: { wire: LEN, visit: (s: number, e: number) => void (initializerBytes += e - s) },
+    20: int,
+  } satisfies Record<number, FieldSpec>;
+  const node = { 1: strings, 2: strings, 3: str, 4: str, 5: msg(attribute, 'an attribute'), 7: str };
+  const graph: Record<number, FieldSpec> = {
+    1: { wire: LEN, visit: (s, e) => { nodes++; structureBytes += SCAN_CHARGE.message; walk(s, e, node, 'a node'); } },
+    2: str,
+    5: tensor,
+    11: msg(valueInfo, 'a value info'),
+    12: msg(valueInfo, 'a value info'),
+    // sparse_initializer: not decoded by zkonnx, counted as encoded.
+    15: { wire: LEN, visit: (s, e) => void (initializerBytes += e - s) },
   };
   // A message field that occurs twice is merged by protobuf decoders: every occurrence of the graph counts.
-  ok(walkFields(bytes, 0, bytes.length, (f, w, s, e) => f === MODEL_GRAPH && w === LEN && ok(walkFields(bytes, s, e, graph))));
-  return { nodes, initializerBytes, complete };
-}
-
-/** The same measure from a decoded model (when measureOnnx met bytes it could not walk). */
-function decodedSize(g: NonNullable<ModelProtoMsg['graph']>): OnnxSize {
-  const tensorBytes = (t: TensorProtoMsg | undefined | null) =>
-    !t ? 0 : (t.rawData?.length ?? 0) + 4 * (t.floatData?.length ?? 0) + 4 * (t.int32Data?.length ?? 0) + 8 * (t.int64Data?.length ?? 0) + 8 * (t.doubleData?.length ?? 0);
-  let initializerBytes = 0;
-  for (const t of g.initializer ?? []) initializerBytes += tensorBytes(t);
-  for (const n of g.node ?? []) {
-    for (const a of n.attribute ?? []) initializerBytes += tensorBytes(a.t) + 4 * (a.floats?.length ?? 0) + 8 * (a.ints?.length ?? 0);
+  const model = { 1: int, 2: str, 3: str, 7: { wire: LEN, visit: (s: number, e: number) => walk(s, e, graph, 'the graph') }, 8: msg({ 1: str, 2: int }, 'an opset import') };
+  try {
+    walk(0, b.length, model, 'the model');
+  } catch (e) {
+    if (!(e instanceof Malformed)) throw e;
+    return { nodes, initializerBytes, structureBytes, complete: false, problem: e.message };
   }
-  return { nodes: (g.node ?? []).length, initializerBytes, complete: true };
+  return { nodes, initializerBytes, structureBytes, complete: true };
 }
 
 export interface LoadOnnxOptions {
   /**
-   * Called with the model's size before anything is decoded (from measureOnnx; again from the decoded model
-   * if that scan was incomplete): throw to refuse the model. See src/compile/limits.ts.
+   * Called with the model's size before anything is decoded (from measureOnnx): throw to refuse the model.
+   * See src/compile/limits.ts. With it, bytes the scan finds malformed are refused before decoding too.
    */
   checkSize?: (size: OnnxSize) => void;
 }
@@ -273,24 +372,29 @@ export interface LoadOnnxOptions {
  * `opts.checkSize` throws for a model too large.
  */
 export function loadOnnx(bytes: Uint8Array, source = 'model', opts: LoadOnnxOptions = {}): OnnxGraph {
-  const size = opts.checkSize ? measureOnnx(bytes) : undefined;
-  if (size) opts.checkSize!(size);
+  const hint = 'Check that the file is a .onnx model (a protobuf ModelProto), not truncated or a different format.';
+  if (opts.checkSize) {
+    const size = measureOnnx(bytes);
+    // Malformed bytes are refused unread: protobufjs might read them differently from the scan (a known
+    // field with the wrong wire type), so the counts would not bound what decoding costs.
+    if (!size.complete) throw new OnnxParseError(`${source} is not a valid ONNX model: ${size.problem}.`, { hint });
+    opts.checkSize(size);
+  }
   let model: ModelProtoMsg;
   try {
     model = ModelProto.decode(bytes);
   } catch (e) {
     throw new OnnxParseError(`${source} is not a valid ONNX model: ${(e as Error).message}.`, {
-      hint: 'Check that the file is a .onnx model (a protobuf ModelProto), not truncated or a different format.',
+      hint,
       cause: e,
     });
   }
   const g = model.graph;
   if (!g || (g.node ?? []).length === 0) {
     throw new OnnxParseError(`${source} is not a valid ONNX model: it has no graph or the graph has no nodes.`, {
-      hint: 'Check that the file is a .onnx model (a protobuf ModelProto), not truncated or a different format.',
+      hint,
     });
   }
-  if (size && !size.complete) opts.checkSize!(decodedSize(g));
   const issues: ModelIssue[] = [];
   const defaultOpset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   const opset = defaultOpset ? num(defaultOpset.version) : 0;
