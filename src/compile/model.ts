@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, ModelLimitError } from '../errors.ts';
 import { emitCircuit, gadgetConstraints } from '../emit/circuit.ts';
@@ -15,13 +15,13 @@ import type { FloatModel } from '../ir/types.ts';
 import { loadOnnx } from '../onnx/load.ts';
 import { flattenCalibration } from '../io/input.ts';
 import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quantize/quantize.ts';
-import { sha256File, trackTemp } from '../artifacts/io.ts';
-import { withDirLock } from '../artifacts/lock.ts';
-import { vkMetadata, writeVerificationKey } from '../setup/setup.ts';
+import { sha256File } from '../artifacts/io.ts';
+import { stageArtifacts, withDirLock, type ArtifactStage } from '../artifacts/lock.ts';
+import { verificationKeyText, vkMetadata } from '../setup/setup.ts';
 import { canonicalJson } from '../verify/canonical.ts';
 import { PUBLIC_INPUT_LAYOUTS, parsePublicInputLayout, type PublicInputLayout } from '../verify/layout.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
-import { publicInputLayoutOf, readManifest, writeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { publicInputLayoutOf, readManifest, serializeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath, defaultArtifactDir, templatesDir } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { ZKONNX_VERSION } from '../version.ts';
@@ -101,16 +101,19 @@ async function circuitSourceHash(source: string): Promise<string> {
 
 /**
  * A key made for an identical r1cs stays valid, but the verification key's zkonnx section (model hash,
- * tensor names, dequantization scales) may have changed with the model: rewrite it, and its hash.
+ * tensor names, dequantization scales) may have changed with the model: stage it rewritten, with its hash.
+ * Undefined (the key is dropped from the manifest) when the key files are not both there.
  */
-async function refreshKeyMetadata(dir: string, m: Manifest): Promise<SetupRecord | undefined> {
+async function refreshKeyMetadata(dir: string, stage: ArtifactStage, m: Manifest): Promise<SetupRecord | undefined> {
   const setup = m.setup!;
   const vkPath = artifactPath(dir, 'vk');
-  if (!existsSync(vkPath)) return undefined;
+  if (!existsSync(vkPath) || !existsSync(artifactPath(dir, 'zkey'))) return undefined;
   const vk = JSON.parse(await readFile(vkPath, 'utf8')) as ZkonnxVerificationKey;
   if (canonicalJson(vk.zkonnx) === canonicalJson(vkMetadata(m, setup.keyKind, setup.ptauPower))) return setup;
   const { zkonnx: _old, ...base } = vk;
-  return { ...setup, vkSha256: await writeVerificationKey(dir, base, m, setup.keyKind, setup.ptauPower) };
+  const { text, vkSha256 } = await verificationKeyText(base, m, setup.keyKind, setup.ptauPower);
+  await stage.write('vk', text);
+  return { ...setup, vkSha256 };
 }
 
 export async function compileModel(modelPath: string, opts: CompileModelOptions): Promise<CompileModelResult> {
@@ -163,58 +166,57 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   }, { create: true });
 
   async function writeArtifacts(): Promise<CompileModelResult> {
-    // Everything is produced in a staging directory and moved into place only after circom succeeds, so a
-    // failed or interrupted compile leaves an existing artifact directory as it was.
-    await mkdir(dir, { recursive: true });
-    const stage = await mkdtemp(join(dir, '.stage-'));
-    const forgetStage = trackTemp(stage);
+    // Everything (circuit source, quantized model, r1cs, sym, circuit_js, a refreshed vk, the manifest) is built
+    // in a staging directory and committed in one journaled step (src/artifacts/lock.ts) only after circom
+    // succeeds: a failed, interrupted or killed compile leaves the directory as it was, key and all, or
+    // (killed inside the commit) as the next zkonnx process finishes it.
     const old = await readManifest(dir).catch(() => undefined);
-    let report: CompileReport;
+    const stage = await stageArtifacts(dir);
     try {
-      await writeFile(join(stage, 'circuit.circom'), emitted.source);
-      await writeFile(join(stage, 'quantized-model.json'), serializeQuantizedModel(q));
+      await stage.write('circom', emitted.source);
+      await stage.write('model', serializeQuantizedModel(q));
       const doneC = progress.step('compile: circom --O1');
-      report = await compileCircuit(join(stage, 'circuit.circom'), stage, opts.circom ?? 'auto', { witness });
+      const report = await compileCircuit(stage.path('circom'), stage.dir, opts.circom ?? 'auto', { witness });
       doneC(`${report.constraints} constraints, ${report.wires} wires, ${report.compiler}`);
-      // Drop the manifest first: if we stop half-way, the directory reads as "not compiled", never as current.
-      await rm(artifactPath(dir, 'manifest'), { force: true });
-      for (const kind of ['circom', 'model', 'r1cs', 'sym'] as const) await rename(join(stage, basename(artifactPath(dir, kind))), artifactPath(dir, kind));
-      await rm(join(dir, 'circuit_js'), { recursive: true, force: true });
-      if (witness) await rename(join(stage, 'circuit_js'), join(dir, 'circuit_js'));
+      // Without a witness generator, an old one (of another circuit) must not stay beside the new r1cs.
+      if (!witness) stage.drop('wasm');
+      const manifest = newManifest(report, await sha256File(stage.path('r1cs')));
+      if (manifest.setup) manifest.setup = await refreshKeyMetadata(dir, stage, manifest);
+      await stage.write('manifest', serializeManifest(manifest));
+      await stage.commit();
+      return { dir, manifest, compiled: true };
     } finally {
-      await rm(stage, { recursive: true, force: true });
-      forgetStage();
+      stage.discard();
     }
-    const r1csSha256 = await sha256File(artifactPath(dir, 'r1cs'));
-    const manifest: Manifest = {
-      format: 'zkonnx-artifacts',
-      zkonnxVersion: ZKONNX_VERSION,
-      model: { name: q.name, file: basename(modelPath), sha256: model.sha256, opset: model.opset },
-      quantization: { multiplierBits, calibration: q.calibration },
-      input: q.input,
-      output: q.output,
-      circuit: {
-        circomSha256: sourceSha256,
-        r1csSha256,
-        constraints: report.constraints,
-        predictedConstraints: emitted.constraints,
-        publicInputLayout: layout,
-        nonLinear: report.nonLinear,
-        linear: report.linear,
-        wires: report.wires,
-        publicInputs: report.publicInputs,
-        publicOutputs: report.publicOutputs,
-        publicSignals: report.publicSignals,
-        compiler: report.compiler,
-        witnessGenerator: witness,
-        compileSeconds: report.seconds,
-        compilePeakRssMiB: report.circomPeakRssMiB,
-      },
-      // Keys made for an identical r1cs stay valid; anything else is dropped (stale).
-      setup: old?.setup && old.setup.r1csSha256 === r1csSha256 ? old.setup : undefined,
-    };
-    if (manifest.setup) manifest.setup = await refreshKeyMetadata(dir, manifest);
-    await writeManifest(dir, manifest);
-    return { dir, manifest, compiled: true };
+
+    function newManifest(report: CompileReport, r1csSha256: string): Manifest {
+      return {
+        format: 'zkonnx-artifacts',
+        zkonnxVersion: ZKONNX_VERSION,
+        model: { name: q.name, file: basename(modelPath), sha256: model.sha256, opset: model.opset },
+        quantization: { multiplierBits, calibration: q.calibration },
+        input: q.input,
+        output: q.output,
+        circuit: {
+          circomSha256: sourceSha256,
+          r1csSha256,
+          constraints: report.constraints,
+          predictedConstraints: emitted.constraints,
+          publicInputLayout: layout,
+          nonLinear: report.nonLinear,
+          linear: report.linear,
+          wires: report.wires,
+          publicInputs: report.publicInputs,
+          publicOutputs: report.publicOutputs,
+          publicSignals: report.publicSignals,
+          compiler: report.compiler,
+          witnessGenerator: witness,
+          compileSeconds: report.seconds,
+          compilePeakRssMiB: report.circomPeakRssMiB,
+        },
+        // Keys made for an identical r1cs stay valid; anything else is dropped (stale).
+        setup: old?.setup && old.setup.r1csSha256 === r1csSha256 ? old.setup : undefined,
+      };
+    }
   }
 }
