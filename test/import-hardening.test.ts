@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../src/compile/model.ts';
-import { InputError, UnsupportedModelError, ZkonnxError } from '../src/errors.ts';
+import { InputError, OnnxParseError, UnsupportedModelError, ZkonnxError } from '../src/errors.ts';
 import { importGraph } from '../src/ir/import.ts';
 import { buildOnnxModel, type AttrValue, type ModelSpec, type TensorDataType } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
@@ -238,5 +238,85 @@ describe('compile refuses a NaN model before writing anything', () => {
     const err = JSON.parse(j.stdout).error;
     expect(err.code).toBe('UNSUPPORTED_MODEL');
     expect(err.issues).toEqual([{ node: 'fc', op: 'Gemm', message: expect.stringContaining("initializer 'fc.bias' holds NaN") }]);
+  });
+});
+
+describe('integer constants out of their type\'s range are refused at decode, naming the tensor', () => {
+  /** x -> QuantizeLinear(s, zp) -> DequantizeLinear -> MatMul(DequantizeLinear(Wq, ws, wzp)) -> y, typed data as given. */
+  const qdq = (zp: object, wq: object, wzp: object, extra: object[] = []) =>
+    ModelProto.encode({
+      irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'g',
+        node: [
+          { opType: 'QuantizeLinear', name: 'q', input: ['x', 's', 'zp'], output: ['xq'] },
+          { opType: 'DequantizeLinear', name: 'dq', input: ['xq', 's', 'zp'], output: ['xd'] },
+          { opType: 'DequantizeLinear', name: 'dqw', input: ['Wq', 'ws', 'wzp'], output: ['W'] },
+          { opType: 'MatMul', name: 'mm', input: ['xd', 'W'], output: ['y'] },
+        ],
+        initializer: [
+          { name: 's', dims: [], dataType: 1, floatData: [1 / 64] },
+          { name: 'zp', dims: [], dataType: 2, ...zp },
+          { name: 'Wq', dims: [2, 2], dataType: 3, ...wq },
+          { name: 'ws', dims: [], dataType: 1, floatData: [0.01] },
+          { name: 'wzp', dims: [], dataType: 3, ...wzp },
+          ...extra,
+        ],
+        input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 2 }] } } } }],
+        output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 2 }] } } } }],
+      },
+    }).finish();
+  const ok = { zp: { int32Data: [128] }, wq: { int32Data: [1, -2, 127, -128] }, wzp: { int32Data: [0] } };
+
+  it('UINT8, INT8 and BOOL in int32_data: the range ends are read, one past them is an OnnxParseError', () => {
+    // Before: a UINT8 zero point of 1000 became the input's zero point (every input saturated to one value),
+    // and an "int8" weight of 100000 was used as is, in the circuit too; onnxruntime would refuse both.
+    expect(importBytes(qdq(ok.zp, ok.wq, ok.wzp)).layers.length).toBeGreaterThan(0);
+    expect(importBytes(qdq({ int32Data: [255] }, ok.wq, { int32Data: [-128] })).layers.length).toBeGreaterThan(0);
+    const cases: [object, object, object, RegExp][] = [
+      [{ int32Data: [1000] }, ok.wq, ok.wzp, /^Tensor 'zp' \(initializer 'zp'\) is malformed: holds 1000 at index 0 \(of 1 values\), outside the UINT8 range \[0, 255\]\.$/],
+      [{ int32Data: [-1] }, ok.wq, ok.wzp, /^Tensor 'zp' .*holds -1 at index 0 .*outside the UINT8 range \[0, 255\]/],
+      [ok.zp, { int32Data: [1, 2, 100000, 4] }, ok.wzp, /^Tensor 'Wq' \(initializer 'Wq'\) is malformed: holds 100000 at index 2 \(of 4 values\), outside the INT8 range \[-128, 127\]\.$/],
+      [ok.zp, { int32Data: [1, -129, 3, 4] }, ok.wzp, /^Tensor 'Wq' .*holds -129 at index 1 .*INT8 range/],
+      [ok.zp, ok.wq, { int32Data: [128] }, /^Tensor 'wzp' .*holds 128 at index 0 .*INT8 range/],
+    ];
+    for (const [zp, wq, wzp, message] of cases) {
+      const e = catchErr(() => importBytes(qdq(zp, wq, wzp)));
+      expect(e, e.stack).toBeInstanceOf(OnnxParseError);
+      expect(e.message).toMatch(message);
+    }
+    const bool = catchErr(() => importBytes(qdq(ok.zp, ok.wq, ok.wzp, [{ name: 'flag', dims: [2], dataType: 9, int32Data: [1, 2] }])));
+    expect(bool).toBeInstanceOf(OnnxParseError);
+    expect(bool.message).toMatch(/^Tensor 'flag' .*holds 2 at index 1 \(of 2 values\), outside the BOOL range \{0, 1\}/);
+  });
+
+  it('INT64 beyond 2^53 (which float64 would change) is refused, raw or typed, and in attribute ints; INT64_MAX/MIN ("no bound") are read', () => {
+    const big = 2n ** 53n + 1n;
+    const raw = (v: bigint) => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setBigInt64(0, v, true);
+      return b;
+    };
+    const long = (v: bigint) => ({ low: Number(BigInt.asIntN(32, v)), high: Number(BigInt.asIntN(32, v >> 32n)), unsigned: false, toNumber: () => Number(v) });
+    for (const t of [{ rawData: raw(big) }, { int64Data: [long(big)] }, { rawData: raw(-big) }]) {
+      const e = catchErr(() => importBytes(qdq(ok.zp, ok.wq, ok.wzp, [{ name: 'shape', dims: [1], dataType: 7, ...t }])));
+      expect(e).toBeInstanceOf(OnnxParseError);
+      expect(e.message).toMatch(/^Tensor 'shape' \(initializer 'shape'\) is malformed: holds the INT64 value -?9007199254740993 at index 0 \(of 1 values\), beyond 2\^53/);
+    }
+    const ends = loadOnnx(qdq(ok.zp, ok.wq, ok.wzp, [{ name: 'ends', dims: [2], dataType: 7, int64Data: [long(2n ** 63n - 1n), long(-(2n ** 63n))] }, { name: 'e2', dims: [1], dataType: 7, rawData: raw(2n ** 53n - 1n) }]));
+    expect(Array.from(ends.initializers.get('ends')!.data)).toEqual([2 ** 63, -(2 ** 63)]);
+    expect(Array.from(ends.initializers.get('e2')!.data)).toEqual([2 ** 53 - 1]);
+    const attr = ModelProto.encode({
+      irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'g',
+        node: [{ opType: 'Transpose', name: 't', input: ['x'], output: ['y'], attribute: [{ name: 'perm', type: 7, ints: [long(0n), long(big)] }] }],
+        input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 2 }] } } } }],
+        output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }, { dimValue: 1 }] } } } }],
+      },
+    }).finish();
+    const e = catchErr(() => loadOnnx(attr));
+    expect(e).toBeInstanceOf(OnnxParseError);
+    expect(e.message).toBe("Attribute 'perm' of node 't' is malformed: holds the value 9007199254740993 at index 1, beyond 2^53: zkonnx reads integers as float64, which would change it.");
   });
 });

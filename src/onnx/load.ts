@@ -77,6 +77,32 @@ function num(v: unknown): number {
   return Number(v);
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
+/** An int64 as protobufjs decodes it (a Long, or a number when Long is not installed), exactly. */
+function int64Exact(v: unknown): bigint | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : undefined;
+  if (v && typeof v === 'object' && 'high' in v && 'low' in v) {
+    const { high, low, unsigned } = v as { high: number; low: number; unsigned?: boolean };
+    const u = (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
+    return unsigned ? u : BigInt.asIntN(64, u);
+  }
+  return undefined;
+}
+
+/**
+ * An int64 as a float64: exact up to 2^53; INT64_MAX and INT64_MIN, the "no bound" of Slice ends and
+ * similar, become +-2^63 (still beyond any dimension). Anything else beyond 2^53 would silently change: undefined.
+ */
+function int64Number(v: bigint): number | undefined {
+  if (v === INT64_MAX || v === INT64_MIN) return Number(v);
+  return v >= -(2n ** 53n) + 1n && v <= 2n ** 53n - 1n ? Number(v) : undefined;
+}
+
+/** The range of the small integer types ONNX stores one per int32_data entry. */
+const INT_RANGES: Record<number, [number, number]> = { 2: [0, 255], 3: [-128, 127], 9: [0, 1] };
+
 /** Decode a TensorProto into a Float64Array (raw_data little-endian or the typed repeated fields). */
 export function decodeTensor(t: TensorProtoMsg, where: string): OnnxTensor {
   const name = t.name || where;
@@ -104,7 +130,7 @@ export function decodeTensor(t: TensorProtoMsg, where: string): OnnxTensor {
       switch (dataType) {
         case 1: data[i] = view.getFloat32(i * 4, true); break;
         case 6: data[i] = view.getInt32(i * 4, true); break;
-        case 7: data[i] = Number(view.getBigInt64(i * 8, true)); break;
+        case 7: data[i] = int64Number(view.getBigInt64(i * 8, true)) ?? tooBig(view.getBigInt64(i * 8, true), i); break;
         case 11: data[i] = view.getFloat64(i * 8, true); break;
         case 2: case 9: data[i] = view.getUint8(i); break;
         case 3: data[i] = view.getInt8(i); break;
@@ -120,9 +146,28 @@ export function decodeTensor(t: TensorProtoMsg, where: string): OnnxTensor {
       default: return unsupportedType();
     }
     if (src.length !== size) bad(`holds ${src.length} values, expected ${size} for dims [${dims}]`);
-    data = Float64Array.from({ length: size }, (_, i) => num(src[i]));
+    if (dataType === 7) {
+      data = new Float64Array(size);
+      for (let i = 0; i < size; i++) {
+        const exact = int64Exact(src[i]);
+        data[i] = (exact === undefined ? undefined : int64Number(exact)) ?? tooBig(exact ?? num(src[i]), i);
+      }
+    } else {
+      data = Float64Array.from({ length: size }, (_, i) => num(src[i]));
+    }
+    // int32_data holds UINT8, INT8 and BOOL values one per entry, as int32: the type's range is not enforced
+    // by the encoding (raw_data is, by its width), and an out-of-range zero point or weight would be used as is.
+    const range = INT_RANGES[dataType];
+    if (range) {
+      const i = data.findIndex((v) => v < range[0] || v > range[1]);
+      if (i >= 0) bad(`holds ${data[i]} at index ${i} (of ${size} values), outside the ${dataTypeName(dataType)} range ${dataType === 9 ? '{0, 1}' : `[${range[0]}, ${range[1]}]`}`);
+    }
   }
   return { name, dims, dataType, data };
+
+  function tooBig(v: bigint | number, i: number): never {
+    return bad(`holds the INT64 value ${v} at index ${i} (of ${size} values), beyond 2^53: zkonnx reads integers as float64, which would change it (only INT64_MAX and INT64_MIN, meaning "no bound", are read)`);
+  }
 
   function unsupportedType(): never {
     throw new UnsupportedModelError([
@@ -134,13 +179,22 @@ export function decodeTensor(t: TensorProtoMsg, where: string): OnnxTensor {
 function decodeAttr(a: AttributeProtoMsg, where: string): OnnxAttr {
   const T = AttributeType;
   switch (a.type) {
-    case T.INT: return { type: 'int', value: num(a.i) };
+    case T.INT: return { type: 'int', value: attrInt(a.i, 0) };
     case T.FLOAT: return { type: 'float', value: a.f ?? 0 };
     case T.STRING: return { type: 'string', value: new TextDecoder().decode(a.s ?? new Uint8Array()) };
-    case T.INTS: return { type: 'ints', value: (a.ints ?? []).map(num) };
+    case T.INTS: return { type: 'ints', value: (a.ints ?? []).map(attrInt) };
     case T.FLOATS: return { type: 'floats', value: [...(a.floats ?? [])] };
     case T.TENSOR: return { type: 'tensor', value: decodeTensor(a.t as TensorProtoMsg, where) };
     default: return { type: 'other', value: null };
+  }
+
+  function attrInt(v: unknown, i: number): number {
+    const exact = int64Exact(v ?? 0);
+    const n = exact === undefined ? undefined : int64Number(exact);
+    if (n === undefined) {
+      throw new OnnxParseError(`Attribute '${a.name ?? ''}' of ${where} is malformed: holds the value ${exact ?? num(v)}${a.type === T.INTS ? ` at index ${i}` : ''}, beyond 2^53: zkonnx reads integers as float64, which would change it.`);
+    }
+    return n;
   }
 }
 
