@@ -447,7 +447,7 @@ describe('interruption', () => {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     // Wait until circom is running (the staging dir exists), then interrupt.
-    for (let i = 0; i < 200 && !(existsSync(dir) && (await readdir(dir)).some((f) => f.startsWith('.stage-'))); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !(existsSync(dir) && (await readdir(dir)).some((f) => f.startsWith('.zkonnx-stage-'))); i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 500));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
