@@ -17,18 +17,10 @@ import { ModelProto } from '../src/onnx/proto.ts';
 import { quantizeModel } from '../src/quantize/quantize.ts';
 import { cli } from './helpers/cli.ts';
 import { TEST_ROOT } from './helpers/fixtures.ts';
+import { catchErr } from './helpers/errors.ts';
 
 const WORK = join(TEST_ROOT, 'import-hardening');
 const importBytes = (b: Uint8Array) => importGraph(loadOnnx(b));
-
-function catchErr(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 const issuesOf = (f: () => unknown) => {
   const e = catchErr(f);

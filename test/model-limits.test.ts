@@ -17,6 +17,7 @@ import { ModelProto } from '../src/onnx/proto.ts';
 import { quantizeModel } from '../src/quantize/quantize.ts';
 import { cli } from './helpers/cli.ts';
 import { randomInputs, TEST_ROOT } from './helpers/fixtures.ts';
+import { catchErr } from './helpers/errors.ts';
 
 const WORK = join(TEST_ROOT, 'model-limits');
 const MiB = 2 ** 20;
@@ -92,15 +93,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
-}
-
-function catchErr(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {

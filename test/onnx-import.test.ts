@@ -6,17 +6,9 @@ import { loadOnnx } from '../src/onnx/load.ts';
 import { runFloat } from '../src/reference/float.ts';
 import { randomInputs } from './helpers/fixtures.ts';
 import { runOrt } from './helpers/ort.ts';
+import { catchErr } from './helpers/errors.ts';
 
 const importBytes = (b: Uint8Array) => importGraph(loadOnnx(b));
-
-function catchErr(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 const gemmSpec = (extra: Partial<ModelSpec> = {}, attrs = {}): ModelSpec => ({
   inputs: [{ name: 'x', shape: [1, 3] }],

@@ -40,6 +40,25 @@ beforeAll(async () => {
 });
 
 /**
+ * Run an ES module script as a child process; resolves with the signal that ended it and its stderr. A file,
+ * not `node --input-type=module -e`: that flag would be inherited by the key computation's worker threads,
+ * whose eval'd source is CommonJS.
+ */
+function runScript(name: string, script: string): Promise<{ signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((done) => {
+    const file = join(ROOT, TEST_ROOT, name);
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (_code, signal) => {
+      rmSync(file, { force: true });
+      done({ signal, stderr });
+    });
+  });
+}
+
+/**
  * The directory's key is consistent: the manifest records the hashes of the zkey and vk on disk, and a proof
  * made now verifies under that vk (prove checks its own proof). Returns the vk hash.
  */
@@ -136,19 +155,7 @@ describe('an interrupted re-setup leaves the old key or the new one, never a mix
       await ${call};
       process.stderr.write('finished without being killed');
     `;
-    return new Promise((done) => {
-      // A file, not `node --input-type=module -e`: that flag would be inherited by the key computation's
-      // worker threads, whose eval'd source is CommonJS.
-      const file = join(ROOT, TEST_ROOT, `resetup-kill-${k}.mjs`);
-      writeFileSync(file, script);
-      const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (_code, signal) => {
-        rmSync(file, { force: true });
-        done({ signal, stderr });
-      });
-    });
+    return runScript(`resetup-kill-${k}.mjs`, script);
   }
 
   it('SIGKILL between the commit\'s renames: the next process rolls the journal forward to the new key', async () => {
@@ -314,17 +321,7 @@ describe('an interrupted recompile of a keyed directory leaves the old compiled 
       await compileModel(${JSON.stringify(join(ROOT, fx.modelPath))}, { out: dir, calibration: { json: cal, source: 'calibration' }, force: true });
       process.stderr.write('finished without being killed');
     `;
-    return new Promise((done) => {
-      const file = join(ROOT, TEST_ROOT, `resetup-compile-kill-${k}.mjs`);
-      writeFileSync(file, script);
-      const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (_code, signal) => {
-        rmSync(file, { force: true });
-        done({ signal, stderr });
-      });
-    });
+    return runScript(`resetup-compile-kill-${k}.mjs`, script);
   }
 
   it('SIGKILL between the commit\'s renames (circuit_js included): the next process rolls forward, the key survives', async () => {
