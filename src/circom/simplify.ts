@@ -1,0 +1,147 @@
+/**
+ * circom's --O1 simplification, on the rows the interpreter produced: a linear row saying a signal equals a
+ * constant, or two signals are equal (x - y = 0), removes the row and one of the signals (never a public
+ * signal or an input of main), substituting it everywhere. Applied until nothing changes. Then the surviving
+ * signals are numbered as circom numbers wires: 0 the constant one, main's outputs, main's public inputs,
+ * main's private inputs, then the rest in declaration order.
+ */
+import { FIELD, inverse, Lin } from './algebra.ts';
+import type { Row } from './evaluate.ts';
+
+export interface MainSignals {
+  /** Total ids (1 + number of signals). */
+  size: number;
+  outputs: number[];
+  publicInputs: number[];
+  privateInputs: number[];
+}
+
+export interface WireRow {
+  a: [Int32Array, bigint[]];
+  b: [Int32Array, bigint[]];
+  c: [Int32Array, bigint[]];
+}
+
+export interface Simplified {
+  rows: WireRow[];
+  nWires: number;
+  /** Wire of each signal id (-1: replaced by a constant); ids replaced by another signal get that one's wire. */
+  wireOfId: Int32Array;
+  /** Whether the id itself is a wire (not removed). */
+  kept: Uint8Array;
+  /** Signal id of each wire (wire 0: id 0). */
+  idOfWire: Int32Array;
+  nonLinear: number;
+  linear: number;
+}
+
+export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
+  const n = main.size;
+  const parent = new Int32Array(n);
+  for (let i = 0; i < n; i++) parent[i] = i;
+  const protectedId = new Uint8Array(n);
+  for (const id of [...main.outputs, ...main.publicInputs, ...main.privateInputs]) protectedId[id] = 1;
+  const constant = new Map<number, bigint>();
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  };
+  const removed = new Uint8Array(rowsIn.length);
+  const isLinear = (r: Row) => r.a.m.size === 0 || r.b.m.size === 0;
+
+  /** The row's linear form with ids replaced by their class representative and constants folded. */
+  const canonical = (l: Lin): Map<number, bigint> => {
+    const m = new Map<number, bigint>();
+    for (const [id, c] of l.m) {
+      let key = 0;
+      let coef = c;
+      if (id !== 0) {
+        const r = find(id);
+        const k = constant.get(r);
+        if (k !== undefined) coef = (c * k) % FIELD;
+        else key = r;
+      }
+      const v = ((m.get(key) ?? 0n) + coef) % FIELD;
+      if (v === 0n) m.delete(key);
+      else m.set(key, v);
+    }
+    return m;
+  };
+
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = 0; i < rowsIn.length; i++) {
+      if (removed[i]) continue;
+      const r = rowsIn[i];
+      if (!isLinear(r)) continue;
+      const m = canonical(r.c);
+      const konst = m.get(0) ?? 0n;
+      const sigs = [...m.keys()].filter((k) => k !== 0);
+      if (sigs.length === 1) {
+        const s = sigs[0];
+        if (protectedId[s]) continue;
+        // k * s + konst = 0
+        constant.set(s, ((FIELD - konst) * inverse(m.get(s)!)) % FIELD);
+        removed[i] = 1;
+        changed = true;
+      } else if (sigs.length === 2 && konst === 0n) {
+        const [x, y] = sigs;
+        if ((m.get(x)! + m.get(y)!) % FIELD !== 0n) continue;
+        if (protectedId[x] && protectedId[y]) continue;
+        // Keep the protected one, else the one declared first.
+        const keep = protectedId[x] ? x : protectedId[y] ? y : Math.min(x, y);
+        const drop = keep === x ? y : x;
+        parent[drop] = keep;
+        removed[i] = 1;
+        changed = true;
+      }
+    }
+  }
+
+  // Number the wires.
+  const kept = new Uint8Array(n);
+  for (let id = 1; id < n; id++) if (find(id) === id && !constant.has(id)) kept[id] = 1;
+  const wireOfId = new Int32Array(n).fill(-1);
+  const order: number[] = [0];
+  const seen = new Uint8Array(n);
+  const take = (id: number) => {
+    if (!kept[id] || seen[id]) return;
+    seen[id] = 1;
+    order.push(id);
+  };
+  for (const id of main.outputs) take(id);
+  for (const id of main.publicInputs) take(id);
+  for (const id of main.privateInputs) take(id);
+  for (let id = 1; id < n; id++) take(id);
+  const idOfWire = Int32Array.from(order);
+  order.forEach((id, w) => (wireOfId[id] = w));
+  for (let id = 1; id < n; id++) {
+    if (kept[id]) continue;
+    const r = find(id);
+    wireOfId[id] = constant.has(r) ? -1 : wireOfId[r];
+  }
+
+  const toWires = (l: Lin): [Int32Array, bigint[]] => {
+    const m = canonical(l);
+    const entries = [...m.entries()].map(([id, c]) => [id === 0 ? 0 : wireOfId[id], c] as [number, bigint]).sort((p, q) => p[0] - q[0]);
+    return [Int32Array.from(entries, (e) => e[0]), entries.map((e) => e[1])];
+  };
+  const rows: WireRow[] = [];
+  let nonLinear = 0;
+  for (let i = 0; i < rowsIn.length; i++) {
+    if (removed[i]) continue;
+    const r = rowsIn[i];
+    const a = toWires(r.a);
+    const b = toWires(r.b);
+    const c = toWires(r.c);
+    const lin = a[0].length === 0 || b[0].length === 0;
+    if (lin && c[0].length === 0) continue; // 0 = 0
+    if (!lin) nonLinear++;
+    rows.push(lin ? { a: [new Int32Array(0), []], b: [new Int32Array(0), []], c } : { a, b, c });
+  }
+  return { rows, nWires: order.length, wireOfId, kept, idOfWire, nonLinear, linear: rows.length - nonLinear };
+}
