@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readManifest, type Manifest } from './artifacts/manifest.ts';
 import { artifactPath } from './artifacts/paths.ts';
-import type { CircomChoice } from './compile/compile.ts';
+import type { Backend, CircomChoice } from './compile/compile.ts';
 import type { ModelLimits } from './compile/limits.ts';
 import { compileModel } from './compile/model.ts';
 import { silentProgress, type ProgressReporter } from './progress.ts';
@@ -21,6 +21,12 @@ export interface RunOptions {
   calibration?: { json: unknown; source: string };
   out?: string;
   bundleOut?: string;
+  /**
+   * The compiler backend (see CompileModelOptions.backend; default DEFAULT_BACKEND): a directory compiled with
+   * the other one is recompiled (its keys survive only if the r1cs is identical).
+   */
+  backend?: Backend;
+  /** Which circom compiler the circom backend runs (default 'auto'); 'wasm' or 'native' with backend 'direct' is an InputError. */
   circom?: CircomChoice;
   ptau?: string;
   /** The circuit's public-input layout (default 'plain'); a directory compiled with another one is recompiled. */
@@ -52,6 +58,7 @@ export async function runModel(modelPath: string, opts: RunOptions): Promise<Run
     out: opts.out,
     calibration: opts.calibration ?? { json: [opts.input], source: 'input' },
     calibrationSource: calibratedOnInput ? 'input' : 'file',
+    backend: opts.backend,
     circom: opts.circom,
     publicInputs: opts.publicInputs,
     limits: opts.limits,

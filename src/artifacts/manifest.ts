@@ -1,6 +1,7 @@
 /** manifest.json: what an artifact directory holds, with hashes, so stages refuse stale inputs. */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import type { Backend } from '../compile/compile.ts';
 import { ArtifactError } from '../errors.ts';
 import type { CalibrationInfo, TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
 import { parseQuantizedModel } from '../ir/serialize.ts';
@@ -50,7 +51,15 @@ export interface Manifest {
     /** How the input appears among the public signals (src/verify/layout.ts); absent in older manifests: plain. */
     publicInputLayout?: PublicInputLayout;
     compiler: string;
-    /** False when compiled without a witness generator (setup and size reports only, no proofs). */
+    /**
+     * Which compiler made the r1cs, and so what computes the witness: 'circom' (circuit_js/circuit.wasm) or
+     * 'direct' (zkonnx, from circuit.circom). Absent in older manifests: circom (read it with backendOf).
+     */
+    backend?: Backend;
+    /**
+     * False when compiled without a witness generator (setup and size reports only, no proofs). Always true
+     * with the direct backend, whose witness generator is the circuit source.
+     */
     witnessGenerator: boolean;
     compileSeconds: number;
     /** Peak resident memory of the circom process (sampled; null where not measurable). */
@@ -62,6 +71,11 @@ export interface Manifest {
 /** The manifest's public-input layout ('plain' when it predates the field). */
 export function publicInputLayoutOf(m: Manifest): PublicInputLayout {
   return m.circuit.publicInputLayout ?? 'plain';
+}
+
+/** The backend that compiled the manifest's circuit ('circom' when it predates the field). */
+export function backendOf(m: Manifest): Backend {
+  return m.circuit.backend ?? 'circom';
 }
 
 /**
@@ -81,6 +95,11 @@ export async function readManifest(dir: string): Promise<Manifest> {
     throw new ArtifactError(`'${p}' is not valid JSON.`, { cause: e, hint: 'Re-run `zkonnx compile`.' });
   }
   if (m.format !== 'zkonnx-artifacts') throw new ArtifactError(`'${p}' is not a zkonnx manifest.`, { hint: 'Re-run `zkonnx compile`.' });
+  // The backend decides what computes the witness: an unknown one is refused, not guessed.
+  const backend: unknown = m.circuit?.backend;
+  if (backend !== undefined && backend !== 'direct' && backend !== 'circom') {
+    throw new ArtifactError(`'${p}' names an unknown compiler backend '${String(backend)}'.`, { hint: 'Re-run `zkonnx compile` (--backend direct or circom).' });
+  }
   return m;
 }
 

@@ -1,10 +1,10 @@
 import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../errors.ts';
-import { publicInputLayoutOf } from '../artifacts/manifest.ts';
+import { backendOf, publicInputLayoutOf } from '../artifacts/manifest.ts';
 import { compileModel } from '../compile/model.ts';
 import { DEFAULT_MODEL_LIMITS, mibToBytes, type ModelLimits } from '../compile/limits.ts';
-import type { CircomChoice } from '../compile/compile.ts';
+import { BACKENDS, DEFAULT_BACKEND, type Backend, type CircomChoice } from '../compile/compile.ts';
 import { PUBLIC_INPUT_LAYOUTS, type PublicInputLayout } from '../verify/layout.ts';
 import { emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
@@ -16,6 +16,28 @@ export const publicInputsOption = {
     describe: 'Input among the public signals: one uint8 per signal (plain), or 31 per signal, unpacked in the circuit (packed; ~8 constraints per input byte, for on-chain verifiers)',
   },
 } as const;
+
+/**
+ * `--backend direct|circom` and `--circom auto|wasm|native`, shared by compile and run (yargs refuses other
+ * values: a usage error). No yargs default for --backend: the library's DEFAULT_BACKEND applies (or circom,
+ * when --circom wasm|native is given); `--backend direct --circom wasm|native` is refused by the library.
+ */
+export const backendOptions = {
+  backend: {
+    choices: BACKENDS,
+    describe: `Compiler of the circuit: direct = zkonnx's own compiler of the circuit source, in-process, no size ceiling; circom = circom2 WASM or native circom on PATH, per --circom (default ${DEFAULT_BACKEND}, or circom when --circom wasm|native is given)`,
+  },
+  circom: {
+    choices: ['auto', 'wasm', 'native'] as const,
+    default: 'auto' as const,
+    describe: 'With --backend circom: circom2 WASM, or a native circom from PATH (auto: native when on PATH)',
+  },
+} as const;
+
+export interface BackendArgs {
+  backend?: Backend;
+  circom: CircomChoice;
+}
 
 const MiB = 2 ** 20;
 
@@ -56,12 +78,11 @@ export function limitsFromArgs(args: ModelLimitArgs): Partial<ModelLimits> {
   };
 }
 
-interface Args extends GlobalArgs, ModelLimitArgs {
+interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs {
   model: string;
   out?: string;
   calibration?: string;
   input?: string;
-  circom: CircomChoice;
   multiplierBits: number;
   force: boolean;
   witness: boolean;
@@ -79,10 +100,10 @@ export const compileCommand: CommandModule<object, Args> = {
         out: { type: 'string', describe: 'Artifact directory (default artifacts/<name>/)' },
         calibration: { type: 'string', describe: 'Calibration file: a JSON array of inputs' },
         input: { type: 'string', describe: 'Calibrate on this one input instead (the circuit is then specific to it)' },
-        circom: { choices: ['auto', 'wasm', 'native'] as const, default: 'auto' as const, describe: 'circom2 WASM, or a native circom from PATH' },
+        ...backendOptions,
         'multiplier-bits': { type: 'number', default: 10, describe: 'Precision of requantization multipliers' },
         force: { type: 'boolean', default: false, describe: 'Recompile even if the artifacts are current' },
-        witness: { type: 'boolean', default: true, describe: 'Build the witness generator (--no-witness: r1cs only, for setup and size reports)' },
+        witness: { type: 'boolean', default: true, describe: 'Build the witness generator (--no-witness: r1cs only, for setup and size reports; no effect with --backend direct, whose witness generator is the circuit source)' },
         ...publicInputsOption,
         ...modelLimitOptions,
       }) as never,
@@ -97,21 +118,22 @@ export const compileCommand: CommandModule<object, Args> = {
       throw new InputError('compile needs a calibration set: --calibration FILE (a JSON array of inputs), or --input FILE to calibrate on one input.');
     }
     const r = await compileModel(args.model, {
-      out: args.out, calibration, calibrationSource: args.calibration ? 'file' : 'input', circom: args.circom,
+      out: args.out, calibration, calibrationSource: args.calibration ? 'file' : 'input', backend: args.backend, circom: args.circom,
       multiplierBits: args.multiplierBits, force: args.force, witness: args.witness, publicInputs: args.publicInputs,
       limits: limitsFromArgs(args), progress,
     });
     const c = r.manifest.circuit;
     const layout = publicInputLayoutOf(r.manifest);
+    const backend = backendOf(r.manifest);
     emit(
       args,
       {
         dir: r.dir, compiled: r.compiled, constraints: c.constraints, predictedConstraints: c.predictedConstraints, nonLinear: c.nonLinear, wires: c.wires,
-        publicSignals: c.publicSignals, publicInputLayout: layout, compiler: c.compiler, seconds: c.compileSeconds,
-        // This process, or circom's when it used more (circom runs as a child process).
+        publicSignals: c.publicSignals, publicInputLayout: layout, backend, compiler: c.compiler, seconds: c.compileSeconds,
+        // This process, or circom's when it used more (circom runs as a child process; the direct backend in this one).
         peakRssMiB: Math.max(peakRssMiB(), r.compiled ? (c.compilePeakRssMiB ?? 0) : 0),
       },
-      () => `${r.compiled ? 'compiled' : 'up to date'}: ${r.dir}\n  constraints ${c.constraints} (predicted ${c.predictedConstraints}), wires ${c.wires}, public signals ${c.publicSignals} (${c.publicInputs} ${layout} inputs + ${c.publicOutputs} outputs), ${c.compiler}`,
+      () => `${r.compiled ? 'compiled' : 'up to date'}: ${r.dir}\n  constraints ${c.constraints} (predicted ${c.predictedConstraints}), wires ${c.wires}, public signals ${c.publicSignals} (${c.publicInputs} ${layout} inputs + ${c.publicOutputs} outputs), backend ${backend} (${c.compiler})`,
     );
   },
 };

@@ -1,19 +1,17 @@
 import type { CommandModule } from 'yargs';
-import type { CircomChoice } from '../compile/compile.ts';
-import { publicInputLayoutOf } from '../artifacts/manifest.ts';
+import { backendOf, publicInputLayoutOf } from '../artifacts/manifest.ts';
 import { runModel } from '../run.ts';
 import type { PublicInputLayout } from '../verify/layout.ts';
-import { limitsFromArgs, modelLimitOptions, publicInputsOption, type ModelLimitArgs } from './compile.ts';
+import { backendOptions, limitsFromArgs, modelLimitOptions, publicInputsOption, type BackendArgs, type ModelLimitArgs } from './compile.ts';
 import { describeOutput, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
-interface Args extends GlobalArgs, ModelLimitArgs {
+interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs {
   model: string;
   input: string;
   calibration?: string;
   out?: string;
   dir?: string;
   ptau?: string;
-  circom: CircomChoice;
   publicInputs: PublicInputLayout;
 }
 
@@ -30,7 +28,7 @@ export const runCommand: CommandModule<object, Args> = {
         out: { type: 'string', describe: 'Bundle path (default DIR/bundle.json)' },
         dir: { type: 'string', describe: 'Artifact directory (default artifacts/<name>/)' },
         ptau: { type: 'string', describe: 'Ceremony powers-of-tau file for setup (else: dev key)' },
-        circom: { choices: ['auto', 'wasm', 'native'] as const, default: 'auto' as const },
+        ...backendOptions,
         ...publicInputsOption,
         ...modelLimitOptions,
       }) as never,
@@ -38,7 +36,7 @@ export const runCommand: CommandModule<object, Args> = {
     const progress = progressFor(args);
     const input = await readInputFile(args.input, 'input');
     const calibration = args.calibration ? { json: await readInputFile(args.calibration, 'calibration'), source: args.calibration } : undefined;
-    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, circom: args.circom, publicInputs: args.publicInputs, limits: limitsFromArgs(args), progress });
+    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, backend: args.backend, circom: args.circom, publicInputs: args.publicInputs, limits: limitsFromArgs(args), progress });
     if (r.manifest.setup?.keyKind === 'dev' && !args.quiet) {
       process.stderr.write('warning: dev key (single-party setup on this machine): fine for development, not for production\n');
     }
@@ -49,12 +47,12 @@ export const runCommand: CommandModule<object, Args> = {
       args,
       {
         valid: v.valid, reason: v.reason, output: out, argmax: shown.argmax, constraints: r.manifest.circuit.constraints,
-        publicInputLayout: publicInputLayoutOf(r.manifest), dir: r.dir, vk: r.vk, bundle: r.bundlePath, keyKind: r.manifest.setup?.keyKind, calibratedOnInput: r.calibratedOnInput, timings: r.timings,
+        publicInputLayout: publicInputLayoutOf(r.manifest), backend: backendOf(r.manifest), dir: r.dir, vk: r.vk, bundle: r.bundlePath, keyKind: r.manifest.setup?.keyKind, calibratedOnInput: r.calibratedOnInput, timings: r.timings,
       },
       () =>
         [
           `output: ${shown.text}`,
-          `circuit: ${r.manifest.circuit.constraints} constraints, ${publicInputLayoutOf(r.manifest)} public inputs (${r.dir})`,
+          `circuit: ${r.manifest.circuit.constraints} constraints, ${publicInputLayoutOf(r.manifest)} public inputs, backend ${backendOf(r.manifest)} (${r.dir})`,
           `bundle: ${r.bundlePath}`,
           v.valid ? `proof verified (${r.manifest.setup?.keyKind} key)` : `PROOF INVALID: ${v.reason}`,
         ].join('\n'),

@@ -1,22 +1,57 @@
 /**
- * Compile circuit.circom with circom: the circom2 npm package (circom 2.2.x in WASM) by default, or a native
- * `circom` from PATH (`native`, or `auto` when one is present). Always --O1: --O2 moves long linear sums into
- * A/B rows and makes snarkjs slower. Outputs are produced in a temp dir and moved into place on success.
+ * Compile circuit.circom into circuit.r1cs and circuit.sym with one of two backends (compileWithBackend):
+ * - 'circom': the circom2 npm package (circom 2.2.x in WASM) by default, or a native `circom` from PATH
+ *   (`native`, or `auto` when one is present), which also builds circuit_js/circuit.wasm, the witness
+ *   generator. Always --O1: --O2 moves long linear sums into A/B rows and makes snarkjs slower. Outputs are
+ *   produced in a temp dir and moved into place on success.
+ * - 'direct': zkonnx's own compiler of the circuit source (src/circom/), in-process; the witness is later
+ *   computed from circuit.circom itself, so there is no circuit_js.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readR1cs } from 'r1csfile';
-import { CompileError, fileSystemError, FileSystemError, isFileSystemFailure } from '../errors.ts';
+import { compileCircomDirect } from '../circom/index.ts';
+import { CompileError, fileSystemError, FileSystemError, InputError, isFileSystemFailure } from '../errors.ts';
 import { optionalPackageDir } from '../toolchain.ts';
 import { templatesDir } from '../artifacts/paths.ts';
 import { onInterrupt, trackTemp } from '../artifacts/io.ts';
 
 export type CircomChoice = 'wasm' | 'native' | 'auto';
 
+/**
+ * Which compiler turns circuit.circom into the r1cs: 'direct' (zkonnx's own, in-process, no size ceiling) or
+ * 'circom' (circom2 WASM or a native circom, per CircomChoice).
+ */
+export type Backend = 'direct' | 'circom';
+
+export const BACKENDS: readonly Backend[] = ['direct', 'circom'];
+
+/** The backend used when none is asked for (and no --circom choice implies circom): the one place it is set. */
+export const DEFAULT_BACKEND: Backend = 'circom';
+
+/**
+ * The backend to compile with. An explicit `backend` wins; `--circom wasm|native` only means something to the
+ * circom backend, so with `backend: 'direct'` it is a contradiction (InputError naming both flags), and without
+ * a backend it selects circom (so `--circom native` keeps meaning circom whatever DEFAULT_BACKEND is).
+ * Otherwise DEFAULT_BACKEND. An unknown backend (from a library caller) is an InputError too.
+ */
+export function resolveBackend(backend: Backend | undefined, circom: CircomChoice | undefined): Backend {
+  if (backend !== undefined && !BACKENDS.includes(backend)) {
+    throw new InputError(`Unknown backend '${String(backend)}'.`, { hint: `Use one of: ${BACKENDS.join(', ')}.` });
+  }
+  const explicitCircom = circom === 'wasm' || circom === 'native';
+  if (backend === 'direct' && explicitCircom) {
+    throw new InputError(`--backend direct and --circom ${circom} contradict each other: --circom chooses the circom compiler, which the direct backend does not use.`, {
+      hint: `Drop --circom ${circom} to compile with zkonnx's own compiler, or use --backend circom --circom ${circom}.`,
+    });
+  }
+  return backend ?? (explicitCircom ? 'circom' : DEFAULT_BACKEND);
+}
+
 export interface CompileReport {
-  compiler: 'circom2-wasm' | 'circom-native';
+  compiler: 'circom2-wasm' | 'circom-native' | 'zkonnx-direct';
   /** Rows of the compiled r1cs. */
   constraints: number;
   nonLinear: number;
@@ -28,8 +63,32 @@ export interface CompileReport {
   /** nPubInputs + nOutputs: the length of publicSignals. */
   publicSignals: number;
   seconds: number;
-  /** Peak resident memory of the circom process, sampled from /proc (null where there is no /proc). */
+  /**
+   * Peak resident memory of the compiler: the circom process, sampled from /proc (null where there is no
+   * /proc); for the direct backend, this process's.
+   */
   circomPeakRssMiB: number | null;
+}
+
+export interface CompileWithBackendOptions {
+  /** circom backend only: build circuit_js/circuit.wasm (see compileCircuit). The direct backend needs none. */
+  witness?: boolean;
+  /** direct backend only: progress of its slow steps (fraction 0..1 within each step). */
+  onProgress?: (step: string, fraction: number) => void;
+}
+
+/**
+ * Compile `circomFile` into `outDir` with `backend`: circuit.r1cs and circuit.sym, plus circuit_js/ with the
+ * circom backend (unless `witness: false`). `choice` picks the circom compiler and must be 'auto' for the
+ * direct backend (InputError otherwise, as resolveBackend). Throws CompileError when compilation fails.
+ */
+export async function compileWithBackend(backend: Backend, circomFile: string, outDir: string, choice: CircomChoice = 'auto', opts: CompileWithBackendOptions = {}): Promise<CompileReport> {
+  switch (resolveBackend(backend, choice)) {
+    case 'direct':
+      return compileCircomDirect(circomFile, outDir, { onProgress: opts.onProgress });
+    case 'circom':
+      return compileCircuit(circomFile, outDir, choice, { witness: opts.witness });
+  }
 }
 
 

@@ -1,7 +1,8 @@
 /**
- * compileModel: model.onnx -> artifact directory (circuit.circom, quantized-model.json, r1cs, wasm, sym,
- * manifest.json). The circuit depends on the model, the calibration set, the public-input layout and zkonnx's
- * version; a directory whose manifest matches all of them is reused as is.
+ * compileModel: model.onnx -> artifact directory (circuit.circom, quantized-model.json, r1cs, sym, with the
+ * circom backend circuit_js/ (the wasm witness generator), manifest.json). The circuit depends on the model, the
+ * calibration set, the public-input layout, zkonnx's version and the compiler backend; a directory whose
+ * manifest matches all of them is reused as is.
  */
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -21,11 +22,11 @@ import { verificationKeyText, vkMetadata } from '../setup/setup.ts';
 import { canonicalJson } from '../verify/canonical.ts';
 import { PUBLIC_INPUT_LAYOUTS, parsePublicInputLayout, type PublicInputLayout } from '../verify/layout.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
-import { publicInputLayoutOf, readManifest, serializeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { backendOf, publicInputLayoutOf, readManifest, serializeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath, defaultArtifactDir, templatesDir } from '../artifacts/paths.ts';
-import { silentProgress, type ProgressReporter } from '../progress.ts';
+import { silentProgress, type ProgressBar, type ProgressReporter } from '../progress.ts';
 import { ZKONNX_VERSION } from '../version.ts';
-import { compileCircuit, type CircomChoice, type CompileReport } from './compile.ts';
+import { compileWithBackend, resolveBackend, type Backend, type CircomChoice, type CompileReport } from './compile.ts';
 import { checkConstraints, checkGraphSize, checkModelFileSize, resolveModelLimits, type ModelLimits } from './limits.ts';
 
 export interface CompileModelOptions {
@@ -38,10 +39,20 @@ export interface CompileModelOptions {
   calibration: Float64Array[] | { json: unknown; source: string };
   calibrationSource?: 'file' | 'input';
   multiplierBits?: number;
+  /**
+   * The compiler (src/compile/compile.ts): 'direct' (zkonnx's own, in-process, no size ceiling) or 'circom'.
+   * Default DEFAULT_BACKEND, or 'circom' when `circom` is 'wasm' or 'native'; 'direct' with those is an
+   * InputError. A directory compiled with the other backend is recompiled.
+   */
+  backend?: Backend;
+  /** Which circom compiler the circom backend runs (default 'auto'). */
   circom?: CircomChoice;
   /** Recompile even when the manifest says the directory is current. */
   force?: boolean;
-  /** Build the witness generator (needed to prove). Default true; see compileCircuit. */
+  /**
+   * Build the witness generator (needed to prove). Default true; see compileCircuit. Only the circom backend
+   * builds one: with the direct backend the circuit source is the witness generator, and this changes nothing.
+   */
   witness?: boolean;
   /**
    * How the input appears among the public signals (src/verify/layout.ts): 'plain' (default; one uint8 per
@@ -90,8 +101,8 @@ export function modelNameFromPath(path: string): string {
   return basename(dirname(resolve(path))) || 'model';
 }
 
-/** sha256 over the generated circuit and every hand-written template it may include. */
-async function circuitSourceHash(source: string): Promise<string> {
+/** sha256 over the generated circuit and every hand-written template it may include (manifest circuit.circomSha256). */
+export async function circuitSourceHash(source: string): Promise<string> {
   const h = createHash('sha256').update(source);
   for (const f of (await readdir(templatesDir())).filter((x) => x.endsWith('.circom')).sort()) {
     h.update(`\0${f}\0`).update(await readFile(join(templatesDir(), f)));
@@ -117,6 +128,8 @@ async function refreshKeyMetadata(dir: string, stage: ArtifactStage, m: Manifest
 }
 
 export async function compileModel(modelPath: string, opts: CompileModelOptions): Promise<CompileModelResult> {
+  // Contradictory options are refused before any work.
+  const backend = resolveBackend(opts.backend, opts.circom);
   const progress = opts.progress ?? silentProgress;
   const dir = opts.out ?? defaultArtifactDir(modelNameFromPath(modelPath));
   const limits = resolveModelLimits(opts.limits);
@@ -126,7 +139,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     ? opts.calibration
     : flattenCalibration(opts.calibration.json, model.input, opts.calibration.source);
   const calSha = calibrationHash(samples);
-  const witness = opts.witness ?? true;
+  const witness = backend === 'direct' || (opts.witness ?? true);
   const layout = parsePublicInputLayout(opts.publicInputs ?? 'plain');
   if (!layout) {
     throw new InputError(`Unknown public-input layout '${String(opts.publicInputs)}'.`, { hint: `Use one of: ${PUBLIC_INPUT_LAYOUTS.join(', ')}.` });
@@ -143,12 +156,15 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   // The circuit's identity: the generated source and the templates it includes.
   const sourceSha256 = await circuitSourceHash(emitted.source);
 
+  // What computes the witness: circom's wasm, or for the direct backend the circuit source itself.
+  const witnessGenerator = artifactPath(dir, backend === 'direct' ? 'circom' : 'wasm');
+
   /** The directory's compiled circuit when it is this one, current (read under a lock). */
   const current = async (): Promise<Manifest | undefined> => {
-    if (opts.force || !existsSync(artifactPath(dir, 'manifest')) || (witness && !existsSync(artifactPath(dir, 'wasm')))) return undefined;
+    if (opts.force || !existsSync(artifactPath(dir, 'manifest')) || (witness && !existsSync(witnessGenerator))) return undefined;
     const old = await readManifest(dir).catch(() => undefined);
     const same =
-      old && old.circuit.circomSha256 === sourceSha256 && old.model.sha256 === model.sha256 && publicInputLayoutOf(old) === layout &&
+      old && backendOf(old) === backend && old.circuit.circomSha256 === sourceSha256 && old.model.sha256 === model.sha256 && publicInputLayoutOf(old) === layout &&
       old.quantization.calibration.sha256 === calSha && existsSync(artifactPath(dir, 'r1cs')) &&
       (await sha256File(artifactPath(dir, 'r1cs'))) === old.circuit.r1csSha256;
     return same ? old : undefined;
@@ -167,7 +183,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
 
   async function writeArtifacts(): Promise<CompileModelResult> {
     // Everything (circuit source, quantized model, r1cs, sym, circuit_js, a refreshed vk, the manifest) is built
-    // in a staging directory and committed in one journaled step (src/artifacts/lock.ts) only after circom
+    // in a staging directory and committed in one journaled step (src/artifacts/lock.ts) only after the compiler
     // succeeds: a failed, interrupted or killed compile leaves the directory as it was, key and all, or
     // (killed inside the commit) as the next zkonnx process finishes it.
     const old = await readManifest(dir).catch(() => undefined);
@@ -175,11 +191,18 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     try {
       await stage.write('circom', emitted.source);
       await stage.write('model', serializeQuantizedModel(q));
-      const doneC = progress.step('compile: circom --O1');
-      const report = await compileCircuit(stage.path('circom'), stage.dir, opts.circom ?? 'auto', { witness });
+      const doneC = progress.step(backend === 'direct' ? 'compile: zkonnx direct' : 'compile: circom --O1');
+      const bars = stepBars(progress);
+      let report: CompileReport;
+      try {
+        report = await compileWithBackend(backend, stage.path('circom'), stage.dir, opts.circom ?? 'auto', { witness, onProgress: bars.update });
+      } finally {
+        bars.stop();
+      }
       doneC(`${report.constraints} constraints, ${report.wires} wires, ${report.compiler}`);
-      // Without a witness generator, an old one (of another circuit) must not stay beside the new r1cs.
-      if (!witness) stage.drop('wasm');
+      // Without a wasm witness generator (--no-witness, or the direct backend, which computes the witness from
+      // circuit.circom), an old one (of another circuit) must not stay beside the new r1cs.
+      if (!witness || backend === 'direct') stage.drop('wasm');
       const manifest = newManifest(report, await sha256File(stage.path('r1cs')));
       if (manifest.setup) manifest.setup = await refreshKeyMetadata(dir, stage, manifest);
       await stage.write('manifest', serializeManifest(manifest));
@@ -210,6 +233,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
           publicOutputs: report.publicOutputs,
           publicSignals: report.publicSignals,
           compiler: report.compiler,
+          backend,
           witnessGenerator: witness,
           compileSeconds: report.seconds,
           compilePeakRssMiB: report.circomPeakRssMiB,
@@ -219,4 +243,28 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
       };
     }
   }
+}
+
+/**
+ * The direct backend's progress (step name, fraction 0..1) as the reporter's bars, one per step: a new step
+ * ends the previous bar. Reporters without bars show nothing.
+ */
+function stepBars(progress: ProgressReporter): { update(step: string, fraction: number): void; stop(): void } {
+  const PARTS = 1000;
+  let bar: { step: string; bar: ProgressBar } | undefined;
+  const stop = () => {
+    bar?.bar.stop();
+    bar = undefined;
+  };
+  return {
+    update(step, fraction) {
+      if (!progress.bar) return;
+      if (bar?.step !== step) {
+        stop();
+        bar = { step, bar: progress.bar(`compile: ${step}`, PARTS) };
+      }
+      bar.bar.update(Math.round(Math.min(1, Math.max(0, fraction)) * PARTS));
+    },
+    stop,
+  };
 }

@@ -1,6 +1,6 @@
 /**
- * prove: float input -> uint8 input -> witness (checked against the integer reference, bit for bit) ->
- * Groth16 proof -> bundle. The input enters the witness in the circuit's public-input layout
+ * prove: float input -> uint8 input -> witness (circom's wasm, or with the direct backend zkonnx's own
+ * evaluation of circuit.circom; checked against the integer reference, bit for bit) -> Groth16 proof -> bundle. The input enters the witness in the circuit's public-input layout
  * (src/verify/layout.ts): one uint8 per signal, or packed 31 per signal (the circuit unpacks them).
  */
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import type { Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../artifacts/io.ts';
 import { withDirLock, withFileLock } from '../artifacts/lock.ts';
-import { publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
+import { backendOf, publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
 import { artifactPath, type ArtifactKind } from '../artifacts/paths.ts';
 import { ArtifactError, fileSystemError, InputError, isFileSystemFailure, WitnessMismatchError } from '../errors.ts';
 import { fromField, toField, toFieldString } from '../field.ts';
@@ -26,7 +26,9 @@ import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerifica
 import { parseVerificationKey } from '../verify/key.ts';
 import { verifyBundle } from '../verify/verify.ts';
 import { BUNDLE_FORMAT_VERSION, ZKONNX_VERSION } from '../version.ts';
-import { computeWitness, witnessInput } from './witness.ts';
+import { directWitness } from '../circom/index.ts';
+import { circuitSourceHash } from '../compile/model.ts';
+import { computeWitness, witnessInput, type Witness } from './witness.ts';
 
 export interface ProveOptions {
   progress?: ProgressReporter;
@@ -61,9 +63,11 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   const snarkjs = await loadSnarkjs();
   const manifest = await readManifest(dir);
   const setup = requireFreshSetup(dir, manifest);
-  if (manifest.circuit.witnessGenerator === false || !existsSync(artifactPath(dir, 'wasm'))) {
-    throw new ArtifactError(`'${dir}' was compiled without a witness generator, so it cannot prove.`, {
-      hint: 'Recompile without --no-witness (circuits of several hundred thousand constraints need a native circom on PATH).',
+  const backend = backendOf(manifest);
+  if (backend === 'direct') await requireDirectWitnessSource(dir, manifest.circuit.circomSha256);
+  else if (manifest.circuit.witnessGenerator === false || !existsSync(artifactPath(dir, 'wasm'))) {
+    throw new ArtifactError(`'${dir}' was compiled without a witness generator (circuit_js/circuit.wasm), so it cannot prove.`, {
+      hint: 'Recompile without --no-witness, or with --backend direct (which needs no circuit_js; with circom, circuits of several hundred thousand constraints need a native circom on PATH).',
     });
   }
   const model = await readQuantizedModel(dir);
@@ -78,7 +82,10 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   const pubIn = inputSignals(layout, xq);
 
   const t0 = performance.now();
-  const witness = await computeWitness(artifactPath(dir, 'wasm'), witnessInput(layout, xq));
+  const wIn = witnessInput(layout, xq);
+  const witness: Witness = backend === 'direct'
+    ? await directWitness(artifactPath(dir, 'circom'), wIn)
+    : await computeWitness(artifactPath(dir, 'wasm'), wIn);
   const nOut = sizeOf(model.output.shape);
   const got = witness.values.slice(1, 1 + nOut);
   const bad = expected.findIndex((v, k) => toField(v) !== got[k]);
@@ -142,6 +149,28 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
     timings: { witnessSeconds: (tWitness - t0) / 1000, proveSeconds: (t2 - t1) / 1000, verifySeconds: (t4 - t3) / 1000 },
     verification: check,
   };
+}
+
+/**
+ * The direct backend computes the witness from circuit.circom and the templates it includes: they must be the
+ * ones the r1cs was compiled from (a changed template, say after upgrading zkonnx, would give a witness for
+ * another circuit). ArtifactError naming what is missing or changed.
+ */
+async function requireDirectWitnessSource(dir: string, circomSha256: string): Promise<void> {
+  const path = artifactPath(dir, 'circom');
+  const hint = `Run \`zkonnx compile\` again (--backend direct, --out ${dir}).`;
+  if (!existsSync(path)) {
+    throw new ArtifactError(`'${dir}' has no circuit source (circuit.circom), from which the direct backend computes the witness, so it cannot prove.`, { hint });
+  }
+  let source: string;
+  try {
+    source = await readFile(path, 'utf8');
+  } catch (e) {
+    throw isFileSystemFailure(e) ? fileSystemError(e, 'read', 'circuit source', path) : e;
+  }
+  if ((await circuitSourceHash(source)) !== circomSha256) {
+    throw new ArtifactError(`The circuit source in '${dir}' (circuit.circom with zkonnx's templates) is not the one its circuit was compiled from, so the direct backend cannot compute its witness.`, { hint });
+  }
 }
 
 export interface ProveToFileOptions extends ProveOptions {
