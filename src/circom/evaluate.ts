@@ -12,6 +12,8 @@
  * component is declared. Id 0 is the constant one.
  */
 import { add, inverse, isQuad, knownOnly, Lin, mod, mul, neg, sub, unaryKnown, UNKNOWN, type Quad, type Scalar, type Val } from './algebra.ts';
+import { compileWitnessFn, type WitnessFn } from './jit.ts';
+import { compileMain, runCompiledMain } from './jit-main.ts';
 import type { Access, Definition, Expr, ParsedFile, Stmt } from './parser.ts';
 
 export class CircomEvalError extends Error {
@@ -21,11 +23,12 @@ export class CircomEvalError extends Error {
   }
 }
 
-/** One R1CS row A * B = C, as sparse (ids, coefficients). */
+/** One R1CS row A * B = C over signal ids; ids other than 0 are shifted by `shift` (template rows reused per instance). */
 export interface Row {
   a: Lin;
   b: Lin;
   c: Lin;
+  shift: number;
 }
 
 /** What a template instance looks like: its block's size, its signals' names, and (constraints mode) its rows. */
@@ -43,7 +46,7 @@ export interface Layout {
   inputCount: number;
 }
 
-interface SignalDecl {
+export interface SignalDecl {
   io: 'input' | 'output' | 'intermediate';
   dims: number[];
   /** Offset of element 0 within the block (local id - 1). */
@@ -51,7 +54,7 @@ interface SignalDecl {
   size: number;
 }
 
-interface Instance {
+export interface Instance {
   def: Definition;
   args: Val[];
   key: string;
@@ -62,7 +65,7 @@ interface Instance {
   ran: boolean;
 }
 
-interface SignalRef {
+export interface SignalRef {
   ids: number[];
   /** Fewer indices than dimensions: the value is an array. */
   partial: boolean;
@@ -70,10 +73,10 @@ interface SignalRef {
   owner?: Instance;
 }
 
-type ComponentSlot = { dims: number[]; items: (Instance | undefined)[] };
+export type ComponentSlot = { dims: number[]; items: (Instance | undefined)[] };
 
 /** Frame of one template or function execution. */
-interface Frame {
+export interface Frame {
   def: Definition;
   vars: Map<string, Val>;
   /** Template frames only. */
@@ -103,6 +106,15 @@ export interface EvalHooks {
 export class Program {
   readonly defs = new Map<string, Definition>();
   readonly layouts = new Map<string, Layout>();
+  private readonly mains = new Map<string, ReturnType<typeof compileMain>>();
+  /** main translated to JavaScript for one mode (null: interpreted). */
+  mainFn(def: Definition, witness: boolean): ReturnType<typeof compileMain> {
+    const key = `${def.name}:${witness}`;
+    if (!this.mains.has(key)) this.mains.set(key, compileMain(def, witness));
+    return this.mains.get(key)!;
+  }
+  /** Witness functions by instance key (null: the template is interpreted). */
+  readonly witnessFns = new Map<string, WitnessFn | null>();
   constructor(files: ParsedFile[]) {
     for (const f of files) {
       for (const d of f.definitions) {
@@ -177,10 +189,28 @@ export class Evaluator {
     return layout;
   }
 
-  /** Run main. Witness mode: `inputs` are main's input signals by name. Returns the number of ids used. */
-  runMain(def: Definition, args: Val[], inputs?: Record<string, readonly bigint[]>): { size: number; names: string[]; signals: Map<string, SignalDecl> } {
+  /**
+   * Run main. Witness mode: `inputs` are main's input signals by name. Returns the number of ids used, the
+   * signal names (constraints mode) and main's signals. With `jit`, main runs as translated JavaScript
+   * (src/circom/jit-main.ts); NeedsInterpreter is thrown when it cannot, and the caller starts over without.
+   */
+  runMain(def: Definition, args: Val[], inputs?: Record<string, readonly bigint[]>, jit = true): { size: number; names: string[]; signals: Map<string, SignalDecl> } {
     this.mainInputs = inputs;
-    const f = this.runTemplate(def, args, 1, undefined, this.mode === 'constraints');
+    let f: Frame;
+    const compiled = jit ? this.program.mainFn(def, this.mode === 'witness') : null;
+    if (compiled) {
+      if (def.kind !== 'template') throw new CircomEvalError(def.file, def.line, `'${def.name}' is a function, not a template`);
+      if (args.length !== def.params.length) throw new CircomEvalError(def.file, def.line, `${def.name} takes ${def.params.length} parameters, got ${args.length}`);
+      f = { def, vars: new Map(), signals: new Map(), components: new Map(), base: 1, next: 0, names: this.mode === 'constraints' ? [] : undefined };
+      this.depth++;
+      try {
+        runCompiledMain(this, f, compiled, args);
+      } finally {
+        this.depth--;
+      }
+    } else {
+      f = this.runTemplate(def, args, 1, undefined, this.mode === 'constraints');
+    }
     if (this.mode === 'witness' && inputs) {
       for (const name of Object.keys(inputs)) {
         const s = f.signals!.get(name);
@@ -190,8 +220,12 @@ export class Evaluator {
     return { size: f.next, names: f.names ?? [], signals: f.signals! };
   }
 
+  reportProgress(done: number, total: number): void {
+    this.hooks.progress?.(done, total);
+  }
+
   private mainInputs?: Record<string, readonly bigint[]>;
-  private depth = 0;
+  depth = 0;
 
   /** Execute a template body with its block at `base`; `record` keeps signal names (layout runs). */
   runTemplate(def: Definition, args: Val[], base: number, instance: Instance | undefined, record: boolean): Frame {
@@ -220,7 +254,7 @@ export class Evaluator {
     for (const s of body) this.exec(s, f);
   }
 
-  private err(f: Frame, line: number, msg: string): never {
+  err(f: Frame, line: number, msg: string): never {
     const where = f.instance ? ` (in ${f.instance.path})` : '';
     throw new CircomEvalError(f.def.file, line, msg + where);
   }
@@ -230,10 +264,48 @@ export class Evaluator {
     return v;
   }
 
-  private int(f: Frame, line: number, v: Val, what: string): number {
+  int(f: Frame, line: number, v: Val, what: string): number {
     const b = this.known(f, line, v, what);
     if (b > 1n << 31n) this.err(f, line, `${what} is too large (${b})`);
     return Number(b);
+  }
+
+  /** Declare a signal of frame f; returns the id of its first element. Main's inputs take their values (witness). */
+  declareSignal(f: Frame, line: number, name: string, io: SignalDecl['io'], dims: number[]): number {
+    if (!f.signals) this.err(f, line, 'signals can only be declared in templates');
+    if (f.signals.has(name)) this.err(f, line, `signal '${name}' is declared twice`);
+    const size = dimsSize(dims);
+    const decl: SignalDecl = { io, dims, offset: f.next, size };
+    f.signals.set(name, decl);
+    if (f.names) for (let i = 0; i < size; i++) f.names.push(name + indexSuffix(dims, i));
+    f.next += size;
+    if (f.base === 1 && this.depth === 1 && this.mode === 'witness' && io === 'input' && this.mainInputs) {
+      const given = this.mainInputs[name];
+      if (!given) throw new CircomEvalError(f.def.file, line, `no value for main's input signal '${name}'`);
+      if (given.length !== size) throw new CircomEvalError(f.def.file, line, `input '${name}' has ${size} elements, got ${given.length}`);
+      for (let i = 0; i < size; i++) this.values[f.base + decl.offset + i] = mod(given[i]);
+    }
+    return f.base + decl.offset;
+  }
+
+  /** Declare a component slot of frame f. */
+  declareComponent(f: Frame, line: number, name: string, dims: number[]): ComponentSlot {
+    if (!f.components) this.err(f, line, 'components can only be declared in templates');
+    const slot: ComponentSlot = { dims, items: new Array(dimsSize(dims)).fill(undefined) };
+    f.components.set(name, slot);
+    return slot;
+  }
+
+  /** Create the component slot[idx] (an `x[i] = T(...)` statement). */
+  fillComponent(f: Frame, line: number, slotName: string, slot: ComponentSlot, idx: number[], template: string, args: Val[]): void {
+    if (idx.length !== slot.dims.length) this.err(f, line, `component '${slotName}' needs ${slot.dims.length} indices`);
+    let flat = 0;
+    idx.forEach((v, d) => {
+      if (v < 0 || v >= slot.dims[d]) this.err(f, line, `index ${v} out of range for component '${slotName}'`);
+      flat = flat * slot.dims[d] + v;
+    });
+    if (slot.items[flat]) this.err(f, line, `component '${slotName}' is created twice`);
+    slot.items[flat] = this.instantiateTemplate(f, line, template, args, slotName, slot.dims.length ? idx : undefined);
   }
 
   private exec(s: Stmt, f: Frame): void {
@@ -249,30 +321,16 @@ export class Evaluator {
         return;
       }
       case 'signal': {
-        if (!f.signals) this.err(f, s.line, 'signals can only be declared in templates');
         const dims = s.dims.map((d) => this.int(f, s.line, this.eval(d, f), 'a signal array size'));
-        if (f.signals.has(s.name)) this.err(f, s.line, `signal '${s.name}' is declared twice`);
-        const size = dimsSize(dims);
-        const decl: SignalDecl = { io: s.io, dims, offset: f.next, size };
-        f.signals.set(s.name, decl);
-        if (f.names) for (let i = 0; i < size; i++) f.names.push(s.name + indexSuffix(dims, i));
-        f.next += size;
-        if (f.base === 1 && this.depth === 1 && this.mode === 'witness' && s.io === 'input' && this.mainInputs) {
-          const given = this.mainInputs[s.name];
-          if (!given) throw new CircomEvalError(f.def.file, s.line, `no value for main's input signal '${s.name}'`);
-          if (given.length !== size) throw new CircomEvalError(f.def.file, s.line, `input '${s.name}' has ${size} elements, got ${given.length}`);
-          for (let i = 0; i < size; i++) this.values[f.base + decl.offset + i] = mod(given[i]);
-        }
+        this.declareSignal(f, s.line, s.name, s.io, dims);
         if (s.init) {
           this.assignSignal(f, s.line, { k: 'ref', name: s.name, access: [], line: s.line }, s.init.op, s.init.e);
         }
         return;
       }
       case 'component': {
-        if (!f.components) this.err(f, s.line, 'components can only be declared in templates');
         const dims = s.dims.map((d) => this.int(f, s.line, this.eval(d, f), 'a component array size'));
-        const slot: ComponentSlot = { dims, items: new Array(dimsSize(dims)).fill(undefined) };
-        f.components.set(s.name, slot);
+        const slot = this.declareComponent(f, s.line, s.name, dims);
         if (s.init) {
           if (dims.length) this.err(f, s.line, 'a component array cannot be initialised in its declaration');
           slot.items[0] = this.instantiate(f, s.line, s.init, s.name);
@@ -355,7 +413,7 @@ export class Evaluator {
   }
 
   /** Constraint mode: the row `d == 0`. */
-  private emitZero(f: Frame, line: number, d: Scalar): void {
+  emitZero(f: Frame, line: number, d: Scalar): void {
     if (d === UNKNOWN) this.err(f, line, 'this constraint is not quadratic, or uses a value computed from signals by a non-arithmetic operator');
     if (typeof d === 'bigint') {
       if (d !== 0n) this.err(f, line, 'this constraint can never hold (it reduces to a non-zero constant)');
@@ -364,7 +422,7 @@ export class Evaluator {
     if (isQuad(d)) {
       // a * b + c = 0  ->  a * b = -c
       const q = d as Quad;
-      this.hooks.row?.({ a: q.a, b: q.b, c: q.c.scaled(mod(-1n)) });
+      this.hooks.row?.({ a: q.a, b: q.b, c: q.c.scaled(mod(-1n)), shift: 0 });
       return;
     }
     const lin = d as Lin;
@@ -373,15 +431,19 @@ export class Evaluator {
       return;
     }
     // Linear: 0 * 0 = -d (A and B empty).
-    this.hooks.row?.({ a: new Lin(), b: new Lin(), c: lin.shared ? lin.scaled(mod(-1n)) : (neg(lin) as Lin) });
+    this.hooks.row?.({ a: EMPTY, b: EMPTY, c: lin.shared ? lin.scaled(mod(-1n)) : (neg(lin) as Lin), shift: 0 });
   }
 
   private instantiate(f: Frame, line: number, init: Expr, slotName: string, index?: number[]): Instance {
     if (init.k !== 'call') this.err(f, line, 'a component must be initialised with a template call');
-    const def = this.program.defs.get(init.name);
-    if (!def || def.kind !== 'template') this.err(f, line, `unknown template '${init.name}'`);
-    const args = init.args.map((a) => this.eval(a, f));
-    for (const a of args) if (!isKnownDeep(a)) this.err(f, line, `the parameters of ${init.name} must be known when the circuit is built`);
+    return this.instantiateTemplate(f, line, init.name, init.args.map((a) => this.eval(a, f)), slotName, index);
+  }
+
+  /** Create a component of template `name` with evaluated `args` in frame f's block. */
+  instantiateTemplate(f: Frame, line: number, name: string, args: Val[], slotName: string, index?: number[]): Instance {
+    const def = this.program.defs.get(name);
+    if (!def || def.kind !== 'template') this.err(f, line, `unknown template '${name}'`);
+    for (const a of args) if (!isKnownDeep(a)) this.err(f, line, `the parameters of ${name} must be known when the circuit is built`);
     const key = keyOf(def.name, args);
     const layout = this.layoutOf(def, args, key);
     const base = f.base + f.next;
@@ -391,7 +453,7 @@ export class Evaluator {
     const inst: Instance = { def, args, key, layout, base, path, inputsLeft: layout.inputCount, ran: false };
     if (this.mode === 'constraints') {
       const shift = base - 1;
-      for (const r of layout.rows) this.hooks.row?.({ a: shifted(r.a, shift), b: shifted(r.b, shift), c: shifted(r.c, shift) });
+      for (const r of layout.rows) this.hooks.row?.({ a: r.a, b: r.b, c: r.c, shift: r.shift + shift });
     } else if (inst.inputsLeft === 0) {
       this.runInstance(inst);
     }
@@ -400,7 +462,13 @@ export class Evaluator {
 
   private runInstance(inst: Instance): void {
     inst.ran = true;
-    this.runTemplate(inst.def, inst.args, inst.base, inst, false);
+    let fn = this.program.witnessFns.get(inst.key);
+    if (fn === undefined) {
+      fn = compileWitnessFn(inst.def, inst.args, inst.layout);
+      this.program.witnessFns.set(inst.key, fn);
+    }
+    if (fn) fn(this.values, inst.base, inst.path);
+    else this.runTemplate(inst.def, inst.args, inst.base, inst, false);
   }
 
   // ---- references -------------------------------------------------------------------------------------
@@ -417,20 +485,31 @@ export class Evaluator {
       idx.push(this.int(f, ref.line, this.eval((ref.access[i] as { e: Expr }).e, f), 'a component index'));
       i++;
     }
-    if (idx.length !== slot.dims.length) this.err(f, ref.line, `component '${ref.name}' needs ${slot.dims.length} indices`);
+    const dot = ref.access[i];
+    if (!dot || dot.k !== 'dot') this.err(f, ref.line, `a component ('${ref.name}') can only be used through its signals`);
+    const sidx: number[] = [];
+    for (let j = i + 1; j < ref.access.length; j++) {
+      const a = ref.access[j];
+      if (a.k !== 'idx') this.err(f, ref.line, 'a signal has no members');
+      sidx.push(this.int(f, ref.line, this.eval(a.e, f), 'a signal index'));
+    }
+    return this.componentSignal(f, ref.line, ref.name, slot, idx, dot.name, sidx);
+  }
+
+  /** The signal `slotName[idx].name[sidx]` of a subcomponent. */
+  componentSignal(f: Frame, line: number, slotName: string, slot: ComponentSlot, idx: number[], name: string, sidx: number[]): SignalRef {
+    if (idx.length !== slot.dims.length) this.err(f, line, `component '${slotName}' needs ${slot.dims.length} indices`);
     let flat = 0;
     idx.forEach((v, d) => {
-      if (v < 0 || v >= slot.dims[d]) this.err(f, ref.line, `index ${v} out of range for component '${ref.name}'`);
+      if (v < 0 || v >= slot.dims[d]) this.err(f, line, `index ${v} out of range for component '${slotName}'`);
       flat = flat * slot.dims[d] + v;
     });
     const inst = slot.items[flat];
-    if (!inst) this.err(f, ref.line, `component '${ref.name}' is used before it is created`);
-    const dot = ref.access[i];
-    if (!dot || dot.k !== 'dot') this.err(f, ref.line, `a component ('${ref.name}') can only be used through its signals`);
-    const decl = inst.layout.signals.get(dot.name);
-    if (!decl) this.err(f, ref.line, `${inst.def.name} has no signal '${dot.name}'`);
-    if (decl.io === 'intermediate') this.err(f, ref.line, `'${dot.name}' of ${inst.def.name} is not an input or output`);
-    return { ...this.elementIds(f, ref.line, decl, inst.base, ref.access, i + 1), decl, owner: inst };
+    if (!inst) this.err(f, line, `component '${slotName}' is used before it is created`);
+    const decl = inst.layout.signals.get(name);
+    if (!decl) this.err(f, line, `${inst.def.name} has no signal '${name}'`);
+    if (decl.io === 'intermediate') this.err(f, line, `'${name}' of ${inst.def.name} is not an input or output`);
+    return { ...this.idsOf(f, line, decl, inst.base, sidx), decl, owner: inst };
   }
 
   private elementIds(f: Frame, line: number, decl: SignalDecl, base: number, access: Access[], from: number): { ids: number[]; partial: boolean } {
@@ -440,19 +519,25 @@ export class Evaluator {
       if (a.k !== 'idx') this.err(f, line, 'a signal has no members');
       idx.push(this.int(f, line, this.eval(a.e, f), 'a signal index'));
     }
+    return this.idsOf(f, line, decl, base, idx);
+  }
+
+  /** Ids of `decl[idx...]` (all elements of the rest when partially indexed). */
+  idsOf(f: Frame, line: number, decl: SignalDecl, base: number, idx: number[]): { ids: number[]; partial: boolean } {
     if (idx.length > decl.dims.length) this.err(f, line, 'too many indices for a signal');
     let flat = 0;
     idx.forEach((v, d) => {
       if (v < 0 || v >= decl.dims[d]) this.err(f, line, `signal index ${v} out of range (size ${decl.dims[d]})`);
       flat = flat * decl.dims[d] + v;
     });
+    if (idx.length === decl.dims.length) return { ids: [base + decl.offset + flat], partial: false };
     const rest = decl.dims.slice(idx.length);
     const count = dimsSize(rest);
     const start = base + decl.offset + flat * count;
-    return { ids: Array.from({ length: count }, (_, k) => start + k), partial: rest.length > 0 };
+    return { ids: Array.from({ length: count }, (_, k) => start + k), partial: true };
   }
 
-  private readSignal(f: Frame, line: number, id: number, ref: SignalRef): Scalar {
+  readSignal(f: Frame, line: number, id: number, ref: SignalRef): Scalar {
     if (this.mode === 'constraints') return Lin.signal(id);
     const owner = ref.owner;
     if (owner && !owner.ran && ref.decl.io === 'output') this.err(f, line, `an output of ${owner.path} is read before all its inputs are assigned`);
@@ -465,16 +550,9 @@ export class Evaluator {
     const t = s.target;
     if (s.op === '<--' || s.op === '<==') return this.assignSignal(f, s.line, t, s.op, s.e);
     if (f.components?.has(t.name) && s.op === '=') {
-      const slot = f.components.get(t.name)!;
       const idx = t.access.map((a) => (a.k === 'idx' ? this.int(f, s.line, this.eval(a.e, f), 'a component index') : this.err(f, s.line, 'bad component target')));
-      if (idx.length !== slot.dims.length) this.err(f, s.line, `component '${t.name}' needs ${slot.dims.length} indices`);
-      let flat = 0;
-      idx.forEach((v, d) => {
-        if (v < 0 || v >= slot.dims[d]) this.err(f, s.line, `index ${v} out of range for component '${t.name}'`);
-        flat = flat * slot.dims[d] + v;
-      });
-      if (slot.items[flat]) this.err(f, s.line, `component '${t.name}' is created twice`);
-      slot.items[flat] = this.instantiate(f, s.line, s.e, t.name, idx);
+      if (s.e.k !== 'call') this.err(f, s.line, 'a component must be initialised with a template call');
+      this.fillComponent(f, s.line, t.name, f.components.get(t.name)!, idx, s.e.name, s.e.args.map((a) => this.eval(a, f)));
       return;
     }
     if (!f.vars.has(t.name)) {
@@ -508,10 +586,21 @@ export class Evaluator {
   private assignSignal(f: Frame, line: number, t: Extract<Expr, { k: 'ref' }>, op: '<--' | '<==' | string, e: Expr): void {
     const ref = this.signalRef(f, t);
     if (!ref) this.err(f, line, `'${t.name}' is not a signal`);
+    if (this.mode === 'constraints' && op === '<--') {
+      this.checkAssignable(f, line, ref);
+      return;
+    }
+    this.assignIds(f, line, ref, this.eval(e, f));
+  }
+
+  private checkAssignable(f: Frame, line: number, ref: SignalRef): void {
     if (ref.owner && ref.decl.io !== 'input') this.err(f, line, `only the inputs of a subcomponent can be assigned`);
     if (!ref.owner && ref.decl.io === 'input') this.err(f, line, `an input signal of the template itself cannot be assigned`);
-    if (this.mode === 'constraints' && op === '<--') return;
-    const v = this.eval(e, f);
+  }
+
+  /** `ref <== v` (constraints mode: a row per element) or `ref <-- v` / `<==` (witness mode: the values). */
+  assignIds(f: Frame, line: number, ref: SignalRef, v: Val): void {
+    this.checkAssignable(f, line, ref);
     const vals: Val[] = Array.isArray(v) ? flatten(v) : [v];
     if (ref.partial !== Array.isArray(v)) this.err(f, line, ref.partial ? 'a signal array needs an array value' : 'an array assigned to one signal');
     if (vals.length !== ref.ids.length) this.err(f, line, `assigning ${vals.length} values to ${ref.ids.length} signals`);
@@ -569,24 +658,26 @@ export class Evaluator {
         if (typeof c !== 'bigint') return UNKNOWN;
         return this.eval(c !== 0n ? e.a : e.b, f);
       }
-      case 'call': {
-        const def = this.program.defs.get(e.name);
-        if (!def) this.err(f, e.line, `unknown function '${e.name}'`);
-        if (def.kind !== 'function') this.err(f, e.line, `template '${e.name}' can only be used to create a component`);
-        const args = e.args.map((a) => this.eval(a, f));
-        if (args.length !== def.params.length) this.err(f, e.line, `${e.name} takes ${def.params.length} arguments`);
-        const frame: Frame = { def, vars: new Map(), base: 0, next: 0 };
-        def.params.forEach((p, i) => frame.vars.set(p, copyVal(args[i])));
-        try {
-          this.execAll(def.body, frame);
-        } catch (r) {
-          if (r instanceof Return) return r.value;
-          throw r;
-        }
-        this.err(f, e.line, `function '${e.name}' ended without return`);
-      }
+      case 'call': return this.callFunction(f, e.line, e.name, e.args.map((a) => this.eval(a, f)));
       case 'anon': this.err(f, e.line, 'anonymous components are not supported');
     }
+  }
+
+  /** Call a circom function with evaluated arguments. */
+  callFunction(f: Frame, line: number, name: string, args: Val[]): Val {
+    const def = this.program.defs.get(name);
+    if (!def) this.err(f, line, `unknown function '${name}'`);
+    if (def.kind !== 'function') this.err(f, line, `template '${name}' can only be used to create a component`);
+    if (args.length !== def.params.length) this.err(f, line, `${name} takes ${def.params.length} arguments`);
+    const frame: Frame = { def, vars: new Map(), base: 0, next: 0 };
+    def.params.forEach((p, i) => frame.vars.set(p, copyVal(args[i])));
+    try {
+      this.execAll(def.body, frame);
+    } catch (r) {
+      if (r instanceof Return) return r.value;
+      throw r;
+    }
+    return this.err(f, line, `function '${name}' ended without return`);
   }
 
   private evalRef(e: Extract<Expr, { k: 'ref' }>, f: Frame): Val {
@@ -613,7 +704,7 @@ export class Evaluator {
     return ref.ids.map((id) => this.readSignal(f, e.line, id, ref));
   }
 
-  private binop(f: Frame, line: number, op: string, a: Scalar, b: Scalar): Scalar {
+  binop(f: Frame, line: number, op: string, a: Scalar, b: Scalar): Scalar {
     switch (op) {
       case '+': return add(a, b);
       case '-': return sub(a, b);
@@ -651,11 +742,5 @@ function isKnownDeep(v: Val): boolean {
   return Array.isArray(v) ? v.every(isKnownDeep) : typeof v === 'bigint';
 }
 
-function shifted(l: Lin, shift: number): Lin {
-  if (shift === 0) return l;
-  const m = new Map<number, bigint>();
-  for (const [id, c] of l.m) m.set(id === 0 ? 0 : id + shift, c);
-  const r = new Lin(m);
-  r.shared = true;
-  return r;
-}
+const EMPTY = new Lin();
+EMPTY.shared = true;

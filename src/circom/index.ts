@@ -21,6 +21,7 @@ import { CircomEvalError, Evaluator, Program, type Row } from './evaluate.ts';
 import { encodeWtns, writeR1csFile, writeSymFile, type SparseLc } from './formats.ts';
 import { CircomSyntaxError, parseCircom, type ParsedFile } from './parser.ts';
 import { simplifyO1, type Simplified } from './simplify.ts';
+import { NeedsInterpreter } from './jit-main.ts';
 
 export interface DirectCompileOptions {
   /** Progress of the slow steps (0..1 within each step). */
@@ -85,14 +86,24 @@ export function buildConstraintSystem(circomFile: string, opts: DirectCompileOpt
     const { program, main } = loadProgram(circomFile);
     const def = program.defs.get(main.template);
     if (!def || def.kind !== 'template') throw new CompileError(`${circomFile}: main's template '${main.template}' is not defined.`);
-    const rows: Row[] = [];
-    const ev = new Evaluator(program, 'constraints', {
-      row: (r) => rows.push(r),
-      progress: opts.onProgress ? (d, t) => opts.onProgress!('constraints', t ? d / t : 1) : undefined,
-    });
-    const dummy = { def, vars: new Map<string, Val>(), base: 0, next: 0 };
-    const args = main.args.map((a) => ev.eval(a, dummy as never));
-    const m = ev.runMain(def, args);
+    const run = (jit: boolean) => {
+      const rows: Row[] = [];
+      const ev = new Evaluator(program, 'constraints', {
+        row: (r) => rows.push(r),
+        progress: opts.onProgress ? (d, t) => opts.onProgress!('constraints', t ? d / t : 1) : undefined,
+      });
+      const dummy = { def, vars: new Map<string, Val>(), base: 0, next: 0 };
+      const args = main.args.map((a) => ev.eval(a, dummy as never));
+      return { rows, m: ev.runMain(def, args, undefined, jit) };
+    };
+    let result: ReturnType<typeof run>;
+    try {
+      result = run(true);
+    } catch (e) {
+      if (!(e instanceof NeedsInterpreter)) throw e;
+      result = run(false);
+    }
+    const { rows, m } = result;
     const idsOf = (io: 'input' | 'output', pub?: boolean) => {
       const ids: number[] = [];
       for (const [name, s] of m.signals) {
@@ -212,10 +223,20 @@ export async function directWitness(circomFile: string, input: Record<string, re
   const wires = entry.wires;
   return wrap(circomFile, () => {
     const def = program.defs.get(main.template)!;
-    const ev = new Evaluator(program, 'witness');
-    const dummy = { def, vars: new Map<string, Val>(), base: 0, next: 0 };
-    const args = main.args.map((a) => ev.eval(a, dummy as never));
-    ev.runMain(def, args, input);
+    const run = (jit: boolean) => {
+      const ev = new Evaluator(program, 'witness');
+      const dummy = { def, vars: new Map<string, Val>(), base: 0, next: 0 };
+      const args = main.args.map((a) => ev.eval(a, dummy as never));
+      ev.runMain(def, args, input, jit);
+      return ev;
+    };
+    let ev: Evaluator;
+    try {
+      ev = run(true);
+    } catch (e) {
+      if (!(e instanceof NeedsInterpreter)) throw e;
+      ev = run(false);
+    }
     let nWires = 1;
     for (const w of wires) if (w >= nWires) nWires = w + 1;
     const values = new Array<bigint>(nWires);

@@ -53,13 +53,13 @@ export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
   const isLinear = (r: Row) => r.a.m.size === 0 || r.b.m.size === 0;
 
   /** The row's linear form with ids replaced by their class representative and constants folded. */
-  const canonical = (l: Lin): Map<number, bigint> => {
+  const canonical = (l: Lin, shift: number): Map<number, bigint> => {
     const m = new Map<number, bigint>();
     for (const [id, c] of l.m) {
       let key = 0;
       let coef = c;
       if (id !== 0) {
-        const r = find(id);
+        const r = find(id + shift);
         const k = constant.get(r);
         if (k !== undefined) coef = (c * k) % FIELD;
         else key = r;
@@ -71,14 +71,23 @@ export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
     return m;
   };
 
+  // Renaming never adds terms and constants only remove them, so only linear rows of at most two signals can
+  // ever take part.
+  const candidates: number[] = [];
+  for (let i = 0; i < rowsIn.length; i++) {
+    const r = rowsIn[i];
+    if (!isLinear(r)) continue;
+    let sigs = 0;
+    for (const id of r.c.m.keys()) if (id !== 0) sigs++;
+    if (sigs <= 2) candidates.push(i);
+  }
   let changed = true;
   while (changed) {
     changed = false;
-    for (let i = 0; i < rowsIn.length; i++) {
+    for (const i of candidates) {
       if (removed[i]) continue;
       const r = rowsIn[i];
-      if (!isLinear(r)) continue;
-      const m = canonical(r.c);
+      const m = canonical(r.c, r.shift);
       const konst = m.get(0) ?? 0n;
       const sigs = [...m.keys()].filter((k) => k !== 0);
       if (sigs.length === 1) {
@@ -125,19 +134,45 @@ export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
     wireOfId[id] = constant.has(r) ? -1 : wireOfId[r];
   }
 
-  const toWires = (l: Lin): [Int32Array, bigint[]] => {
-    const m = canonical(l);
-    const entries = [...m.entries()].map(([id, c]) => [id === 0 ? 0 : wireOfId[id], c] as [number, bigint]).sort((p, q) => p[0] - q[0]);
-    return [Int32Array.from(entries, (e) => e[0]), entries.map((e) => e[1])];
+  const constOf = new Map<number, bigint>();
+  for (const [r, k] of constant) constOf.set(r, k);
+  const toWires = (l: Lin, shift: number): [Int32Array, bigint[]] => {
+    const ws: number[] = [];
+    const cs: bigint[] = [];
+    let konst = 0n;
+    let merged = false;
+    for (const [id, c] of l.m) {
+      if (id === 0) { konst += c; continue; }
+      const w = wireOfId[id + shift];
+      if (w < 0) { konst += c * constOf.get(find(id + shift))!; continue; }
+      if (!kept[id + shift]) merged = true;
+      ws.push(w);
+      cs.push(c);
+    }
+    konst %= FIELD;
+    if (konst !== 0n) { ws.push(0); cs.push(konst); }
+    const order = ws.map((_, i) => i).sort((p, q) => ws[p] - ws[q]);
+    const w2: number[] = [];
+    const c2: bigint[] = [];
+    for (const i of order) {
+      if (merged && w2.length && w2[w2.length - 1] === ws[i]) {
+        const v = (c2[c2.length - 1] + cs[i]) % FIELD;
+        if (v === 0n) { w2.pop(); c2.pop(); } else c2[c2.length - 1] = v;
+        continue;
+      }
+      w2.push(ws[i]);
+      c2.push(cs[i]);
+    }
+    return [Int32Array.from(w2), c2];
   };
   const rows: WireRow[] = [];
   let nonLinear = 0;
   for (let i = 0; i < rowsIn.length; i++) {
     if (removed[i]) continue;
     const r = rowsIn[i];
-    const a = toWires(r.a);
-    const b = toWires(r.b);
-    const c = toWires(r.c);
+    const a = toWires(r.a, r.shift);
+    const b = toWires(r.b, r.shift);
+    const c = toWires(r.c, r.shift);
     const lin = a[0].length === 0 || b[0].length === 0;
     if (lin && c[0].length === 0) continue; // 0 = 0
     if (!lin) nonLinear++;
