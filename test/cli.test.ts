@@ -424,10 +424,10 @@ describe('keys and ceremony from the command line', () => {
     expect(oneJson(bad).valid).toBe(false);
   });
 
-  it('compile --no-witness builds only the r1cs: setup works, prove says why it cannot', async () => {
+  it('compile --backend circom --no-witness builds only the r1cs: setup works, prove says why it cannot', async () => {
     const dir = join(WORK, 'nowitness');
     await rm(dir, { recursive: true, force: true });
-    const c = oneJson(await cli('compile', F.modelPath, '--calibration', CALIBRATION, '--out', dir, '--no-witness', '--json'));
+    const c = oneJson(await cli('compile', F.modelPath, '--calibration', CALIBRATION, '--out', dir, '--backend', 'circom', '--no-witness', '--json'));
     expect(c.constraints).toBeGreaterThan(0);
     expect(existsSync(artifactPath(dir, 'wasm'))).toBe(false);
     expect((await cli('setup', dir, '--json')).code).toBe(0);

@@ -29,7 +29,7 @@ export type Backend = 'direct' | 'circom';
 export const BACKENDS: readonly Backend[] = ['direct', 'circom'];
 
 /** The backend used when none is asked for (and no --circom choice implies circom): the one place it is set. */
-export const DEFAULT_BACKEND: Backend = 'circom';
+export const DEFAULT_BACKEND: Backend = 'direct';
 
 /**
  * The backend to compile with. An explicit `backend` wins; `--circom wasm|native` only means something to the

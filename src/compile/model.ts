@@ -150,7 +150,10 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   q.name = modelNameFromPath(modelPath);
   // The gadgets' constraints are known before the source is written; the bindings and outputs after.
   checkConstraints(gadgetConstraints(q, layout), limits, `'${modelPath}'`, true);
-  const emitted = emitCircuit(q, { publicInputs: layout, ...(witness ? {} : { unroll: true }) });
+  // Loops over weight arrays suit the direct backend best (it translates main to JavaScript once); circom
+  // compiles unrolled sums fastest, up to the size its witness code allows (and always without one).
+  const unroll = backend === 'direct' ? false : witness ? undefined : true;
+  const emitted = emitCircuit(q, { publicInputs: layout, ...(unroll === undefined ? {} : { unroll }) });
   checkConstraints(emitted.constraints, limits, `'${modelPath}'`);
   doneQ(`${q.layers.length} integer layers, ${emitted.constraints} constraints predicted`);
   // The circuit's identity: the generated source and the templates it includes.
