@@ -12,7 +12,7 @@ import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } fro
 import { emitCircuit } from '../src/emit/circuit.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import type { QRequant } from '../src/ir/types.ts';
-import { computeWitness } from '../src/prove/witness.ts';
+import { artifactWitness, computeWitness } from '../src/prove/witness.ts';
 import { quantizeInput } from '../src/quantize/quantize.ts';
 import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
 import { mulberry32 } from '../src/onnx/builder.ts';
@@ -46,7 +46,7 @@ describe('compiled circuits', () => {
       let clampedLow = 0;
       let clampedHigh = 0;
       for (const x of uint8Inputs(25, f.opts.sizes[0], 1)) {
-        const w = await computeWitness(artifactPath(fx.dir, 'wasm'), { in: x });
+        const w = await artifactWitness(fx.dir, { in: x });
         const expected = runInteger(q, x);
         expect(w.values.slice(1, 1 + expected.length)).toEqual(expected.map((v) => toField(v)));
         // Count clamps in the hidden layers to show the extremes exercise them.
@@ -80,7 +80,7 @@ describe('compiled circuits', () => {
     // Witness == reference on real digits.
     const { input } = JSON.parse(readFileSync('examples/mnist-mlp/digit-3.json', 'utf8'));
     const x = quantizeInput(q.input.quant, input);
-    const w = await computeWitness(artifactPath(r.dir, 'wasm'), { in: x });
+    const w = await artifactWitness(r.dir, { in: x });
     expect(w.values.slice(1, 11)).toEqual(runInteger(q, x).map((v) => toField(v)));
   });
 });
@@ -97,7 +97,7 @@ describe('witness mutation (soundness)', () => {
     let mutations = 0;
     let freeHelpers = 0;
     for (const x of uint8Inputs(3, 16, 2)) {
-      const w = (await computeWitness(artifactPath(fx.dir, 'wasm'), { in: x })).values;
+      const w = (await artifactWitness(fx.dir, { in: x })).values;
       expect(violatedConstraints(r1cs, w)).toEqual([]);
       const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
       for (const wire of wires) {
@@ -130,7 +130,7 @@ describe('witness mutation (soundness)', () => {
     const q = await readQuantizedModel(fx.dir);
     const rq = q.layers.find((l) => l.kind === 'requant') as QRequant;
     const x = uint8Inputs(1, 16, 3)[3];
-    const w = (await computeWitness(artifactPath(fx.dir, 'wasm'), { in: x })).values;
+    const w = (await artifactWitness(fx.dir, { in: x })).values;
     let tried = 0;
     for (let j = 0; j < rq.size; j++) {
       const comp = [...syms.keys()].find((n) => new RegExp(`^main\\.rq\\d+_${j}\\.bits\\[0\\]$`).test(n))!.replace(/\.bits\[0\]$/, '');

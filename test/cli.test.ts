@@ -86,7 +86,10 @@ describe('the pipeline, one command at a time', () => {
     expect(compiled.wires).toBeGreaterThan(compiled.publicSignals);
     expect(compiled.publicSignals).toBe(10 + 3);
     expect(resolve(ROOT, compiled.dir)).toBe(resolve(ROOT, DIR));
-    for (const kind of ['r1cs', 'wasm', 'manifest', 'model'] as const) expect(existsSync(artifactPath(DIR, kind)), kind).toBe(true);
+    // The direct backend (the default): no circuit_js; circuit.circom is the witness generator.
+    expect(compiled.backend).toBe('direct');
+    for (const kind of ['r1cs', 'sym', 'circom', 'manifest', 'model'] as const) expect(existsSync(artifactPath(DIR, kind)), kind).toBe(true);
+    expect(existsSync(artifactPath(DIR, 'wasm'))).toBe(false);
     // Progress goes to stderr, never into the JSON on stdout.
     expect(r.stderr).toMatch(/compile/);
   });
@@ -438,17 +441,18 @@ describe('keys and ceremony from the command line', () => {
 });
 
 describe('interruption', () => {
-  it('Ctrl-C during a compile exits 130 and leaves no temp dirs and no manifest', async () => {
+  for (const [backend, model, calibration] of [['circom', 'examples/mnist-mlp/model.onnx', 'examples/mnist-mlp/calibration.json'], ['direct', 'examples/mnist-cnn/model.onnx', 'examples/mnist-cnn/calibration.json']] as const) {
+  it(`Ctrl-C during a compile (--backend ${backend}) exits 130 and leaves no temp dirs and no manifest`, async () => {
     const { spawn } = await import('node:child_process');
-    const dir = join(WORK, 'interrupted');
+    const dir = join(WORK, `interrupted-${backend}`);
     await rm(dir, { recursive: true, force: true });
-    const calib = join(ROOT, 'examples/mnist-mlp/calibration.json');
-    const child = spawn(process.execPath, ['bin/zkonnx.js', 'compile', 'examples/mnist-mlp/model.onnx', '--calibration', calib, '--out', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const calib = join(ROOT, calibration);
+    const child = spawn(process.execPath, ['bin/zkonnx.js', 'compile', model, '--calibration', calib, '--out', dir, '--backend', backend], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    // Wait until circom is running (the staging dir exists), then interrupt.
-    for (let i = 0; i < 200 && !(existsSync(dir) && (await readdir(dir)).some((f) => f.startsWith('.zkonnx-stage-'))); i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 500));
+    // Wait until the compiler is running (its progress line is printed), then interrupt.
+    for (let i = 0; i < 400 && !/compile: (circom|zkonnx direct)/.test(stderr); i++) await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, backend === 'circom' ? 500 : 200));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     expect(code, stderr).toBe(130);
@@ -456,4 +460,5 @@ describe('interruption', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await readdir(dir)).toEqual([]);
   });
+  }
 });

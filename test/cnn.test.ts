@@ -11,7 +11,7 @@ import { readQuantizedModel } from '../src/artifacts/manifest.ts';
 import { emitCircuit } from '../src/emit/circuit.ts';
 import { importGraph } from '../src/ir/import.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
-import { computeWitness } from '../src/prove/witness.ts';
+import { artifactWitness, computeWitness } from '../src/prove/witness.ts';
 import { quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
 import { runFloat } from '../src/reference/float.ts';
 import { runInteger } from '../src/reference/integer.ts';
@@ -89,7 +89,7 @@ describe('example CNN', () => {
     expect(argmax(r.bundle.output.values)).toBe(digit);
     const q = await readQuantizedModel(r.dir);
     const x = quantizeInput(q.input.quant, input.input);
-    const w = await computeWitness(artifactPath(r.dir, 'wasm'), { in: x });
+    const w = await artifactWitness(r.dir, { in: x });
     expect(w.values.slice(1, 11)).toEqual(runInteger(q, x).map((v) => toField(v)));
   });
 });

@@ -130,7 +130,7 @@ describe('M4: prove refuses an out path that is not a place for a bundle, before
   /** The sha256 of every artifact in `dir`, to show nothing was touched. */
   async function artifactHashes(): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    for (const k of ['manifest', 'vk', 'zkey', 'model', 'r1cs', 'wasm'] as const) out[k] = await sha256File(artifactPath(dir, k));
+    for (const k of ['manifest', 'vk', 'zkey', 'model', 'r1cs', 'sym', 'circom'] as const) out[k] = await sha256File(artifactPath(dir, k));
     return out;
   }
 

@@ -25,7 +25,7 @@ import { mulberry32 } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
 import { lutFn, lutLipschitz, LUT_CONSTRAINTS } from '../src/ops/lut.ts';
 import { poolWindows } from '../src/ops/pool.ts';
-import { computeWitness } from '../src/prove/witness.ts';
+import { artifactWitness, computeWitness } from '../src/prove/witness.ts';
 import { calibrate, quantizeInput, quantizeModel, roundHalfEven } from '../src/quantize/quantize.ts';
 import { runFloat, runFloatAll } from '../src/reference/float.ts';
 import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
@@ -260,7 +260,7 @@ for (const [key, c] of Object.entries(cases)) {
       const nOut = sizeOf(q.output.shape);
       const xs = [...uint8Inputs(nIn, 5, 3), ...(c.extraInputs?.(q) ?? []), ...p.cal.slice(0, 3).map((x) => quantizeInput(q.input.quant, x))];
       for (const x of xs) {
-        const w = await computeWitness(artifactPath(r.dir, 'wasm'), { in: x });
+        const w = await artifactWitness(r.dir, { in: x });
         const expected = runInteger(q, x);
         expect(w.values.slice(1, 1 + nOut)).toEqual(expected.map((v) => toField(v)));
       }
@@ -280,7 +280,7 @@ for (const [key, c] of Object.entries(cases)) {
       let freeHelpers = 0;
       const kinds = new Set<string>();
       for (const x of [...uint8Inputs(nIn, 1, 5), ...(c.extraInputs?.(q) ?? [])]) {
-        const w = (await computeWitness(artifactPath(r.dir, 'wasm'), { in: x })).values;
+        const w = (await artifactWitness(r.dir, { in: x })).values;
         expect(violatedConstraints(r1cs, w)).toEqual([]);
         const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
         for (const wire of wires) {
@@ -476,7 +476,7 @@ describe('ops: regressions', () => {
       const r = await compileModel(`${ROOT}/${m.name}.onnx`, { out: `${ROOT}/${m.name}`, calibration: cal });
       expect(r.manifest.circuit.constraints).toBe(emitCircuit(q).constraints);
       for (const x of uint8Inputs(4, 3, 9)) {
-        const w = await computeWitness(artifactPath(r.dir, 'wasm'), { in: x });
+        const w = await artifactWitness(r.dir, { in: x });
         expect(w.values.slice(1, 5)).toEqual([v, v, v, v].map((e) => toField(e)));
       }
     }

@@ -24,7 +24,7 @@ import { FIELD_PRIME as P, toField, toFieldString } from '../src/field.ts';
 import type { QuantizedModel } from '../src/ir/types.ts';
 import { buildOnnxModel, mulberry32, randomMlp } from '../src/onnx/builder.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
-import { computeWitness, witnessInput } from '../src/prove/witness.ts';
+import { artifactWitness, computeWitness, witnessInput } from '../src/prove/witness.ts';
 import { quantizeInput } from '../src/quantize/quantize.ts';
 import { runInteger } from '../src/reference/integer.ts';
 import { setupKeys } from '../src/setup/setup.ts';
@@ -74,7 +74,7 @@ const wireOf = (c: { syms: Map<string, number> }, name: string) => {
 };
 
 async function witness(c: { dir: string }, x: readonly number[]): Promise<bigint[]> {
-  return (await computeWitness(artifactPath(c.dir, 'wasm'), witnessInput('packed', x))).values;
+  return (await artifactWitness(c.dir, witnessInput('packed', x))).values;
 }
 
 /** The witness, or null when witness generation fails (a constraint check in the generated code). */
@@ -350,7 +350,7 @@ describe('compiled circuits in the packed layout', () => {
       expect(w.slice(1, 5)).toEqual(expected);
       expect(w.slice(5, 7)).toEqual(packBytes(x));
       for (let i = 0; i < 40; i++) expect(w[wireOf(packed40, `main.in[${i}]`)]).toBe(BigInt(x[i]));
-      const wp = (await computeWitness(artifactPath(plain40.dir, 'wasm'), witnessInput('plain', x))).values;
+      const wp = (await artifactWitness(plain40.dir, witnessInput('plain', x))).values;
       expect(wp.slice(1, 5)).toEqual(expected);
     }
     for (const x of uint8Inputs(5, 32, 32)) {
@@ -363,7 +363,9 @@ describe('compiled circuits in the packed layout', () => {
     const x = uint8Inputs(1, 40, 33)[3];
     const [s0, s1] = packBytes(x);
     for (const bad of [[s0 + pow2(248), s1], [s0, s1 + pow2(72)], [P - 1n, s1]]) {
-      expect(await tryWitness(artifactPath(packed40.dir, 'wasm'), { packed: bad })).toBeNull();
+      const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+      await expect(artifactWitness(packed40.dir, { packed: bad })).rejects.toThrow(/constraint not satisfied|assert|out of range/);
+      quiet.mockRestore();
     }
   });
 });
@@ -685,7 +687,7 @@ describe('MNIST 784-56-10 MLP, packed', () => {
     console.log(`MNIST MLP packed: ${m.constraints} constraints (plain ${plain}), ${m.publicSignals} public signals (plain 794), ${m.wires} wires, compiled in ${seconds.toFixed(1)} s`);
     const { input } = JSON.parse(readFileSync('examples/mnist-mlp/digit-3.json', 'utf8'));
     const x = quantizeInput(q.input.quant, input);
-    const w = (await computeWitness(artifactPath(r.dir, 'wasm'), witnessInput('packed', x))).values;
+    const w = (await artifactWitness(r.dir, witnessInput('packed', x))).values;
     expect(w.slice(1, 11)).toEqual(runInteger(q, x).map((v) => toField(v)));
     expect(w.slice(11, 37)).toEqual(packBytes(x));
   });

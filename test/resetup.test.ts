@@ -21,6 +21,7 @@ import { sha256File } from '../src/artifacts/io.ts';
 import { commitJournalPath, dirLockPath } from '../src/artifacts/lock.ts';
 import { readManifest } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
+import { compileModel } from '../src/compile/model.ts';
 import { prove } from '../src/prove/prove.ts';
 import { ceremonyContribute, ceremonyVerify } from '../src/setup/ceremony.ts';
 import { ensureLocalPtau } from '../src/setup/ptau.ts';
@@ -205,12 +206,14 @@ describe('an interrupted recompile of a keyed directory leaves the old compiled 
   const CDIR = join(TEST_ROOT, 'resetup-compile');
   const CAL = join(TEST_ROOT, 'resetup-calibration.json');
 
+  // These runs interrupt circom (a child process) and commit its circuit_js/ too: the circom backend, keyed.
   beforeAll(async () => {
     await rm(CDIR, { recursive: true, force: true });
-    await cp(fx.dir, CDIR, { recursive: true });
+    await compileModel(fx.modelPath, { out: CDIR, calibration: fx.calibration, backend: 'circom' });
+    await setupKeys(CDIR);
     // The fixture's own calibration: the rebuilt r1cs is identical, so the key must survive.
     await writeFile(CAL, JSON.stringify(fx.calibration.map((x) => Array.from(x))));
-  });
+  }, 120_000);
 
   /** The key is the one from before, with its manifest record, and the directory proves with it. */
   async function keyKept(before: { setup: unknown; zkey: string; r1cs: string }): Promise<void> {
@@ -235,7 +238,7 @@ describe('an interrupted recompile of a keyed directory leaves the old compiled 
    */
   function compileKilledAt(at: RegExp | 'manifest gone', signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; sent: boolean; manifestGone: boolean }> {
     return new Promise((done) => {
-      const child = spawn(process.execPath, ['bin/zkonnx.js', 'compile', fx.modelPath, '--calibration', CAL, '--out', CDIR, '--force'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, ['bin/zkonnx.js', 'compile', fx.modelPath, '--calibration', CAL, '--out', CDIR, '--force', '--backend', 'circom'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       let sent = false;
       let manifestGone = false;

@@ -16,7 +16,7 @@ import { readManifest, type Manifest } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { FIELD_PRIME, fromField, toFieldString } from '../src/field.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
-import { computeWitness } from '../src/prove/witness.ts';
+import { artifactWitness, computeWitness } from '../src/prove/witness.ts';
 import { ensureLocalPtau, requiredPower } from '../src/setup/ptau.ts';
 import { vkHash } from '../src/verify/canonical.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
@@ -455,7 +455,7 @@ describe('gamma == delta key (no phase-2 contribution)', () => {
     // zkonnx's prover checks its own proof against the key and refuses this one, so prove with snarkjs.
     await expect(prove(gdDir, A.inputs(1, 4242)[0])).rejects.toThrow(/gamma == delta/);
     const honest = (await prove(A.dir, A.inputs(1, 4242)[0])).bundle;
-    const w = await computeWitness(artifactPath(gdDir, 'wasm'), { in: honest.input.quantized });
+    const w = await artifactWitness(gdDir, { in: honest.input.quantized });
     const { proof, publicSignals } = await snarkjs.groth16.prove(zkey, { type: 'mem', data: w.bin });
     gdBundle = { ...honest, proof, publicSignals, vkSha256: await vkHash(gdVk) };
   });

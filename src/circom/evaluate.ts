@@ -681,6 +681,9 @@ export class Evaluator {
   }
 
   private evalRef(e: Extract<Expr, { k: 'ref' }>, f: Frame): Val {
+    // Building constraints, an index computed from signals (ArgMax's `x[best]`) makes the value unknown: usable
+    // in witness code only (a constraint using it is refused by emitZero).
+    if (this.mode === 'constraints' && e.access.some((a) => a.k === 'idx' && typeof this.eval(a.e, f) !== 'bigint')) return UNKNOWN;
     if (f.vars.has(e.name)) {
       let v: Val = f.vars.get(e.name)!;
       for (const a of e.access) {

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { CompileReport } from '../compile/compile.ts';
-import { CompileError } from '../errors.ts';
+import { CompileError, fileSystemError, isFileSystemFailure } from '../errors.ts';
 import { FIELD_PRIME } from '../field.ts';
 import type { Witness } from '../prove/witness.ts';
 import { templatesDir } from '../artifacts/paths.ts';
@@ -147,11 +147,16 @@ export async function compileCircomDirect(circomFile: string, outDir: string, op
   const cs = buildConstraintSystem(circomFile, opts);
   const s = cs.simplified;
   opts.onProgress?.('write', 0);
-  await writeR1csFile(join(outDir, 'circuit.r1cs'), {
-    prime: FIELD_PRIME, nWires: s.nWires, nPubOut: cs.nOutputs, nPubIn: cs.nPublicInputs, nPrvIn: cs.nPrivateInputs,
-    nLabels: cs.names.length, nConstraints: s.rows.length,
-  }, r1csRows(s.rows), s.idOfWire);
-  await writeSymFile(join(outDir, 'circuit.sym'), symEntries(cs));
+  try {
+    await writeR1csFile(join(outDir, 'circuit.r1cs'), {
+      prime: FIELD_PRIME, nWires: s.nWires, nPubOut: cs.nOutputs, nPubIn: cs.nPublicInputs, nPrvIn: cs.nPrivateInputs,
+      nLabels: cs.names.length, nConstraints: s.rows.length,
+    }, r1csRows(s.rows), s.idOfWire);
+    await writeSymFile(join(outDir, 'circuit.sym'), symEntries(cs));
+  } catch (e) {
+    if (isFileSystemFailure(e)) throw fileSystemError(e, 'write', 'circuit files into', outDir);
+    throw e;
+  }
   opts.onProgress?.('write', 1);
   return {
     compiler: 'zkonnx-direct' as CompileReport['compiler'],

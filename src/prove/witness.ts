@@ -3,6 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { WitnessCalculatorBuilder } from 'circom_runtime';
 import { readBigLE, readBinFile } from '../artifacts/binfile.ts';
 import { inputSignals, type PublicInputLayout } from '../verify/layout.ts';
+import { backendOf, readManifest } from '../artifacts/manifest.ts';
+import { artifactPath } from '../artifacts/paths.ts';
+import { directWitness } from '../circom/index.ts';
 
 export interface Witness {
   /** The .wtns file bytes, as snarkjs' prover reads them. */
@@ -43,4 +46,17 @@ export async function computeWitness(wasmPath: string, input: Record<string, big
 export function witnessInput(layout: PublicInputLayout, values: readonly number[]): { in: bigint[] } | { packed: bigint[] } {
   const signals = inputSignals(layout, values);
   return layout === 'packed' ? { packed: signals } : { in: signals };
+}
+
+/**
+ * The witness of a compiled artifact directory for `input` (as witnessInput returns it), with the generator its
+ * backend left: circuit_js/circuit.wasm (circom) or circuit.circom itself (direct, src/circom/).
+ */
+export async function artifactWitness(dir: string, input: Record<string, readonly bigint[] | readonly number[] | bigint[] | number[]>): Promise<Witness> {
+  const m = await readManifest(dir);
+  const big = Object.fromEntries(Object.entries(input).map(([k, v]) => [k, Array.from(v as ArrayLike<bigint | number>, (x) => BigInt(x))]));
+  if (backendOf(m) === 'direct') {
+    return directWitness(artifactPath(dir, 'circom'), big);
+  }
+  return computeWitness(artifactPath(dir, 'wasm'), big);
 }

@@ -1,0 +1,124 @@
+/**
+ * The direct backend (src/circom/) against circom itself: for every test and example model small enough for
+ * circom2, the circuit source zkonnx writes is compiled both ways and
+ *   - the two R1CS are the same constraint system (rows equal after mapping signals by name through the .sym
+ *     files, up to order and scaling; same public layout), and
+ *   - the direct witness equals circom's witness signal for signal, and both R1CS accept it.
+ * Both source forms are covered: loops (what the direct backend compiles) and unrolled sums (circom's default
+ * for small models). Witness mutation on the direct R1CS is in test/circuit.test.ts and test/gadgets.test.ts.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildConstraintSystem, compileCircomDirect, directWitness, nameToWire } from '../src/circom/index.ts';
+import { compileCircuit } from '../src/compile/compile.ts';
+import { readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
+import { emitCircuit } from '../src/emit/circuit.ts';
+import { importGraph } from '../src/ir/import.ts';
+import type { QuantizedModel } from '../src/ir/types.ts';
+import { sizeOf } from '../src/ir/types.ts';
+import { loadOnnx } from '../src/onnx/load.ts';
+import { mulberry32, randomMlp, type RandomMlpOptions } from '../src/onnx/builder.ts';
+import { computeWitness, witnessInput } from '../src/prove/witness.ts';
+import { quantizeModel } from '../src/quantize/quantize.ts';
+import type { PublicInputLayout } from '../src/verify/layout.ts';
+import { randomInputs } from './helpers/fixtures.ts';
+import * as ops from './helpers/ops-models.ts';
+import { compareConstraintSystems, witnessForB } from './helpers/r1cs-equivalence.ts';
+
+const ROOT = 'artifacts/test/direct-backend';
+
+interface Case {
+  name: string;
+  q: () => QuantizedModel;
+  layout?: PublicInputLayout;
+  /** Compile circom's witness generator too (small models), to compare witnesses value by value. */
+  wasm: boolean;
+  /** Source forms (unrolled?) to check; default: both with `wasm`, loops only without. */
+  forms?: boolean[];
+}
+
+const quantized = (bytes: Uint8Array, seed: number) => () => {
+  const model = importGraph(loadOnnx(bytes));
+  return quantizeModel(model, randomInputs(sizeOf(model.input.shape), 32, seed));
+};
+const mlp = (opts: RandomMlpOptions) => quantized(randomMlp(opts).bytes, opts.seed + 1000);
+const example = (dir: string) => () => {
+  const model = importGraph(loadOnnx(readFileSync(`examples/${dir}/model.onnx`)));
+  const cal = (JSON.parse(readFileSync(`examples/${dir}/calibration.json`, 'utf8')) as { input: number[] }[]).map((s) => Float64Array.from(s.input));
+  return quantizeModel(model, cal);
+};
+
+const cases: Case[] = [
+  // The compiled-circuit fixtures of test/circuit.test.ts.
+  { name: 'mlp-a', q: mlp({ sizes: [16, 8, 4], seed: 11, style: 'gemm-transB' }), wasm: true },
+  { name: 'mlp-b', q: mlp({ sizes: [12, 10, 6, 3], seed: 12, style: 'matmul-add', extraNoOps: true }), wasm: true },
+  { name: 'mlp-c', q: mlp({ sizes: [16, 6, 5], seed: 13, style: 'gemm', flattenInput: [1, 4, 4], alpha: 0.5, beta: 2 }), wasm: true },
+  { name: 'mlp-a-packed', q: mlp({ sizes: [40, 8, 4], seed: 14, style: 'gemm-transB' }), layout: 'packed', wasm: true },
+  // Every op model of test/ops.test.ts that compiles.
+  ...[ops.convModel, ops.poolModel, ops.u8GadgetModel, ops.elementwiseModel, ops.activationModel, ops.argmaxInputModel,
+    ops.argmaxLogitsModel, ops.opset9Model, ops.argmaxScalesModel, () => ops.clipOutsideModel(-1, 1)].map((make, i) => {
+    const m = make();
+    return { name: m.name, q: quantized(m.bytes, 500 + i), wasm: true };
+  }),
+  // The examples, in the loop form the direct backend compiles (circom2 builds only the r1cs: ~45 s for the
+  // CNN with it), and the MNIST MLP also unrolled with circom's witness generator.
+  { name: 'example-mnist-mlp', q: example('mnist-mlp'), wasm: false },
+  { name: 'example-mnist-mlp', q: example('mnist-mlp'), wasm: true, forms: [true] },
+  { name: 'example-mnist-cnn', q: example('mnist-cnn'), wasm: false },
+];
+
+function inputsFor(q: QuantizedModel, n: number, seed: number): number[][] {
+  const size = sizeOf(q.input.shape);
+  const rnd = mulberry32(seed);
+  return [new Array(size).fill(255), ...Array.from({ length: n }, () => Array.from({ length: size }, () => Math.floor(rnd() * 256)))];
+}
+
+describe('direct backend == circom --O1', () => {
+  for (const c of cases) {
+    for (const unroll of c.forms ?? (c.wasm ? [false, true] : [false])) {
+      it(`${c.name} (${unroll ? 'unrolled' : 'loops'}): same constraint system, same witness`, async () => {
+        const q = c.q();
+        const layout = c.layout ?? 'plain';
+        const emitted = emitCircuit(q, { unroll, publicInputs: layout });
+        const dir = join(ROOT, `${c.name}-${unroll ? 'unrolled' : 'loops'}`);
+        const direct = join(dir, 'direct');
+        const circom = join(dir, 'circom');
+        await mkdir(direct, { recursive: true });
+        await mkdir(circom, { recursive: true });
+        await writeFile(join(direct, 'circuit.circom'), emitted.source);
+        await writeFile(join(circom, 'circuit.circom'), emitted.source);
+
+        const rd = await compileCircomDirect(join(direct, 'circuit.circom'), direct);
+        const rc = await compileCircuit(join(circom, 'circuit.circom'), circom, 'wasm', { witness: c.wasm });
+        expect(rd.constraints).toBe(emitted.constraints);
+        expect(rc.constraints).toBe(emitted.constraints);
+        expect([rd.wires, rd.publicInputs, rd.publicOutputs, rd.privateInputs]).toEqual([rc.wires, rc.publicInputs, rc.publicOutputs, rc.privateInputs]);
+
+        const a = { r1cs: await readR1csFile(join(direct, 'circuit.r1cs')), nameToWire: nameToWire(buildConstraintSystem(join(direct, 'circuit.circom'))) };
+        const b = { r1cs: await readR1csFile(join(circom, 'circuit.r1cs')), nameToWire: await readSymbols(join(circom, 'circuit.sym')) };
+        const report = compareConstraintSystems(a, b);
+        expect(report.onlyInA).toEqual([]);
+        expect(report.onlyInB).toEqual([]);
+        expect(report.unmappedB).toEqual([]);
+        expect(report.publicLayout).toEqual([]);
+        expect(report.equal).toBe(true);
+
+        const names = [...b.nameToWire].filter(([, w]) => w > 0);
+        for (const x of inputsFor(q, 2, 7)) {
+          const input = witnessInput(layout, x);
+          const wd = (await directWitness(join(direct, 'circuit.circom'), input)).values;
+          expect(violatedConstraints(a.r1cs, wd)).toEqual([]);
+          const wb = witnessForB(a, wd, b);
+          expect(violatedConstraints(b.r1cs, wb)).toEqual([]);
+          if (c.wasm) {
+            const wc = (await computeWitness(join(circom, 'circuit_js', 'circuit.wasm'), input)).values;
+            const differ = names.filter(([n, w]) => wc[w] !== wd[a.nameToWire.get(n)!]).map(([n]) => n);
+            expect(differ).toEqual([]);
+          }
+        }
+      }, 180_000);
+    }
+  }
+});
