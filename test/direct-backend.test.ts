@@ -96,7 +96,7 @@ describe('direct backend == circom --O1', () => {
         expect(rc.constraints).toBe(emitted.constraints);
         expect([rd.wires, rd.publicInputs, rd.publicOutputs, rd.privateInputs]).toEqual([rc.wires, rc.publicInputs, rc.publicOutputs, rc.privateInputs]);
 
-        const a = { r1cs: await readR1csFile(join(direct, 'circuit.r1cs')), nameToWire: nameToWire(buildConstraintSystem(join(direct, 'circuit.circom'))) };
+        const a = { r1cs: await readR1csFile(join(direct, 'circuit.r1cs')), nameToWire: nameToWire(await buildConstraintSystem(join(direct, "circuit.circom"))) };
         const b = { r1cs: await readR1csFile(join(circom, 'circuit.r1cs')), nameToWire: await readSymbols(join(circom, 'circuit.sym')) };
         const report = compareConstraintSystems(a, b);
         expect(report.onlyInA).toEqual([]);

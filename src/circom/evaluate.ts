@@ -194,7 +194,7 @@ export class Evaluator {
    * signal names (constraints mode) and main's signals. With `jit`, main runs as translated JavaScript
    * (src/circom/jit-main.ts); NeedsInterpreter is thrown when it cannot, and the caller starts over without.
    */
-  runMain(def: Definition, args: Val[], inputs?: Record<string, readonly bigint[]>, jit = true): { size: number; names: string[]; signals: Map<string, SignalDecl> } {
+  async runMain(def: Definition, args: Val[], inputs?: Record<string, readonly bigint[]>, jit = true): Promise<{ size: number; names: string[]; signals: Map<string, SignalDecl> }> {
     this.mainInputs = inputs;
     let f: Frame;
     const compiled = jit ? this.program.mainFn(def, this.mode === 'witness') : null;
@@ -204,7 +204,7 @@ export class Evaluator {
       f = { def, vars: new Map(), signals: new Map(), components: new Map(), base: 1, next: 0, names: this.mode === 'constraints' ? [] : undefined };
       this.depth++;
       try {
-        runCompiledMain(this, f, compiled, args);
+        await runCompiledMain(this, f, compiled, args);
       } finally {
         this.depth--;
       }

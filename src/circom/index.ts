@@ -71,6 +71,16 @@ function wrap<T>(circomFile: string, f: () => T): T {
   }
 }
 
+async function wrapAsync<T>(circomFile: string, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    return wrap(circomFile, () => {
+      throw e;
+    });
+  }
+}
+
 export interface ConstraintSystem {
   simplified: Simplified;
   /** Name of each signal id (`main.rq0_1.bits[3]`), index 0 is 'one'. */
@@ -81,12 +91,12 @@ export interface ConstraintSystem {
 }
 
 /** Build the constraint system of a circuit file in memory (what compileCircomDirect writes). */
-export function buildConstraintSystem(circomFile: string, opts: DirectCompileOptions = {}): ConstraintSystem {
-  return wrap(circomFile, () => {
+export async function buildConstraintSystem(circomFile: string, opts: DirectCompileOptions = {}): Promise<ConstraintSystem> {
+  return wrapAsync(circomFile, async () => {
     const { program, main } = loadProgram(circomFile);
     const def = program.defs.get(main.template);
     if (!def || def.kind !== 'template') throw new CompileError(`${circomFile}: main's template '${main.template}' is not defined.`);
-    const run = (jit: boolean) => {
+    const run = async (jit: boolean) => {
       const rows: Row[] = [];
       const ev = new Evaluator(program, 'constraints', {
         row: (r) => rows.push(r),
@@ -94,14 +104,14 @@ export function buildConstraintSystem(circomFile: string, opts: DirectCompileOpt
       });
       const dummy = { def, vars: new Map<string, Val>(), base: 0, next: 0 };
       const args = main.args.map((a) => ev.eval(a, dummy as never));
-      return { rows, m: ev.runMain(def, args, undefined, jit) };
+      return { rows, m: await ev.runMain(def, args, undefined, jit) };
     };
-    let result: ReturnType<typeof run>;
+    let result: Awaited<ReturnType<typeof run>>;
     try {
-      result = run(true);
+      result = await run(true);
     } catch (e) {
       if (!(e instanceof NeedsInterpreter)) throw e;
-      result = run(false);
+      result = await run(false);
     }
     const { rows, m } = result;
     const idsOf = (io: 'input' | 'output', pub?: boolean) => {
@@ -144,7 +154,7 @@ function* r1csRows(rows: Simplified['rows']): Iterable<[SparseLc, SparseLc, Spar
  */
 export async function compileCircomDirect(circomFile: string, outDir: string, opts: DirectCompileOptions = {}): Promise<CompileReport> {
   const t0 = performance.now();
-  const cs = buildConstraintSystem(circomFile, opts);
+  const cs = await buildConstraintSystem(circomFile, opts);
   const s = cs.simplified;
   opts.onProgress?.('write', 0);
   try {
@@ -226,21 +236,21 @@ export async function directWitness(circomFile: string, input: Record<string, re
   }
   const { program, main } = entry.loaded;
   const wires = entry.wires;
-  return wrap(circomFile, () => {
+  return wrapAsync(circomFile, async () => {
     const def = program.defs.get(main.template)!;
-    const run = (jit: boolean) => {
+    const run = async (jit: boolean) => {
       const ev = new Evaluator(program, 'witness');
       const dummy = { def, vars: new Map<string, Val>(), base: 0, next: 0 };
       const args = main.args.map((a) => ev.eval(a, dummy as never));
-      ev.runMain(def, args, input, jit);
+      await ev.runMain(def, args, input, jit);
       return ev;
     };
     let ev: Evaluator;
     try {
-      ev = run(true);
+      ev = await run(true);
     } catch (e) {
       if (!(e instanceof NeedsInterpreter)) throw e;
-      ev = run(false);
+      ev = await run(false);
     }
     let nWires = 1;
     for (const w of wires) if (w >= nWires) nWires = w + 1;

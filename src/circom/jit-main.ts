@@ -18,6 +18,9 @@ export class NeedsInterpreter extends Error {}
 
 type RefExpr = Extract<Expr, { k: 'ref' }>;
 
+/** Lets the event loop run now and then (Ctrl-C, progress output) while main runs. */
+const YIELD = 'if (R.due()) await R.pause();\n';
+
 /** The run-time side of the generated code: one per run of main. */
 class Runtime {
   readonly P = FIELD;
@@ -151,12 +154,25 @@ class Runtime {
   progress(done: number, total: number): void {
     this.ev.reportProgress(done, total);
   }
+  private calls = 0;
+  private last = performance.now();
+  /** True every ~50 ms: the generated code then awaits pause(), letting signals (Ctrl-C) and timers run. */
+  due(): boolean {
+    if (++this.calls & 255) return false;
+    const now = performance.now();
+    if (now - this.last < 50) return false;
+    this.last = now;
+    return true;
+  }
+  pause(): Promise<void> {
+    return new Promise((r) => setImmediate(r));
+  }
   check(v: Val, line: number): void {
     if (typeof v === 'bigint' && v === 0n) this.fail(line, 'assert failed');
   }
 }
 
-export type MainFn = (R: Runtime, A: Val[]) => void;
+export type MainFn = (R: Runtime, A: Val[]) => Promise<void>;
 
 /** Translate main's template for one mode; null when it uses something the translation does not cover. */
 export function compileMain(def: Definition, witness: boolean): { fn: MainFn; consts: Val[] } | null {
@@ -169,8 +185,8 @@ export function compileMain(def: Definition, witness: boolean): { fn: MainFn; co
 }
 
 /** Run a translated main against an evaluator's frame (set up by Evaluator.runMainWith). */
-export function runCompiledMain(ev: Evaluator, f: Frame, compiled: { fn: MainFn; consts: Val[] }, args: Val[]): void {
-  compiled.fn(new Runtime(ev, f, compiled.consts), args);
+export function runCompiledMain(ev: Evaluator, f: Frame, compiled: { fn: MainFn; consts: Val[] }, args: Val[]): Promise<void> {
+  return compiled.fn(new Runtime(ev, f, compiled.consts), args);
 }
 
 function translate(def: Definition, W: boolean): { fn: MainFn; consts: Val[] } {
@@ -340,9 +356,9 @@ function translate(def: Definition, W: boolean): { fn: MainFn; consts: Val[] } {
       case 'if':
         return `if (R.t(${ex(s.c)}, ${s.line})) {\n${s.then.map(st).join('\n')}\n}${s.else ? ` else {\n${s.else.map(st).join('\n')}\n}` : ''}`;
       case 'for':
-        return `{ ${s.init ? st(s.init) : ''}\nwhile (R.t(${ex(s.c)}, ${s.line})) {\n${s.body.map(st).join('\n')}\n${s.step ? st(s.step) : ''}\n} }`;
+        return `{ ${s.init ? st(s.init) : ''}\nwhile (R.t(${ex(s.c)}, ${s.line})) {\n${YIELD}${s.body.map(st).join('\n')}\n${s.step ? st(s.step) : ''}\n} }`;
       case 'while':
-        return `while (R.t(${ex(s.c)}, ${s.line})) {\n${s.body.map(st).join('\n')}\n}`;
+        return `while (R.t(${ex(s.c)}, ${s.line})) {\n${YIELD}${s.body.map(st).join('\n')}\n}`;
       case 'assert': return `R.check(${ex(s.e)}, ${s.line});`;
       case 'log': return '';
       case 'block': return `{\n${s.body.map(st).join('\n')}\n}`;
@@ -351,14 +367,14 @@ function translate(def: Definition, W: boolean): { fn: MainFn; consts: Val[] } {
   };
 
   const n = def.body.length;
-  const body = def.body.map((x, i) => (i % 64 === 0 ? `R.progress(${i}, ${n});\n` : '') + st(x)).join('\n') + `\nR.progress(${n}, ${n});`;
+  const body = def.body.map((x, i) => (i % 64 === 0 ? `R.progress(${i}, ${n});\n${YIELD}` : '') + st(x)).join('\n') + `\nR.progress(${n}, ${n});`;
   const decls = [
     ...[...vars].map((v) => `v_${v}`),
     ...[...signals.keys()].flatMap((n) => [`o_${n}`, `n_${n}`]),
     ...[...comps].map((c) => `c_${c}`),
   ];
   const params = def.params.map((p, i) => `v_${p} = R.copy(A[${i}]);`).join(' ');
-  const src = `"use strict";\nreturn function (R, A) {\n${decls.length ? `let ${decls.join(', ')};` : ''}\n${params}\n${body}\n};`;
+  const src = `"use strict";\nreturn async function (R, A) {\n${decls.length ? `let ${decls.join(', ')};` : ''}\n${params}\n${body}\n};`;
   const fn = new Function(src)() as MainFn;
   return { fn, consts };
 }
