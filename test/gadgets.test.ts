@@ -16,6 +16,7 @@ import { compileCircuit } from '../src/compile/compile.ts';
 import { readR1csFile, readSymbols, violatedConstraints, type R1cs } from '../src/compile/r1cs.ts';
 import { FIELD_PRIME as P, toField } from '../src/field.ts';
 import { computeWitness } from '../src/prove/witness.ts';
+import { compileCircomDirect, directWitness } from '../src/circom/index.ts';
 
 const DIR = 'artifacts/test/gadgets2';
 /** The largest integer with a positive field encoding; -HALF..HALF are the integers the field represents. */
@@ -51,8 +52,14 @@ function rng(seed: number) {
 
 // ---------------------------------------------------------------------------------------------------------
 // Compiled wrappers (compiled once, two at a time, reused across cases).
+type Backend = 'circom' | 'direct';
+/** Every gadget is built, counted, run and mutated with circom --O1 and with zkonnx's direct backend. */
+const BACKENDS: Backend[] = ['circom', 'direct'];
+
 interface Built {
   name: string;
+  backend: Backend;
+  /** circom: the witness generator (wasm); direct: the circuit source. */
   wasm: string;
   r1cs: R1cs;
   syms: Map<string, number>;
@@ -75,22 +82,22 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 const builds = new Map<string, Promise<Built>>();
-function build(name: string, source: string): Promise<Built> {
-  let b = builds.get(name);
+function build(backend: Backend, name: string, source: string): Promise<Built> {
+  let b = builds.get(`${backend}/${name}`);
   if (!b) {
     b = limited(async () => {
-      const dir = `${DIR}/${name}`;
+      const dir = `${DIR}/${backend}/${name}`;
       await mkdir(dir, { recursive: true });
       await writeFile(`${dir}/circuit.circom`, `pragma circom 2.1.0;\n${source}\n`);
-      const rep = await compileCircuit(`${dir}/circuit.circom`, dir, 'wasm');
+      const rep = backend === 'circom' ? await compileCircuit(`${dir}/circuit.circom`, dir, 'wasm') : await compileCircomDirect(`${dir}/circuit.circom`, dir);
       const r1cs = await readR1csFile(`${dir}/circuit.r1cs`);
       const syms = await readSymbols(`${dir}/circuit.sym`);
       const names = new Map<number, string>();
       for (const [n, wire] of syms) if (wire >= 0 && !names.has(wire)) names.set(wire, n);
-      return { name, wasm: `${dir}/circuit_js/circuit.wasm`, r1cs, syms, constraints: rep.constraints, names };
+      return { name, backend, wasm: backend === 'circom' ? `${dir}/circuit_js/circuit.wasm` : `${dir}/circuit.circom`, r1cs, syms, constraints: rep.constraints, names };
     });
     b.catch(() => {}); // reported by the test that awaits it
-    builds.set(name, b);
+    builds.set(`${backend}/${name}`, b);
   }
   return b;
 }
@@ -102,6 +109,10 @@ const wireOf = (b: Built, name: string) => {
 };
 
 async function witness(b: Built, input: Record<string, bigint | bigint[]>): Promise<bigint[]> {
+  if (b.backend === 'direct') {
+    const big = Object.fromEntries(Object.entries(input).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+    return (await directWitness(b.wasm, big)).values;
+  }
   return (await computeWitness(b.wasm, input)).values;
 }
 
@@ -175,8 +186,8 @@ function expectBoolean(b: Built, names: readonly string[]) {
 type MaxKind = 'Max2' | 'Min2';
 const maxSpec = (kind: MaxKind, a: bigint, b: bigint) => (kind === 'Max2' ? (a >= b ? a : b) : a <= b ? a : b);
 
-const maxBuild = (kind: MaxKind, B: number) =>
-  build(`${kind.toLowerCase()}-${B}`, `include "max.circom";\ncomponent main {public [a, b]} = ${kind}(${B});`);
+const maxBuild = (backend: Backend, kind: MaxKind, B: number) =>
+  build(backend, `${kind.toLowerCase()}-${B}`, `include "max.circom";\ncomponent main {public [a, b]} = ${kind}(${B});`);
 
 /** The witness Max2 / Min2 would have for the given bits: `out` is the only other signal, fixed by the bits. */
 function maxWitness(g: Built, kind: MaxKind, B: number, a: bigint, b: bigint, bits: readonly bigint[]): bigint[] {
@@ -205,11 +216,11 @@ function satisfyingMaxOutputs(g: Built, kind: MaxKind, B: number, a: bigint, b: 
   return outs;
 }
 
-describe('Max2 / Min2 (circuits/max.circom)', () => {
+for (const backend of BACKENDS) describe(`Max2 / Min2 (circuits/max.circom) [${backend}]`, () => {
   for (const B of [1, 8, 19]) {
     for (const kind of ['Max2', 'Min2'] as const) {
       it(`${kind}(${B}): spec on random and edge inputs, B + 3 = ${B + 3} constraints, mutations`, async () => {
-        const g = await maxBuild(kind, B);
+        const g = await maxBuild(backend, kind, B);
         // a and b are public inputs of main: no binding constraints, the count is the gadget's own.
         expect(g.constraints).toBe(B + 3);
         expectBoolean(g, Array.from({ length: B + 1 }, (_, i) => `main.bits[${i}]`));
@@ -245,7 +256,7 @@ describe('Max2 / Min2 (circuits/max.circom)', () => {
     }
 
     it(`Max2(${B}): the other selector bit, with a consistent out, is rejected`, async () => {
-      const g = await maxBuild('Max2', B);
+      const g = await maxBuild(backend, 'Max2', B);
       const r = rng(2000 + B);
       const lim = pow2(B) - 1n;
       const pairs: [bigint, bigint][] = [[0n, 0n], [-9n, -9n], [lim, 0n], [0n, lim], [-1n, lim - 1n], [HALF, HALF - lim]];
@@ -284,7 +295,7 @@ describe('Max2 / Min2 (circuits/max.circom)', () => {
 
     it(`Max2(${B}) / Min2(${B}): outside |a - b| < 2^B no valid witness exists (except the harmless a - b = -2^B)`, async () => {
       for (const kind of ['Max2', 'Min2'] as const) {
-        const g = await maxBuild(kind, B);
+        const g = await maxBuild(backend, kind, B);
         const diffs = [pow2(B), pow2(B) + 1n, -pow2(B) - 1n, pow2(B + 1), -pow2(B + 1), pow2(B + 1) - 1n, pow2(100), -pow2(100), HALF];
         for (const a of [0n, 12n, -HALF + pow2(101), HALF - pow2(101)]) {
           for (const d of diffs) {
@@ -318,8 +329,8 @@ function argmaxSpec(x: readonly bigint[], last: boolean): number {
   return k;
 }
 
-const argmaxBuild = (N: number, B: number, LAST: number) =>
-  build(`argmax-${N}-${B}-${LAST}`, `include "argmax.circom";\ncomponent main {public [x]} = ArgMax(${N}, ${B}, ${LAST});`);
+const argmaxBuild = (backend: Backend, N: number, B: number, LAST: number) =>
+  build(backend, `argmax-${N}-${B}-${LAST}`, `include "argmax.circom";\ncomponent main {public [x]} = ArgMax(${N}, ${B}, ${LAST});`);
 
 /**
  * The witness ArgMax has once the boolean selector vector s is chosen: the products p[i] = s[i] * x[i], the
@@ -371,7 +382,7 @@ function satisfyingIndices(g: Built, N: number, B: number, last: boolean, x: rea
   return ok;
 }
 
-describe('ArgMax (circuits/argmax.circom)', () => {
+for (const backend of BACKENDS) describe(`ArgMax (circuits/argmax.circom) [${backend}]`, () => {
   const configs = [
     { N: 2, B: 3 },
     { N: 10, B: 8 },
@@ -412,7 +423,7 @@ describe('ArgMax (circuits/argmax.circom)', () => {
       }
 
       it(`${label}: spec (first max / last max), ${N * (B + 3) + (N === 2 ? 1 : 2)} constraints, mutations`, async () => {
-        const g = await argmaxBuild(N, B, LAST);
+        const g = await argmaxBuild(backend, N, B, LAST);
         // For N = 2 the index is 0 * s[0] + 1 * s[1], a plain signal equality that --O1 removes: one fewer.
         expect(g.constraints).toBe(N * (B + 3) + (N === 2 ? 1 : 2));
         expect(g.syms.get('main.s[1]') === -1).toBe(N === 2);
@@ -444,7 +455,7 @@ describe('ArgMax (circuits/argmax.circom)', () => {
       });
 
       it(`${label}: a non-maximal index or the wrong tie, with every other signal consistent, is rejected`, async () => {
-        const g = await argmaxBuild(N, B, LAST);
+        const g = await argmaxBuild(backend, N, B, LAST);
         const xs = inputs();
         const r = rng(4000 + N + LAST);
         const sample = N === 2 ? xs : Array.from({ length: 40 }, () => xs[r.int(xs.length)]);
@@ -464,7 +475,7 @@ describe('ArgMax (circuits/argmax.circom)', () => {
       });
 
       it(`${label}: beyond the precondition (spread >= 2^B) a wrong index still never satisfies the R1CS`, async () => {
-        const g = await argmaxBuild(N, B, LAST);
+        const g = await argmaxBuild(backend, N, B, LAST);
         const r = rng(5000 + N + LAST);
         const xs: bigint[][] = [];
         for (const spread of [pow2(B), pow2(B) + 1n, pow2(B + 1), pow2(120)]) {
@@ -504,8 +515,9 @@ describe('ArgMax (circuits/argmax.circom)', () => {
 // ---------------------------------------------------------------------------------------------------------
 // Lut256
 
-const lutBuild = (name: string, table: readonly bigint[]) =>
+const lutBuild = (backend: Backend, name: string, table: readonly bigint[]) =>
   build(
+    backend,
     name,
     `include "lut.circom";
 template LutWrap() {
@@ -542,7 +554,7 @@ function randomTable(seed: number): bigint[] {
   return t;
 }
 
-describe('Lut256 (circuits/lut.circom)', () => {
+for (const backend of BACKENDS) describe(`Lut256 (circuits/lut.circom) [${backend}]`, () => {
   const table = randomTable(6000);
   // A table with long constant runs (a clamped ramp, as a quantized ReLU6 gives): many multiplexers then choose
   // between equal slices. circom keeps them (their products are not folded), so the count is still 35.
@@ -555,7 +567,7 @@ describe('Lut256 (circuits/lut.circom)', () => {
   }
 
   it('random signed table: spec on all 256 inputs, 35 constraints, mutations', async () => {
-    const g = await lutBuild('lut-random', table);
+    const g = await lutBuild(backend, 'lut-random', table);
     // The wrapper's bindings are signal-to-signal (removed): all 35 constraints are the gadget's.
     expect(g.constraints).toBe(35);
     expect(g.syms.get('main.l.x')).toBe(-1); // merged into main.x by --O1
@@ -569,7 +581,7 @@ describe('Lut256 (circuits/lut.circom)', () => {
   });
 
   it('a clamped-ramp table: spec on all 256 inputs, 35 constraints, mutations', async () => {
-    const g = await lutBuild('lut-ramp', ramp);
+    const g = await lutBuild(backend, 'lut-ramp', ramp);
     expect(g.constraints).toBe(35);
     const ws = await allWitnesses(g);
     for (let x = 0; x < 256; x++) expect(ws[x][wireOf(g, 'main.out')], `x=${x}`).toBe(f(ramp[x]));
@@ -577,7 +589,7 @@ describe('Lut256 (circuits/lut.circom)', () => {
   });
 
   it("claiming T[x'] for x' != x (bits and every intermediate consistent with x') is rejected", async () => {
-    const g = await lutBuild('lut-random', table);
+    const g = await lutBuild(backend, 'lut-random', table);
     const ws = await allWitnesses(g);
     const xWire = wireOf(g, 'main.x');
     let recomposition: number | undefined;
@@ -596,7 +608,7 @@ describe('Lut256 (circuits/lut.circom)', () => {
   });
 
   it('x >= 256 (or negative): witness generation fails and none of the 256 bit patterns satisfies the R1CS', async () => {
-    const g = await lutBuild('lut-random', table);
+    const g = await lutBuild(backend, 'lut-random', table);
     const ws = await allWitnesses(g);
     const xWire = wireOf(g, 'main.x');
     // Once the 8 boolean bits are chosen, every other signal (monomials, multiplexers, out) is fixed by its

@@ -101,10 +101,6 @@ function owned(v: bigint | Lin): Lin {
   return v.shared ? v.clone() : v;
 }
 
-function simplify(v: Lin): bigint | Lin {
-  const c = v.asConstant();
-  return c === undefined ? v : c;
-}
 
 export function add(a: Scalar, b: Scalar): Scalar {
   if (typeof a === 'bigint' && typeof b === 'bigint') {
@@ -125,7 +121,8 @@ export function add(a: Scalar, b: Scalar): Scalar {
   const r = owned(a as Lin);
   if (typeof b === 'bigint') r.addConstant(b);
   else r.addScaled(b as Lin, 1n);
-  return simplify(r);
+  // Like circom, a combination stays one when its signals cancel: a product with it is still quadratic.
+  return r;
 }
 
 export function neg(a: Scalar): Scalar {
@@ -136,7 +133,7 @@ export function neg(a: Scalar): Scalar {
 export function scale(a: Scalar, k: bigint): Scalar {
   if (typeof a === 'bigint') return (a * k) % P;
   if (a === UNKNOWN) return UNKNOWN;
-  if (k === 0n) return 0n;
+  if (k === 0n) return isQuad(a) ? { quad: true, a: a.a, b: new Lin(), c: new Lin() } : new Lin();
   if (isQuad(a)) return { quad: true, a: a.a.scaled(k), b: a.b, c: a.c.scaled(k) };
   if (!a.shared) {
     for (const [id, c] of a.m) a.m.set(id, (c * k) % P);

@@ -29,6 +29,8 @@ export interface Row {
   b: Lin;
   c: Lin;
   shift: number;
+  /** Built from a quadratic expression (circom's --O1 never removes such a row, even when a factor is 0). */
+  quadratic: boolean;
 }
 
 /** What a template instance looks like: its block's size, its signals' names, and (constraints mode) its rows. */
@@ -422,7 +424,7 @@ export class Evaluator {
     if (isQuad(d)) {
       // a * b + c = 0  ->  a * b = -c
       const q = d as Quad;
-      this.hooks.row?.({ a: q.a, b: q.b, c: q.c.scaled(mod(-1n)), shift: 0 });
+      this.hooks.row?.({ a: q.a, b: q.b, c: q.c.scaled(mod(-1n)), shift: 0, quadratic: true });
       return;
     }
     const lin = d as Lin;
@@ -431,7 +433,7 @@ export class Evaluator {
       return;
     }
     // Linear: 0 * 0 = -d (A and B empty).
-    this.hooks.row?.({ a: EMPTY, b: EMPTY, c: lin.shared ? lin.scaled(mod(-1n)) : (neg(lin) as Lin), shift: 0 });
+    this.hooks.row?.({ a: EMPTY, b: EMPTY, c: lin.shared ? lin.scaled(mod(-1n)) : (neg(lin) as Lin), shift: 0, quadratic: false });
   }
 
   private instantiate(f: Frame, line: number, init: Expr, slotName: string, index?: number[]): Instance {
@@ -453,7 +455,7 @@ export class Evaluator {
     const inst: Instance = { def, args, key, layout, base, path, inputsLeft: layout.inputCount, ran: false };
     if (this.mode === 'constraints') {
       const shift = base - 1;
-      for (const r of layout.rows) this.hooks.row?.({ a: r.a, b: r.b, c: r.c, shift: r.shift + shift });
+      for (const r of layout.rows) this.hooks.row?.({ a: r.a, b: r.b, c: r.c, shift: r.shift + shift, quadratic: r.quadratic });
     } else if (inst.inputsLeft === 0) {
       this.runInstance(inst);
     }

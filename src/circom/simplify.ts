@@ -50,7 +50,7 @@ export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
     return x;
   };
   const removed = new Uint8Array(rowsIn.length);
-  const isLinear = (r: Row) => r.a.m.size === 0 || r.b.m.size === 0;
+  const isLinear = (r: Row) => !r.quadratic;
 
   /** The row's linear form with ids replaced by their class representative and constants folded. */
   const canonical = (l: Lin, shift: number): Map<number, bigint> => {
@@ -173,10 +173,10 @@ export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
     const a = toWires(r.a, r.shift);
     const b = toWires(r.b, r.shift);
     const c = toWires(r.c, r.shift);
-    const lin = a[0].length === 0 || b[0].length === 0;
+    const lin = !r.quadratic;
     if (lin && c[0].length === 0) continue; // 0 = 0
     if (!lin) nonLinear++;
-    rows.push(lin ? { a: [new Int32Array(0), []], b: [new Int32Array(0), []], c } : { a, b, c });
+    rows.push({ a, b, c });
   }
   return { rows, nWires: order.length, wireOfId, kept, idOfWire, nonLinear, linear: rows.length - nonLinear };
 }
