@@ -145,7 +145,7 @@ export function nameToWire(cs: ConstraintSystem): Map<string, number> {
 }
 
 function* r1csRows(rows: Simplified['rows']): Iterable<[SparseLc, SparseLc, SparseLc]> {
-  for (const r of rows) yield [{ wires: r.a[0], coefs: r.a[1] }, { wires: r.b[0], coefs: r.b[1] }, { wires: r.c[0], coefs: r.c[1] }];
+  for (const r of rows()) yield [{ wires: r.a[0], coefs: r.a[1] }, { wires: r.b[0], coefs: r.b[1] }, { wires: r.c[0], coefs: r.c[1] }];
 }
 
 /**
@@ -160,7 +160,7 @@ export async function compileCircomDirect(circomFile: string, outDir: string, op
   try {
     await writeR1csFile(join(outDir, 'circuit.r1cs'), {
       prime: FIELD_PRIME, nWires: s.nWires, nPubOut: cs.nOutputs, nPubIn: cs.nPublicInputs, nPrvIn: cs.nPrivateInputs,
-      nLabels: cs.names.length, nConstraints: s.rows.length,
+      nLabels: cs.names.length, nConstraints: s.count,
     }, r1csRows(s.rows), s.idOfWire);
     await writeSymFile(join(outDir, 'circuit.sym'), symEntries(cs));
   } catch (e) {
@@ -170,7 +170,7 @@ export async function compileCircomDirect(circomFile: string, outDir: string, op
   opts.onProgress?.('write', 1);
   return {
     compiler: 'zkonnx-direct' as CompileReport['compiler'],
-    constraints: s.rows.length,
+    constraints: s.count,
     nonLinear: s.nonLinear,
     linear: s.linear,
     wires: s.nWires,

@@ -80,6 +80,20 @@ class Runtime {
   sub = sub;
   mul = mul;
   neg = neg;
+  /** cur + a * b, updating cur in place when it is an unshared combination and one factor is a number. */
+  mac(cur: Scalar, a: Scalar, b: Scalar): Scalar {
+    if (cur instanceof Lin && !cur.shared) {
+      if (typeof a === 'bigint' && b instanceof Lin) {
+        cur.addScaled(b, a);
+        return cur;
+      }
+      if (typeof b === 'bigint' && a instanceof Lin) {
+        cur.addScaled(a, b);
+        return cur;
+      }
+    }
+    return add(cur, mul(a, b));
+  }
   div(a: Scalar, b: Scalar, line: number): Scalar {
     return this.ev.binop(this.f, line, '/', a, b);
   }
@@ -339,6 +353,8 @@ function translate(def: Definition, W: boolean): { fn: MainFn; consts: Val[] } {
             if (op === '*') return `(((${cur}) * (${rhs})) % R.P)`;
             return `R.op(${JSON.stringify(op)}, ${cur}, ${rhs}, ${s.line})`;
           }
+          // The multiply-accumulate of a linear layer: add k * x into the sum in place, no temporary.
+          if (op === '+' && s.e.k === 'bin' && s.e.op === '*') return `R.mac(${cur}, ${ex(s.e.a)}, ${ex(s.e.b)})`;
           if (op === '+') return `R.add(${cur}, ${rhs})`;
           if (op === '-') return `R.sub(${cur}, ${rhs})`;
           if (op === '*') return `R.mul(${cur}, ${rhs})`;

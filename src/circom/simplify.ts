@@ -23,7 +23,9 @@ export interface WireRow {
 }
 
 export interface Simplified {
-  rows: WireRow[];
+  /** The rows in wire form, made as they are iterated (`count` of them). */
+  rows: () => Generator<WireRow>;
+  count: number;
   nWires: number;
   /** Wire of each signal id (-1: replaced by a constant); ids replaced by another signal get that one's wire. */
   wireOfId: Int32Array;
@@ -136,47 +138,62 @@ export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
 
   const constOf = new Map<number, bigint>();
   for (const [r, k] of constant) constOf.set(r, k);
+  const EMPTY: [Int32Array, bigint[]] = [new Int32Array(0), []];
   const toWires = (l: Lin, shift: number): [Int32Array, bigint[]] => {
-    const ws: number[] = [];
-    const cs: bigint[] = [];
+    if (l.m.size === 0) return EMPTY;
+    let ws = new Int32Array(l.m.size + 1);
+    let cs: bigint[] = [];
+    let n = 0;
     let konst = 0n;
     let merged = false;
     for (const [id, c] of l.m) {
       if (id === 0) { konst += c; continue; }
-      const w = wireOfId[id + shift];
-      if (w < 0) { konst += c * constOf.get(find(id + shift))!; continue; }
-      if (!kept[id + shift]) merged = true;
-      ws.push(w);
+      const g = id + shift;
+      const w = wireOfId[g];
+      if (w < 0) { konst += c * constOf.get(find(g))!; continue; }
+      if (!kept[g]) merged = true;
+      ws[n++] = w;
       cs.push(c);
     }
     konst %= FIELD;
-    if (konst !== 0n) { ws.push(0); cs.push(konst); }
-    const order = ws.map((_, i) => i).sort((p, q) => ws[p] - ws[q]);
-    const w2: number[] = [];
-    const c2: bigint[] = [];
-    for (const i of order) {
-      if (merged && w2.length && w2[w2.length - 1] === ws[i]) {
-        const v = (c2[c2.length - 1] + cs[i]) % FIELD;
-        if (v === 0n) { w2.pop(); c2.pop(); } else c2[c2.length - 1] = v;
-        continue;
+    if (konst !== 0n) { ws[n++] = 0; cs.push(konst); }
+    ws = ws.subarray(0, n);
+    // The writer puts terms in circom's order; only a merge of two signals into one wire needs work here.
+    if (merged) {
+      const order = Array.from(ws.keys()).sort((p, q) => ws[p] - ws[q]);
+      const w2: number[] = [];
+      const c2: bigint[] = [];
+      for (const i of order) {
+        if (w2.length && w2[w2.length - 1] === ws[i]) {
+          const v = (c2[c2.length - 1] + cs[i]) % FIELD;
+          if (v === 0n) { w2.pop(); c2.pop(); } else c2[c2.length - 1] = v;
+          continue;
+        }
+        w2.push(ws[i]);
+        c2.push(cs[i]);
       }
-      w2.push(ws[i]);
-      c2.push(cs[i]);
+      ws = Int32Array.from(w2);
+      cs = c2;
     }
-    return [Int32Array.from(w2), c2];
+    return [ws, cs];
   };
-  const rows: WireRow[] = [];
+  // Rows in wire form are made on demand (the writer streams them): first count them, dropping the linear rows
+  // that renaming and constants reduce to 0 = 0.
   let nonLinear = 0;
+  let linear = 0;
   for (let i = 0; i < rowsIn.length; i++) {
     if (removed[i]) continue;
     const r = rowsIn[i];
-    const a = toWires(r.a, r.shift);
-    const b = toWires(r.b, r.shift);
-    const c = toWires(r.c, r.shift);
-    const lin = !r.quadratic;
-    if (lin && c[0].length === 0) continue; // 0 = 0
-    if (!lin) nonLinear++;
-    rows.push({ a, b, c });
+    if (r.quadratic) nonLinear++;
+    else if (toWires(r.c, r.shift)[0].length === 0) removed[i] = 1; // 0 = 0
+    else linear++;
   }
-  return { rows, nWires: order.length, wireOfId, kept, idOfWire, nonLinear, linear: rows.length - nonLinear };
+  function* rows(): Generator<WireRow> {
+    for (let i = 0; i < rowsIn.length; i++) {
+      if (removed[i]) continue;
+      const r = rowsIn[i];
+      yield { a: toWires(r.a, r.shift), b: toWires(r.b, r.shift), c: toWires(r.c, r.shift) };
+    }
+  }
+  return { rows, count: nonLinear + linear, nWires: order.length, wireOfId, kept, idOfWire, nonLinear, linear };
 }
