@@ -4,28 +4,26 @@
  *    MNIST CNN, whose 2.5M-constraint baseline is counted by formula; the CNN's QDQ variant; the MLP and
  *    CNN again with packed public inputs, for their EVM verifiers), proofs of held-out digits, and a sweep
  *    of MLP widths and CNN sizes (scripts/lib/sweep.ts).
- * 2. Dev-key setup at scale: synthetic MLPs near 2^16 and 2^18 constraints, each set up in its own process.
+ * 2. The scale ladder (scripts/lib/scale.ts): MLPs filling 2^12 .. 2^20 domains and the 256-1024-512-10 MLP,
+ *    compiled (direct backend), set up, proven and verified, each stage the CLI in its own process.
  * 3. The snarkjs powers-of-tau route on the MNIST circuit, for comparison (skip with --skip-snarkjs).
  * 4. The browser bundle of `zkonnx/verify` (esbuild, minified and gzipped).
  * Writes artifacts/bench/results.{json,md} and artifacts/bench/*.svg.
- * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --skip-sweep]
+ * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --scale-max 18] [-- --skip-sweep]
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as snarkjs from 'snarkjs';
 import { writeFileAtomic } from '../src/artifacts/io.ts';
-import { readManifest } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { benchModel, machineDescription, type BenchReport } from '../src/bench/bench.ts';
 import { formatMarkdown, formatText, writeCharts } from '../src/bench/report.ts';
-import { compileModel } from '../src/compile/model.ts';
 import { releaseCurve } from '../src/curve.ts';
-import { mulberry32, randomMlp } from '../src/onnx/builder.ts';
 import { stderrProgress } from '../src/progress.ts';
 import { loadMnistSplit } from './lib/mnist-data.ts';
 import { writeSweep } from './lib/sweep.ts';
+import { scaleLadder, scaleMarkdown, type ScaleRow } from './lib/scale.ts';
 // @ts-expect-error plain JavaScript build script without declarations
 import { bundleVerifier } from './bundle-verify.mjs';
 
@@ -59,23 +57,12 @@ if (!flag('--skip-sweep')) {
 }
 const mnist = report.models[0];
 
-// 2. Dev setup at scale, each in its own process (time and peak RSS of that process alone).
-const scale: { name: string; constraints: number; domain: number; seconds: number; peakRssMiB: number }[] = [];
+// 2. The scale ladder: MLPs filling 2^12 .. 2^20 domains and the wide 256-1024-512-10 MLP, every stage
+// (compile with the direct backend, dev setup, prove, verify) as the CLI in its own process.
+let scale: ScaleRow[] = [];
 if (!flag('--skip-large')) {
-  for (const [name, width] of [['mlp-64-1600-4', 1600], ['mlp-64-6800-4', 6800]] as const) {
-    const model = join(OUT, `${name}.onnx`);
-    await writeFile(model, randomMlp({ sizes: [64, width, 4], seed: 5, style: 'gemm-transB' }).bytes);
-    const rnd = mulberry32(6);
-    const calib = Array.from({ length: 64 }, () => Array.from({ length: 64 }, () => rnd() * 2 - 1));
-    // r1cs only: setup needs no witness generator, and circom2 (WASM) runs out of memory building one at 2^18.
-    const r = await compileModel(model, { out: join(OUT, name), calibration: calib.map((x) => Float64Array.from(x)), witness: false, progress });
-    const done = progress.step(`bench: dev setup of ${name} (${n(r.manifest.circuit.constraints)} constraints) in a fresh process`);
-    const out = execFileSync(process.execPath, ['bin/zkonnx.js', 'setup', r.dir, '--json', '--quiet'], { encoding: 'utf8' });
-    const j = JSON.parse(out) as { seconds: number; peakRssMiB: number };
-    const mm = await readManifest(r.dir);
-    done(`${j.seconds.toFixed(2)} s`);
-    scale.push({ name, constraints: mm.circuit.constraints, domain: mm.setup!.domainPower, seconds: j.seconds, peakRssMiB: j.peakRssMiB });
-  }
+  const maxPower = Number(args[args.indexOf('--scale-max') + 1]) || 20;
+  scale = await scaleLadder(join(OUT, 'scale'), maxPower, progress);
 }
 
 // 3. The snarkjs powers-of-tau route on the MNIST circuit: new ptau, contribute, prepare phase 2, groth16 setup, contribute.
@@ -101,7 +88,7 @@ if (!flag('--skip-snarkjs')) {
 // 4. The browser verifier: `zkonnx/verify` bundled by esbuild as a consumer's bundler would.
 const verifyBundleSize = await bundleVerifier({ cwd: '.', outfile: join(OUT, 'zkonnx-verify.js') });
 
-const results = { ...report, devSetup: scale, snarkjsRoute, verifyBundle: verifyBundleSize, benchSeconds: (performance.now() - started) / 1000 };
+const results = { ...report, scale, snarkjsRoute, verifyBundle: verifyBundleSize, benchSeconds: (performance.now() - started) / 1000 };
 const md = [
   formatMarkdown(examplesReport),
   '',
@@ -110,7 +97,7 @@ const md = [
       ...report.models.slice(examplesReport.models.length).map((m) => `| ${m.name} | ${n(m.constraints)} | 2^${m.domainPower} | ${m.timings.setup.median.toFixed(2)} s | ${m.timings.prove.median.toFixed(3)} s |`), '']
     : []),
   ...(scale.length
-    ? ['| dev-key setup | constraints | domain | time | peak RSS |', '|---|---|---|---|---|', ...scale.map((s) => `| ${s.name} | ${n(s.constraints)} | 2^${s.domain} | ${s.seconds.toFixed(1)} s | ${s.peakRssMiB} MiB |`), '']
+    ? ['Scale (random-weight MLPs; each stage the CLI in its own process; compile: the compiler, and in parentheses the whole process):', '', ...scaleMarkdown(scale), '']
     : []),
   ...(snarkjsRoute
     ? [`snarkjs powers-of-tau route for the MNIST MLP circuit (2^${snarkjsRoute.power}: new ptau, contribute, prepare phase 2, groth16 setup, contribute): ${snarkjsRoute.seconds.toFixed(1)} s, versus ${mnist.timings.setup.median.toFixed(2)} s for the dev key.`, '']
