@@ -38,8 +38,6 @@ export interface Layout {
   size: number;
   /** Signal names relative to the instance (`bits[3]`, `sub.x[0]`), by local id (id - 1). */
   names: string[];
-  /** Local ids of the instance's own input signals. */
-  inputs: number;
   /** Rows with ids of a block placed at 1 (constraint mode only). */
   rows: Row[];
   /** Own signals: name -> declaration. */
@@ -166,8 +164,8 @@ function indexSuffix(dims: number[], flat: number): string {
 }
 
 /**
- * Runs one program. Constraint mode: `run()` returns main's layout with all rows (through hooks.row, in global
- * ids, in the order circom would emit them per component). Witness mode: `run(inputs)` fills `values`.
+ * Runs one program. Constraint mode: runMain() emits every row through hooks.row (in global
+ * ids) and returns the signal layout. Witness mode: runMain(.., inputs) fills `values`.
  */
 export class Evaluator {
   /** Witness mode: value of each signal id (undefined until assigned). */
@@ -184,7 +182,6 @@ export class Evaluator {
     const frame = sub.runTemplate(def, args, 1, undefined, true);
     const layout: Layout = {
       size: frame.next, names: frame.names!, rows, signals: frame.signals!,
-      inputs: 0,
       inputCount: [...frame.signals!.values()].filter((s) => s.io === 'input').reduce((a, s) => a + s.size, 0),
     };
     this.program.layouts.set(key, layout);
@@ -661,7 +658,6 @@ export class Evaluator {
         return this.eval(c !== 0n ? e.a : e.b, f);
       }
       case 'call': return this.callFunction(f, e.line, e.name, e.args.map((a) => this.eval(a, f)));
-      case 'anon': this.err(f, e.line, 'anonymous components are not supported');
     }
   }
 

@@ -122,8 +122,7 @@ export type Expr =
   | { k: 'bin'; op: string; a: Expr; b: Expr; line: number }
   | { k: 'un'; op: string; a: Expr; line: number }
   | { k: 'tern'; c: Expr; a: Expr; b: Expr; line: number }
-  | { k: 'call'; name: string; args: Expr[]; line: number }
-  | { k: 'anon'; name: string; args: Expr[]; inputs: Expr[]; line: number }; // T(args)(inputs) is not supported: refused at parse
+  | { k: 'call'; name: string; args: Expr[]; line: number };
 
 /** `[expr]` or `.name` after a name. */
 export type Access = { k: 'idx'; e: Expr } | { k: 'dot'; name: string };
