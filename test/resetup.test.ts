@@ -321,7 +321,7 @@ describe('an interrupted recompile of a keyed directory leaves the old compiled 
       syncBuiltinESMExports();
       const { compileModel } = await import(${JSON.stringify(dist('compile/model.js'))});
       const cal = JSON.parse(fs.readFileSync(${JSON.stringify(join(ROOT, CAL))}, 'utf8'));
-      await compileModel(${JSON.stringify(join(ROOT, fx.modelPath))}, { out: dir, calibration: { json: cal, source: 'calibration' }, force: true });
+      await compileModel(${JSON.stringify(join(ROOT, fx.modelPath))}, { out: dir, calibration: { json: cal, source: 'calibration' }, force: true, backend: 'circom' });
       process.stderr.write('finished without being killed');
     `;
     return runScript(`resetup-compile-kill-${k}.mjs`, script);
