@@ -13,6 +13,31 @@ export function toField(x: bigint | number): bigint {
   return r < 0n ? r + FIELD_PRIME : r;
 }
 
+/** The inverse of a non-zero element of the scalar field (extended Euclid). */
+export function fieldInverse(a: bigint): bigint {
+  if (a % FIELD_PRIME === 0n) throw new RangeError('division by zero');
+  let [r0, r1] = [FIELD_PRIME, toField(a)];
+  let [t0, t1] = [0n, 1n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [t0, t1] = [t1, t0 - q * t1];
+  }
+  return toField(t0);
+}
+
+/** b^e in the scalar field, e >= 0. */
+export function fieldPow(b: bigint, e: bigint): bigint {
+  let r = 1n;
+  b = toField(b);
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % FIELD_PRIME;
+    b = (b * b) % FIELD_PRIME;
+    e >>= 1n;
+  }
+  return r;
+}
+
 export function fromField(x: bigint): bigint {
   if (x < 0n || x >= FIELD_PRIME) throw new RangeError(`not a canonical field element: ${x}`);
   return x > HALF ? x - FIELD_PRIME : x;

@@ -4,7 +4,7 @@
  * constraint system, linear combinations of signals, quadratic expressions (a * b + c), and "unknown" (a value
  * that depends on signals in a way no constraint can use; allowed only in witness code such as `<--`).
  */
-import { FIELD_PRIME as P } from '../field.ts';
+import { fieldInverse as inverse, fieldPow as power, FIELD_PRIME as P } from '../field.ts';
 
 const HALF = P / 2n;
 
@@ -13,29 +13,7 @@ export const mod = (x: bigint): bigint => {
   return r < 0n ? r + P : r;
 };
 
-export function inverse(a: bigint): bigint {
-  if (a === 0n) throw new RangeError('division by zero');
-  // Extended Euclid.
-  let [r0, r1] = [P, a];
-  let [t0, t1] = [0n, 1n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [t0, t1] = [t1, t0 - q * t1];
-  }
-  return mod(t0);
-}
-
-export function power(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  b = mod(b);
-  while (e > 0n) {
-    if (e & 1n) r = (r * b) % P;
-    b = (b * b) % P;
-    e >>= 1n;
-  }
-  return r;
-}
+export { fieldInverse as inverse, fieldPow as power } from '../field.ts';
 
 /** Signed view of a field element, as circom compares values: (-p/2, p/2]. */
 export const signed = (x: bigint): bigint => (x > HALF ? x - P : x);

@@ -188,6 +188,17 @@ export function parseCircom(src: string, file: string): ParsedFile {
 
   const out: ParsedFile = { file, includes: [], definitions: [] };
 
+  /** Comma-separated items up to (not including) `close`, which may follow at once (an empty list). */
+  function listUntil<T>(close: string, item: () => T): T[] {
+    const items: T[] = [];
+    if (isP(close)) return items;
+    for (;;) {
+      items.push(item());
+      if (!isP(',')) return items;
+      p++;
+    }
+  }
+
   function primary(): Expr {
     const line = lineAt();
     if (tk.kind[p] === T.Num) return { k: 'num', v: BigInt(text(p++)) };
@@ -219,14 +230,7 @@ export function parseCircom(src: string, file: string): ParsedFile {
         p = q + 1;
         return { k: 'nums', v: nums };
       }
-      const items: Expr[] = [];
-      if (!isP(']')) {
-        for (;;) {
-          items.push(expr());
-          if (isP(',')) { p++; continue; }
-          break;
-        }
-      }
+      const items = listUntil(']', expr);
       expectP(']');
       return { k: 'array', items };
     }
@@ -234,14 +238,7 @@ export function parseCircom(src: string, file: string): ParsedFile {
       const name = text(p++);
       if (isP('(')) {
         p++;
-        const args: Expr[] = [];
-        if (!isP(')')) {
-          for (;;) {
-            args.push(expr());
-            if (isP(',')) { p++; continue; }
-            break;
-          }
-        }
+        const args = listUntil(')', expr);
         expectP(')');
         if (isP('(')) fail('anonymous components (T(args)(inputs)) are not supported by the direct backend');
         return { k: 'call', name, args, line };
@@ -499,14 +496,7 @@ export function parseCircom(src: string, file: string): ParsedFile {
       }
       const name = ident();
       expectP('(');
-      const params: string[] = [];
-      if (!isP(')')) {
-        for (;;) {
-          params.push(ident());
-          if (isP(',')) { p++; continue; }
-          break;
-        }
-      }
+      const params = listUntil(')', ident);
       expectP(')');
       const body = block();
       out.definitions.push({ kind, name, params, body, file, line });
@@ -514,33 +504,20 @@ export function parseCircom(src: string, file: string): ParsedFile {
       p++;
       if (!isId('main')) fail("expected 'component main'");
       p++;
-      const publics: string[] = [];
+      let publics: string[] = [];
       if (isP('{')) {
         p++;
         if (!isId('public')) fail("expected 'public'");
         p++;
         expectP('[');
-        if (!isP(']')) {
-          for (;;) {
-            publics.push(ident());
-            if (isP(',')) { p++; continue; }
-            break;
-          }
-        }
+        publics = listUntil(']', ident);
         expectP(']');
         expectP('}');
       }
       expectP('=');
       const template = ident();
       expectP('(');
-      const args: Expr[] = [];
-      if (!isP(')')) {
-        for (;;) {
-          args.push(expr());
-          if (isP(',')) { p++; continue; }
-          break;
-        }
-      }
+      const args = listUntil(')', expr);
       expectP(')');
       expectP(';');
       if (out.main) fail('a second component main');
