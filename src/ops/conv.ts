@@ -253,7 +253,10 @@ export const convQ: QLayerDef<QConv> = {
     w.line(`                var ix = ox * ${l.strides[1]} - ${l.pads[1]} + kx * ${l.dilations[1]};`);
     w.line(`                if (iy >= 0 && iy < ${H} && ix >= 0 && ix < ${W}) {`);
     const xe = `${X}[(g * ${cinG} + ci) * ${H * W} + iy * ${W} + ix]`;
-    w.line(`                    s += ${v}_w[((co * ${cinG} + ci) * ${kh} + ky) * ${kw} + kx] * ${l.inZeroPoint ? `(${xe} - ${l.inZeroPoint})` : xe};`);
+    const wk = `${v}_w[((co * ${cinG} + ci) * ${kh} + ky) * ${kw} + kx]`;
+    // w * (x - zp) as w * x and a constant: the same sum, and no temporary combination per tap.
+    w.line(`                    s += ${wk} * ${xe};`);
+    if (l.inZeroPoint) w.line(`                    s -= ${wk} * ${l.inZeroPoint};`);
     w.line(`                }`);
     w.line(`            }`);
     w.line(`        } }`);
