@@ -50,6 +50,15 @@ export class Lin {
     for (const [id, c] of this.m) r.m.set(id, (c * k) % P);
     return r;
   }
+  private frozenForm?: { ids: Int32Array; coefs: bigint[] };
+  /**
+   * The terms as arrays, made once: for a combination that is no longer updated (a row's; rows are reused
+   * for every instance of a template, so this saves walking the map each time).
+   */
+  terms(): { ids: Int32Array; coefs: bigint[] } {
+    if (!this.frozenForm) this.frozenForm = { ids: Int32Array.from(this.m.keys()), coefs: [...this.m.values()] };
+    return this.frozenForm;
+  }
   /** The constant when the combination has no signal; undefined otherwise. */
   asConstant(): bigint | undefined {
     if (this.m.size === 0) return 0n;

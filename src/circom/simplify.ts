@@ -146,7 +146,10 @@ export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
     let n = 0;
     let konst = 0n;
     let merged = false;
-    for (const [id, c] of l.m) {
+    const { ids, coefs } = l.terms();
+    for (let j = 0; j < ids.length; j++) {
+      const id = ids[j];
+      const c = coefs[j];
       if (id === 0) { konst += c; continue; }
       const g = id + shift;
       const w = wireOfId[g];
