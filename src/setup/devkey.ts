@@ -30,36 +30,13 @@ import { readR1csHeader, streamR1csConstraints, type R1csHeader } from '../compi
 import { produceAtomic } from '../artifacts/io.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { SetupError } from '../errors.ts';
-import { BASE_FIELD_PRIME, FIELD_PRIME } from '../field.ts';
+import { BASE_FIELD_PRIME, fieldInverse as inv, fieldPow as pow, FIELD_PRIME } from '../field.ts';
 import { encodeScalars, fixedBaseMulBatches, instantiateBn128, pointSize, type Bn128Wasm, type Group, type ScalarBatch } from './fixed-base.ts';
 
 const R = FIELD_PRIME;
 const Q = BASE_FIELD_PRIME;
 
 const mod = (a: bigint) => ((a % R) + R) % R;
-
-function inv(a: bigint): bigint {
-  // Extended Euclid; a != 0 mod R.
-  let [r0, r1] = [R, mod(a)];
-  let [t0, t1] = [0n, 1n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [t0, t1] = [t1, t0 - q * t1];
-  }
-  return mod(t0);
-}
-
-function pow(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  b = mod(b);
-  while (e > 0n) {
-    if (e & 1n) r = (r * b) % R;
-    b = (b * b) % R;
-    e >>= 1n;
-  }
-  return r;
-}
 
 function randomScalar(): bigint {
   for (;;) {
