@@ -4,9 +4,8 @@
  * needs per backend. Tests that need the direct backend to work are skipped while src/circom/ says
  * 'not implemented yet' (directCompiles / directWitnesses are found out by calling it on a tiny circuit).
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +19,7 @@ import { catchErr } from './helpers/errors.ts';
 import { randomMlp } from '../src/onnx/builder.ts';
 import { setupKeys } from '../src/setup/setup.ts';
 import { randomInputs, TEST_ROOT } from './helpers/fixtures.ts';
-import { cli, type Run } from './helpers/cli.ts';
+import { cli, type Run, sha256Tree } from './helpers/cli.ts';
 
 const WORK = join(TEST_ROOT, 'backend-cli-work');
 const INPUT = join(WORK, 'input.json');
@@ -54,16 +53,6 @@ function expectRefused(r: Run): void {
   expect(r.code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(2);
   expect(r.stderr).toMatch(/^zkonnx: \S/m);
   expect(r.stderr).not.toMatch(/^\s+at /m);
-}
-
-async function sha256Tree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    const p = join(e.parentPath, e.name);
-    out[p.slice(dir.length + 1)] = createHash('sha256').update(await readFile(p)).digest('hex');
-  }
-  return out;
 }
 
 /** A copy of the fixture's directory (compiled with circom, keyed) at WORK/name, its manifest changed by `edit`. */

@@ -3,7 +3,7 @@
  * --json, exit codes (0 ok, 1 proof invalid, 2 bad input or usage), errors that name what is wrong without a
  * stack trace, and no half-written artifact directories.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -15,7 +15,7 @@ import { supportedOps } from '../src/ops/registry.ts';
 import { vkHash } from '../src/verify/canonical.ts';
 import type { ProofBundle } from '../src/verify/types.ts';
 import { mlpFixture, TEST_ROOT, type Fixture } from './helpers/fixtures.ts';
-import { cli, ROOT, type Run } from './helpers/cli.ts';
+import { cli, ROOT, type Run, sha256Tree } from './helpers/cli.ts';
 
 const WORK = join(TEST_ROOT, 'cli');
 const DIR = join(WORK, 'out');
@@ -48,16 +48,6 @@ function jsonError(r: Run): { code: string; message: string; details?: string[];
   expect(v.error.code).toBeTypeOf('string');
   expect(v.error.message).toBeTypeOf('string');
   return v.error;
-}
-
-async function sha256Tree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    const p = join(e.parentPath, e.name);
-    out[p.slice(dir.length + 1)] = createHash('sha256').update(await readFile(p)).digest('hex');
-  }
-  return out;
 }
 
 let F: Fixture;

@@ -328,19 +328,21 @@ export function parseCircom(src: string, file: string): ParsedFile {
     return statement();
   }
 
+  /** `name[dims]...` with an optional `= init` (var and component declarations). */
+  function declarator(): { name: string; dims: Expr[]; init?: Expr } {
+    const name = ident();
+    const ds = dims();
+    if (!isP('=')) return { name, dims: ds };
+    p++;
+    return { name, dims: ds, init: expr() };
+  }
+
   /** A simple statement without its ';' (also used in for headers). */
   function simple(): Stmt {
     const line = lineAt();
     if (isId('var')) {
       p++;
-      const name = ident();
-      const ds = dims();
-      let init: Expr | undefined;
-      if (isP('=')) {
-        p++;
-        init = expr();
-      }
-      return { k: 'var', name, dims: ds, init, line };
+      return { k: 'var', ...declarator(), line };
     }
     const e = expr();
     if (isP('++') || isP('--')) {
@@ -455,14 +457,7 @@ export function parseCircom(src: string, file: string): ParsedFile {
       const stmts: Stmt[] = [];
       for (;;) {
         const l = lineAt();
-        const name = ident();
-        const ds = dims();
-        let init: Expr | undefined;
-        if (isP('=')) {
-          p++;
-          init = expr();
-        }
-        stmts.push({ k: 'component', name, dims: ds, init, line: l });
+        stmts.push({ k: 'component', ...declarator(), line: l });
         if (isP(',')) { p++; continue; }
         break;
       }
