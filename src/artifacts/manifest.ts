@@ -1,6 +1,8 @@
 /** manifest.json: what an artifact directory holds, with hashes, so stages refuse stale inputs. */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Backend } from '../compile/compile.ts';
 import { ArtifactError } from '../errors.ts';
 import type { CalibrationInfo, TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
@@ -9,7 +11,7 @@ import type { QuantizedModel } from '../ir/types.ts';
 import type { PublicInputLayout } from '../verify/layout.ts';
 import { writeFileAtomic } from './io.ts';
 import { commitJournalPath, recoverArtifactDir } from './lock.ts';
-import { artifactPath } from './paths.ts';
+import { artifactPath, templatesDir } from './paths.ts';
 
 export type KeyKind = 'dev' | 'ceremony';
 
@@ -127,4 +129,13 @@ export function requireFreshSetup(dir: string, m: Manifest): SetupRecord {
     throw new ArtifactError(`The proving key in '${dir}' was made for an older circuit.`, { hint: `Run \`zkonnx setup ${dir}\` again.` });
   }
   return m.setup;
+}
+
+/** sha256 over the generated circuit and every hand-written template it may include (manifest circuit.circomSha256). */
+export async function circuitSourceHash(source: string): Promise<string> {
+  const h = createHash('sha256').update(source);
+  for (const f of (await readdir(templatesDir())).filter((x) => x.endsWith('.circom')).sort()) {
+    h.update(`\0${f}\0`).update(await readFile(join(templatesDir(), f)));
+  }
+  return h.digest('hex');
 }

@@ -5,9 +5,8 @@
  * manifest matches all of them is reused as is.
  */
 import { existsSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
 import { InputError, ModelLimitError } from '../errors.ts';
 import { emitCircuit, gadgetConstraints } from '../emit/circuit.ts';
 import { importGraph } from '../ir/import.ts';
@@ -22,8 +21,8 @@ import { verificationKeyText, vkMetadata } from '../setup/setup.ts';
 import { canonicalJson } from '../verify/canonical.ts';
 import { PUBLIC_INPUT_LAYOUTS, parsePublicInputLayout, type PublicInputLayout } from '../verify/layout.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
-import { backendOf, publicInputLayoutOf, readManifest, serializeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
-import { artifactPath, defaultArtifactDir, templatesDir } from '../artifacts/paths.ts';
+import { backendOf, circuitSourceHash, publicInputLayoutOf, readManifest, serializeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { artifactPath, defaultArtifactDir } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressBar, type ProgressReporter } from '../progress.ts';
 import { ZKONNX_VERSION } from '../version.ts';
 import { compileWithBackend, resolveBackend, type Backend, type CircomChoice, type CompileReport } from './compile.ts';
@@ -99,15 +98,6 @@ export function modelNameFromPath(path: string): string {
   const name = basename(path).replace(/\.onnx$/i, '');
   if (name && name !== 'model') return name;
   return basename(dirname(resolve(path))) || 'model';
-}
-
-/** sha256 over the generated circuit and every hand-written template it may include (manifest circuit.circomSha256). */
-export async function circuitSourceHash(source: string): Promise<string> {
-  const h = createHash('sha256').update(source);
-  for (const f of (await readdir(templatesDir())).filter((x) => x.endsWith('.circom')).sort()) {
-    h.update(`\0${f}\0`).update(await readFile(join(templatesDir(), f)));
-  }
-  return h.digest('hex');
 }
 
 /**

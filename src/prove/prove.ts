@@ -10,7 +10,7 @@ import type { Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../artifacts/io.ts';
 import { withDirLock, withFileLock } from '../artifacts/lock.ts';
-import { backendOf, publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
+import { backendOf, circuitSourceHash, publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
 import { artifactPath, type ArtifactKind } from '../artifacts/paths.ts';
 import { ArtifactError, fileSystemError, InputError, isFileSystemFailure, WitnessMismatchError } from '../errors.ts';
 import { fromField, toField, toFieldString } from '../field.ts';
@@ -27,7 +27,6 @@ import { parseVerificationKey } from '../verify/key.ts';
 import { verifyBundle } from '../verify/verify.ts';
 import { BUNDLE_FORMAT_VERSION, ZKONNX_VERSION } from '../version.ts';
 import { directWitness } from '../circom/index.ts';
-import { circuitSourceHash } from '../compile/model.ts';
 import { computeWitness, witnessInput, type Witness } from './witness.ts';
 
 export interface ProveOptions {
