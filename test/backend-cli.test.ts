@@ -1,15 +1,12 @@
 /**
  * The compiler backend choice (`--backend direct|circom`, src/compile/compile.ts): how it is resolved, that it
  * is recorded in the manifest, that a directory compiled with the other backend is rebuilt, and what prove
- * needs per backend. Tests that need the direct backend to work are skipped while src/circom/ says
- * 'not implemented yet' (directCompiles / directWitnesses are found out by calling it on a tiny circuit).
+ * needs per backend.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compileCircomDirect, directWitness } from '../src/circom/index.ts';
 import { backendOf, readManifest, type Manifest } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { BACKENDS, DEFAULT_BACKEND, resolveBackend } from '../src/compile/compile.ts';
@@ -24,23 +21,6 @@ import { cli, type Run, sha256Tree } from './helpers/cli.ts';
 const WORK = join(TEST_ROOT, 'backend-cli-work');
 const INPUT = join(WORK, 'input.json');
 const CALIBRATION = join(WORK, 'calibration.json');
-
-/** Whether `f` works, or still throws the direct backend's 'not implemented yet' (anything else is a failure to see). */
-async function implemented(f: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await f();
-    return true;
-  } catch (e) {
-    return !/not implemented yet/.test((e as Error).message);
-  }
-}
-
-const tiny = await mkdtemp(join(tmpdir(), 'zkonnx-backend-'));
-const tinyCircom = join(tiny, 'circuit.circom');
-await writeFile(tinyCircom, 'pragma circom 2.1.0;\ntemplate T() { signal input a; signal output b; b <== a * a; }\ncomponent main = T();\n');
-const directCompiles = await implemented(() => compileCircomDirect(tinyCircom, tiny));
-const directWitnesses = await implemented(() => directWitness(tinyCircom, { a: [3n] }));
-await rm(tiny, { recursive: true, force: true });
 
 function oneJson(r: Run): Record<string, any> {
   const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
@@ -201,15 +181,7 @@ describe('a directory compiled with the other backend is rebuilt', () => {
     expect(existsSync(artifactPath(dir, 'wasm'))).toBe(true);
   });
 
-  it.skipIf(directCompiles)('while the direct backend is not there, --backend direct on a circom directory tries to rebuild and leaves it as it was', async () => {
-    const dir = await copyOfFixture('to-direct-pending');
-    const before = await sha256Tree(dir);
-    const e = await compileModel(F.modelPath, { out: dir, calibration: F.calibration, backend: 'direct' }).catch((x: Error) => x);
-    expect((e as Error).message).toMatch(/not implemented yet/);
-    expect(await sha256Tree(dir)).toEqual(before);
-  });
-
-  it.skipIf(!directCompiles)('--backend direct on a circom directory recompiles: backend direct, no circuit_js, witness generator kept with --no-witness', async () => {
+  it('--backend direct on a circom directory recompiles: backend direct, no circuit_js, witness generator kept with --no-witness', async () => {
     const dir = await copyOfFixture('to-direct');
     const r = await cli('compile', F.modelPath, '--calibration', CALIBRATION, '--out', dir, '--backend', 'direct', '--no-witness', '--json');
     expect(r.code, r.stderr).toBe(0);
@@ -225,7 +197,7 @@ describe('a directory compiled with the other backend is rebuilt', () => {
     expect(back).toMatchObject({ compiled: true, backend: 'circom' });
   });
 
-  it.skipIf(!directCompiles || !directWitnesses)('run --backend direct proves and verifies without circuit_js', async () => {
+  it('run --backend direct proves and verifies without circuit_js', async () => {
     const dir = await copyOfFixture('run-direct');
     const r = await cli('run', F.modelPath, '--input', INPUT, '--calibration', CALIBRATION, '--dir', dir, '--out', join(WORK, 'run-direct.json'), '--backend', 'direct', '--json');
     expect(r.code, r.stderr).toBe(0);
