@@ -232,3 +232,76 @@ component main {public [x]} = Outer(6, 3);
     await expect(compileCircomDirect(join(dir, 'circuit.circom'), dir)).rejects.toThrow(/circuit\.circom:2: buses are not supported/);
   });
 });
+
+describe('circom semantics an adversarial review checked (regressions)', () => {
+  async function both(name: string, source: string) {
+    const dir = join(ROOT, 'review', name);
+    const direct = join(dir, 'direct');
+    const circom = join(dir, 'circom');
+    await mkdir(direct, { recursive: true });
+    await mkdir(circom, { recursive: true });
+    await writeFile(join(direct, 'circuit.circom'), source);
+    await writeFile(join(circom, 'circuit.circom'), source);
+    const rd = await compileCircomDirect(join(direct, 'circuit.circom'), direct);
+    const rc = await compileCircuit(join(circom, 'circuit.circom'), circom, 'wasm', { witness: false });
+    const a = { r1cs: await readR1csFile(join(direct, 'circuit.r1cs')), nameToWire: nameToWire(await buildConstraintSystem(join(direct, 'circuit.circom'))) };
+    const b = { r1cs: await readR1csFile(join(circom, 'circuit.r1cs')), nameToWire: await readSymbols(join(circom, 'circuit.sym')) };
+    return { rd, rc, report: compareConstraintSystems(a, b) };
+  }
+
+  it("operator binding, block-scoped vars, shifts past 254 bits and rows circom's --O1 keeps: the same system as circom", async () => {
+    const source = `pragma circom 2.1.0;
+template T(n) {
+    signal input x;
+    signal output o[12];
+    signal output y;
+    signal t2;
+    signal t4;
+    if (n & 2 == 2) { x * (x - 1) === 0; }
+    o[0] <== x * (2 ** 3 ** 2);
+    o[1] <== x * (6 & 3 == 2);
+    o[2] <== x * (5 ^ 4 == 1 + 7);
+    o[3] <== x * 3 * (1 == 1 < 2);
+    o[4] <== x * (1 << 254);
+    o[5] <== x * (5 << 255);
+    o[6] <== x * (3 << 253);
+    o[7] <== x * ((1 << 200) << 60);
+    o[8] <== x * ((-1) << 1);
+    var k = 3;
+    for (var i = 0; i < 1; i++) { var k = 5; }
+    o[9] <== k * x;
+    o[10] <== x * (-2 ** 2 + 10);
+    o[11] <== x * (7 \\ 2 * 3);
+    t2 <== 5;
+    t4 <== -3 * t2;
+    y <== t4 * x;
+}
+component main {public [x]} = T(2);
+`;
+    const { rd, rc, report } = await both('semantics', source);
+    expect([report.onlyInA, report.onlyInB, report.unmappedB, report.publicLayout]).toEqual([[], [], [], []]);
+    expect([rd.constraints, rd.wires]).toEqual([rc.constraints, rc.wires]);
+  }, 120_000);
+
+  it('what circom refuses, the direct backend refuses: an unassigned component input, a second assignment, a loop in a signal-dependent branch', async () => {
+    const dir = join(ROOT, 'review', 'refusals');
+    await mkdir(dir, { recursive: true });
+    const refuse = async (body: string, why: RegExp) => {
+      await writeFile(join(dir, 'circuit.circom'), `pragma circom 2.1.0;\n${body}\n`);
+      await expect(compileCircomDirect(join(dir, 'circuit.circom'), dir)).rejects.toThrow(why);
+    };
+    await refuse('template Bit() { signal input a; signal input b; signal output o; a * (a - 1) === 0; o <== a + b; }\ntemplate T() { signal input x; signal output y; component c = Bit(); c.b <== x; y <== c.o; }\ncomponent main {public [x]} = T();',
+      /input signal\(s\) of main\.c \(Bit\) are never assigned/);
+    await refuse('template T() { signal input x; signal output y; y <== x; y <== x + 1; }\ncomponent main {public [x]} = T();', /assigned twice/);
+    await refuse('template Id() { signal input a; signal output o; o <== a; }\ntemplate T() { signal input x; signal output z; component c = Id(); c.a <-- x; c.a <== x * x; z <== c.o; }\ncomponent main {public [x]} = T();', /assigned twice/);
+    await refuse('template T() { signal input x; signal output y; var k = 0; if (x == 5) { for (k = 1; k < 0; k++) { } } y <== x + k; }\ncomponent main = T();', /not quadratic|computed from signals/);
+  });
+
+  it('a missing main input named like an Object.prototype property is named, not a TypeError', async () => {
+    const dir = join(ROOT, 'review', 'proto');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'circuit.circom'), 'pragma circom 2.1.0;\ntemplate T() { signal input constructor; signal input x; signal output y; y <== x * constructor; }\ncomponent main = T();\n');
+    await compileCircomDirect(join(dir, 'circuit.circom'), dir);
+    await expect(directWitness(join(dir, 'circuit.circom'), { x: [3n] })).rejects.toThrow(/no value for main's input signal 'constructor'/);
+  });
+});

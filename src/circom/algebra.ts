@@ -172,11 +172,13 @@ export function knownOnly(op: string, a: bigint, b: bigint): bigint {
   throw new Error(`unknown operator '${op}'`);
 }
 
-/** circom: x << k for k <= p/2, else x >> (p - k); the result reduced mod p. */
+const MASK254 = (1n << 254n) - 1n;
+
+/** circom: x << k for k <= p/2 (kept to its low 254 bits, then reduced mod p), else x >> (p - k). */
 function shiftLeft(x: bigint, k: bigint): bigint {
   if (k > HALF) return shiftRight(x, P - k);
-  if (k >= 256n) return 0n;
-  return (x << k) % P;
+  if (k >= 254n) return 0n;
+  return ((x << k) & MASK254) % P;
 }
 
 function shiftRight(x: bigint, k: bigint): bigint {

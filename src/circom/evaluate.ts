@@ -63,6 +63,9 @@ export interface Instance {
   path: string;
   inputsLeft: number;
   ran: boolean;
+  /** Where it was created (for 'never assigned' errors). */
+  file: string;
+  line: number;
 }
 
 export interface SignalRef {
@@ -88,6 +91,8 @@ export interface Frame {
   /** Names of the block's signals by local offset (layout runs only). */
   names?: string[];
   instance?: Instance;
+  /** Open blocks, innermost last: for each var declared in it, the value it hides (ABSENT: none). */
+  scopes?: Map<string, Val | typeof ABSENT>[];
 }
 
 class Return {
@@ -180,6 +185,7 @@ export class Evaluator {
     const rows: Row[] = [];
     const sub = new Evaluator(this.program, 'constraints', { row: (r) => rows.push(r) });
     const frame = sub.runTemplate(def, args, 1, undefined, true);
+    sub.checkInputsAssigned();
     const layout: Layout = {
       size: frame.next, names: frame.names!, rows, signals: frame.signals!,
       inputCount: [...frame.signals!.values()].filter((s) => s.io === 'input').reduce((a, s) => a + s.size, 0),
@@ -210,6 +216,7 @@ export class Evaluator {
     } else {
       f = this.runTemplate(def, args, 1, undefined, this.mode === 'constraints');
     }
+    this.checkInputsAssigned();
     if (this.mode === 'witness' && inputs) {
       for (const name of Object.keys(inputs)) {
         const s = f.signals!.get(name);
@@ -279,7 +286,7 @@ export class Evaluator {
     if (f.names) for (let i = 0; i < size; i++) f.names.push(name + indexSuffix(dims, i));
     f.next += size;
     if (f.base === 1 && this.depth === 1 && this.mode === 'witness' && io === 'input' && this.mainInputs) {
-      const given = this.mainInputs[name];
+      const given = Object.hasOwn(this.mainInputs, name) ? this.mainInputs[name] : undefined;
       if (!given) throw new CircomEvalError(f.def.file, line, `no value for main's input signal '${name}'`);
       if (given.length !== size) throw new CircomEvalError(f.def.file, line, `input '${name}' has ${size} elements, got ${given.length}`);
       for (let i = 0; i < size; i++) this.values[f.base + decl.offset + i] = mod(given[i]);
@@ -316,6 +323,9 @@ export class Evaluator {
           const init = this.eval(s.init, f);
           v = Array.isArray(init) ? copyVal(init) : init instanceof Lin ? ((init.shared = true), init) : init;
         }
+        // Block scope: a var declared in an inner block hides an outer one until the block ends.
+        const scope = f.scopes?.[f.scopes.length - 1];
+        if (scope && !scope.has(s.name)) scope.set(s.name, f.vars.has(s.name) ? f.vars.get(s.name)! : ABSENT);
         f.vars.set(s.name, v);
         return;
       }
@@ -356,25 +366,27 @@ export class Evaluator {
           this.unknownBranch(f, s.line, [...s.then, ...(s.else ?? [])]);
           return;
         }
-        if (this.known(f, s.line, c, 'a condition') !== 0n) this.execAll(s.then, f);
-        else if (s.else) this.execAll(s.else, f);
+        if (this.known(f, s.line, c, 'a condition') !== 0n) this.block(s.then, f);
+        else if (s.else) this.block(s.else, f);
         return;
       }
       case 'for': {
-        if (s.init) this.exec(s.init, f);
-        for (;;) {
-          const c = this.known(f, s.line, this.eval(s.c, f), 'a loop condition');
-          if (c === 0n) break;
-          this.execAll(s.body, f);
-          if (s.step) this.exec(s.step, f);
-        }
+        this.scoped(f, () => {
+          if (s.init) this.exec(s.init, f);
+          for (;;) {
+            const c = this.known(f, s.line, this.eval(s.c, f), 'a loop condition');
+            if (c === 0n) break;
+            this.block(s.body, f);
+            if (s.step) this.exec(s.step, f);
+          }
+        });
         return;
       }
       case 'while': {
         for (;;) {
           const c = this.known(f, s.line, this.eval(s.c, f), 'a loop condition');
           if (c === 0n) break;
-          this.execAll(s.body, f);
+          this.block(s.body, f);
         }
         return;
       }
@@ -385,8 +397,25 @@ export class Evaluator {
         return;
       }
       case 'log': return;
-      case 'block': return this.execAll(s.body, f);
+      case 'block': return this.block(s.body, f);
     }
+  }
+
+  /** Run `fn` in a new var scope of frame f: vars it declares are gone (outer ones visible again) after. */
+  private scoped(f: Frame, fn: () => void): void {
+    (f.scopes ??= []).push(new Map());
+    try {
+      fn();
+    } finally {
+      for (const [name, old] of f.scopes.pop()!) {
+        if (old === ABSENT) f.vars.delete(name);
+        else f.vars.set(name, old);
+      }
+    }
+  }
+
+  private block(body: Stmt[], f: Frame): void {
+    this.scoped(f, () => this.execAll(body, f));
   }
 
   /** Constraint mode, a condition that depends on signals: its branches may only compute witness values. */
@@ -399,7 +428,8 @@ export class Evaluator {
         if (s.k === 'assign' && f.vars.has(s.target.name)) f.vars.set(s.target.name, UNKNOWN);
         if (s.k === 'var') f.vars.set(s.name, UNKNOWN);
         if (s.k === 'if') walk([...s.then, ...(s.else ?? [])]);
-        if (s.k === 'for' || s.k === 'while') walk(s.body);
+        if (s.k === 'for') walk([...(s.init ? [s.init] : []), ...s.body, ...(s.step ? [s.step] : [])]);
+        if (s.k === 'while') walk(s.body);
         if (s.k === 'block') walk(s.body);
       }
     };
@@ -449,7 +479,8 @@ export class Evaluator {
     f.next += layout.size;
     const path = `${f.instance?.path ?? 'main'}.${slotName}${index ? index.map((i) => `[${i}]`).join('') : ''}`;
     if (f.names) for (const n of layout.names) f.names.push(`${slotName}${index ? index.map((i) => `[${i}]`).join('') : ''}.${n}`);
-    const inst: Instance = { def, args, key, layout, base, path, inputsLeft: layout.inputCount, ran: false };
+    const inst: Instance = { def, args, key, layout, base, path, inputsLeft: layout.inputCount, ran: false, file: f.def.file, line };
+    this.instances.push(inst);
     if (this.mode === 'constraints') {
       const shift = base - 1;
       for (const r of layout.rows) this.hooks.row?.({ a: r.a, b: r.b, c: r.c, shift: r.shift + shift, quadratic: r.quadratic });
@@ -586,7 +617,7 @@ export class Evaluator {
     const ref = this.signalRef(f, t);
     if (!ref) this.err(f, line, `'${t.name}' is not a signal`);
     if (this.mode === 'constraints' && op === '<--') {
-      this.checkAssignable(f, line, ref);
+      this.hintIds(f, line, ref);
       return;
     }
     this.assignIds(f, line, ref, this.eval(e, f));
@@ -595,6 +626,33 @@ export class Evaluator {
   private checkAssignable(f: Frame, line: number, ref: SignalRef): void {
     if (ref.owner && ref.decl.io !== 'input') this.err(f, line, `only the inputs of a subcomponent can be assigned`);
     if (!ref.owner && ref.decl.io === 'input') this.err(f, line, `an input signal of the template itself cannot be assigned`);
+  }
+
+  /** Constraints mode, `ref <-- ...`: no row, but the signals count as assigned (once). */
+  hintIds(f: Frame, line: number, ref: SignalRef): void {
+    this.checkAssignable(f, line, ref);
+    for (const id of ref.ids) this.markAssigned(f, line, id, ref.owner);
+  }
+
+  /** Signals assigned so far (constraints mode): circom refuses a second assignment. */
+  private readonly assigned = new Set<number>();
+  /** Components created by this evaluator: every input must be assigned (checked by checkInputsAssigned). */
+  private readonly instances: Instance[] = [];
+
+  private markAssigned(f: Frame, line: number, id: number, owner?: Instance): void {
+    if (this.assigned.has(id)) this.err(f, line, 'a signal is assigned twice');
+    this.assigned.add(id);
+    if (owner) owner.inputsLeft--;
+  }
+
+  /** Constraints mode: refuse a component with an input never assigned (its wire would be free). */
+  checkInputsAssigned(): void {
+    if (this.mode !== 'constraints') return;
+    for (const inst of this.instances) {
+      if (inst.inputsLeft > 0) {
+        throw new CircomEvalError(inst.file, inst.line, `${inst.inputsLeft} input signal(s) of ${inst.path} (${inst.def.name}) are never assigned`);
+      }
+    }
   }
 
   /** `ref <== v` (constraints mode: a row per element) or `ref <-- v` / `<==` (witness mode: the values). */
@@ -606,6 +664,7 @@ export class Evaluator {
     ref.ids.forEach((id, k) => {
       const x = vals[k] as Scalar;
       if (this.mode === 'constraints') {
+        this.markAssigned(f, line, id, ref.owner);
         this.emitZero(f, line, sub(Lin.signal(id), x));
         return;
       }
@@ -743,5 +802,6 @@ function isKnownDeep(v: Val): boolean {
   return Array.isArray(v) ? v.every(isKnownDeep) : typeof v === 'bigint';
 }
 
+const ABSENT: unique symbol = Symbol('absent');
 const EMPTY = new Lin();
 EMPTY.shared = true;

@@ -10,7 +10,7 @@
  */
 import { add, FIELD, inverse, isQuad, knownOnly, Lin, mod, mul, neg, signed, sub, unaryKnown, UNKNOWN, type Scalar, type Val } from './algebra.ts';
 import { CircomEvalError, type ComponentSlot, type Evaluator, type Frame, type SignalDecl } from './evaluate.ts';
-import type { Definition, Expr, Stmt } from './parser.ts';
+import { shadowsVar, type Definition, type Expr, type Stmt } from './parser.ts';
 
 class Unsupported extends Error {}
 /** Thrown at run time when main needs something only the interpreter does (a condition on a signal). */
@@ -139,6 +139,12 @@ class Runtime {
     const decl = this.f.signals!.get(name)!;
     this.ev.assignIds(this.f, line, { ids: [id], partial: false, decl }, v);
   }
+  hint(name: string, id: number, line: number): void {
+    this.ev.hintIds(this.f, line, { ids: [id], partial: false, decl: this.f.signals!.get(name)! });
+  }
+  hintSub(name: string, slot: ComponentSlot, idx: Val[], sig: string, sidx: Val[], line: number): void {
+    this.ev.hintIds(this.f, line, this.ev.componentSignal(this.f, line, name, slot, idx.map((i) => this.ix(i, line)), sig, sidx.map((i) => this.ix(i, line))));
+  }
   comp(name: string, dims: Val[], line: number): ComponentSlot {
     return this.ev.declareComponent(this.f, line, name, dims.map((d) => this.ix(d, line)));
   }
@@ -204,6 +210,7 @@ export function runCompiledMain(ev: Evaluator, f: Frame, compiled: { fn: MainFn;
 }
 
 function translate(def: Definition, W: boolean): { fn: MainFn; consts: Val[] } {
+  if (shadowsVar(def)) throw new Unsupported();
   const consts: Val[] = [];
   const vars = new Set<string>(def.params);
   const signals = new Map<string, number>(); // name -> rank
@@ -324,9 +331,16 @@ function translate(def: Definition, W: boolean): { fn: MainFn; consts: Val[] } {
         const t = s.target;
         if (s.op === '<--' || s.op === '<==') {
           if (!W && s.op === '<--') {
-            // No row; still refuse an assignment circom would refuse.
-            if (vars.has(t.name)) throw new Unsupported();
-            return '';
+            // No row, but the signal counts as assigned (circom refuses a second assignment or a missing one).
+            if (signals.has(t.name)) {
+              if (t.access.length !== signals.get(t.name)) throw new Unsupported();
+              return `R.hint(${JSON.stringify(t.name)}, ${sigId(t)}, ${s.line});`;
+            }
+            if (comps.has(t.name)) {
+              const [idx, sig, sidx] = compParts(t);
+              return `R.hintSub(${JSON.stringify(t.name)}, c_${t.name}, ${idx}, ${sig}, ${sidx}, ${s.line});`;
+            }
+            throw new Unsupported();
           }
           if (signals.has(t.name)) {
             if (t.access.length !== signals.get(t.name)) throw new Unsupported();

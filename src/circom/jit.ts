@@ -9,7 +9,7 @@
  */
 import { FIELD, inverse, knownOnly, mod, signed, unaryKnown, type Val } from './algebra.ts';
 import { CircomEvalError, type Layout } from './evaluate.ts';
-import type { Definition, Expr, Stmt } from './parser.ts';
+import { shadowsVar, type Definition, type Expr, type Stmt } from './parser.ts';
 
 export type WitnessFn = (V: (bigint | undefined)[], base: number, path: string) => void;
 
@@ -56,6 +56,7 @@ export function compileWitnessFn(def: Definition, args: Val[], layout: Layout): 
 }
 
 function translate(def: Definition, args: Val[], layout: Layout): WitnessFn {
+  if (shadowsVar(def)) throw new Unsupported();
   const consts: Val[] = [];
   const vars = new Set<string>(def.params);
   const collect = (ss: Stmt[]) => {

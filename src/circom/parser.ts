@@ -160,9 +160,14 @@ export interface ParsedFile {
 // ---------------------------------------------------------------------------------------------------------
 // Parser
 
+/**
+ * circom's binding, loosest first (its grammar, parser/src/lang.lalrpop, not C's): ||, &&, the six
+ * comparisons in one tier, |, ^, &, shifts, + -, * / \ %, ** (left-associative like the rest); prefix
+ * operators bind tighter still. So `n & 2 == 2` is `(n & 2) == 2` and `2 ** 3 ** 2` is 64.
+ */
 const BINARY_PRECEDENCE: Record<string, number> = {
-  '||': 1, '&&': 2, '|': 3, '^': 4, '&': 5, '==': 6, '!=': 6, '<': 7, '>': 7, '<=': 7, '>=': 7,
-  '<<': 8, '>>': 8, '+': 9, '-': 9, '*': 10, '/': 10, '\\': 10, '%': 10, '**': 11,
+  '||': 1, '&&': 2, '==': 3, '!=': 3, '<': 3, '>': 3, '<=': 3, '>=': 3, '|': 4, '^': 5, '&': 6,
+  '<<': 7, '>>': 7, '+': 8, '-': 8, '*': 9, '/': 9, '\\': 9, '%': 9, '**': 10,
 };
 
 const ASSIGN_OPS = new Set(['=', '+=', '-=', '*=', '/=', '%=', '\\=', '**=', '>>=', '<<=', '&=', '|=', '^=', '<--', '<==']);
@@ -284,8 +289,7 @@ export function parseCircom(src: string, file: string): ParsedFile {
       if (prec === undefined || prec < minPrec) break;
       const line = lineAt();
       p++;
-      // ** is right-associative; everything else left.
-      const b = op === '**' ? binary(prec) : binary(prec + 1);
+      const b = binary(prec + 1);
       a = { k: 'bin', op, a, b, line };
     }
     return a;
@@ -524,4 +528,30 @@ export function parseCircom(src: string, file: string): ParsedFile {
     }
   }
   return out;
+}
+
+/**
+ * Whether a var is declared again inside a block where an outer declaration (or a parameter) of the same name
+ * is visible: circom's block scoping then hides the outer one. The JavaScript translations (jit.ts,
+ * jit-main.ts) give each name one variable, so they leave such a definition to the interpreter.
+ */
+export function shadowsVar(def: Definition): boolean {
+  const walk = (ss: Stmt[], outer: ReadonlySet<string>): boolean => {
+    const visible = new Set(outer);
+    for (const s of ss) {
+      if (s.k === 'var') {
+        if (outer.has(s.name)) return true;
+        visible.add(s.name);
+      } else if (s.k === 'if') {
+        if (walk(s.then, visible) || (s.else && walk(s.else, visible))) return true;
+      } else if (s.k === 'for') {
+        const init = s.init ? [s.init] : [];
+        if (walk([...init, { k: 'block', body: s.body }], visible)) return true;
+      } else if (s.k === 'while' || s.k === 'block') {
+        if (walk(s.body, visible)) return true;
+      }
+    }
+    return false;
+  };
+  return walk(def.body, new Set(def.params));
 }

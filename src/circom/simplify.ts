@@ -42,6 +42,8 @@ export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
   const parent = new Int32Array(n);
   for (let i = 0; i < n; i++) parent[i] = i;
   const protectedId = new Uint8Array(n);
+  // main's inputs and outputs are never removed. (circom also removes a private input of main that equals
+  // another signal, and then writes a header counting more inputs than wires; zkonnx's circuits have none.)
   for (const id of [...main.outputs, ...main.publicInputs, ...main.privateInputs]) protectedId[id] = 1;
   const constant = new Map<number, bigint>();
   const find = (x: number): number => {
@@ -73,15 +75,17 @@ export function simplifyO1(rowsIn: Row[], main: MainSignals): Simplified {
     return m;
   };
 
-  // Renaming never adds terms and constants only remove them, so only linear rows of at most two signals can
-  // ever take part.
+  // Like circom, only rows that are written as a renaming (x - y = 0) or a constant (k * x + c = 0) are used,
+  // judged by their own terms: a row that only becomes one after other substitutions stays (circom keeps
+  // `t4 = -3 * t2` when t2 = 5, for instance).
   const candidates: number[] = [];
   for (let i = 0; i < rowsIn.length; i++) {
     const r = rowsIn[i];
     if (!isLinear(r)) continue;
     let sigs = 0;
-    for (const id of r.c.m.keys()) if (id !== 0) sigs++;
-    if (sigs <= 2) candidates.push(i);
+    let sum = 0n;
+    for (const [id, c] of r.c.m) if (id !== 0) { sigs++; sum += c; }
+    if (sigs === 1 || (sigs === 2 && !r.c.m.has(0) && sum % FIELD === 0n)) candidates.push(i);
   }
   let changed = true;
   while (changed) {
