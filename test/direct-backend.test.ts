@@ -75,6 +75,24 @@ function inputsFor(q: QuantizedModel, n: number, seed: number): number[][] {
   return [new Array(size).fill(255), ...Array.from({ length: n }, () => Array.from({ length: size }, () => Math.floor(rnd() * 256)))];
 }
 
+/**
+ * `source` compiled with the direct backend into DIR/direct and with circom2 into DIR/circom (`wasm`: with its
+ * witness generator), both systems read back with their signal names, and compared.
+ */
+async function compileBoth(dir: string, source: string, wasm: boolean) {
+  const direct = join(dir, 'direct');
+  const circom = join(dir, 'circom');
+  for (const d of [direct, circom]) {
+    await mkdir(d, { recursive: true });
+    await writeFile(join(d, 'circuit.circom'), source);
+  }
+  const rd = await compileCircomDirect(join(direct, 'circuit.circom'), direct);
+  const rc = await compileCircuit(join(circom, 'circuit.circom'), circom, 'wasm', { witness: wasm });
+  const a = { r1cs: await readR1csFile(join(direct, 'circuit.r1cs')), nameToWire: nameToWire(await buildConstraintSystem(join(direct, 'circuit.circom'))) };
+  const b = { r1cs: await readR1csFile(join(circom, 'circuit.r1cs')), nameToWire: await readSymbols(join(circom, 'circuit.sym')) };
+  return { direct, circom, rd, rc, a, b, report: compareConstraintSystems(a, b) };
+}
+
 describe('direct backend == circom --O1', () => {
   for (const c of cases) {
     for (const unroll of c.forms ?? (c.wasm ? [false, true] : [false])) {
@@ -82,23 +100,10 @@ describe('direct backend == circom --O1', () => {
         const q = c.q();
         const layout = c.layout ?? 'plain';
         const emitted = emitCircuit(q, { unroll, publicInputs: layout });
-        const dir = join(ROOT, `${c.name}-${unroll ? 'unrolled' : 'loops'}`);
-        const direct = join(dir, 'direct');
-        const circom = join(dir, 'circom');
-        await mkdir(direct, { recursive: true });
-        await mkdir(circom, { recursive: true });
-        await writeFile(join(direct, 'circuit.circom'), emitted.source);
-        await writeFile(join(circom, 'circuit.circom'), emitted.source);
-
-        const rd = await compileCircomDirect(join(direct, 'circuit.circom'), direct);
-        const rc = await compileCircuit(join(circom, 'circuit.circom'), circom, 'wasm', { witness: c.wasm });
+        const { direct, circom, rd, rc, a, b, report } = await compileBoth(join(ROOT, `${c.name}-${unroll ? 'unrolled' : 'loops'}`), emitted.source, c.wasm);
         expect(rd.constraints).toBe(emitted.constraints);
         expect(rc.constraints).toBe(emitted.constraints);
         expect([rd.wires, rd.publicInputs, rd.publicOutputs, rd.privateInputs]).toEqual([rc.wires, rc.publicInputs, rc.publicOutputs, rc.privateInputs]);
-
-        const a = { r1cs: await readR1csFile(join(direct, 'circuit.r1cs')), nameToWire: nameToWire(await buildConstraintSystem(join(direct, "circuit.circom"))) };
-        const b = { r1cs: await readR1csFile(join(circom, 'circuit.r1cs')), nameToWire: await readSymbols(join(circom, 'circuit.sym')) };
-        const report = compareConstraintSystems(a, b);
         expect(report.onlyInA).toEqual([]);
         expect(report.onlyInB).toEqual([]);
         expect(report.unmappedB).toEqual([]);
@@ -199,19 +204,8 @@ template Outer(n, m) {
 component main {public [x]} = Outer(6, 3);
 `;
   it('nested templates, component arrays, functions, 2-D signals: same constraint system and witness as circom', async () => {
-    const dir = join(ROOT, 'subset');
-    const direct = join(dir, 'direct');
-    const circom = join(dir, 'circom');
-    await mkdir(direct, { recursive: true });
-    await mkdir(circom, { recursive: true });
-    await writeFile(join(direct, 'circuit.circom'), source);
-    await writeFile(join(circom, 'circuit.circom'), source);
-    const rd = await compileCircomDirect(join(direct, 'circuit.circom'), direct);
-    const rc = await compileCircuit(join(circom, 'circuit.circom'), circom, 'wasm');
+    const { direct, circom, rd, rc, a, b, report } = await compileBoth(join(ROOT, 'subset'), source, true);
     expect(rd.constraints).toBe(rc.constraints);
-    const a = { r1cs: await readR1csFile(join(direct, 'circuit.r1cs')), nameToWire: nameToWire(await buildConstraintSystem(join(direct, 'circuit.circom'))) };
-    const b = { r1cs: await readR1csFile(join(circom, 'circuit.r1cs')), nameToWire: await readSymbols(join(circom, 'circuit.sym')) };
-    const report = compareConstraintSystems(a, b);
     expect([report.onlyInA, report.onlyInB, report.unmappedB, report.publicLayout]).toEqual([[], [], [], []]);
     for (const x of [[[5n, 7n], [63n, 1n], [0n, 9n]], [[1n, 2n], [3n, 4n], [5n, 6n]]]) {
       const wd = (await directWitness(join(direct, 'circuit.circom'), { x: x.flat() })).values;
@@ -234,21 +228,6 @@ component main {public [x]} = Outer(6, 3);
 });
 
 describe('circom semantics an adversarial review checked (regressions)', () => {
-  async function both(name: string, source: string) {
-    const dir = join(ROOT, 'review', name);
-    const direct = join(dir, 'direct');
-    const circom = join(dir, 'circom');
-    await mkdir(direct, { recursive: true });
-    await mkdir(circom, { recursive: true });
-    await writeFile(join(direct, 'circuit.circom'), source);
-    await writeFile(join(circom, 'circuit.circom'), source);
-    const rd = await compileCircomDirect(join(direct, 'circuit.circom'), direct);
-    const rc = await compileCircuit(join(circom, 'circuit.circom'), circom, 'wasm', { witness: false });
-    const a = { r1cs: await readR1csFile(join(direct, 'circuit.r1cs')), nameToWire: nameToWire(await buildConstraintSystem(join(direct, 'circuit.circom'))) };
-    const b = { r1cs: await readR1csFile(join(circom, 'circuit.r1cs')), nameToWire: await readSymbols(join(circom, 'circuit.sym')) };
-    return { rd, rc, report: compareConstraintSystems(a, b) };
-  }
-
   it("operator binding, block-scoped vars, shifts past 254 bits and rows circom's --O1 keeps: the same system as circom", async () => {
     const source = `pragma circom 2.1.0;
 template T(n) {
@@ -278,7 +257,7 @@ template T(n) {
 }
 component main {public [x]} = T(2);
 `;
-    const { rd, rc, report } = await both('semantics', source);
+    const { rd, rc, report } = await compileBoth(join(ROOT, 'review', 'semantics'), source, false);
     expect([report.onlyInA, report.onlyInB, report.unmappedB, report.publicLayout]).toEqual([[], [], [], []]);
     expect([rd.constraints, rd.wires]).toEqual([rc.constraints, rc.wires]);
   }, 120_000);

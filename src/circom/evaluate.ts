@@ -194,6 +194,12 @@ export class Evaluator {
     return layout;
   }
 
+  /** main's template arguments (expressions of constants, as `component main = T(3, 4)` gives them). */
+  mainArgs(def: Definition, exprs: Expr[]): Val[] {
+    const f: Frame = { def, vars: new Map(), base: 0, next: 0 };
+    return exprs.map((e) => this.eval(e, f));
+  }
+
   /**
    * Run main. Witness mode: `inputs` are main's input signals by name. Returns the number of ids used, the
    * signal names (constraints mode) and main's signals. With `jit`, main runs as translated JavaScript

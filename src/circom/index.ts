@@ -16,7 +16,7 @@ import { CompileError, fileSystemError, isFileSystemFailure } from '../errors.ts
 import { FIELD_PRIME } from '../field.ts';
 import type { Witness } from '../prove/witness.ts';
 import { templatesDir } from '../artifacts/paths.ts';
-import { Lin, type Val } from './algebra.ts';
+import { Lin } from './algebra.ts';
 import { CircomEvalError, Evaluator, Program, type Row } from './evaluate.ts';
 import { encodeWtns, writeR1csFile, writeSymFile, type SparseLc } from './formats.ts';
 import { CircomSyntaxError, parseCircom, type ParsedFile } from './parser.ts';
@@ -58,16 +58,21 @@ function loadProgram(circomFile: string): { program: Program; main: NonNullable<
   return { program: new Program(files), main, mainFile: files[0].file };
 }
 
+/** A syntax or evaluation error of the circom file as the CompileError users see; anything else as it is. */
+function asCompileError(circomFile: string, e: unknown): unknown {
+  if (e instanceof CircomSyntaxError || e instanceof CircomEvalError) {
+    return new CompileError(`The direct backend cannot compile ${circomFile}: ${e.message}`, {
+      cause: e, hint: 'Circuits written by zkonnx always compile; for other circom, use --backend circom.',
+    });
+  }
+  return e;
+}
+
 function wrap<T>(circomFile: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof CircomSyntaxError || e instanceof CircomEvalError) {
-      throw new CompileError(`The direct backend cannot compile ${circomFile}: ${e.message}`, {
-        cause: e, hint: 'Circuits written by zkonnx always compile; for other circom, use --backend circom.',
-      });
-    }
-    throw e;
+    throw asCompileError(circomFile, e);
   }
 }
 
@@ -75,9 +80,27 @@ async function wrapAsync<T>(circomFile: string, f: () => Promise<T>): Promise<T>
   try {
     return await f();
   } catch (e) {
-    return wrap(circomFile, () => {
-      throw e;
-    });
+    throw asCompileError(circomFile, e);
+  }
+}
+
+/**
+ * Run main with a fresh evaluator from `make`: translated to JavaScript, or, when the translation meets what
+ * only the interpreter does (NeedsInterpreter), interpreted from the start with another fresh evaluator.
+ */
+async function runMain(circomFile: string, program: Program, main: NonNullable<ParsedFile['main']>, make: () => Evaluator, inputs?: Record<string, readonly bigint[]>) {
+  const def = program.defs.get(main.template);
+  if (!def || def.kind !== 'template') throw new CompileError(`${circomFile}: main's template '${main.template}' is not defined.`);
+  const attempt = async (jit: boolean) => {
+    const ev = make();
+    const m = await ev.runMain(def, ev.mainArgs(def, main.args), inputs, jit);
+    return { ev, m };
+  };
+  try {
+    return await attempt(true);
+  } catch (e) {
+    if (!(e instanceof NeedsInterpreter)) throw e;
+    return attempt(false);
   }
 }
 
@@ -94,26 +117,14 @@ export interface ConstraintSystem {
 export async function buildConstraintSystem(circomFile: string, opts: DirectCompileOptions = {}): Promise<ConstraintSystem> {
   return wrapAsync(circomFile, async () => {
     const { program, main } = loadProgram(circomFile);
-    const def = program.defs.get(main.template);
-    if (!def || def.kind !== 'template') throw new CompileError(`${circomFile}: main's template '${main.template}' is not defined.`);
-    const run = async (jit: boolean) => {
-      const rows: Row[] = [];
-      const ev = new Evaluator(program, 'constraints', {
+    let rows: Row[] = [];
+    const { m } = await runMain(circomFile, program, main, () => {
+      rows = [];
+      return new Evaluator(program, 'constraints', {
         row: (r) => rows.push(r),
         progress: opts.onProgress ? (d, t) => opts.onProgress!('constraints', t ? d / t : 1) : undefined,
       });
-      const dummy = { def, vars: new Map<string, Val>(), base: 0, next: 0 };
-      const args = main.args.map((a) => ev.eval(a, dummy as never));
-      return { rows, m: await ev.runMain(def, args, undefined, jit) };
-    };
-    let result: Awaited<ReturnType<typeof run>>;
-    try {
-      result = await run(true);
-    } catch (e) {
-      if (!(e instanceof NeedsInterpreter)) throw e;
-      result = await run(false);
-    }
-    const { rows, m } = result;
+    });
     const idsOf = (io: 'input' | 'output', pub?: boolean) => {
       const ids: number[] = [];
       for (const [name, s] of m.signals) {
@@ -237,21 +248,7 @@ export async function directWitness(circomFile: string, input: Record<string, re
   const { program, main } = entry.loaded;
   const wires = entry.wires;
   return wrapAsync(circomFile, async () => {
-    const def = program.defs.get(main.template)!;
-    const run = async (jit: boolean) => {
-      const ev = new Evaluator(program, 'witness');
-      const dummy = { def, vars: new Map<string, Val>(), base: 0, next: 0 };
-      const args = main.args.map((a) => ev.eval(a, dummy as never));
-      await ev.runMain(def, args, input, jit);
-      return ev;
-    };
-    let ev: Evaluator;
-    try {
-      ev = await run(true);
-    } catch (e) {
-      if (!(e instanceof NeedsInterpreter)) throw e;
-      ev = await run(false);
-    }
+    const { ev } = await runMain(circomFile, program, main, () => new Evaluator(program, 'witness'), input);
     let nWires = 1;
     for (const w of wires) if (w >= nWires) nWires = w + 1;
     const values = new Array<bigint>(nWires);

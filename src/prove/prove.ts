@@ -26,8 +26,7 @@ import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerifica
 import { parseVerificationKey } from '../verify/key.ts';
 import { verifyBundle } from '../verify/verify.ts';
 import { BUNDLE_FORMAT_VERSION, ZKONNX_VERSION } from '../version.ts';
-import { directWitness } from '../circom/index.ts';
-import { computeWitness, witnessInput, type Witness } from './witness.ts';
+import { witnessInput, witnessWith } from './witness.ts';
 
 export interface ProveOptions {
   progress?: ProgressReporter;
@@ -82,9 +81,7 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
 
   const t0 = performance.now();
   const wIn = witnessInput(layout, xq);
-  const witness: Witness = backend === 'direct'
-    ? await directWitness(artifactPath(dir, 'circom'), wIn)
-    : await computeWitness(artifactPath(dir, 'wasm'), wIn);
+  const witness = await witnessWith(dir, backend, wIn);
   const nOut = sizeOf(model.output.shape);
   const got = witness.values.slice(1, 1 + nOut);
   const bad = expected.findIndex((v, k) => toField(v) !== got[k]);

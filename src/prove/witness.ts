@@ -6,6 +6,7 @@ import { inputSignals, type PublicInputLayout } from '../verify/layout.ts';
 import { backendOf, readManifest } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { directWitness } from '../circom/index.ts';
+import type { Backend } from '../compile/compile.ts';
 
 export interface Witness {
   /** The .wtns file bytes, as snarkjs' prover reads them. */
@@ -52,11 +53,13 @@ export function witnessInput(layout: PublicInputLayout, values: readonly number[
  * The witness of a compiled artifact directory for `input` (as witnessInput returns it), with the generator its
  * backend left: circuit_js/circuit.wasm (circom) or circuit.circom itself (direct, src/circom/).
  */
+export async function witnessWith(dir: string, backend: Backend, input: Record<string, readonly bigint[]>): Promise<Witness> {
+  return backend === 'direct' ? directWitness(artifactPath(dir, 'circom'), input) : computeWitness(artifactPath(dir, 'wasm'), input as Record<string, bigint[]>);
+}
+
+/** witnessWith for the backend the directory's manifest names (number inputs allowed). */
 export async function artifactWitness(dir: string, input: Record<string, readonly bigint[] | readonly number[] | bigint[] | number[]>): Promise<Witness> {
   const m = await readManifest(dir);
   const big = Object.fromEntries(Object.entries(input).map(([k, v]) => [k, Array.from(v as ArrayLike<bigint | number>, (x) => BigInt(x))]));
-  if (backendOf(m) === 'direct') {
-    return directWitness(artifactPath(dir, 'circom'), big);
-  }
-  return computeWitness(artifactPath(dir, 'wasm'), big);
+  return witnessWith(dir, backendOf(m), big);
 }
