@@ -308,14 +308,20 @@ export class Evaluator {
     return slot;
   }
 
-  /** Create the component slot[idx] (an `x[i] = T(...)` statement). */
-  fillComponent(f: Frame, line: number, slotName: string, slot: ComponentSlot, idx: number[], template: string, args: Val[]): void {
+  /** The position of component slotName[idx] in its slot, bounds-checked. */
+  private slotIndex(f: Frame, line: number, slotName: string, slot: ComponentSlot, idx: number[]): number {
     if (idx.length !== slot.dims.length) this.err(f, line, `component '${slotName}' needs ${slot.dims.length} indices`);
     let flat = 0;
     idx.forEach((v, d) => {
       if (v < 0 || v >= slot.dims[d]) this.err(f, line, `index ${v} out of range for component '${slotName}'`);
       flat = flat * slot.dims[d] + v;
     });
+    return flat;
+  }
+
+  /** Create the component slot[idx] (an `x[i] = T(...)` statement). */
+  fillComponent(f: Frame, line: number, slotName: string, slot: ComponentSlot, idx: number[], template: string, args: Val[]): void {
+    const flat = this.slotIndex(f, line, slotName, slot, idx);
     if (slot.items[flat]) this.err(f, line, `component '${slotName}' is created twice`);
     slot.items[flat] = this.instantiateTemplate(f, line, template, args, slotName, slot.dims.length ? idx : undefined);
   }
@@ -534,12 +540,7 @@ export class Evaluator {
 
   /** The signal `slotName[idx].name[sidx]` of a subcomponent. */
   componentSignal(f: Frame, line: number, slotName: string, slot: ComponentSlot, idx: number[], name: string, sidx: number[]): SignalRef {
-    if (idx.length !== slot.dims.length) this.err(f, line, `component '${slotName}' needs ${slot.dims.length} indices`);
-    let flat = 0;
-    idx.forEach((v, d) => {
-      if (v < 0 || v >= slot.dims[d]) this.err(f, line, `index ${v} out of range for component '${slotName}'`);
-      flat = flat * slot.dims[d] + v;
-    });
+    const flat = this.slotIndex(f, line, slotName, slot, idx);
     const inst = slot.items[flat];
     if (!inst) this.err(f, line, `component '${slotName}' is used before it is created`);
     const decl = inst.layout.signals.get(name);
