@@ -171,9 +171,10 @@ function translate(def: Definition, args: Val[], layout: Layout): WitnessFn {
   };
 
   const body = def.body.map(st).join('\n');
+  // A template without parameters or vars (circomlib's Sigma) declares nothing: `let ;` is a syntax error.
   const decls = [...vars].map((v) => `v_${v}`).join(', ');
   const params = def.params.map((p, i) => `v_${p} = H.copy(A[${i}]);`).join(' ');
-  const src = `"use strict";\nreturn function (V, base, path) {\nlet ${decls};\n${params}\n${body}\n};`;
+  const src = `"use strict";\nreturn function (V, base, path) {\n${decls ? `let ${decls};` : ''}\n${params}\n${body}\n};`;
   const make = new Function('H', 'A', 'C', src) as (h: typeof H, a: Val[], c: Val[]) => WitnessFn;
   return make(H, args, consts);
 }
