@@ -16,6 +16,7 @@ import { CompileError, fileSystemError, isFileSystemFailure } from '../errors.ts
 import { FIELD_PRIME } from '../field.ts';
 import type { Witness } from '../prove/witness.ts';
 import { templatesDir } from '../artifacts/paths.ts';
+import { optionalPackageDir } from '../toolchain.ts';
 import { Lin } from './algebra.ts';
 import { CircomEvalError, Evaluator, Program, type Row } from './evaluate.ts';
 import { encodeWtns, writeR1csFile, writeSymFile, type SparseLc } from './formats.ts';
@@ -28,7 +29,7 @@ export interface DirectCompileOptions {
   onProgress?: (step: string, fraction: number) => void;
 }
 
-/** Parse a file and everything it includes (relative to the including file, then circuits/). */
+/** Parse a file and everything it includes (relative to the including file, then circuits/; circomlib/... in circomlib). */
 function loadProgram(circomFile: string): { program: Program; main: NonNullable<ParsedFile['main']>; mainFile: string } {
   const files: ParsedFile[] = [];
   const seen = new Set<string>();
@@ -45,6 +46,14 @@ function loadProgram(circomFile: string): { program: Program; main: NonNullable<
     const parsed = parseCircom(src, abs);
     files.push(parsed);
     for (const inc of parsed.includes) {
+      // "circomlib/..." is circomlib's package (circuits/hash.circom uses its Poseidon); relative includes inside
+      // it resolve next to the including file, as any other.
+      if (inc.startsWith('circomlib/')) {
+        const target = join(optionalPackageDir('circomlib'), inc.slice('circomlib/'.length));
+        if (!existsSync(target)) throw new CompileError(`${abs}: include "${inc}" not found in the installed circomlib (${target}).`);
+        load(target, abs);
+        continue;
+      }
       const local = join(dirname(abs), inc);
       const shipped = join(templatesDir(), inc);
       const target = existsSync(local) ? local : existsSync(shipped) ? shipped : null;

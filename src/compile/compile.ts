@@ -150,6 +150,11 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
   // Optional packages are looked up before anything is written: a missing one names itself.
   const circom2Cli = native ? null : join(optionalPackageDir('circom2'), 'cli.js');
   const circomlibDir = opts.circomlib ? join(optionalPackageDir('circomlib'), 'circuits') : null;
+  // circuits/hash.circom includes "circomlib/circuits/poseidon.circom": a circuit that uses it (or circomlib
+  // directly) gets circomlib's Poseidon files under circomlib/circuits/ beside it.
+  // (An unreadable file is reported by the copy below, as before.)
+  const source = existsSync(circomFile) ? readFileSync(circomFile, 'utf8') : '';
+  const poseidonDir = source.includes('hash.circom') || source.includes('circomlib/') ? join(optionalPackageDir('circomlib'), 'circuits') : null;
   await mkdir(outDir, { recursive: true });
   const tmp = await mkdtemp(join(outDir, '.compile-'));
   const forgetTmp = trackTemp(tmp);
@@ -162,6 +167,10 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
     // circomlib's templates, for the circomlib-ml baseline of `zkonnx bench` (zkonnx's own circuits use none).
     if (circomlibDir) {
       for (const f of await readdir(circomlibDir)) if (f.endsWith('.circom') && !existsSync(join(tmp, f))) await copyFile(join(circomlibDir, f), join(tmp, f));
+    }
+    if (poseidonDir) {
+      await mkdir(join(tmp, 'circomlib', 'circuits'), { recursive: true });
+      for (const f of ['poseidon.circom', 'poseidon_constants.circom']) await copyFile(join(poseidonDir, f), join(tmp, 'circomlib', 'circuits', f));
     }
     const args = ['circuit.circom', '--r1cs', ...(witness ? ['--wasm'] : []), '--sym', '--O1', '-o', '.'];
     const res = circom2Cli ? await run(process.execPath, [circom2Cli, ...args], tmp) : await run('circom', args, tmp);
