@@ -126,7 +126,7 @@ describe('plain layout (small random MLP, 4 outputs + 12 inputs)', () => {
     const inp = await plain.d.call(`0x${sel(`decodeInput(uint256[${N}])`)}${sigWords}`);
     const iw = words(inp.returnValue);
     const bytes = Buffer.from(inp.returnValue).subarray(64, 64 + Number(iw[1]));
-    expect(Array.from(bytes)).toEqual(bundle.input.quantized);
+    expect(Array.from(bytes)).toEqual(bundle.input.quantized!);
     const vkHashWord = await plain.d.call(`0x${sel('VK_SHA256()')}`);
     expect(Buffer.from(vkHashWord.returnValue).toString('hex')).toBe(bundle.vkSha256);
   });
@@ -354,8 +354,8 @@ describe('packed layout: the MNIST MLP (784-56-10, 10 outputs + 26 packed input 
     expect(firstMax(want)).toBe(7);
     const sigWords = args.publicSignals.map((x) => x.toString(16).padStart(64, '0')).join('');
     const inp = await mnist.d.call(`${functionSelector('decodeInput(uint256[36])')}${sigWords}`);
-    expect(Array.from(Buffer.from(inp.returnValue).subarray(64, 64 + 784))).toEqual(digit.input.quantized);
-    expect(args.publicSignals.slice(10)).toEqual(packBytes(digit.input.quantized));
+    expect(Array.from(Buffer.from(inp.returnValue).subarray(64, 64 + 784))).toEqual(digit.input.quantized!);
+    expect(args.publicSignals.slice(10)).toEqual(packBytes(digit.input.quantized!));
     // Worst case: every signal non-zero (the blank rows of a digit make some packed signals 0, which skip
     // their ecMul). The pairing costs the same whether or not it holds, so an invalid call measures it.
     const worst = await mnist.d.call(encodeVerifierCall({ ...args, publicSignals: args.publicSignals.map((x) => x || 1n) }));

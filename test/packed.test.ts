@@ -497,10 +497,10 @@ describe('prove and verify in the packed layout', () => {
     expect(vkPlain.zkonnx.publicInputs).toEqual({ layout: 'plain', signals: 40 });
     expect(bundle.circuit.publicInputs).toEqual({ layout: 'packed', signals: 2 });
     expect(bundlePlain.circuit.publicInputs).toEqual({ layout: 'plain', signals: 40 });
-    expect(bundle.input.quantized).toHaveLength(40);
-    expect(bundle.publicSignals).toEqual([...bundle.output.quantized.map((s) => toFieldString(BigInt(s))), ...packBytes(bundle.input.quantized).map(String)]);
+    expect(bundle.input.quantized!).toHaveLength(40);
+    expect(bundle.publicSignals).toEqual([...bundle.output.quantized.map((s) => toFieldString(BigInt(s))), ...packBytes(bundle.input.quantized!).map(String)]);
     // Same input, same model: the same claims in both layouts.
-    expect(bundle.input.quantized).toEqual(bundlePlain.input.quantized);
+    expect(bundle.input.quantized!).toEqual(bundlePlain.input.quantized!);
     expect(bundle.output).toEqual(bundlePlain.output);
     for (const [b, key] of [[bundle, vk], [bundlePlain, vkPlain]] as const) {
       const r = await verifyBundle(JSON.parse(JSON.stringify(b)), key);
@@ -515,7 +515,7 @@ describe('prove and verify in the packed layout', () => {
   it('a tampered input claim (still uint8) differs from the packed signal', async () => {
     for (const i of [0, 30, 31, 39]) {
       const b = clone(bundle);
-      b.input.quantized[i] = (b.input.quantized[i] + 1) % 256;
+      b.input.quantized![i] = (b.input.quantized![i] + 1) % 256;
       const j = Math.floor(i / 31);
       await expectRejected(b, vk, new RegExp(`^bundle input ${31 * j}\\.\\.${j === 0 ? 30 : 39}, packed, differs from public signal ${nOut + j}`));
     }
@@ -524,7 +524,7 @@ describe('prove and verify in the packed layout', () => {
   it('a claimed input that is not a uint8 is refused', async () => {
     for (const v of [256, -1, 1.5, '7', null]) {
       const b = clone(bundle);
-      (b.input.quantized as unknown[])[3] = v;
+      (b.input.quantized! as unknown[])[3] = v;
       await expectRejected(b, vk, /^bundle input 3 \(.*\) is not a uint8/);
     }
   });
@@ -534,12 +534,12 @@ describe('prove and verify in the packed layout', () => {
     alone.publicSignals[nOut] = (BigInt(alone.publicSignals[nOut]) ^ 1n).toString();
     await expectRejected(alone, vk, new RegExp(`differs from public signal ${nOut} `));
     const both = clone(bundle);
-    both.input.quantized[0] ^= 1;
-    both.publicSignals[nOut] = packBytes(both.input.quantized)[0].toString();
+    both.input.quantized![0] ^= 1;
+    both.publicSignals[nOut] = packBytes(both.input.quantized!)[0].toString();
     await expectRejected(both, vk, /^pairing check failed/);
     const second = clone(bundle);
-    second.input.quantized[35] ^= 128;
-    second.publicSignals[nOut + 1] = packBytes(second.input.quantized)[1].toString();
+    second.input.quantized![35] ^= 128;
+    second.publicSignals[nOut + 1] = packBytes(second.input.quantized!)[1].toString();
     await expectRejected(second, vk, /^pairing check failed/);
   });
 

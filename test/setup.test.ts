@@ -59,7 +59,7 @@ describe('dev keys', () => {
     expect((await verifyBundle(bad, vk)).valid).toBe(false);
 
     // snarkjs' own prover agrees, on a witness computed again from the circuit.
-    const input = { in: bundle.input.quantized };
+    const input = { in: bundle.input.quantized! };
     const w = await artifactWitness(fx.dir, input);
     const full = await snarkjs.groth16.prove(zkey, { type: 'mem', data: w.bin } as never);
     expect(full.publicSignals).toEqual(bundle.publicSignals);

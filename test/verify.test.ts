@@ -69,7 +69,7 @@ beforeAll(async () => {
   bundle2 = (await prove(A.dir, x2)).bundle;
   bundleB = (await prove(B.dir, B.inputs(1, 77)[0])).bundle;
   nOut = bundle.output.quantized.length;
-  nIn = bundle.input.quantized.length;
+  nIn = bundle.input.quantized!.length;
 });
 
 describe('honest bundles', () => {
@@ -224,10 +224,10 @@ describe('tampered public signals', () => {
   it('an input changed in the signals AND in the bundle\'s claims (still uint8) fails the pairing', async () => {
     const b = clone(bundle);
     const i = 5;
-    const v = b.input.quantized[i];
+    const v = b.input.quantized![i];
     const w = v === 255 ? 254 : v + 1;
     b.publicSignals[nOut + i] = String(w);
-    b.input.quantized[i] = w;
+    b.input.quantized![i] = w;
     await expectRejected(b, vkA, /^pairing check failed/);
   });
 
@@ -245,7 +245,7 @@ describe('tampered public signals', () => {
 
   it('an input signal changed alone fails the claim check', async () => {
     const b = clone(bundle);
-    const v = b.input.quantized[3];
+    const v = b.input.quantized![3];
     b.publicSignals[nOut + 3] = String(v === 0 ? 1 : v - 1);
     await expectRejected(b, vkA, new RegExp(`^bundle input 3 \\(${v}\\) differs from public signal ${nOut + 3}`));
   });
@@ -294,12 +294,12 @@ describe('bundle claims that differ from the public signals', () => {
       [(b) => void b.output.values.pop(), /^bundle output values are not the dequantized/],
       [(b) => void b.output.quantized.pop(), /^bundle output does not match the public signals/],
       [(b) => void (b.output.quantized = b.output.quantized.map(Number) as unknown as string[]), /^bundle output 0 .*differs/],
-      [(b) => void b.input.quantized.push(0), /^bundle input does not match the public signals/],
+      [(b) => void b.input.quantized!.push(0), /^bundle input does not match the public signals/],
       [(b) => void ((b as unknown as Record<string, unknown>).input = undefined), /^bundle input\/output names or shapes differ from the verification key's/],
       [(b) => void (b.input.name = 'other'), /^bundle input\/output names or shapes differ from the verification key's/],
       [(b) => void (b.output.shape = [nOut, 1]), /^bundle input\/output names or shapes differ from the verification key's/],
       [(b) => void (b.circuit.constraints += 1), /^bundle circuit size differs from the verification key's/],
-      [(b) => void (b.input.quantized = b.input.quantized.map(String) as unknown as number[]), /^bundle input 0 .*differs/],
+      [(b) => void (b.input.quantized! = b.input.quantized!.map(String) as unknown as number[]), /^bundle input 0 .*differs/],
     ];
     for (const [mutate, reason] of cases) {
       const b = clone(bundle);
@@ -418,16 +418,16 @@ describe('input signals outside uint8', () => {
     for (const v of [256n, 1000n, R - 1n]) {
       const b = clone(bundle);
       b.publicSignals[nOut] = v.toString();
-      b.input.quantized[0] = Number(v);
+      b.input.quantized![0] = Number(v);
       await expectRejected(b, vkA, new RegExp(`^public input 0 is ${v}, outside the uint8 range`));
     }
   });
 
   it('255 is inside the range: judged by the pairing, not by the range check', async () => {
     const b = clone(bundle);
-    const i = b.input.quantized.findIndex((x) => x !== 255);
+    const i = b.input.quantized!.findIndex((x) => x !== 255);
     b.publicSignals[nOut + i] = '255';
-    b.input.quantized[i] = 255;
+    b.input.quantized![i] = 255;
     await expectRejected(b, vkA, /^pairing check failed/);
   });
 });
@@ -455,7 +455,7 @@ describe('gamma == delta key (no phase-2 contribution)', () => {
     // zkonnx's prover checks its own proof against the key and refuses this one, so prove with snarkjs.
     await expect(prove(gdDir, A.inputs(1, 4242)[0])).rejects.toThrow(/gamma == delta/);
     const honest = (await prove(A.dir, A.inputs(1, 4242)[0])).bundle;
-    const w = await artifactWitness(gdDir, { in: honest.input.quantized });
+    const w = await artifactWitness(gdDir, { in: honest.input.quantized! });
     const { proof, publicSignals } = await snarkjs.groth16.prove(zkey, { type: 'mem', data: w.bin });
     gdBundle = { ...honest, proof, publicSignals, vkSha256: await vkHash(gdVk) };
   });

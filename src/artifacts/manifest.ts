@@ -8,7 +8,7 @@ import { ArtifactError } from '../errors.ts';
 import type { CalibrationInfo, TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
 import { parseQuantizedModel } from '../ir/serialize.ts';
 import type { QuantizedModel } from '../ir/types.ts';
-import type { PublicInputLayout } from '../verify/layout.ts';
+import { DEFAULT_VISIBILITY, type PublicInputLayout, type Visibility } from '../verify/layout.ts';
 import { writeFileAtomic } from './io.ts';
 import { commitJournalPath, recoverArtifactDir } from './lock.ts';
 import { artifactPath, templatesDir } from './paths.ts';
@@ -53,6 +53,10 @@ export interface Manifest {
     publicSignals: number;
     /** How the input appears among the public signals (src/verify/layout.ts); absent in older manifests: plain. */
     publicInputLayout?: PublicInputLayout;
+    /** What the public signals show (src/verify/layout.ts); absent in older manifests: public, public, fixed. */
+    visibility?: Visibility;
+    /** Constraints of the visibility machinery (range checks, unpacking, commitments); part of `constraints`. */
+    visibilityConstraints?: number;
     compiler: string;
     /**
      * Which compiler made the r1cs, and so what computes the witness: 'circom' (circuit_js/circuit.wasm) or
@@ -74,6 +78,11 @@ export interface Manifest {
 /** The manifest's public-input layout ('plain' when it predates the field). */
 export function publicInputLayoutOf(m: Manifest): PublicInputLayout {
   return m.circuit.publicInputLayout ?? 'plain';
+}
+
+/** The manifest's visibility (the default when it predates the field). */
+export function visibilityOf(m: Manifest): Visibility {
+  return m.circuit.visibility ?? { ...DEFAULT_VISIBILITY };
 }
 
 /** The backend that compiled the manifest's circuit ('circom' when it predates the field). */

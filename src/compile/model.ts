@@ -19,9 +19,9 @@ import { sha256File } from '../artifacts/io.ts';
 import { stageArtifacts, withDirLock, type ArtifactStage } from '../artifacts/lock.ts';
 import { verificationKeyText, vkMetadata } from '../setup/setup.ts';
 import { canonicalJson } from '../verify/canonical.ts';
-import { PUBLIC_INPUT_LAYOUTS, parsePublicInputLayout, type PublicInputLayout } from '../verify/layout.ts';
+import { DEFAULT_VISIBILITY, INPUT_VISIBILITIES, OUTPUT_VISIBILITIES, PARAM_VISIBILITIES, PUBLIC_INPUT_LAYOUTS, parsePublicInputLayout, parseVisibility, type PublicInputLayout, type Visibility } from '../verify/layout.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
-import { backendOf, circuitSourceHash, publicInputLayoutOf, readManifest, serializeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { backendOf, circuitSourceHash, publicInputLayoutOf, readManifest, visibilityOf, serializeManifest, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath, defaultArtifactDir } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressBar, type ProgressReporter } from '../progress.ts';
 import { ZKONNX_VERSION } from '../version.ts';
@@ -59,6 +59,12 @@ export interface CompileModelOptions {
    * circuit at 8 constraints per byte + 1 per packed signal).
    */
   publicInputs?: PublicInputLayout;
+  /**
+   * What the public signals show (src/verify/layout.ts Visibility): input public|hashed|private, output
+   * public|hashed, params fixed|hashed. Fields left out keep the default (public, public, fixed). With a
+   * hashed or private input the public-input layout does not apply (the input is not public).
+   */
+  visibility?: Partial<Visibility>;
   /**
    * Size limits (src/compile/limits.ts): model file bytes, nodes, constant-data bytes, predicted constraints.
    * A field left out keeps its default (DEFAULT_MODEL_LIMITS); Infinity lifts a limit. A model over a limit
@@ -135,15 +141,17 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     throw new InputError(`Unknown public-input layout '${String(opts.publicInputs)}'.`, { hint: `Use one of: ${PUBLIC_INPUT_LAYOUTS.join(', ')}.` });
   }
 
+  const visibility = resolveVisibility(opts.visibility);
+
   const doneQ = progress.step(`quantize: calibrating on ${samples.length} sample(s)`);
-  const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource });
+  const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource, privateParams: visibility.params === 'hashed' });
   q.name = modelNameFromPath(modelPath);
   // The gadgets' constraints are known before the source is written; the bindings and outputs after.
-  checkConstraints(gadgetConstraints(q, layout), limits, `'${modelPath}'`, true);
+  checkConstraints(gadgetConstraints(q, layout, visibility), limits, `'${modelPath}'`, true);
   // Loops over weight arrays suit the direct backend best (it translates main to JavaScript once); circom
   // compiles unrolled sums fastest, up to the size its witness code allows (and always without one).
   const unroll = backend === 'direct' ? false : witness ? undefined : true;
-  const emitted = emitCircuit(q, { publicInputs: layout, ...(unroll === undefined ? {} : { unroll }) });
+  const emitted = emitCircuit(q, { publicInputs: layout, visibility, ...(unroll === undefined ? {} : { unroll }) });
   checkConstraints(emitted.constraints, limits, `'${modelPath}'`);
   doneQ(`${q.layers.length} integer layers, ${emitted.constraints} constraints predicted`);
   // The circuit's identity: the generated source and the templates it includes.
@@ -158,6 +166,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
     const old = await readManifest(dir).catch(() => undefined);
     const same =
       old && backendOf(old) === backend && old.circuit.circomSha256 === sourceSha256 && old.model.sha256 === model.sha256 && publicInputLayoutOf(old) === layout &&
+      canonicalJson(visibilityOf(old)) === canonicalJson(visibility) &&
       old.quantization.calibration.sha256 === calSha && existsSync(artifactPath(dir, 'r1cs')) &&
       (await sha256File(artifactPath(dir, 'r1cs'))) === old.circuit.r1csSha256;
     return same ? old : undefined;
@@ -219,6 +228,8 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
           constraints: report.constraints,
           predictedConstraints: emitted.constraints,
           publicInputLayout: layout,
+          visibility,
+          visibilityConstraints: emitted.visibilityConstraints,
           nonLinear: report.nonLinear,
           linear: report.linear,
           wires: report.wires,
@@ -236,6 +247,24 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
       };
     }
   }
+}
+
+/**
+ * A visibility from options (fields left out: the default), each field checked: InputError naming the flag and
+ * the values it takes.
+ */
+export function resolveVisibility(v: Partial<Visibility> | undefined): Visibility {
+  const full = { ...DEFAULT_VISIBILITY, ...Object.fromEntries(Object.entries(v ?? {}).filter(([, x]) => x !== undefined)) };
+  const parsed = parseVisibility(full);
+  if ('bad' in parsed) {
+    const allowed: Record<string, readonly string[]> = { input: INPUT_VISIBILITIES, output: OUTPUT_VISIBILITIES, params: PARAM_VISIBILITIES };
+    const flag = parsed.bad === 'params' ? 'param' : parsed.bad;
+    if (!(parsed.bad in allowed)) throw new InputError(`Unknown visibility field '${parsed.bad}'.`, { hint: 'The fields are input, output and params.' });
+    throw new InputError(`Unknown ${flag} visibility '${String((full as Record<string, unknown>)[parsed.bad])}'.`, {
+      hint: `--${flag}-visibility takes one of: ${allowed[parsed.bad].join(', ')}.`,
+    });
+  }
+  return parsed;
 }
 
 /**

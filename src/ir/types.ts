@@ -192,6 +192,8 @@ export interface QDense extends QBase {
   bias: number[];
   weightScales: number[];
   outQuant: AccQuant;
+  /** Set when the weights are private signals (QuantizedModel.params 'hashed'). */
+  privateParams?: PrivateParams;
 }
 
 /** Integer convolution; out-of-image taps contribute nothing (bias[o] already folds the zero point per position). */
@@ -207,6 +209,8 @@ export interface QConv extends QBase, Window2d {
   inZeroPoint: number;
   weightScales: number[];
   outQuant: AccQuant;
+  /** Set when the weights are private signals (QuantizedModel.params 'hashed'). */
+  privateParams?: PrivateParams;
 }
 
 /**
@@ -310,6 +314,23 @@ export interface QuantizedModel {
   calibration: CalibrationInfo;
   multiplierBits: number;
   notes: string[];
+  /**
+   * 'hashed' when the weights and biases of the linear layers are private signals of the circuit, committed to
+   * by a public Poseidon hash (`--param-visibility hashed`): those layers carry `privateParams`, and their
+   * output bounds hold for every admissible weight set, not only these weights. Absent: weights are constants.
+   */
+  params?: 'hashed';
+}
+
+/**
+ * What a circuit with private parameters fixes about a linear layer's weights and biases (any weight set that
+ * satisfies it proves under the same key): weights are integers in [-128, 127]; biases integers in
+ * [-2^(biasBits-1), 2^(biasBits-1)); the input is uint8 with zero point `inZeroPoint` (dense layers fold it into
+ * their bias: bias[j] = round(b_j / accScale_j) - inZeroPoint * sum_i W[j][i]).
+ */
+export interface PrivateParams {
+  biasBits: number;
+  inZeroPoint: number;
 }
 
 export const sizeOf = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -9,8 +9,8 @@
 import type { ConvLayer, QConv } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
-import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr, type Term } from './linear.ts';
-import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+import { arrayLiteral, boundsOf, privateBiasBits, privateBoundsOf, weightOutsideInt8, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr, type Term } from './linear.ts';
+import type { CircuitWriter, FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 import { parseWindow, windowTaps } from './window.ts';
 import type { Window2d } from '../ir/types.ts';
 
@@ -162,7 +162,7 @@ export const convFloat: FloatLayerDef<ConvLayer> = {
       for (let c = 0; c < C; c++) for (let i = 1; i < H * W; i++) if (scales[c * H * W + i] !== scales[c * H * W]) return false;
       return true;
     };
-    const v = linearInput(ctx, perChannel);
+    const v = linearInput(ctx, (scales) => !ctx.privateParams && perChannel(scales));
     const u8 = v.state.quant.kind === 'u8' ? v.state.quant : undefined;
     const per = l.weights.length / l.outC;
     const cinG = l.inC / l.group;
@@ -185,10 +185,18 @@ export const convFloat: FloatLayerDef<ConvLayer> = {
       kernel: l.kernel, strides: l.strides, pads: l.pads, dilations: l.dilations, inC: l.inC, outC: l.outC, group: l.group,
       weights, bias, inZeroPoint: v.zp, weightScales, outQuant: { kind: 'acc', scales: [], lo: [], hi: [] },
     };
-    // Exact bounds per output element (border positions sum fewer taps).
+    if (ctx.privateParams) {
+      const bad = weightOutsideInt8(weights);
+      if (bad) return ctx.issue(`weight ${bad[0]} is ${bad[1]}, outside int8: private (hashed) parameters must be int8`);
+      q.privateParams = { biasBits: privateBiasBits(bias), inZeroPoint: v.zp };
+    }
+    // Exact bounds per output element (border positions sum fewer taps); with private weights, over every
+    // admissible weight set (x - zp in [v.lo, v.hi]).
     for (const r of convRows(q, q.inShape, q.outShape)) {
       const terms = r.taps.map(([k, i]) => [weights[k], i] as [number, number]);
-      const [a, b] = boundsOf(terms, bias[r.c], v.lo, v.hi);
+      const [a, b] = q.privateParams
+        ? privateBoundsOf(r.taps.map(([, i]) => i), q.privateParams.biasBits, v.lo, v.hi)
+        : boundsOf(terms, bias[r.c], v.lo, v.hi);
       q.outQuant.scales.push(chScales[r.c]);
       q.outQuant.lo.push(a);
       q.outQuant.hi.push(b);
@@ -198,6 +206,51 @@ export const convFloat: FloatLayerDef<ConvLayer> = {
     ctx.push(q);
   },
 };
+
+/** Multiply-accumulates of the layer: the in-image taps of every output element. */
+const convTaps = (l: QConv) => convRows(l, l.inShape, l.outShape).reduce((a, r) => a + r.taps.length, 0);
+
+/**
+ * Private weights (CircuitWriter.params): the loops of the constant-weight form, with one product signal per
+ * in-image tap; the zero point folds in as -zp * w per tap, linear in the weight signals.
+ */
+function emitPrivateConv(l: QConv, x: string[], w: CircuitWriter, v: string): string[] {
+  const p = w.params;
+  if (!p) throw new Error(`internal: layer '${l.name}' has private weights but the circuit has no parameter signals`);
+  const at = p.offset(l.name);
+  const [, , H, W] = l.inShape;
+  const [, , OH, OW] = l.outShape;
+  const cinG = l.inC / l.group;
+  const coutG = l.outC / l.group;
+  const [kh, kw] = l.kernel;
+  const X = inputArray(w, x);
+  w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${kh}x${kw} kernel, private weights (1 constraint per in-image tap)`);
+  w.line(`signal ${v}_p[${convTaps(l)}];`);
+  w.line(`var ${v}[${l.outC * OH * OW}];`);
+  w.line(`var ${v}_t = 0;`);
+  w.line(`for (var co = 0; co < ${l.outC}; co++) {`);
+  w.line(`    var g = co \\ ${coutG};`);
+  w.line(`    for (var oy = 0; oy < ${OH}; oy++) { for (var ox = 0; ox < ${OW}; ox++) {`);
+  w.line(`        var s = ${p.biases}[${at.bias} + co];`);
+  w.line(`        for (var ci = 0; ci < ${cinG}; ci++) { for (var ky = 0; ky < ${kh}; ky++) {`);
+  w.line(`            var iy = oy * ${l.strides[0]} - ${l.pads[0]} + ky * ${l.dilations[0]};`);
+  w.line(`            for (var kx = 0; kx < ${kw}; kx++) {`);
+  w.line(`                var ix = ox * ${l.strides[1]} - ${l.pads[1]} + kx * ${l.dilations[1]};`);
+  w.line(`                if (iy >= 0 && iy < ${H} && ix >= 0 && ix < ${W}) {`);
+  const xe = `${X}[(g * ${cinG} + ci) * ${H * W} + iy * ${W} + ix]`;
+  const wk = `(${p.weights}[${at.weight} + ((co * ${cinG} + ci) * ${kh} + ky) * ${kw} + kx] - 128)`;
+  w.line(`                    ${v}_p[${v}_t] <== ${wk} * ${xe};`);
+  w.line(`                    s += ${v}_p[${v}_t];`);
+  if (l.inZeroPoint) w.line(`                    s -= ${l.inZeroPoint} * ${wk};`);
+  w.line(`                    ${v}_t++;`);
+  w.line(`                }`);
+  w.line(`            }`);
+  w.line(`        } }`);
+  w.line(`        ${v}[(co * ${OH} + oy) * ${OW} + ox] = s;`);
+  w.line(`    } }`);
+  w.line(`}`);
+  return Array.from({ length: l.outC * OH * OW }, (_, o) => `${v}[${o}]`);
+}
 
 /** Per-row constant: bias - zp * (sum of the row's weights). */
 function rowConstant(l: QConv, r: { c: number; taps: [number, number][] }): number {
@@ -227,6 +280,7 @@ export const convQ: QLayerDef<QConv> = {
    */
   emit(l, [x], w) {
     const v = w.fresh('conv');
+    if (l.privateParams) return emitPrivateConv(l, x, w, v);
     if (w.unroll) {
       const rows = convRows(l, l.inShape, l.outShape);
       w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${l.kernel[0]}x${l.kernel[1]} kernel, constant weights (0 constraints)`);
@@ -266,11 +320,11 @@ export const convQ: QLayerDef<QConv> = {
     return convRows(l, l.inShape, l.outShape).map((r, o) => rowExpr(rowConstant(l, r), rowTerms(l, r, x), `${v}[${o}]`));
   },
 
-  constraints: () => 0,
-  terms: (l) => convRows(l, l.inShape, l.outShape).reduce((a, r) => a + r.taps.length, 0),
-  costFormula: '0 (constant weights: outputs are linear combinations)',
+  constraints: (l) => (l.privateParams ? convTaps(l) : 0),
+  terms: (l) => convTaps(l),
+  costFormula: '0 (constant weights: outputs are linear combinations); private weights: 1 per in-image tap of every output (one product per multiply-accumulate)',
   bitsSummary(l) {
     const m = Math.max(...l.outQuant.lo.map(Math.abs), ...l.outQuant.hi.map(Math.abs));
-    return `w int8, acc <= 2^${Math.ceil(Math.log2(m + 1))}`;
+    return `w int8${l.privateParams ? ` private, bias ${l.privateParams.biasBits}b` : ''}, acc <= 2^${Math.ceil(Math.log2(m + 1))}`;
   },
 };

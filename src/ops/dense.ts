@@ -6,7 +6,7 @@
  * the non-linear cost is paid by whatever consumes it (a requantization, or the public output).
  */
 import type { DenseLayer, QDense } from '../ir/types.ts';
-import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr, type Term } from './linear.ts';
+import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, privateBiasBits, privateBoundsOf, quantizeChannel, rowExpr, weightOutsideInt8, type Term } from './linear.ts';
 
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
@@ -132,7 +132,8 @@ export const denseFloat: FloatLayerDef<DenseLayer> = {
    * scale; the input zero point folds into the bias. Output bounds are exact interval bounds over all inputs.
    */
   quantize(l, ctx) {
-    const v = linearInput(ctx, () => true);
+    // Private weights: the input is uint8 (an accumulator's bounds would depend on the weights before it).
+    const v = linearInput(ctx, () => !ctx.privateParams);
     const { inSize: k, outSize: n } = l;
     const weights = new Int32Array(n * k);
     const weightScales: number[] = [];
@@ -159,9 +160,20 @@ export const denseFloat: FloatLayerDef<DenseLayer> = {
       hi.push(b);
       if (!(Math.max(-a, b) <= MAX_ACC)) ctx.issue(`accumulator of output ${j} can reach 2^50; the bias is too large relative to the weights`);
     }
+    let privateParams: QDense['privateParams'];
+    if (ctx.privateParams) {
+      const bad = weightOutsideInt8(weights);
+      if (bad) return ctx.issue(`weight ${bad[0]} is ${bad[1]}, outside int8: private (hashed) parameters must be int8`);
+      // Bounds over every admissible weight set, on the raw uint8 input (the bias folds the zero point).
+      privateParams = { biasBits: privateBiasBits(bias), inZeroPoint: v.zp };
+      const rawLo = new Array(k).fill(0);
+      const rawHi = new Array(k).fill(255);
+      const all = Array.from({ length: k }, (_, i) => i);
+      for (let j = 0; j < n; j++) [lo[j], hi[j]] = privateBoundsOf(all, privateParams.biasBits, rawLo, rawHi);
+    }
     ctx.push({
       kind: 'dense', name: l.name, inputs: [v.state.tensor], output: l.output, inShape: v.state.shape, outShape: l.outShape,
-      inSize: k, outSize: n, weights, bias, weightScales, outQuant: { kind: 'acc', scales, lo, hi },
+      inSize: k, outSize: n, weights, bias, weightScales, outQuant: { kind: 'acc', scales, lo, hi }, ...(privateParams ? { privateParams } : {}),
     });
   },
 };
@@ -181,9 +193,31 @@ export const denseQ: QLayerDef<QDense> = {
     return y;
   },
 
-  /** Unrolled sums for small models; a loop over a weight array otherwise (see CircuitWriter.unroll). */
+  /**
+   * Unrolled sums for small models; a loop over a weight array otherwise (see CircuitWriter.unroll). With
+   * private weights, one product signal per multiply-accumulate, in loops.
+   */
   emit(l, [x], w) {
     const v = w.fresh('acc');
+    if (l.privateParams) {
+      const p = w.params;
+      if (!p) throw new Error(`internal: layer '${l.name}' has private weights but the circuit has no parameter signals`);
+      const at = p.offset(l.name);
+      const X = inputArray(w, x);
+      const k = l.inSize;
+      w.line(`// ${l.name}: dense ${k} -> ${l.outSize}, private weights (1 constraint per multiply-accumulate)`);
+      w.line(`signal ${v}_p[${l.outSize * k}];`);
+      w.line(`var ${v}[${l.outSize}];`);
+      w.line(`for (var j = 0; j < ${l.outSize}; j++) {`);
+      w.line(`    var s = ${p.biases}[${at.bias} + j];`);
+      w.line(`    for (var i = 0; i < ${k}; i++) {`);
+      w.line(`        ${v}_p[j * ${k} + i] <== (${p.weights}[${at.weight} + j * ${k} + i] - 128) * ${X}[i];`);
+      w.line(`        s += ${v}_p[j * ${k} + i];`);
+      w.line(`    }`);
+      w.line(`    ${v}[j] = s;`);
+      w.line(`}`);
+      return Array.from({ length: l.outSize }, (_, j) => `${v}[${j}]`);
+    }
     if (w.unroll) {
       w.line(`// ${l.name}: dense ${l.inSize} -> ${l.outSize}, constant weights (0 constraints)`);
       w.line(`var ${v}[${l.outSize}];`);
@@ -202,11 +236,11 @@ export const denseQ: QLayerDef<QDense> = {
     return Array.from({ length: l.outSize }, (_, j) => rowExpr(l.bias[j], rowTerms(l, x, j), `${v}[${j}]`));
   },
 
-  constraints: () => 0,
-  costFormula: '0 (constant weights: outputs are linear combinations)',
+  constraints: (l) => (l.privateParams ? l.inSize * l.outSize : 0),
+  costFormula: '0 (constant weights: outputs are linear combinations); private weights: inSize * outSize (one product per multiply-accumulate)',
   bitsSummary(l) {
     const m = Math.max(...l.outQuant.lo.map(Math.abs), ...l.outQuant.hi.map(Math.abs));
-    return `w int8, acc <= 2^${Math.ceil(Math.log2(m + 1))}`;
+    return `w int8${l.privateParams ? ` private, bias ${l.privateParams.biasBits}b` : ''}, acc <= 2^${Math.ceil(Math.log2(m + 1))}`;
   },
   terms: (l) => l.inSize * l.outSize,
 };

@@ -38,6 +38,40 @@ export function linearInput(ctx: QuantizeContext, uniform: (scales: number[]) =>
   };
 }
 
+/** Bits of a private bias: its signed range holds twice the largest bias, and at least 16 bits. */
+export function privateBiasBits(biases: readonly number[]): number {
+  const m = biases.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
+  let bits = 1;
+  while (2 ** bits <= m) bits++;
+  return Math.max(16, bits + 2);
+}
+
+/** The weights a circuit with private parameters admits: int8. */
+export const PRIVATE_WEIGHT_MIN = -128;
+export const PRIVATE_WEIGHT_MAX = 127;
+
+/**
+ * Bounds of c + sum_t w_t * x_t over every admissible weight set (w_t in [-128, 127]) and bias c in
+ * [-2^(biasBits-1), 2^(biasBits-1)), with x_t in [lo[t], hi[t]]: what a circuit with private parameters
+ * must size its gadgets for, whatever weights are committed.
+ */
+export function privateBoundsOf(inputs: number[], biasBits: number, lo: number[], hi: number[]): [number, number] {
+  let a = -(2 ** (biasBits - 1));
+  let b = 2 ** (biasBits - 1) - 1;
+  for (const i of inputs) {
+    const c = [PRIVATE_WEIGHT_MIN * lo[i], PRIVATE_WEIGHT_MIN * hi[i], PRIVATE_WEIGHT_MAX * lo[i], PRIVATE_WEIGHT_MAX * hi[i]];
+    a += Math.min(...c);
+    b += Math.max(...c);
+  }
+  return [a, b];
+}
+
+/** The first weight outside int8, as [index, value], or undefined. */
+export function weightOutsideInt8(ints: ArrayLike<number>): [number, number] | undefined {
+  for (let t = 0; t < ints.length; t++) if (ints[t] < PRIVATE_WEIGHT_MIN || ints[t] > PRIVATE_WEIGHT_MAX) return [t, ints[t]];
+  return undefined;
+}
+
 export interface QuantizedChannel {
   ints: number[];
   /** Scale of the accumulator: real output ~ acc * accScale. */

@@ -77,6 +77,8 @@ export interface QState {
 
 export interface QuantizeContext {
   readonly multiplierBits: number;
+  /** Weights and biases of linear layers are private signals (QuantizedModel.params 'hashed'). */
+  readonly privateParams: boolean;
   /** State of the layer's k-th input. */
   input(k?: number): QState;
   /** Calibrated float range of a float tensor. */
@@ -123,6 +125,12 @@ export interface CircuitWriter {
    * one constraint for any other linear expression.
    */
   bind(target: string, expr: string): void;
+  /**
+   * With private parameters (QuantizedModel.params 'hashed'): main's private signals that hold the linear
+   * layers' weights and biases. Weight k of a layer is `${weights}[offset.weight + k]`, the weight plus 128 (a
+   * byte the circuit range-checks); bias j is `${biases}[offset.bias + j]`. Undefined with constant weights.
+   */
+  readonly params?: { weights: string; biases: string; offset(layer: string): { weight: number; bias: number } };
 }
 
 export interface QLayerDef<L extends QLayer = QLayer> {

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { WitnessCalculatorBuilder } from 'circom_runtime';
 import { readBigLE, readBinFile } from '../artifacts/binfile.ts';
-import { inputSignals, type PublicInputLayout } from '../verify/layout.ts';
+import { inputSignals, packBytes, type PublicInputLayout, type Visibility } from '../verify/layout.ts';
 import { backendOf, readManifest } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { directWitness } from '../circom/index.ts';
@@ -48,6 +48,34 @@ export function witnessInput(layout: PublicInputLayout, values: readonly number[
   const signals = inputSignals(layout, values);
   return layout === 'packed' ? { packed: signals } : { in: signals };
 }
+
+/** What a circuit's private inputs need beyond the model input (by visibility). */
+export interface WitnessSecrets {
+  /** The input commitment's salt (hashed input). */
+  salt?: bigint;
+  /** The parameters (hashed parameters): packed weight bytes and biases, as src/ir/params.ts paramSignals gives them. */
+  params?: { wPacked: bigint[]; wBias: bigint[] };
+}
+
+/**
+ * The witness generator's input under a visibility: witnessInput's for a public input; `inPacked` (31 values
+ * per private signal) and, when hashed, `inSalt` otherwise; plus `wPacked`/`wBias` for hashed parameters.
+ * Throws RangeError on a value outside 0..255, TypeError when a needed secret is missing.
+ */
+export function visibilityWitnessInput(layout: PublicInputLayout, vis: Visibility, values: readonly number[], secrets: WitnessSecrets = {}): Record<string, bigint[]> {
+  const input: Record<string, bigint[]> = vis.input === 'public' ? { ...witnessInput(layout, values) } : { inPacked: packBytes(values) };
+  if (vis.input === 'hashed') {
+    if (secrets.salt === undefined) throw new TypeError('a hashed input needs its salt');
+    input.inSalt = [secrets.salt];
+  }
+  if (vis.params === 'hashed') {
+    if (!secrets.params) throw new TypeError('hashed parameters need their values');
+    input.wPacked = secrets.params.wPacked;
+    input.wBias = secrets.params.wBias;
+  }
+  return input;
+}
+
 
 /**
  * The witness of a compiled artifact directory for `input` (as witnessInput returns it), with the generator its

@@ -28,6 +28,11 @@ export interface QuantizeOptions {
   multiplierBits?: number;
   /** Where the calibration samples came from; recorded in the manifest. Default 'file'. */
   calibrationSource?: CalibrationInfo['source'];
+  /**
+   * The linear layers' weights and biases become private signals committed to by a hash (param visibility
+   * 'hashed'): their inputs are uint8 and their output bounds hold for every admissible weight set.
+   */
+  privateParams?: boolean;
 }
 
 export const DEFAULT_MULTIPLIER_BITS = 10;
@@ -169,6 +174,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
 
     const ctx: QuantizeContext = {
       multiplierBits,
+      privateParams: opts.privateParams ?? false,
       input: stateOf,
       range,
       outRange: range(layer.output),
@@ -235,5 +241,6 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     calibration: { source: opts.calibrationSource ?? 'file', samples: samples.length, sha256: calibrationHash(samples) },
     multiplierBits,
     notes: model.notes,
+    ...(opts.privateParams ? { params: 'hashed' as const } : {}),
   };
 }

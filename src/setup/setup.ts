@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { SetupError } from '../errors.ts';
 import { sha256File, writeFileAtomic } from '../artifacts/io.ts';
 import { stageArtifacts, withDirLock, type ArtifactStage } from '../artifacts/lock.ts';
-import { publicInputLayoutOf, readManifest, serializeManifest, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { publicInputLayoutOf, readManifest, serializeManifest, visibilityOf, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { loadSnarkjs } from '../toolchain.ts';
 import { vkHash } from '../verify/canonical.ts';
-import { inputSignalCount } from '../verify/layout.ts';
+import { inputSignalCount, isDefaultVisibility } from '../verify/layout.ts';
 import { sizeOf } from '../ir/types.ts';
 import { ZKONNX_VERSION } from '../version.ts';
 import { writeDevZkey } from './devkey.ts';
@@ -56,7 +56,10 @@ export function vkMetadata(m: Manifest, keyKind: KeyKind, ptauPower: number | nu
     output: m.output,
     key: { kind: keyKind, ptauPower },
     // Always written (absent only in keys made before the layouts existed): the verifier reads the layout here.
-    publicInputs: { layout: publicInputLayoutOf(m), signals: inputSignalCount(publicInputLayoutOf(m), sizeOf(m.input.shape)) },
+    // A hashed or private input has no public input signals.
+    publicInputs: { layout: publicInputLayoutOf(m), signals: visibilityOf(m).input === 'public' ? inputSignalCount(publicInputLayoutOf(m), sizeOf(m.input.shape)) : 0 },
+    // Written when not the default (so keys of default circuits stay as they were): the verifier reads it here.
+    ...(isDefaultVisibility(visibilityOf(m)) ? {} : { visibility: visibilityOf(m) }),
   };
 }
 

@@ -14,7 +14,7 @@ import { InputError } from '../errors.ts';
 import { parseCanonicalCoordinate } from '../field.ts';
 import { checkJsonBounds, MAX_JSON_DEPTH, type JsonBounds } from './bounds.ts';
 import { describeValue } from './describe.ts';
-import { PUBLIC_INPUT_LAYOUTS } from './layout.ts';
+import { parseVisibility, PUBLIC_INPUT_LAYOUTS } from './layout.ts';
 import type { ZkonnxVerificationKey } from './types.ts';
 
 /** More public signals than any circuit zkonnx can compile (circom's largest domain is 2^28 rows). */
@@ -84,7 +84,7 @@ export function unknownField(o: Record<string, unknown>, allowed: readonly strin
   return undefined;
 }
 
-const ZKONNX_FIELDS = ['version', 'model', 'r1csSha256', 'constraints', 'wires', 'input', 'output', 'key', 'publicInputs'];
+const ZKONNX_FIELDS = ['version', 'model', 'r1csSha256', 'constraints', 'wires', 'input', 'output', 'key', 'publicInputs', 'visibility'];
 
 /**
  * The zkonnx section's problems, in field order. `complete` (what verifyBundle needs) also requires the
@@ -147,6 +147,10 @@ function zkonnxProblem(z: Record<string, unknown>, complete: boolean, checkLayou
     if (pExtra !== undefined) return at(`publicInputs.${pExtra}`, 'is not a field of the key format');
     if (checkLayout && !(PUBLIC_INPUT_LAYOUTS as readonly unknown[]).includes(p.layout)) return at('publicInputs.layout', `is ${describeValue(p.layout)}, expected "plain" or "packed"`);
     if (!isCount(p.signals)) return at('publicInputs.signals', 'must be a non-negative integer');
+  }
+  if (z.visibility !== undefined) {
+    const v = parseVisibility(z.visibility);
+    if ('bad' in v) return at(v.bad ? `visibility.${v.bad}` : 'visibility', v.bad ? 'is not a visibility the key format defines' : 'must be an object ({ input, output, params })');
   }
   return null;
 }

@@ -76,3 +76,76 @@ export function packedSignalBytes(nInputs: number): number[] {
 export function parsePublicInputLayout(v: unknown): PublicInputLayout | undefined {
   return (PUBLIC_INPUT_LAYOUTS as readonly unknown[]).includes(v) ? (v as PublicInputLayout) : undefined;
 }
+
+/**
+ * Visibility (`zkonnx compile --input-visibility/--output-visibility/--param-visibility`): what of the input,
+ * the output and the model parameters the public signals show.
+ * - input `public`: the uint8 input is public, in the public-input layout (plain or packed) above;
+ *   `hashed`: only a salted commitment to it is public (commitBytes(TAG_INPUT, input, salt), src/verify/commitment.ts);
+ *   `private`: nothing about it is public. Hashed and private inputs are range-checked to uint8 by the circuit.
+ * - output `public`: one signal per output element; `hashed`: one signal, commitFieldElements(TAG_OUTPUT, outputs)
+ *   (unsalted: it compresses the outputs, it does not hide them; the bundle carries them).
+ * - params `fixed`: weights are circuit constants; `hashed`: the weights and biases of the linear layers
+ *   (Gemm/MatMul/Conv) are private signals and one public signal is their commitment (TAG_PARAMS).
+ */
+export type InputVisibility = 'public' | 'hashed' | 'private';
+export type OutputVisibility = 'public' | 'hashed';
+export type ParamVisibility = 'fixed' | 'hashed';
+
+export interface Visibility {
+  input: InputVisibility;
+  output: OutputVisibility;
+  params: ParamVisibility;
+}
+
+export const INPUT_VISIBILITIES: readonly InputVisibility[] = ['public', 'hashed', 'private'];
+export const OUTPUT_VISIBILITIES: readonly OutputVisibility[] = ['public', 'hashed'];
+export const PARAM_VISIBILITIES: readonly ParamVisibility[] = ['fixed', 'hashed'];
+
+/** Today's behaviour, and what a key or bundle without a `visibility` field means. */
+export const DEFAULT_VISIBILITY: Readonly<Visibility> = Object.freeze({ input: 'public', output: 'public', params: 'fixed' });
+
+/** A visibility read from a file or a caller: the value, or the name of the first bad field. */
+export function parseVisibility(v: unknown): Visibility | { bad: string } {
+  if (v === undefined) return { ...DEFAULT_VISIBILITY };
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return { bad: '' };
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (o[k] !== undefined && !['input', 'output', 'params'].includes(k)) return { bad: k };
+  const input = o.input ?? 'public';
+  const output = o.output ?? 'public';
+  const params = o.params ?? 'fixed';
+  if (!(INPUT_VISIBILITIES as readonly unknown[]).includes(input)) return { bad: 'input' };
+  if (!(OUTPUT_VISIBILITIES as readonly unknown[]).includes(output)) return { bad: 'output' };
+  if (!(PARAM_VISIBILITIES as readonly unknown[]).includes(params)) return { bad: 'params' };
+  return { input, output, params } as Visibility;
+}
+
+export const isDefaultVisibility = (v: Visibility) => v.input === 'public' && v.output === 'public' && v.params === 'fixed';
+
+/**
+ * Where each part sits among the public signals. circom puts main's outputs first, in declaration order, then
+ * its public inputs: [outputs (nOut signals, or 1 commitment)] [input commitment, if hashed] [params
+ * commitment, if hashed] [input signals in `layout`, if public].
+ */
+export interface SignalLayout {
+  /** First output signal and how many (1 when hashed: the commitment). */
+  outputs: { at: number; count: number };
+  /** Index of the input commitment, or -1. */
+  inputHash: number;
+  /** Index of the parameter commitment, or -1. */
+  paramsHash: number;
+  /** First public input signal and how many (count 0 unless the input is public). */
+  input: { at: number; count: number };
+  total: number;
+}
+
+export function signalLayout(v: Visibility, layout: PublicInputLayout, nIn: number, nOut: number): SignalLayout {
+  let at = 0;
+  const outputs = { at, count: v.output === 'hashed' ? 1 : nOut };
+  at += outputs.count;
+  const inputHash = v.input === 'hashed' ? at++ : -1;
+  const paramsHash = v.params === 'hashed' ? at++ : -1;
+  const input = { at, count: v.input === 'public' ? inputSignalCount(layout, nIn) : 0 };
+  at += input.count;
+  return { outputs, inputHash, paramsHash, input, total: at };
+}

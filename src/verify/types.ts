@@ -1,6 +1,6 @@
 /** File formats shared by prover and verifier: the verification key's zkonnx section and the proof bundle. */
 import type { TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
-import type { PublicInputLayout } from './layout.ts';
+import type { PublicInputLayout, Visibility } from './layout.ts';
 
 export interface Groth16Proof {
   pi_a: string[];
@@ -37,6 +37,11 @@ export interface ZkonnxVerificationKey {
      * signal) or `packed` (31 bytes per signal). Absent in keys made before the layouts existed: `plain`.
      */
     publicInputs?: { layout: PublicInputLayout; signals: number };
+    /**
+     * What the public signals show of the input, output and parameters (src/verify/layout.ts). Absent: the
+     * default (input and output public, constant weights).
+     */
+    visibility?: Visibility;
   };
 }
 
@@ -59,15 +64,28 @@ export interface ProofBundle {
      * the layout from the key and rejects a bundle whose statement differs.
      */
     publicInputs?: { layout: PublicInputLayout; signals: number };
+    /** The visibility the prover used (absent in older bundles). Informative only, like publicInputs. */
+    visibility?: Visibility;
   };
   quantization: { input: TensorSpec & { quant: U8Quant }; output: TensorSpec & { quant: TensorQuant } };
-  input: { name: string; shape: number[]; quantized: number[] };
+  /** `quantized` is absent when the input is hashed or private (unless the opening is included, see `opening`). */
+  input: { name: string; shape: number[]; quantized?: number[] };
   output: { name: string; shape: number[]; quantized: string[]; values: number[] };
   /**
    * Outputs first, then the input signals in the key's layout (one per uint8, or 31 uint8 packed per signal),
    * as decimal field elements (signed values as p + x). `input.quantized` keeps the readable uint8 array.
    */
   publicSignals: string[];
+  /**
+   * The commitments among the public signals (decimal field elements), by part: present exactly for the parts
+   * the key's visibility hashes. Each equals its public signal (verifyBundle checks).
+   */
+  commitments?: { input?: string; output?: string; params?: string };
+  /**
+   * The opening of a hashed input, only when the prover asked to include it: the salt (decimal). With it and
+   * `input.quantized`, verifyBundle checks that the input commitment opens to that input.
+   */
+  opening?: { salt: string };
   proof: Groth16Proof;
   createdAt: string;
 }
