@@ -8,24 +8,27 @@ pragma circom 2.1.0;
 //   h     = P16([h, items[16 + 15 (c-1) .. 16 + 15 c)])   for each following chunk c = 1..k of 15 items
 //   out   = h
 //
-// P16 is circomlib's Poseidon(16) (t = 17, initial state 0), equal to circomlibjs' poseidon on 16 inputs and
-// to src/verify/poseidon.ts. TAG separates kinds of commitment (TAG_INPUT, TAG_OUTPUT, TAG_PARAMS in
-// commitment.ts); LEN is the number of values the elements encode (bytes, for packed uint8 tensors) and fixes
-// the padding, so inputs of different lengths never hash alike; salt is 0 for an unsalted commitment.
+// P16 is Poseidon16 of poseidon16.circom: Poseidon for t = 17 (initial state 0), the same function as
+// circomlib's Poseidon(16), circomlibjs' poseidon on 16 inputs and src/verify/poseidon.ts. TAG separates kinds
+// of commitment (TAG_INPUT, TAG_OUTPUT, TAG_PARAMS in commitment.ts); LEN is the number of values the elements
+// encode (bytes, for packed uint8 tensors) and fixes the padding, so inputs of different lengths never hash
+// alike; salt is 0 for an unsalted commitment.
 //
 // TAG and LEN are template parameters, bound to P16 inputs with <== to constants, which circom --O1 folds
 // away: they cost nothing and are part of the circuit (a verifier who trusts the key trusts them).
 //
-// Soundness: there is no <-- here at all. Every signal is an output of a Poseidon component, whose every
-// intermediate is fixed by <== (quadratic S-box rows and linear mixing rows), so `out` is a function of
+// Soundness: there is no <-- here at all. Every signal is an output of a Poseidon16 component, whose every
+// intermediate is fixed by <== (quadratic S-box rows, one linear output row), so `out` is a function of
 // `in` and `salt` with exactly one satisfying value. The template does NOT check that in[] encodes LEN values
 // (e.g. that each element is 31 range-checked bytes): the caller binds in[] to range-checked values (see
 // UnpackBytes in pack.circom) or to signals whose range is known.
 //
-// Cost: P16 is (8 * 17 + 68) * 3 = 612 S-box multiplications, plus the linear rows --O1 cannot remove
-// (Poseidon's mixing rows are linear combinations, not renamings). Measured with circom --O1 and the direct
-// backend: see COMMITMENT_COST_FORMULA in src/verify/commitment.ts (the test pins it per M).
-include "circomlib/circuits/poseidon.circom";
+// Cost: one P16 is 610 constraints (609 S-box rows and its output row, see poseidon16.circom); the chaining,
+// the inputs and the result are renamings and the constants are folded, which circom --O1 removes. Measured
+// with circom --O1 and the direct backend: see COMMITMENT_COST_FORMULA in src/verify/commitment.ts (the test
+// pins it per M).
+include "poseidon16_constants.circom";
+include "poseidon16.circom";
 
 template ZkonnxHash(M, TAG, LEN) {
     assert(M >= 1);
@@ -41,7 +44,7 @@ template ZkonnxHash(M, TAG, LEN) {
     }
     component p[K + 1];
 
-    p[0] = Poseidon(16);
+    p[0] = Poseidon16();
     p[0].inputs[0] <== TAG;
     p[0].inputs[1] <== LEN;
     p[0].inputs[2] <== salt;
@@ -54,7 +57,7 @@ template ZkonnxHash(M, TAG, LEN) {
     }
 
     for (var c = 1; c <= K; c++) {
-        p[c] = Poseidon(16);
+        p[c] = Poseidon16();
         // Chaining: the previous hash is the first input of the next P16.
         p[c].inputs[0] <== p[c - 1].out;
         for (var i = 1; i < 16; i++) {

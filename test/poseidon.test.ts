@@ -3,6 +3,8 @@
  *   - poseidon16 == circomlibjs' poseidon on random and edge inputs;
  *   - zkonnxHash / commitBytes == the definition re-implemented on circomlibjs' poseidon;
  *   - tag, length and salt separate commitments;
+ *   - Poseidon16 (circuits/poseidon16.circom) in the circuit == circomlibjs' poseidon == circomlib's own
+ *     Poseidon(16) template on the same inputs, in 610 constraints; a mutated S-box signal or output violates one;
  *   - ZkonnxHash in the circuit (direct backend, and circom2 for one M) == zkonnxHash off the circuit, with
  *     exactly commitmentCost(M) constraints; a mutated output or intermediate hash violates a constraint.
  */
@@ -134,9 +136,95 @@ describe('zkonnxHash', () => {
   });
 
   it('commitmentCost', () => {
-    expect([1, 13, 14, 28, 29, 43, 44].map(commitmentCost)).toEqual([2092, 2092, 4184, 4184, 6276, 6276, 8368]);
-    expect(COMMITMENT_COST_FORMULA).toMatch(/2092 constraints per Poseidon\(16\)/);
+    expect([1, 13, 14, 28, 29, 43, 44].map(commitmentCost)).toEqual([610, 610, 1220, 1220, 1830, 1830, 2440]);
+    // A 784-byte input packs into 26 elements: 2 permutations.
+    expect(commitmentCost(26)).toBe(1220);
+    expect(COMMITMENT_COST_FORMULA).toMatch(/610 constraints per Poseidon\(16\)/);
+    expect(() => commitmentCost(0)).toThrow(RangeError);
   });
+});
+
+/** A random vector of 16 field elements as the main input `inputs`. */
+const randomInputs = () => Array.from({ length: 16 }, randomElement);
+const EDGE_INPUTS = [new Array<bigint>(16).fill(0n), new Array<bigint>(16).fill(P - 1n), Array.from({ length: 16 }, (_, i) => BigInt(i))];
+
+describe('Poseidon16 in the circuit (circuits/poseidon16.circom)', () => {
+  const dir = join(ROOT, 'p16');
+  const file = join(dir, 'circuit.circom');
+
+  it('equals circomlibjs poseidon on edge and random inputs, in 610 constraints', async () => {
+    await mkdir(dir, { recursive: true });
+    await writeFile(file, 'pragma circom 2.1.0;\ninclude "poseidon16.circom";\ncomponent main = Poseidon16();\n');
+    const report = await compileCircomDirect(file, dir);
+    // 203 S-boxes (state[0] of round 0 is a constant) of 3 rows, and the output row.
+    expect(report.constraints).toBe(610);
+    expect(report.constraints).toBe(commitmentCost(1));
+    for (const v of [...EDGE_INPUTS, ...Array.from({ length: 6 }, randomInputs)]) {
+      const w = await directWitness(file, { inputs: v });
+      expect(w.values[1]).toBe(ref(v));
+      expect(w.values[1]).toBe(poseidon16(v));
+    }
+  }, 30_000);
+
+  it('a mutated S-box signal (x2, x4, y) or output violates a constraint', async () => {
+    const r1cs = await readR1csFile(join(dir, 'circuit.r1cs'));
+    const wires = nameToWire(await buildConstraintSystem(file));
+    const w = (await directWitness(file, { inputs: randomInputs() })).values;
+    expect(violatedConstraints(r1cs, w)).toEqual([]);
+    // First full round, a partial round (index 16 + 16 + ... : 4 * 17 - 1 = 67 is the first partial S-box), last S-box.
+    for (const name of ['main.out', 'main.x2[0]', 'main.x4[0]', 'main.x2[67]', 'main.x4[100]', 'main.y[100]', 'main.y[202]']) {
+      const wire = wires.get(name);
+      expect(wire, name).toBeGreaterThan(0);
+      for (const delta of [1n, P - 1n]) {
+        const bad = [...w];
+        bad[wire!] = (bad[wire!] + delta) % P;
+        expect(violatedConstraints(r1cs, bad).length, name).toBeGreaterThan(0);
+      }
+    }
+  }, 30_000);
+
+  it('equals circomlib\'s own Poseidon(16) template on the same inputs (one circuit with both, direct backend and circom2)', async () => {
+    const src = [
+      'pragma circom 2.1.0;',
+      'include "circomlib/circuits/poseidon.circom";',
+      'include "poseidon16.circom";',
+      'template Both() {',
+      '    signal input inputs[16];',
+      '    signal output ours;',
+      '    signal output theirs;',
+      '    component a = Poseidon16();',
+      '    component b = Poseidon(16);',
+      '    for (var i = 0; i < 16; i++) {',
+      '        a.inputs[i] <== inputs[i];',
+      '        b.inputs[i] <== inputs[i];',
+      '    }',
+      '    ours <== a.out;',
+      '    theirs <== b.out;',
+      '}',
+      'component main = Both();',
+      '',
+    ].join('\n');
+    const both = join(ROOT, 'p16-vs-circomlib');
+    const direct = join(both, 'direct', 'circuit.circom');
+    const circom = join(both, 'circom', 'circuit.circom');
+    for (const f of [direct, circom]) {
+      await mkdir(join(f, '..'), { recursive: true });
+      await writeFile(f, src);
+    }
+    const rd = await compileCircomDirect(direct, join(both, 'direct'));
+    const rc = await compileCircuit(circom, join(both, 'circom'), 'wasm', { witness: true });
+    // Ours costs 610 of the total; circomlib's the other 2092.
+    expect(rd.constraints).toBe(610 + 2092);
+    expect(rc.constraints).toBe(rd.constraints);
+    for (const v of [...EDGE_INPUTS, ...Array.from({ length: 5 }, randomInputs)]) {
+      const wd = (await directWitness(direct, { inputs: v })).values;
+      // Wires 1 and 2 are main's outputs, in declaration order.
+      expect([wd[1], wd[2]]).toEqual([ref(v), ref(v)]);
+    }
+    const v = randomInputs();
+    const wc = (await computeWitness(join(both, 'circom', 'circuit_js', 'circuit.wasm'), { inputs: v })).values;
+    expect([wc[1], wc[2]]).toEqual([ref(v), ref(v)]);
+  }, 60_000);
 });
 
 const circuitSource = (m: number, len: number) => `pragma circom 2.1.0;\ninclude "hash.circom";\ncomponent main = ZkonnxHash(${m}, ${TAG_INPUT}, ${len});\n`;
@@ -171,8 +259,8 @@ describe('ZkonnxHash in the circuit == zkonnxHash', () => {
     const wires = nameToWire(await buildConstraintSystem(file));
     const w = (await directWitness(file, { in: packBytesForHash(randomBytes(31 * 14 - 3)), salt: [7n] })).values;
     expect(violatedConstraints(r1cs, w)).toEqual([]);
-    // main.out, the chaining hash p[0].out, and a first-round S-box square.
-    const names = ['main.out', 'main.p[0].out', 'main.p[1].pEx.sigmaF[0][3].in2'];
+    // main.out, the chaining hash p[0].out, a first-round S-box square and a partial-round fourth power.
+    const names = ['main.out', 'main.p[0].out', 'main.p[1].x2[3]', 'main.p[0].x4[90]', 'main.p[1].y[202]'];
     for (const name of names) {
       const wire = wires.get(name);
       expect(wire, name).toBeGreaterThan(0);

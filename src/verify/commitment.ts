@@ -6,7 +6,8 @@
  *   items = [tag, len, salt, elems...], padded with zeros to the smallest length 16 + 15 k (k >= 0)
  *   h = P16(items[0..16)); then h = P16([h, ...c]) for each following chunk c of 15 items; the result is h.
  *
- * P16 is circomlib's Poseidon(16) (src/verify/poseidon.ts). `len` is the number of values the elements encode
+ * P16 is Poseidon for 16 inputs, the function of circomlib's Poseidon(16) (src/verify/poseidon.ts; in the circuit,
+ * circuits/poseidon16.circom). `len` is the number of values the elements encode
  * (bytes, for packed uint8 tensors) and fixes the chunking, so different lengths never collide; `tag` separates
  * kinds of commitment; `salt` is 0 when unsalted (a salt hides a low-entropy input from anyone who could
  * otherwise hash every candidate).
@@ -98,12 +99,18 @@ function permutations(m: number): number {
   return 1 + Math.ceil(Math.max(0, m - 13) / 15);
 }
 
-/** Constraints (circom --O1) of one Poseidon(16): 612 S-box rows (204 x^5, 3 each) + 1480 linear mixing rows. */
-const P16_CONSTRAINTS = 2092;
+/**
+ * Constraints (circom --O1, measured with circom2 and the direct backend) of one Poseidon16 of
+ * circuits/poseidon16.circom: 609 S-box rows (203 x^5 of 3 rows each; the 204th, on the constant state[0] of
+ * round 0, is computed at compile time) + 1 linear output row. Round constants and mixing are linear
+ * combinations kept in vars: no rows.
+ */
+const P16_CONSTRAINTS = 610;
 
 /** How commitmentCost counts, in words. */
 export const COMMITMENT_COST_FORMULA =
-  `${P16_CONSTRAINTS} constraints per Poseidon(16) (612 non-linear S-box rows + 1480 linear mixing rows that --O1 keeps), ` +
+  `${P16_CONSTRAINTS} constraints per Poseidon(16) (609 non-linear S-box rows: 203 x^5 of 3 rows each, plus 1 linear output row; ` +
+  'round constants and mixing are linear combinations, no rows), ' +
   'times 1 + ceil(max(0, M - 13) / 15) permutations for M elements: TAG, LEN, salt and 13 elements fill the first, 15 elements each later one. ' +
   'TAG, LEN and zero padding are constants that --O1 folds; the result signal is a renaming.';
 
