@@ -12,7 +12,6 @@ import { DEFAULT_VISIBILITY, type PublicInputLayout, type Visibility } from '../
 import { writeFileAtomic } from './io.ts';
 import { commitJournalPath, recoverArtifactDir } from './lock.ts';
 import { artifactPath, templatesDir } from './paths.ts';
-import { optionalPackageDir } from '../toolchain.ts';
 
 export type KeyKind = 'dev' | 'ceremony';
 
@@ -142,18 +141,13 @@ export function requireFreshSetup(dir: string, m: Manifest): SetupRecord {
 }
 
 /**
- * sha256 over the generated circuit and every hand-written template it may include (manifest circuit.circomSha256),
- * and circomlib's Poseidon files when it includes hash.circom.
+ * sha256 over the generated circuit and every hand-written template it may include (manifest circuit.circomSha256);
+ * these are all of its sources (hash.circom's Poseidon16 and its constants are zkonnx templates too).
  */
 export async function circuitSourceHash(source: string): Promise<string> {
   const h = createHash('sha256').update(source);
   for (const f of (await readdir(templatesDir())).filter((x) => x.endsWith('.circom')).sort()) {
     h.update(`\0${f}\0`).update(await readFile(join(templatesDir(), f)));
-  }
-  // circuits/hash.circom includes circomlib's Poseidon: a circuit that uses it depends on those files too.
-  if (source.includes('hash.circom')) {
-    const dir = join(optionalPackageDir('circomlib'), 'circuits');
-    for (const f of ['poseidon.circom', 'poseidon_constants.circom']) h.update(`\0circomlib/circuits/${f}\0`).update(await readFile(join(dir, f)));
   }
   return h.digest('hex');
 }

@@ -150,11 +150,11 @@ export async function compileCircuit(circomFile: string, outDir: string, choice:
   // Optional packages are looked up before anything is written: a missing one names itself.
   const circom2Cli = native ? null : join(optionalPackageDir('circom2'), 'cli.js');
   const circomlibDir = opts.circomlib ? join(optionalPackageDir('circomlib'), 'circuits') : null;
-  // circuits/hash.circom includes "circomlib/circuits/poseidon.circom": a circuit that uses it (or circomlib
-  // directly) gets circomlib's Poseidon files under circomlib/circuits/ beside it.
-  // (An unreadable file is reported by the copy below, as before.)
+  // A circuit that includes "circomlib/circuits/poseidon.circom" itself (tests comparing with circomlib's
+  // Poseidon) gets circomlib's Poseidon files under circomlib/circuits/ beside it. zkonnx's own circuits
+  // (hash.circom included) use none. (An unreadable file is reported by the copy below, as before.)
   const source = existsSync(circomFile) ? readFileSync(circomFile, 'utf8') : '';
-  const poseidonDir = source.includes('hash.circom') || source.includes('circomlib/') ? join(optionalPackageDir('circomlib'), 'circuits') : null;
+  const poseidonDir = source.includes('circomlib/') ? join(optionalPackageDir('circomlib'), 'circuits') : null;
   await mkdir(outDir, { recursive: true });
   const tmp = await mkdtemp(join(outDir, '.compile-'));
   const forgetTmp = trackTemp(tmp);
