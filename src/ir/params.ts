@@ -74,3 +74,65 @@ export function paramsCommitment(model: QuantizedModel): bigint {
   const s = paramSignals(model);
   return zkonnxHash(TAG_PARAMS, paramsLengthWord(nWeights, nBiases), 0n, [...s.wPacked, ...s.wBias]);
 }
+
+/** A weight set for a circuit with private parameters (the file `zkonnx commit-model` writes). */
+export interface ParamSet {
+  format: 'zkonnx-params';
+  /** paramsCommitment of the set, decimal. */
+  commitment: string;
+  layers: { name: string; kind: 'dense' | 'conv'; weights: number[]; bias: number[] }[];
+}
+
+export const PARAM_SET_FORMAT = 'zkonnx-params';
+
+/** The model's own weight set. */
+export function paramSetOf(model: QuantizedModel): ParamSet {
+  return {
+    format: PARAM_SET_FORMAT,
+    commitment: paramsCommitment(model).toString(),
+    layers: paramLayers(model).map((l) => ({ name: l.name, kind: l.kind, weights: Array.from(l.weights), bias: [...l.bias] })),
+  };
+}
+
+/**
+ * Why a weight set does not fit the model's circuit (the first problem, naming the layer and field), or null.
+ * It fits when it has the same layers in the same order (names, kinds, weight and bias counts), every weight
+ * an integer in [-128, 127] and every bias an integer in the layer's signed biasBits range: then the circuit's
+ * gadget bounds hold for it and the same key proves it.
+ */
+export function paramSetProblem(model: QuantizedModel, set: unknown): string | null {
+  if (!set || typeof set !== 'object' || Array.isArray(set)) return 'is not an object';
+  const s = set as Record<string, unknown>;
+  if (s.format !== PARAM_SET_FORMAT) return `field 'format' must be "${PARAM_SET_FORMAT}"`;
+  const layers = paramLayers(model);
+  if (!Array.isArray(s.layers)) return "field 'layers' must be an array";
+  if (s.layers.length !== layers.length) return `has ${s.layers.length} layers, the circuit takes parameters for ${layers.length}`;
+  for (let k = 0; k < layers.length; k++) {
+    const l = layers[k];
+    const g = s.layers[k] as Record<string, unknown>;
+    const at = `layers[${k}]`;
+    if (!g || typeof g !== 'object') return `field '${at}' must be an object`;
+    if (g.name !== l.name || g.kind !== l.kind) return `field '${at}' is ${JSON.stringify(String(g.name)).slice(0, 60)} (${String(g.kind).slice(0, 20)}), the circuit's layer ${k} is '${l.name}' (${l.kind})`;
+    if (!Array.isArray(g.weights) || g.weights.length !== l.weights.length) return `field '${at}.weights' must hold ${l.weights.length} integers (layer '${l.name}')`;
+    const bw = g.weights.findIndex((w) => !Number.isInteger(w) || w < -128 || w > 127);
+    if (bw >= 0) return `field '${at}.weights[${bw}]' is ${String(g.weights[bw]).slice(0, 30)}, not an integer in [-128, 127] (layer '${l.name}')`;
+    const bits = l.privateParams!.biasBits;
+    if (!Array.isArray(g.bias) || g.bias.length !== l.bias.length) return `field '${at}.bias' must hold ${l.bias.length} integers (layer '${l.name}')`;
+    const bb = g.bias.findIndex((b) => !Number.isSafeInteger(b) || b < -(2 ** (bits - 1)) || b >= 2 ** (bits - 1));
+    if (bb >= 0) return `field '${at}.bias[${bb}]' is ${String(g.bias[bb]).slice(0, 30)}, not an integer in the circuit's ${bits}-bit signed range (layer '${l.name}')`;
+  }
+  return null;
+}
+
+/** The model with the weight set's weights and biases (checked with paramSetProblem first: throws TypeError). */
+export function withParamSet(model: QuantizedModel, set: ParamSet): QuantizedModel {
+  const problem = paramSetProblem(model, set);
+  if (problem) throw new TypeError(`weight set ${problem}`);
+  let k = 0;
+  const layers = model.layers.map((l) => {
+    if (!((l.kind === 'dense' || l.kind === 'conv') && l.privateParams)) return l;
+    const g = set.layers[k++];
+    return { ...l, weights: Int32Array.from(g.weights), bias: [...g.bias] };
+  });
+  return { ...model, layers };
+}

@@ -10,7 +10,7 @@ import type { Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../artifacts/io.ts';
 import { withDirLock, withFileLock } from '../artifacts/lock.ts';
-import { backendOf, circuitSourceHash, publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup } from '../artifacts/manifest.ts';
+import { backendOf, circuitSourceHash, publicInputLayoutOf, readManifest, readQuantizedModel, requireFreshSetup, visibilityOf } from '../artifacts/manifest.ts';
 import { artifactPath, type ArtifactKind } from '../artifacts/paths.ts';
 import { ArtifactError, fileSystemError, InputError, isFileSystemFailure, WitnessMismatchError } from '../errors.ts';
 import { fromField, toField, toFieldString } from '../field.ts';
@@ -21,15 +21,32 @@ import { loadSnarkjs } from '../toolchain.ts';
 import { quantizeInput } from '../quantize/quantize.ts';
 import { runInteger } from '../reference/integer.ts';
 import { dequantizeOutput } from '../verify/dequantize.ts';
-import { inputSignals } from '../verify/layout.ts';
+import { inputSignals, isDefaultVisibility, signalLayout } from '../verify/layout.ts';
+import { commitBytes, commitFieldElements, randomSalt, TAG_INPUT, TAG_OUTPUT } from '../verify/commitment.ts';
+import { paramSetProblem, paramSignals, paramsCommitment, withParamSet, type ParamSet } from '../ir/params.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from '../verify/types.ts';
 import { parseVerificationKey } from '../verify/key.ts';
 import { verifyBundle } from '../verify/verify.ts';
 import { BUNDLE_FORMAT_VERSION, ZKONNX_VERSION } from '../version.ts';
-import { witnessInput, witnessWith } from './witness.ts';
+import { visibilityWitnessInput, witnessWith } from './witness.ts';
 
 export interface ProveOptions {
   progress?: ProgressReporter;
+  /**
+   * Hashed input: the salt of the input commitment (a field element). Default: 248 random bits. It is returned
+   * in ProveResult.opening, and put in the bundle only with `includeOpening`.
+   */
+  salt?: bigint;
+  /**
+   * Hashed input: put the input and its salt into the bundle, so anyone holding it can check the commitment
+   * opens to that input. Default false: the bundle states the commitment only.
+   */
+  includeOpening?: boolean;
+  /**
+   * Hashed parameters: the weight set to prove with (as `zkonnx commit-model` writes it); default the compiled
+   * model's own. It must fit the circuit (src/ir/params.ts paramSetProblem): InputError otherwise.
+   */
+  params?: ParamSet;
 }
 
 export interface ProveTimings {
@@ -43,6 +60,11 @@ export interface ProveResult {
   bundle: ProofBundle;
   timings: ProveTimings;
   verification: VerifyResult;
+  /**
+   * Hashed input: what opens its commitment (keep it; the bundle has it only with includeOpening): the uint8
+   * input, the salt (decimal) and the commitment (decimal).
+   */
+  opening?: { input: number[]; salt: string; commitment: string };
 }
 
 /**
@@ -68,7 +90,21 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
       hint: 'Recompile without --no-witness, or with --backend direct (which needs no circuit_js; with circom, circuits of several hundred thousand constraints need a native circom on PATH).',
     });
   }
-  const model = await readQuantizedModel(dir);
+  const compiled = await readQuantizedModel(dir);
+  const vis = visibilityOf(manifest);
+  if (opts.params !== undefined && vis.params !== 'hashed') {
+    throw new InputError(`'${dir}' was compiled with fixed parameters (constants of the circuit): a weight set cannot be given.`, {
+      hint: 'Compile with --param-visibility hashed to prove with committed weight sets.',
+    });
+  }
+  if (opts.params !== undefined) {
+    const problem = paramSetProblem(compiled, opts.params);
+    if (problem) throw new InputError(`The weight set ${problem}: it does not fit the circuit of '${dir}'.`, { hint: `Make it with \`zkonnx commit-model MODEL.onnx --like ${dir}\`.` });
+  }
+  if ((opts.salt !== undefined || opts.includeOpening) && vis.input !== 'hashed') {
+    throw new InputError(`A salt or an opening only applies to a hashed input; '${dir}' has a ${vis.input} input.`);
+  }
+  const model = opts.params ? withParamSet(compiled, opts.params) : compiled;
   const flat = input instanceof Float64Array ? input : flattenInput(input, model.input);
   if (flat.length !== sizeOf(model.input.shape)) {
     throw new InputError(`input: ${flat.length} values given, the model's input '${model.input.name}' has ${sizeOf(model.input.shape)} (shape [${model.input.shape}]).`);
@@ -77,19 +113,45 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   const expected = runInteger(model, xq);
 
   const layout = publicInputLayoutOf(manifest);
-  const pubIn = inputSignals(layout, xq);
+  const nIn = sizeOf(model.input.shape);
+  const nOut = sizeOf(model.output.shape);
+  const sl = signalLayout(vis, layout, nIn, nOut);
+  const salt = vis.input === 'hashed' ? opts.salt ?? randomSalt() : undefined;
+  const params = vis.params === 'hashed' ? paramSignals(model) : undefined;
+  const outputInts = expected.map((v) => BigInt(v));
+  const commitments: NonNullable<ProofBundle['commitments']> = {};
+  if (vis.output === 'hashed') commitments.output = commitFieldElements(TAG_OUTPUT, outputInts.map(toField)).toString();
+  if (salt !== undefined) commitments.input = commitBytes(TAG_INPUT, xq, salt).toString();
+  if (params) commitments.params = paramsCommitment(model).toString();
+  // The public signals the proof must have, in the layout's order.
+  const want: string[] = new Array(sl.total);
+  if (vis.output === 'hashed') want[sl.outputs.at] = commitments.output!;
+  else expected.forEach((v, k) => (want[sl.outputs.at + k] = toFieldString(v)));
+  if (sl.inputHash >= 0) want[sl.inputHash] = commitments.input!;
+  if (sl.paramsHash >= 0) want[sl.paramsHash] = commitments.params!;
+  if (vis.input === 'public') inputSignals(layout, xq).forEach((v, k) => (want[sl.input.at + k] = v.toString()));
 
   const t0 = performance.now();
-  const wIn = witnessInput(layout, xq);
+  const wIn = visibilityWitnessInput(layout, vis, xq, { salt, params });
   const witness = await witnessWith(dir, backend, wIn);
-  const nOut = sizeOf(model.output.shape);
-  const got = witness.values.slice(1, 1 + nOut);
-  const bad = expected.findIndex((v, k) => toField(v) !== got[k]);
-  if (bad >= 0) {
-    throw new WitnessMismatchError(
-      `The circuit's output ${bad} is ${fromField(got[bad])} but the integer reference says ${expected[bad]}.`,
-      { hint: 'This is a zkonnx bug; please report it with the model and input.' },
-    );
+  // The circuit's own values (wire 0 is the constant 1): with public outputs, the outputs; always, every public
+  // signal against what the integer reference and the commitments say.
+  const got = witness.values.slice(1, 1 + sl.total);
+  if (vis.output === 'public') {
+    const bad = expected.findIndex((v, k) => toField(v) !== got[sl.outputs.at + k]);
+    if (bad >= 0) {
+      throw new WitnessMismatchError(
+        `The circuit's output ${bad} is ${fromField(got[sl.outputs.at + bad])} but the integer reference says ${expected[bad]}.`,
+        { hint: 'This is a zkonnx bug; please report it with the model and input.' },
+      );
+    }
+  }
+  const badSignal = want.findIndex((v, i) => got[i].toString() !== v);
+  if (badSignal >= 0) {
+    const what = badSignal === sl.inputHash ? 'input commitment' : badSignal === sl.paramsHash ? 'parameter commitment' : vis.output === 'hashed' && badSignal === sl.outputs.at ? 'output commitment' : `public signal ${badSignal}`;
+    throw new WitnessMismatchError(`The circuit's ${what} is ${got[badSignal]} but zkonnx computes ${want[badSignal]} off the circuit.`, {
+      hint: 'This is a zkonnx bug; please report it with the model and input.',
+    });
   }
   const tWitness = performance.now();
   // Build (or reuse) the BN254 curve outside the timed section: it is a one-time cost per process.
@@ -100,7 +162,7 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   const t2 = performance.now();
   done();
 
-  const outputInts = expected.map((v) => BigInt(v));
+  const showInput = vis.input === 'public' || (vis.input === 'hashed' && opts.includeOpening);
   const bundle: ProofBundle = {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
@@ -110,10 +172,11 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
     keyKind: setup.keyKind,
     circuit: {
       constraints: manifest.circuit.constraints, wires: manifest.circuit.wires, publicSignals: manifest.circuit.publicSignals,
-      publicInputs: { layout, signals: pubIn.length },
+      publicInputs: { layout, signals: sl.input.count },
+      ...(isDefaultVisibility(vis) ? {} : { visibility: vis }),
     },
     quantization: { input: model.input, output: model.output },
-    input: { name: model.input.name, shape: model.input.shape, quantized: xq },
+    input: { name: model.input.name, shape: model.input.shape, ...(showInput ? { quantized: xq } : {}) },
     output: {
       name: model.output.name,
       shape: model.output.shape,
@@ -121,13 +184,14 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
       values: dequantizeOutput(model.output.quant, outputInts),
     },
     publicSignals,
+    ...(Object.keys(commitments).length ? { commitments } : {}),
+    ...(showInput && salt !== undefined ? { opening: { salt: salt.toString() } } : {}),
     proof,
     createdAt: new Date().toISOString(),
   };
-  // The public signals snarkjs returns are the witness's; they must be exactly outputs then the input signals.
-  const want = [...expected.map(toFieldString), ...pubIn.map(String)];
+  // The public signals snarkjs returns are the witness's; they must be exactly the layout's.
   if (publicSignals.length !== want.length || publicSignals.some((s: string, i: number) => s !== want[i])) {
-    throw new WitnessMismatchError('The proof\'s public signals are not the expected outputs and inputs.');
+    throw new WitnessMismatchError('The proof\'s public signals are not the expected outputs, commitments and inputs.');
   }
   // Check our own proof against the directory's key (~20 ms): a key file that does not match the manifest
   // would otherwise only show up when someone else verifies.
@@ -144,6 +208,7 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
     bundle,
     timings: { witnessSeconds: (tWitness - t0) / 1000, proveSeconds: (t2 - t1) / 1000, verifySeconds: (t4 - t3) / 1000 },
     verification: check,
+    ...(salt !== undefined ? { opening: { input: xq, salt: salt.toString(), commitment: commitments.input! } } : {}),
   };
 }
 

@@ -8,9 +8,12 @@ import { unknownField } from './key.ts';
 
 /** The fields of each object in a bundle, by path ('' is the root); `quantization.*` is compared whole with the key's. */
 const BUNDLE_FIELDS: Record<string, readonly string[]> = {
-  '': ['format', 'formatVersion', 'zkonnxVersion', 'modelSha256', 'vkSha256', 'keyKind', 'circuit', 'quantization', 'input', 'output', 'publicSignals', 'proof', 'createdAt'],
-  circuit: ['constraints', 'wires', 'publicSignals', 'publicInputs'],
+  '': ['format', 'formatVersion', 'zkonnxVersion', 'modelSha256', 'vkSha256', 'keyKind', 'circuit', 'quantization', 'input', 'output', 'publicSignals', 'commitments', 'opening', 'proof', 'createdAt'],
+  circuit: ['constraints', 'wires', 'publicSignals', 'publicInputs', 'visibility'],
   'circuit.publicInputs': ['layout', 'signals'],
+  'circuit.visibility': ['input', 'output', 'params'],
+  commitments: ['input', 'output', 'params'],
+  opening: ['salt'],
   quantization: ['input', 'output'],
   input: ['name', 'shape', 'quantized'],
   output: ['name', 'shape', 'quantized', 'values'],

@@ -73,7 +73,8 @@ export function keySignalBudget(k: Record<string, unknown>): number {
   if (isObject(z) && isObject(z.input) && isObject(z.output)) {
     const nIn = shapeSize(z.input.shape);
     const nOut = shapeSize(z.output.shape);
-    if (nIn !== null && nOut !== null) n = Math.min(n, nIn + nOut);
+    // Outputs and inputs, plus the input and parameter commitments a hashed visibility adds.
+    if (nIn !== null && nOut !== null) n = Math.min(n, nIn + nOut + 2);
   }
   return n;
 }

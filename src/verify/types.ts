@@ -107,6 +107,8 @@ export type VerifyResult =
        * `zkonnx ceremony verify DIR --ptau FILE` is what makes the claim trustworthy).
        */
       keyKind: 'dev' | 'ceremony';
+      /** The commitments the proof establishes (decimal), for the parts the key hashes. */
+      commitments?: { input?: string; output?: string; params?: string };
     }
   | {
       valid: false;

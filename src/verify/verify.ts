@@ -40,7 +40,9 @@ import { dequantizeOutput } from './dequantize.ts';
 import { describeValue } from './describe.ts';
 import { bn128, groth16Verify, type Bn128 } from './groth16.ts';
 import { checkVerificationKey, keyBounds, keySignalBudget, shapeSize, unknownField } from './key.ts';
-import { PACK_BYTES, inputSignalCount, packBytes, packedSignalBytes, parsePublicInputLayout } from './layout.ts';
+import { PACK_BYTES, inputSignalCount, packBytes, packedSignalBytes, parsePublicInputLayout, parseVisibility, signalLayout, type Visibility } from './layout.ts';
+import { commitBytes, commitFieldElements, TAG_INPUT, TAG_OUTPUT } from './commitment.ts';
+import { toField } from '../field.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
 
 const reject = (reason: string): VerifyResult => ({ valid: false, reason, output: null });
@@ -97,22 +99,68 @@ export interface VerifyOptions {
    * refuses any other key.
    */
   vkSha256?: string;
+  /**
+   * Hashed input: an opening to check the input commitment against: the uint8 input (as the model quantizes
+   * it) and the salt (a bigint, or its decimal or 0x-hex text). The bundle is refused unless its commitment
+   * opens to exactly this input.
+   */
+  opening?: { input: readonly number[]; salt: bigint | string };
+  /**
+   * Hashed parameters: the commitment you expect (e.g. `zkonnx commit-model` printed it for the model you
+   * hold), a bigint or its decimal text. The bundle is refused unless its parameter commitment is this one.
+   */
+  paramsCommitment?: bigint | string;
 }
 
-/** The pinned hash (lower case) from valid options; throws InputError naming the option that is wrong. */
-function pinnedHash(opts: unknown): string | undefined {
-  if (opts === undefined) return undefined;
-  const hint = 'Call verifyBundle(bundle, vk) or verifyBundle(bundle, vk, { vkSha256 }) with the sha256 `zkonnx setup` printed for the key you trust.';
-  if (!isObject(opts)) throw new InputError(`verifyBundle: options must be an object ({ vkSha256 }) or undefined, not ${describeValue(opts)}.`, { hint });
-  // A misspelt option would silently turn pinning off: refuse it.
-  const extra = unknownField(opts, ['vkSha256']);
-  if (extra !== undefined) throw new InputError(`verifyBundle: unknown option 'options.${extra.slice(0, 40)}'; the only option is vkSha256.`, { hint });
+interface CheckedOptions {
+  pinned?: string;
+  opening?: { input: number[]; salt: bigint };
+  paramsCommitment?: bigint;
+}
+
+/** A field element from a bigint or decimal/0x-hex text, or null. */
+function fieldValue(v: unknown): bigint | null {
+  let x: bigint;
+  if (typeof v === 'bigint') x = v;
+  else if (typeof v === 'string' && /^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$/.test(v)) x = BigInt(v);
+  else return null;
+  return x >= 0n && x < FIELD_PRIME ? x : null;
+}
+
+/** Valid options, checked; throws InputError naming the option that is wrong. */
+function checkedOptions(opts: unknown): CheckedOptions {
+  if (opts === undefined) return {};
+  const hint = 'Call verifyBundle(bundle, vk) or verifyBundle(bundle, vk, { vkSha256, opening, paramsCommitment }) (vkSha256: the sha256 `zkonnx setup` printed for the key you trust).';
+  if (!isObject(opts)) throw new InputError(`verifyBundle: options must be an object ({ vkSha256, opening, paramsCommitment }) or undefined, not ${describeValue(opts)}.`, { hint });
+  // A misspelt option would silently turn a check off: refuse it.
+  const extra = unknownField(opts, ['vkSha256', 'opening', 'paramsCommitment']);
+  if (extra !== undefined) throw new InputError(`verifyBundle: unknown option 'options.${extra.slice(0, 40)}'; the options are vkSha256, opening and paramsCommitment.`, { hint });
+  const out: CheckedOptions = {};
   const h = opts.vkSha256;
-  if (h === undefined) return undefined;
-  if (typeof h !== 'string' || !/^[0-9a-fA-F]{64}$/.test(h)) {
-    throw new InputError(`options.vkSha256 must be a sha256 of 64 hex digits, not ${describeValue(h)}.`, { hint });
+  if (h !== undefined) {
+    if (typeof h !== 'string' || !/^[0-9a-fA-F]{64}$/.test(h)) {
+      throw new InputError(`options.vkSha256 must be a sha256 of 64 hex digits, not ${describeValue(h)}.`, { hint });
+    }
+    out.pinned = h.toLowerCase();
   }
-  return h.toLowerCase();
+  const o = opts.opening;
+  if (o !== undefined) {
+    if (!isObject(o)) throw new InputError(`options.opening must be an object ({ input, salt }), not ${describeValue(o)}.`, { hint });
+    const oExtra = unknownField(o, ['input', 'salt']);
+    if (oExtra !== undefined) throw new InputError(`verifyBundle: unknown option 'options.opening.${oExtra.slice(0, 40)}'; an opening is { input, salt }.`, { hint });
+    if (!Array.isArray(o.input) || o.input.some((v) => !Number.isInteger(v) || v < 0 || v > 255)) {
+      throw new InputError('options.opening.input must be an array of uint8 integers (the input as the model quantizes it).', { hint });
+    }
+    const salt = fieldValue(o.salt);
+    if (salt === null) throw new InputError(`options.opening.salt must be a field element (a bigint, or decimal or 0x-hex text below the BN254 order), not ${describeValue(o.salt)}.`, { hint });
+    out.opening = { input: [...o.input], salt };
+  }
+  if (opts.paramsCommitment !== undefined) {
+    const c = fieldValue(opts.paramsCommitment);
+    if (c === null) throw new InputError(`options.paramsCommitment must be a field element (a bigint, or decimal or 0x-hex text below the BN254 order), not ${describeValue(opts.paramsCommitment)}.`, { hint });
+    out.paramsCommitment = c;
+  }
+  return out;
 }
 
 /**
@@ -125,11 +173,11 @@ function pinnedHash(opts: unknown): string | undefined {
  * (about 20 ms; the first call also builds the curve, about 0.2 s). Junk is refused before any curve work.
  */
 export async function verifyBundle(bundle: ProofBundle, vk: ZkonnxVerificationKey, opts?: VerifyOptions): Promise<VerifyResult> {
-  const pinned = pinnedHash(opts);
+  const checked = checkedOptions(opts);
   // Total on what the bundle and key hold: values built in code can do what JSON cannot (a BigInt, which
   // JSON cannot write; a getter or proxy that throws), and whatever they throw is a refusal, not an exception.
   try {
-    return await verifyChecked(bundle, vk, pinned);
+    return await verifyChecked(bundle, vk, checked);
   } catch (e) {
     return reject(`malformed bundle or key: ${thrownText(e)}`);
   }
@@ -146,7 +194,8 @@ function thrownText(e: unknown): string {
   return s.length > 200 ? `${s.slice(0, 200)}...` : s;
 }
 
-async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, pinned: string | undefined): Promise<VerifyResult> {
+async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, opts: CheckedOptions): Promise<VerifyResult> {
+  const pinned = opts.pinned;
   const b: unknown = bundle;
   const k: unknown = vk;
   if (!isObject(b) || b.format !== BUNDLE_FORMAT) return reject('not a zkonnx proof bundle');
@@ -212,16 +261,26 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, pin
   if (circuit.publicSignals !== vk.nPublic) {
     return reject(`bundle circuit size differs from the verification key's (publicSignals: ${shown(circuit.publicSignals)}, the key's nPublic ${vk.nPublic})`);
   }
-  // The layout is the key's (a key made before layouts existed is plain); the bundle's statement is only checked.
+  // The layout and visibility are the key's (a key made before layouts existed is plain; one without a
+  // visibility is the default); the bundle's statements are only checked.
   const layout = meta.publicInputs === undefined ? 'plain' : parsePublicInputLayout(meta.publicInputs.layout);
   if (!layout) return reject(`verification key names an unknown public-input layout ${typeof meta.publicInputs?.layout === 'string' ? `'${meta.publicInputs.layout.slice(0, 40)}'` : shown(meta.publicInputs?.layout)}`);
-  const nInSignals = inputSignalCount(layout, nIn);
+  const visParsed = parseVisibility(meta.visibility);
+  if ('bad' in visParsed) return reject('verification key names an unknown visibility');
+  const vis: Visibility = visParsed;
+  const sl = signalLayout(vis, layout, nIn, nOut);
+  const nInSignals = sl.input.count;
   if (meta.publicInputs !== undefined && meta.publicInputs.signals !== nInSignals) return reject('verification key is inconsistent with its zkonnx section');
-  if (vk.nPublic !== nOut + nInSignals) return reject('verification key is inconsistent with its zkonnx section');
+  if (vk.nPublic !== sl.total) return reject('verification key is inconsistent with its zkonnx section');
   const stated: unknown = circuit.publicInputs;
   if (stated !== undefined && (!isObject(stated) || stated.layout !== layout || stated.signals !== nInSignals)) {
     const st = isObject(stated) ? stated : {};
     return reject(`bundle says its public inputs are ${shown(st.layout)} (${shown(st.signals)} signals) but the verification key's are '${layout}' (${nInSignals} signals)`);
+  }
+  const statedVis: unknown = circuit.visibility;
+  if (statedVis !== undefined && canonicalJson(statedVis) !== canonicalJson(vis)) {
+    const sv = isObject(statedVis) ? statedVis : {};
+    return reject(`bundle says its visibility is input ${shown(sv.input)}, output ${shown(sv.output)}, params ${shown(sv.params)} but the verification key's is input '${vis.input}', output '${vis.output}', params '${vis.params}'`);
   }
   const signals: unknown = bundle.publicSignals;
   if (!Array.isArray(signals) || signals.length !== vk.nPublic) {
@@ -234,39 +293,105 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, pin
     values.push(v);
   }
 
-  // Inputs: the bundle's claim must be the public inputs, and each a uint8.
+  // Commitments: stated exactly for the parts the key hashes, each equal to its public signal.
+  const commitments: unknown = bundle.commitments;
+  const expectedCommitments: Record<string, number> = {};
+  if (vis.input === 'hashed') expectedCommitments.input = sl.inputHash;
+  if (vis.output === 'hashed') expectedCommitments.output = sl.outputs.at;
+  if (vis.params === 'hashed') expectedCommitments.params = sl.paramsHash;
+  if (commitments !== undefined && !isObject(commitments)) return reject(`bundle field 'commitments' must be an object, not ${shown(commitments)}`);
+  const stateCommitments = isObject(commitments) ? commitments : {};
+  for (const part of ['input', 'output', 'params'] as const) {
+    const c = stateCommitments[part];
+    const at = expectedCommitments[part];
+    if (at === undefined) {
+      if (c !== undefined) return reject(`bundle states a commitment to its ${part}, but the verification key's ${part} is not hashed`);
+      continue;
+    }
+    if (typeof c !== 'string' || c !== values[at].toString()) {
+      return reject(`bundle's ${part} commitment (${shown(c)}) is not public signal ${at} of the proof`);
+    }
+  }
+
+  // Inputs. Public: the bundle's claim must be the public inputs, and each a uint8. Hashed: a claimed input
+  // (only with its opening) must open the commitment. Private: the proof says nothing of it, so the bundle
+  // must not claim one.
   const claimedIn: unknown = bundle.input.quantized;
-  if (!Array.isArray(claimedIn) || claimedIn.length !== nIn) return reject('bundle input does not match the public signals');
-  if (layout === 'plain') {
-    // The circuit does not range-check plain inputs: it is sound only for uint8 values, so check them here.
-    for (let i = 0; i < nIn; i++) {
-      const s = values[nOut + i];
-      if (s > 255n) return reject(`public input ${i} is ${s}, outside the uint8 range the circuit is sound for`);
-      if (claimedIn[i] !== Number(s)) return reject(`bundle input ${i} (${shown(claimedIn[i])}) differs from public signal ${nOut + i} (${s})`);
+  const opening: unknown = bundle.opening;
+  if (vis.input !== 'hashed' && opening !== undefined) return reject(`bundle has an opening, but the verification key's input is ${vis.input}, not hashed`);
+  if (vis.input === 'private') {
+    if (claimedIn !== undefined) return reject('bundle claims an input, but the verification key\'s input is private: the proof says nothing of it');
+    if (opts.opening) return reject('an opening was given, but the verification key\'s input is private: there is no commitment to open');
+  } else if (vis.input === 'hashed') {
+    const commitment = values[sl.inputHash];
+    if ((claimedIn === undefined) !== (opening === undefined)) return reject('bundle must state its input and the opening\'s salt together, or neither');
+    if (claimedIn !== undefined) {
+      if (!Array.isArray(claimedIn) || claimedIn.length !== nIn) return reject(`bundle input must hold ${nIn} uint8 values`);
+      const bad = claimedIn.findIndex((v) => !Number.isInteger(v) || v < 0 || v > 255);
+      if (bad >= 0) return reject(`bundle input ${bad} (${shown(claimedIn[bad])}) is not a uint8`);
+      const salt = isObject(opening) ? parseCanonicalSignal(opening.salt) : null;
+      if (salt === null) return reject('bundle field \'opening.salt\' must be a canonical field element (decimal)');
+      if (commitBytes(TAG_INPUT, claimedIn as number[], salt) !== commitment) return reject('bundle input and salt do not open its input commitment');
+    }
+    if (opts.opening) {
+      if (opts.opening.input.length !== nIn) return reject(`the opening's input has ${opts.opening.input.length} values, the key's input has ${nIn}`);
+      if (commitBytes(TAG_INPUT, opts.opening.input, opts.opening.salt) !== commitment) {
+        return reject('the input commitment does not open to the given input and salt');
+      }
+      if (Array.isArray(claimedIn) && claimedIn.some((v, i) => v !== opts.opening!.input[i])) return reject('bundle input differs from the given opening');
     }
   } else {
-    // Packed: the circuit range-checks every byte, so a valid proof has each packed signal < 2^(8 * bytes);
-    // a wider one is refused here with its own reason. The claimed uint8 values, re-packed, must be the signals.
-    const bad = claimedIn.findIndex((v) => !Number.isInteger(v) || v < 0 || v > 255);
-    if (bad >= 0) return reject(`bundle input ${bad} (${shown(claimedIn[bad])}) is not a uint8`);
-    const packed = packBytes(claimedIn as number[]);
-    const bytes = packedSignalBytes(nIn);
-    for (let j = 0; j < nInSignals; j++) {
-      const s = values[nOut + j];
-      if (s >= 1n << BigInt(8 * bytes[j])) {
-        return reject(`public signal ${nOut + j} (packed input ${j}) is ${s}, not ${bytes[j]} packed bytes (it must be < 2^${8 * bytes[j]})`);
+    if (opts.opening) return reject('an opening was given, but the verification key\'s input is public: there is no commitment to open');
+    if (!Array.isArray(claimedIn) || claimedIn.length !== nIn) return reject('bundle input does not match the public signals');
+    if (layout === 'plain') {
+      // The circuit does not range-check plain inputs: it is sound only for uint8 values, so check them here.
+      for (let i = 0; i < nIn; i++) {
+        const s = values[sl.input.at + i];
+        if (s > 255n) return reject(`public input ${i} is ${s}, outside the uint8 range the circuit is sound for`);
+        if (claimedIn[i] !== Number(s)) return reject(`bundle input ${i} (${shown(claimedIn[i])}) differs from public signal ${sl.input.at + i} (${s})`);
       }
-      if (packed[j] !== s) {
-        return reject(`bundle input ${j * PACK_BYTES}..${j * PACK_BYTES + bytes[j] - 1}, packed, differs from public signal ${nOut + j} (packed input ${j})`);
+    } else {
+      // Packed: the circuit range-checks every byte, so a valid proof has each packed signal < 2^(8 * bytes);
+      // a wider one is refused here with its own reason. The claimed uint8 values, re-packed, must be the signals.
+      const bad = claimedIn.findIndex((v) => !Number.isInteger(v) || v < 0 || v > 255);
+      if (bad >= 0) return reject(`bundle input ${bad} (${shown(claimedIn[bad])}) is not a uint8`);
+      const packed = packBytes(claimedIn as number[]);
+      const bytes = packedSignalBytes(nIn);
+      for (let j = 0; j < nInSignals; j++) {
+        const s = values[sl.input.at + j];
+        if (s >= 1n << BigInt(8 * bytes[j])) {
+          return reject(`public signal ${sl.input.at + j} (packed input ${j}) is ${s}, not ${bytes[j]} packed bytes (it must be < 2^${8 * bytes[j]})`);
+        }
+        if (packed[j] !== s) {
+          return reject(`bundle input ${j * PACK_BYTES}..${j * PACK_BYTES + bytes[j] - 1}, packed, differs from public signal ${sl.input.at + j} (packed input ${j})`);
+        }
       }
     }
   }
-  // Outputs: claimed integers must be the public outputs; the floats must be their dequantization under the key.
+  if (opts.paramsCommitment !== undefined) {
+    if (vis.params !== 'hashed') return reject('a parameter commitment was given, but the verification key\'s parameters are fixed in the circuit');
+    if (values[sl.paramsHash] !== opts.paramsCommitment) return reject('the parameter commitment is not the one given: the proof is for another weight set');
+  }
+  // Outputs: claimed integers must be the public outputs (or open their commitment); the floats must be their
+  // dequantization under the key.
   const claimedOut: unknown = bundle.output.quantized;
   if (!Array.isArray(claimedOut) || claimedOut.length !== nOut) return reject('bundle output does not match the public signals');
-  const outInts = values.slice(0, nOut).map(fromField);
-  for (let j = 0; j < nOut; j++) {
-    if (claimedOut[j] !== outInts[j].toString()) return reject(`bundle output ${j} (${shown(claimedOut[j])}) differs from public signal ${j}`);
+  let outInts: bigint[];
+  if (vis.output === 'public') {
+    outInts = values.slice(sl.outputs.at, sl.outputs.at + nOut).map(fromField);
+    for (let j = 0; j < nOut; j++) {
+      if (claimedOut[j] !== outInts[j].toString()) return reject(`bundle output ${j} (${shown(claimedOut[j])}) differs from public signal ${j}`);
+    }
+  } else {
+    outInts = [];
+    for (let j = 0; j < nOut; j++) {
+      const c = claimedOut[j];
+      if (typeof c !== 'string' || !/^-?(0|[1-9][0-9]{0,76})$/.test(c)) return reject(`bundle output ${j} (${shown(c)}) is not an integer`);
+      const x = BigInt(c);
+      if (fromField(toField(x)) !== x) return reject(`bundle output ${j} (${shown(c)}) is not a signed field element`);
+      outInts.push(x);
+    }
+    if (commitFieldElements(TAG_OUTPUT, outInts.map(toField)) !== values[sl.outputs.at]) return reject('bundle output does not open the output commitment (public signal 0)');
   }
   const output = dequantizeOutput(meta.output.quant, outInts);
   const claimedFloats: unknown = bundle.output.values;
@@ -300,5 +425,7 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, pin
   }
   if (result === 'malformed') return reject('proof is malformed (not points on the curve)');
   if (result !== 'ok') return reject('pairing check failed: the proof does not prove these public signals under this key');
-  return { valid: true, reason: 'ok', output, keyKind: meta.key.kind };
+  const proven: Record<string, string> = {};
+  for (const [part, at] of Object.entries(expectedCommitments)) proven[part] = values[at].toString();
+  return { valid: true, reason: 'ok', output, keyKind: meta.key.kind, ...(Object.keys(proven).length ? { commitments: proven } : {}) };
 }
