@@ -11,7 +11,7 @@ import { compileModel } from './compile/model.ts';
 import { silentProgress, type ProgressReporter } from './progress.ts';
 import { proveToFile } from './prove/prove.ts';
 import { setupKeys } from './setup/setup.ts';
-import type { PublicInputLayout } from './verify/layout.ts';
+import type { PublicInputLayout, Visibility } from './verify/layout.ts';
 import type { ProofBundle, VerifyResult } from './verify/types.ts';
 
 export interface RunOptions {
@@ -31,6 +31,8 @@ export interface RunOptions {
   ptau?: string;
   /** The circuit's public-input layout (default 'plain'); a directory compiled with another one is recompiled. */
   publicInputs?: PublicInputLayout;
+  /** What the public signals show (see CompileModelOptions.visibility); a directory compiled with another is recompiled. */
+  visibility?: Partial<Visibility>;
   /** Size limits for compiling the model (see CompileModelOptions.limits); the defaults when left out. */
   limits?: Partial<ModelLimits>;
   progress?: ProgressReporter;
@@ -41,6 +43,8 @@ export interface RunResult {
   manifest: Manifest;
   vk: string;
   bundlePath: string;
+  /** Hashed input: the opening file written beside the bundle. */
+  openingPath?: string;
   bundle: ProofBundle;
   verification: VerifyResult;
   calibratedOnInput: boolean;
@@ -61,6 +65,7 @@ export async function runModel(modelPath: string, opts: RunOptions): Promise<Run
     backend: opts.backend,
     circom: opts.circom,
     publicInputs: opts.publicInputs,
+    visibility: opts.visibility,
     limits: opts.limits,
     progress,
   });
@@ -77,10 +82,10 @@ export async function runModel(modelPath: string, opts: RunOptions): Promise<Run
   const t2 = performance.now();
   // prove() verifies its proof against the directory's key before returning: that is the verification step.
   // The bundle file is locked while proving and writing it (proveToFile): two runs never clobber one bundle.
-  const { bundle, timings, verification, path: bundlePath } = await proveToFile(dir, opts.input, { out: opts.bundleOut, progress });
+  const { bundle, timings, verification, path: bundlePath, openingPath } = await proveToFile(dir, opts.input, { out: opts.bundleOut, progress });
   if (needSetup) manifest = await readManifest(dir);
   return {
-    dir, manifest, vk: artifactPath(dir, 'vk'), bundlePath, bundle, verification, calibratedOnInput,
+    dir, manifest, vk: artifactPath(dir, 'vk'), bundlePath, ...(openingPath ? { openingPath } : {}), bundle, verification, calibratedOnInput,
     compiled: compiled.compiled, setupRan: needSetup,
     timings: {
       compile: (t1 - t0) / 1000, setup: (t2 - t1) / 1000, witness: timings.witnessSeconds, prove: timings.proveSeconds,

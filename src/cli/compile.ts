@@ -1,11 +1,11 @@
 import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../errors.ts';
-import { backendOf, publicInputLayoutOf } from '../artifacts/manifest.ts';
+import { backendOf, publicInputLayoutOf, visibilityOf } from '../artifacts/manifest.ts';
 import { compileModel } from '../compile/model.ts';
 import { DEFAULT_MODEL_LIMITS, mibToBytes, type ModelLimits } from '../compile/limits.ts';
 import { BACKENDS, DEFAULT_BACKEND, type Backend, type CircomChoice } from '../compile/compile.ts';
-import { PUBLIC_INPUT_LAYOUTS, type PublicInputLayout } from '../verify/layout.ts';
+import { INPUT_VISIBILITIES, OUTPUT_VISIBILITIES, PARAM_VISIBILITIES, PUBLIC_INPUT_LAYOUTS, type InputVisibility, type OutputVisibility, type ParamVisibility, type PublicInputLayout, type Visibility } from '../verify/layout.ts';
 import { emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
 /** `--public-inputs plain|packed`, shared by compile and run (yargs refuses other values: a usage error). */
@@ -16,6 +16,42 @@ export const publicInputsOption = {
     describe: 'Input among the public signals: one uint8 per signal (plain), or 31 per signal, unpacked in the circuit (packed; ~8 constraints per input byte, for on-chain verifiers)',
   },
 } as const;
+
+/**
+ * `--input-visibility`, `--output-visibility`, `--param-visibility`, shared by compile, run and inspect (yargs
+ * refuses other values: a usage error). No yargs defaults: a flag left out keeps the library default (public,
+ * public, fixed), and inspect shows a DIR's own.
+ */
+export const visibilityOptions = {
+  'input-visibility': {
+    choices: INPUT_VISIBILITIES,
+    describe: 'The input among the public signals (default public): public; hashed = only a salted Poseidon commitment (range-checked in the circuit: ~8 constraints per byte + the hash); private = nothing',
+  },
+  'output-visibility': {
+    choices: OUTPUT_VISIBILITIES,
+    describe: 'The output among the public signals (default public): public, or hashed = one Poseidon commitment (the bundle still carries the output)',
+  },
+  'param-visibility': {
+    choices: PARAM_VISIBILITIES,
+    describe: 'The model parameters (default fixed): fixed = circuit constants; hashed = private signals committed to by one public Poseidon hash (one key for every weight set of the architecture; ~10 constraints per weight)',
+  },
+} as const;
+
+export interface VisibilityArgs {
+  inputVisibility?: InputVisibility;
+  outputVisibility?: OutputVisibility;
+  paramVisibility?: ParamVisibility;
+}
+
+/** The visibility fields given on the command line (the rest keep their defaults). */
+export function visibilityFromArgs(args: VisibilityArgs): Partial<Visibility> {
+  return { input: args.inputVisibility, output: args.outputVisibility, params: args.paramVisibility };
+}
+
+/** One line for a visibility: `input hashed, output public, params fixed`. */
+export function visibilityText(v: Visibility): string {
+  return `input ${v.input}, output ${v.output}, params ${v.params}`;
+}
 
 /**
  * `--backend direct|circom` and `--circom auto|wasm|native`, shared by compile and run (yargs refuses other
@@ -78,7 +114,7 @@ export function limitsFromArgs(args: ModelLimitArgs): Partial<ModelLimits> {
   };
 }
 
-interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs {
+interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs, VisibilityArgs {
   model: string;
   out?: string;
   calibration?: string;
@@ -105,6 +141,7 @@ export const compileCommand: CommandModule<object, Args> = {
         force: { type: 'boolean', default: false, describe: 'Recompile even if the artifacts are current' },
         witness: { type: 'boolean', default: true, describe: 'Build the witness generator (--no-witness: r1cs only, for setup and size reports; no effect with --backend direct, whose witness generator is the circuit source)' },
         ...publicInputsOption,
+        ...visibilityOptions,
         ...modelLimitOptions,
       }) as never,
   async handler(args) {
@@ -120,20 +157,21 @@ export const compileCommand: CommandModule<object, Args> = {
     const r = await compileModel(args.model, {
       out: args.out, calibration, calibrationSource: args.calibration ? 'file' : 'input', backend: args.backend, circom: args.circom,
       multiplierBits: args.multiplierBits, force: args.force, witness: args.witness, publicInputs: args.publicInputs,
-      limits: limitsFromArgs(args), progress,
+      visibility: visibilityFromArgs(args), limits: limitsFromArgs(args), progress,
     });
     const c = r.manifest.circuit;
     const layout = publicInputLayoutOf(r.manifest);
     const backend = backendOf(r.manifest);
+    const visibility = visibilityOf(r.manifest);
     emit(
       args,
       {
         dir: r.dir, compiled: r.compiled, constraints: c.constraints, predictedConstraints: c.predictedConstraints, nonLinear: c.nonLinear, wires: c.wires,
-        publicSignals: c.publicSignals, publicInputLayout: layout, backend, compiler: c.compiler, seconds: c.compileSeconds,
+        publicSignals: c.publicSignals, publicInputLayout: layout, visibility, visibilityConstraints: c.visibilityConstraints ?? 0, backend, compiler: c.compiler, seconds: c.compileSeconds,
         // This process, or circom's when it used more (circom runs as a child process; the direct backend in this one).
         peakRssMiB: Math.max(peakRssMiB(), r.compiled ? (c.compilePeakRssMiB ?? 0) : 0),
       },
-      () => `${r.compiled ? 'compiled' : 'up to date'}: ${r.dir}\n  constraints ${c.constraints} (predicted ${c.predictedConstraints}), wires ${c.wires}, public signals ${c.publicSignals} (${c.publicInputs} ${layout} inputs + ${c.publicOutputs} outputs), backend ${backend} (${c.compiler})`,
+      () => `${r.compiled ? 'compiled' : 'up to date'}: ${r.dir}\n  constraints ${c.constraints} (predicted ${c.predictedConstraints}), wires ${c.wires}, public signals ${c.publicSignals} (${c.publicInputs} ${layout} inputs + ${c.publicOutputs} outputs), backend ${backend} (${c.compiler})\n  visibility: ${visibilityText(visibility)}${c.visibilityConstraints ? ` (${c.visibilityConstraints} constraints of range checks and commitments)` : ''}`,
     );
   },
 };

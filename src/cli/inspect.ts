@@ -1,16 +1,35 @@
 import { existsSync, statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { publicInputLayoutOf, readManifest, readQuantizedModel } from '../artifacts/manifest.ts';
+import { publicInputLayoutOf, readManifest, readQuantizedModel, visibilityOf } from '../artifacts/manifest.ts';
 import { loadModelFile } from '../compile/model.ts';
 import { emitCircuit, OUTPUT_COST_FORMULA, UNPACK_COST_FORMULA } from '../emit/circuit.ts';
 import { InputError } from '../errors.ts';
 import { flattenCalibration } from '../io/input.ts';
 import { quantizeModel } from '../quantize/quantize.ts';
-import type { PublicInputLayout } from '../verify/layout.ts';
+import { DEFAULT_VISIBILITY, INPUT_VISIBILITIES, OUTPUT_VISIBILITIES, type PublicInputLayout, type Visibility } from '../verify/layout.ts';
+import type { QuantizedModel } from '../ir/types.ts';
+import { resolveVisibility } from '../compile/model.ts';
 import { emit, globalOptions, readInputFile, type GlobalArgs } from './common.ts';
-import { publicInputsOption } from './compile.ts';
+import { publicInputsOption, visibilityFromArgs, visibilityOptions, visibilityText, type VisibilityArgs } from './compile.ts';
 
-interface Args extends GlobalArgs {
+/**
+ * The total constraints of each visibility choice, one field changed at a time from `vis`: every input and
+ * output setting, and the other parameter setting when a model quantized that way is at hand (`other`).
+ */
+function visibilityCosts(q: QuantizedModel, other: QuantizedModel | null, layout: PublicInputLayout, vis: Visibility): Record<string, number> {
+  const cost = (m: QuantizedModel, v: Visibility) => emitCircuit(m, { publicInputs: layout, visibility: v }).constraints;
+  const out: Record<string, number> = {};
+  for (const input of INPUT_VISIBILITIES) out[`input ${input}`] = cost(q, { ...vis, input });
+  for (const output of OUTPUT_VISIBILITIES) out[`output ${output}`] = cost(q, { ...vis, output });
+  out[`params ${vis.params}`] = cost(q, vis);
+  if (other) {
+    const params = vis.params === 'hashed' ? 'fixed' : 'hashed';
+    out[`params ${params}`] = cost(other, { ...vis, params });
+  }
+  return out;
+}
+
+interface Args extends GlobalArgs, VisibilityArgs {
   target: string;
   calibration?: string;
   publicInputs?: PublicInputLayout;
@@ -43,6 +62,8 @@ export const inspectCommand: CommandModule<object, Args> = {
         calibration: { type: 'string', describe: 'For a model.onnx: calibrate to show bits and constraints' },
         // No default: a compiled DIR shows its own layout unless another is asked for.
         'public-inputs': { choices: publicInputsOption['public-inputs'].choices, describe: 'Public-input layout to cost (default: a DIR\'s own, else plain)' },
+        // No defaults: a compiled DIR shows its own visibility unless another is asked for.
+        ...visibilityOptions,
       }) as never,
   async handler(args) {
     if (!existsSync(args.target)) throw new InputError(`'${args.target}' does not exist.`);
@@ -52,21 +73,35 @@ export const inspectCommand: CommandModule<object, Args> = {
     const isDir = statSync(args.target).isDirectory();
     const manifest = isDir ? await readManifest(args.target) : undefined;
     const layout = args.publicInputs ?? (manifest ? publicInputLayoutOf(manifest) : 'plain');
-    const q = isDir
-      ? await readQuantizedModel(args.target)
+    const vis = resolveVisibility({ ...(manifest ? visibilityOf(manifest) : DEFAULT_VISIBILITY), ...Object.fromEntries(Object.entries(visibilityFromArgs(args)).filter(([, v]) => v !== undefined)) });
+    // A model.onnx with a calibration is quantized both ways (constant and private parameters), so the cost
+    // of either parameter setting can be shown; a DIR has only the one it was compiled with.
+    const quantized = isDir
+      ? { fixed: visibilityOf(manifest!).params === 'fixed' ? await readQuantizedModel(args.target) : null, hashed: visibilityOf(manifest!).params === 'hashed' ? await readQuantizedModel(args.target) : null }
       : args.calibration
         ? await (async () => {
             const { model } = await loadModelFile(args.target);
             const cal = flattenCalibration(await readInputFile(args.calibration, 'calibration'), model.input, args.calibration);
-            return quantizeModel(model, cal);
+            return { fixed: quantizeModel(model, cal), hashed: quantizeModel(model, cal, { privateParams: true }) };
           })()
         : null;
+    const q = quantized ? quantized[vis.params] : null;
+    if (quantized && !q) {
+      throw new InputError(`'${args.target}' was compiled with ${visibilityOf(manifest!).params} parameters: inspecting it with --param-visibility ${vis.params} needs the model quantized that way.`, {
+        hint: 'Inspect the model.onnx with --calibration FILE instead (it is quantized both ways).',
+      });
+    }
     if (q) {
-      const emitted = emitCircuit(q, { publicInputs: layout });
+      const emitted = emitCircuit(q, { publicInputs: layout, visibility: vis });
       rows = emitted.layers.map((l) => ({ layer: l.name, op: l.kind, shape: `[${l.inShape}] -> [${l.outShape}]`, bits: l.bits, constraints: l.constraints }));
       rows.push({ layer: q.output.name, op: 'output', shape: `[${q.output.shape}]`, bits: q.output.quant.kind === 'u8' ? 'uint8' : 'wide', constraints: emitted.outputConstraints });
       total = emitted.constraints;
-      extra = { publicInputLayout: layout, ...(layout === 'packed' ? { unpackCost: UNPACK_COST_FORMULA } : {}) };
+      const other = quantized![vis.params === 'hashed' ? 'fixed' : 'hashed'];
+      extra = {
+        publicInputLayout: layout, ...(layout === 'packed' ? { unpackCost: UNPACK_COST_FORMULA } : {}),
+        visibility: visibilityText(vis),
+        visibilityCosts: Object.entries(visibilityCosts(q, other, layout, vis)).map(([k, v]) => `${k} ${v}`).join(', '),
+      };
       if (manifest) {
         const m = manifest;
         extra = { ...extra, compiledConstraints: m.circuit.constraints, wires: m.circuit.wires, publicSignals: m.circuit.publicSignals, keyKind: m.setup?.keyKind ?? null };

@@ -7,6 +7,7 @@ import { globalOptions, reportError } from './common.ts';
 import { benchCommand } from './bench.ts';
 import { calldataCommand } from './calldata.ts';
 import { ceremonyCommand } from './ceremony.ts';
+import { commitModelCommand } from './commit-model.ts';
 import { compileCommand } from './compile.ts';
 import { exportCommand } from './export.ts';
 import { inspectCommand } from './inspect.ts';
@@ -37,12 +38,13 @@ export async function main(argv: string[]): Promise<number> {
       .command(proveCommand)
       .command(verifyCommand)
       .command(inspectCommand)
+      .command(commitModelCommand)
       .command(runCommand)
       .command(ceremonyCommand)
       .command(benchCommand)
       .command(exportCommand)
       .command(calldataCommand)
-      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run, ceremony or bench; for on-chain verification, export or calldata.')
+      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run, commit-model, ceremony or bench; for on-chain verification, export or calldata.')
       .strict()
       .fail((msg, err) => {
         if (err) throw err;

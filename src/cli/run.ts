@@ -1,11 +1,11 @@
 import type { CommandModule } from 'yargs';
-import { backendOf, publicInputLayoutOf } from '../artifacts/manifest.ts';
+import { backendOf, publicInputLayoutOf, visibilityOf } from '../artifacts/manifest.ts';
 import { runModel } from '../run.ts';
 import type { PublicInputLayout } from '../verify/layout.ts';
-import { backendOptions, limitsFromArgs, modelLimitOptions, publicInputsOption, type BackendArgs, type ModelLimitArgs } from './compile.ts';
+import { backendOptions, limitsFromArgs, modelLimitOptions, publicInputsOption, visibilityFromArgs, visibilityOptions, visibilityText, type BackendArgs, type ModelLimitArgs, type VisibilityArgs } from './compile.ts';
 import { describeOutput, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
-interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs {
+interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs, VisibilityArgs {
   model: string;
   input: string;
   calibration?: string;
@@ -30,13 +30,14 @@ export const runCommand: CommandModule<object, Args> = {
         ptau: { type: 'string', describe: 'Ceremony powers-of-tau file for setup (else: dev key)' },
         ...backendOptions,
         ...publicInputsOption,
+        ...visibilityOptions,
         ...modelLimitOptions,
       }) as never,
   async handler(args) {
     const progress = progressFor(args);
     const input = await readInputFile(args.input, 'input');
     const calibration = args.calibration ? { json: await readInputFile(args.calibration, 'calibration'), source: args.calibration } : undefined;
-    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, backend: args.backend, circom: args.circom, publicInputs: args.publicInputs, limits: limitsFromArgs(args), progress });
+    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, backend: args.backend, circom: args.circom, publicInputs: args.publicInputs, visibility: visibilityFromArgs(args), limits: limitsFromArgs(args), progress });
     if (r.manifest.setup?.keyKind === 'dev' && !args.quiet) {
       process.stderr.write('warning: dev key (single-party setup on this machine): fine for development, not for production\n');
     }
@@ -47,13 +48,15 @@ export const runCommand: CommandModule<object, Args> = {
       args,
       {
         valid: v.valid, reason: v.reason, output: out, argmax: shown.argmax, constraints: r.manifest.circuit.constraints,
-        publicInputLayout: publicInputLayoutOf(r.manifest), backend: backendOf(r.manifest), dir: r.dir, vk: r.vk, bundle: r.bundlePath, keyKind: r.manifest.setup?.keyKind, calibratedOnInput: r.calibratedOnInput, timings: r.timings,
+        publicInputLayout: publicInputLayoutOf(r.manifest), visibility: visibilityOf(r.manifest), commitments: r.bundle.commitments ?? null, backend: backendOf(r.manifest), dir: r.dir, vk: r.vk, bundle: r.bundlePath, opening: r.openingPath ?? null, keyKind: r.manifest.setup?.keyKind, calibratedOnInput: r.calibratedOnInput, timings: r.timings,
       },
       () =>
         [
           `output: ${shown.text}`,
           `circuit: ${r.manifest.circuit.constraints} constraints, ${publicInputLayoutOf(r.manifest)} public inputs, backend ${backendOf(r.manifest)} (${r.dir})`,
+          `visibility: ${visibilityText(visibilityOf(r.manifest))}`,
           `bundle: ${r.bundlePath}`,
+          ...(r.openingPath ? [`opening of the hashed input (keep it private): ${r.openingPath}`] : []),
           v.valid ? `proof verified (${r.manifest.setup?.keyKind} key)` : `PROOF INVALID: ${v.reason}`,
         ].join('\n'),
     );

@@ -243,6 +243,31 @@ export interface ProveToFileOptions extends ProveOptions {
   out?: string;
   /** Write a new file DIR/bundles/bundle-<UTC time>-<random>.json instead (not with `out`). */
   unique?: boolean;
+  /**
+   * Hashed input: where to write the opening (the quantized input, the salt and the commitment; keep it
+   * private: whoever holds it can show what the proof was about). Default: the bundle's path with
+   * `.opening.json` for `.json`.
+   */
+  openingOut?: string;
+}
+
+export const OPENING_FORMAT = 'zkonnx-opening';
+
+/** The opening file of a hashed input (`zkonnx prove` writes it beside the bundle; `zkonnx verify --open-input` reads it). */
+export interface OpeningFile {
+  format: typeof OPENING_FORMAT;
+  /** The bundle's vkSha256 and input tensor, so an opening is not mistaken for another model's. */
+  vkSha256: string;
+  input: { name: string; shape: number[]; quantized: number[] };
+  /** The salt, 0x-hex (as `prove --salt` and `verify --salt` take it). */
+  salt: string;
+  /** The input commitment, decimal (as the bundle's commitments.input). */
+  commitment: string;
+}
+
+/** The default opening path for a bundle path. */
+export function openingPathFor(bundlePath: string): string {
+  return bundlePath.replace(/(\.json)?$/i, '.opening.json');
 }
 
 /** A fresh bundle path: DIR/bundles/bundle-<UTC time, to the millisecond>-<8 random hex digits>.json. */
@@ -258,16 +283,29 @@ export function uniqueBundlePath(dir: string): string {
  * checked before any proving (checkBundleTarget): an empty path, a symbolic link, a device, FIFO or socket,
  * and DIR's own artifacts are refused with an InputError naming it; a directory is a FileSystemError (EISDIR).
  */
-export async function proveToFile(dir: string, input: unknown, opts: ProveToFileOptions = {}): Promise<ProveResult & { path: string }> {
+export async function proveToFile(dir: string, input: unknown, opts: ProveToFileOptions = {}): Promise<ProveResult & { path: string; openingPath?: string }> {
   if (opts.unique && opts.out !== undefined) throw new InputError('Give a bundle path (--out) or ask for a new unique one (--unique), not both.');
   const path = opts.unique ? uniqueBundlePath(dir) : opts.out ?? artifactPath(dir, 'bundle');
   // A bad input is reported as such before any lock is taken or work done (and whatever else runs meanwhile).
-  const flat = input instanceof Float64Array ? input : flattenInput(input, (await readManifest(dir)).input);
+  const manifest = await readManifest(dir);
+  const flat = input instanceof Float64Array ? input : flattenInput(input, manifest.input);
   await checkBundleTarget(dir, path);
+  // A hashed input's opening is written too: its path is held to the same rules.
+  if (visibilityOf(manifest).input === 'hashed') await checkBundleTarget(dir, opts.openingOut ?? openingPathFor(path));
   return withFileLock(path, 'prove', async () => {
     const r = await prove(dir, flat, opts);
+    let openingPath: string | undefined;
+    if (r.opening) {
+      openingPath = opts.openingOut ?? openingPathFor(path);
+      const file: OpeningFile = {
+        format: OPENING_FORMAT, vkSha256: r.bundle.vkSha256,
+        input: { name: r.bundle.input.name, shape: r.bundle.input.shape, quantized: r.opening.input },
+        salt: `0x${BigInt(r.opening.salt).toString(16)}`, commitment: r.opening.commitment,
+      };
+      await writeFileAtomic(openingPath, JSON.stringify(file, null, 1) + '\n', 'opening');
+    }
     await writeFileAtomic(path, JSON.stringify(r.bundle, null, 1) + '\n', 'bundle');
-    return { ...r, path };
+    return { ...r, path, ...(openingPath ? { openingPath } : {}) };
   }, { what: 'bundle', hint: 'Wait for it to finish, or write elsewhere: `--out FILE`, or `--unique` for a new file under DIR/bundles/.' });
 }
 
