@@ -8,8 +8,10 @@
  *    compiled (direct backend), set up, proven and verified, each stage the CLI in its own process.
  * 3. The snarkjs powers-of-tau route on the MNIST circuit, for comparison (skip with --skip-snarkjs).
  * 4. The browser bundle of `zkonnx/verify` (esbuild, minified and gzipped).
+ * 5. Visibility (scripts/lib/visibility.ts): the example MLP and CNN under each input/output/parameter
+ *    visibility: constraints, setup, prove, verify and EVM gas (skip with --skip-visibility).
  * Writes artifacts/bench/results.{json,md} and artifacts/bench/*.svg.
- * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --scale-max 18] [-- --skip-sweep]
+ * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --scale-max 18] [-- --skip-sweep] [-- --skip-visibility]
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +26,7 @@ import { stderrProgress } from '../src/progress.ts';
 import { loadMnistSplit } from './lib/mnist-data.ts';
 import { writeSweep } from './lib/sweep.ts';
 import { scaleLadder, scaleMarkdown, type ScaleRow } from './lib/scale.ts';
+import { visibilityMarkdown, visibilityTable, type VisibilityRow } from './lib/visibility.ts';
 // @ts-expect-error plain JavaScript build script without declarations
 import { bundleVerifier } from './bundle-verify.mjs';
 
@@ -88,7 +91,11 @@ if (!flag('--skip-snarkjs')) {
 // 4. The browser verifier: `zkonnx/verify` bundled by esbuild as a consumer's bundler would.
 const verifyBundleSize = await bundleVerifier({ cwd: '.', outfile: join(OUT, 'zkonnx-verify.js') });
 
-const results = { ...report, scale, snarkjsRoute, verifyBundle: verifyBundleSize, benchSeconds: (performance.now() - started) / 1000 };
+// 5. Visibility settings of the example MLP and CNN.
+let visibility: VisibilityRow[] = [];
+if (!flag('--skip-visibility')) visibility = await visibilityTable(join(OUT, 'visibility'), { runs: Math.min(runs, 3), progress });
+
+const results = { ...report, scale, snarkjsRoute, verifyBundle: verifyBundleSize, visibility, benchSeconds: (performance.now() - started) / 1000 };
 const md = [
   formatMarkdown(examplesReport),
   '',
@@ -101,6 +108,10 @@ const md = [
     : []),
   ...(snarkjsRoute
     ? [`snarkjs powers-of-tau route for the MNIST MLP circuit (2^${snarkjsRoute.power}: new ptau, contribute, prepare phase 2, groth16 setup, contribute): ${snarkjsRoute.seconds.toFixed(1)} s, versus ${mnist.timings.setup.median.toFixed(2)} s for the dev key.`, '']
+    : []),
+  ...(visibility.length
+    ? ['Visibility (dev keys; prove: median of 3; EVM gas: verifyProof execution, no base or calldata):', '', ...visibilityMarkdown(visibility), '',
+      ...visibility.filter((r) => r.note).map((r) => `- ${r.model}, input ${r.visibility.input}, output ${r.visibility.output}, params ${r.visibility.params}: ${r.note}`), '']
     : []),
   `\`zkonnx/verify\` bundled for browsers (esbuild, minified): ${(verifyBundleSize.bytes / 1024).toFixed(1)} KB, ${(verifyBundleSize.gzipBytes / 1024).toFixed(1)} KB gzipped.`,
   '',

@@ -42,7 +42,15 @@ export type { ProofBundle, VerifyResult, ZkonnxVerificationKey, Groth16Proof } f
 export type { VerifyOptions } from './verify/verify.ts';
 export { parseVerificationKey } from './verify/key.ts';
 export { vkHash } from './verify/canonical.ts';
-export { PACK_BYTES, PUBLIC_INPUT_LAYOUTS, inputSignalCount, inputSignals, packBytes, unpackBytes } from './verify/layout.ts';
+export { PACK_BYTES, PUBLIC_INPUT_LAYOUTS, inputSignalCount, inputSignals, packBytes, unpackBytes, DEFAULT_VISIBILITY, signalLayout } from './verify/layout.ts';
+export type { Visibility, InputVisibility, OutputVisibility, ParamVisibility, SignalLayout } from './verify/layout.ts';
+export { commitBytes, commitFieldElements, zkonnxHash, randomSalt, parseSalt, TAG_INPUT, TAG_OUTPUT, TAG_PARAMS } from './verify/commitment.ts';
+export { commitModel } from './compile/commit.ts';
+export type { CommitModelOptions, CommitModelResult } from './compile/commit.ts';
+export { paramSetOf, paramSetProblem, paramsCommitment, withParamSet, PARAM_SET_FORMAT } from './ir/params.ts';
+export type { ParamSet } from './ir/params.ts';
+export { OPENING_FORMAT, openingPathFor } from './prove/prove.ts';
+export type { OpeningFile } from './prove/prove.ts';
 export type { PublicInputLayout } from './verify/layout.ts';
 export { exportSolidity, predictRuntimeBytes, maxPublicSignals, EIP170_MAX_RUNTIME_BYTES } from './evm/solidity.ts';
 export type { SolidityVerifier, ExportSolidityOptions } from './evm/solidity.ts';

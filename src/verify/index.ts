@@ -12,8 +12,11 @@ export type { VerifyOptions } from './verify.ts';
 export { parseVerificationKey } from './key.ts';
 export { vkHash, canonicalJson } from './canonical.ts';
 export { dequantizeOutput } from './dequantize.ts';
-export { PACK_BYTES, PUBLIC_INPUT_LAYOUTS, inputSignalCount, inputSignals, packBytes, unpackBytes } from './layout.ts';
-export type { PublicInputLayout } from './layout.ts';
+export { PACK_BYTES, PUBLIC_INPUT_LAYOUTS, inputSignalCount, inputSignals, packBytes, unpackBytes, DEFAULT_VISIBILITY, INPUT_VISIBILITIES, OUTPUT_VISIBILITIES, PARAM_VISIBILITIES, signalLayout } from './layout.ts';
+export type { PublicInputLayout, Visibility, InputVisibility, OutputVisibility, ParamVisibility, SignalLayout } from './layout.ts';
+// Commitments (Poseidon, as circomlib's): open a hashed input or output yourself.
+export { commitBytes, commitFieldElements, zkonnxHash, parseSalt, TAG_INPUT, TAG_OUTPUT, TAG_PARAMS } from './commitment.ts';
+export { poseidon16 } from './poseidon.ts';
 export type { ProofBundle, VerifyResult, ZkonnxVerificationKey, Groth16Proof } from './types.ts';
 export type { TensorQuant, TensorSpec, U8Quant, AccQuant } from '../ir/types.ts';
 export { ZkonnxError, InputError } from '../errors.ts';
