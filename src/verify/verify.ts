@@ -4,7 +4,8 @@
  * holds (only on bad options, a caller's error): every problem is a `{ valid: false, reason }`.
  *
  * Checks, in order:
- * 1. options: undefined or `{ vkSha256? }`, vkSha256 64 hex digits (else InputError, thrown);
+ * 1. options: undefined or `{ vkSha256?, opening?, paramsCommitment? }`, vkSha256 64 hex digits, an opening
+ *    `{ input: uint8[], salt }`, field elements below r (else InputError, thrown);
  * 2. the bundle is an object with format 'zkonnx-bundle' and formatVersion 1; the key has a zkonnx section;
  * 3. size: the key within keyBounds of the public signals it has room for (keySignalBudget: the least of
  *    nPublic, IC.length - 1 and outputs + inputs, so a claim alone buys no budget, and a hostile key costs
@@ -18,12 +19,17 @@
  * 7. the model hash, key kind, quantization, tensor names and shapes the bundle shows equal the key's; its
  *    circuit size: constraints equal the key's, wires a non-negative integer equal to the key's when the key
  *    states it, publicSignals == nPublic;
- * 8. the public-input layout comes from the key (vk.zkonnx.publicInputs, plain when absent), and a bundle
- *    stating another is refused; public-signal count == vk.nPublic == outputs + input signals of that layout;
- * 9. every signal canonical (< r); the input values the bundle claims are uint8 and equal the public input
- *    signals (plain: one each; packed: re-packed 31 per signal, and a packed signal wider than its bytes is
- *    refused); the output it claims equals the public output signals, and its floats equal their
- *    dequantization under the key's own quantization parameters;
+ * 8. the public-input layout and the visibility come from the key (vk.zkonnx.publicInputs, plain when
+ *    absent; vk.zkonnx.visibility, the default when absent), and a bundle stating others is refused;
+ *    public-signal count == vk.nPublic == signalLayout(...).total (outputs or their commitment, the input and
+ *    parameter commitments, the public input signals);
+ * 9. every signal canonical (< r); the commitments the bundle states are exactly the hashed parts' and each
+ *    equals its public signal; a public input the bundle claims is uint8 and equals the public input signals
+ *    (plain: one each; packed: re-packed 31 per signal, and a packed signal wider than its bytes is refused);
+ *    a hashed input is claimed only with its opening's salt, and then opens the commitment (as does an opening
+ *    passed in options); a private input is never claimed; a parameter commitment passed in options equals
+ *    the proof's; the output it claims equals the public output signals (or, hashed, opens the output
+ *    commitment), and its floats equal their dequantization under the key's own quantization parameters;
  * 10. the proof: pi_a, pi_b, pi_c of canonical coordinates, protocol 'groth16', curve 'bn128';
  * 11. curve work: gamma != delta as points (a key with no phase-2 contribution lets anyone forge proofs);
  *    pi_b in the order-r subgroup of G2; then the pairing check.
