@@ -11,7 +11,7 @@ import { OPENING_FORMAT } from '../prove/prove.ts';
 import { flattenInput } from '../io/input.ts';
 import { quantizeInput } from '../ir/quant.ts';
 import { commitModel } from '../compile/commit.ts';
-import { PARAM_SET_FORMAT } from '../ir/params.ts';
+import { paramSetCommitment } from '../ir/params.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
 import { parseHexSalt } from './prove.ts';
 
@@ -54,10 +54,17 @@ async function modelCommitment(args: Args): Promise<bigint> {
     return BigInt(r.commitment);
   }
   const set = (await readJsonFile(path, 'weight-set file')) as Record<string, unknown>;
-  if (!set || set.format !== PARAM_SET_FORMAT || typeof set.commitment !== 'string' || !/^[0-9]{1,78}$/.test(set.commitment)) {
-    throw new InputError(`--model '${path}' is neither an .onnx model nor a weight-set file (format "${PARAM_SET_FORMAT}" with a decimal 'commitment').`);
+  // The commitment is computed from the weights: the file's `commitment` field is only checked against it.
+  let c: bigint;
+  try {
+    c = paramSetCommitment(set);
+  } catch (e) {
+    throw new InputError(`--model '${path}' is neither an .onnx model nor a weight-set file: it ${(e as Error).message}.`, { hint: '`zkonnx commit-model MODEL.onnx --out FILE` writes a weight set.' });
   }
-  return BigInt(set.commitment);
+  if (set.commitment !== undefined && set.commitment !== c.toString()) {
+    throw new InputError(`Weight-set file '${path}': its 'commitment' field is not the commitment of its weights (${c}).`);
+  }
+  return c;
 }
 
 /**

@@ -124,6 +124,31 @@ export function paramSetProblem(model: QuantizedModel, set: unknown): string | n
   return null;
 }
 
+/**
+ * The commitment of a weight set computed from its weights and biases alone (not its `commitment` field),
+ * as the circuit computes it: what a verifier holding the set checks a proof against. Throws TypeError
+ * naming the first field that is not a weight set's (weights must be int8, biases safe integers).
+ */
+export function paramSetCommitment(set: unknown): bigint {
+  const s = set as Record<string, unknown> | null;
+  if (!s || typeof s !== 'object' || s.format !== PARAM_SET_FORMAT || !Array.isArray(s.layers)) {
+    throw new TypeError(`is not a weight set (an object with format "${PARAM_SET_FORMAT}" and 'layers')`);
+  }
+  const bytes: number[] = [];
+  const biases: bigint[] = [];
+  s.layers.forEach((g: unknown, k: number) => {
+    const l = g as Record<string, unknown> | null;
+    if (!l || typeof l !== 'object' || !Array.isArray(l.weights) || !Array.isArray(l.bias)) throw new TypeError(`field 'layers[${k}]' must have 'weights' and 'bias' arrays`);
+    const bw = l.weights.findIndex((w) => !Number.isInteger(w) || w < -128 || w > 127);
+    if (bw >= 0) throw new TypeError(`field 'layers[${k}].weights[${bw}]' is ${String(l.weights[bw]).slice(0, 30)}, not an integer in [-128, 127]`);
+    const bb = l.bias.findIndex((b) => !Number.isSafeInteger(b));
+    if (bb >= 0) throw new TypeError(`field 'layers[${k}].bias[${bb}]' is ${String(l.bias[bb]).slice(0, 30)}, not an integer`);
+    for (const w of l.weights as number[]) bytes.push(w + 128);
+    for (const b of l.bias as number[]) biases.push(toField(b));
+  });
+  return zkonnxHash(TAG_PARAMS, paramsLengthWord(bytes.length, biases.length), 0n, [...packBytes(bytes), ...biases]);
+}
+
 /** The model with the weight set's weights and biases (checked with paramSetProblem first: throws TypeError). */
 export function withParamSet(model: QuantizedModel, set: ParamSet): QuantizedModel {
   const problem = paramSetProblem(model, set);
