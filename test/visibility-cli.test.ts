@@ -162,6 +162,10 @@ describe('CLI: visibility', () => {
     const stale = await cli('verify', join(ART, 'bundle.json'), ...vkArgs, '--model', join(DIR, 'changed.json'));
     expect(stale.code).toBe(2);
     expect(stale.stderr).toMatch(/not the commitment of its weights/);
+    const staleProve = await cli('prove', ART, '--input', INPUT, '--params', join(DIR, 'changed.json'), '--out', join(DIR, 'no.json'));
+    expect(staleProve.code).toBe(2);
+    expect(staleProve.stderr).toMatch(/not the commitment of its weights/);
+    expect(existsSync(join(DIR, 'no.json'))).toBe(false);
     const { commitment: _c, ...noCommitment } = fresh;
     await writeFile(join(DIR, 'changed.json'), JSON.stringify(noCommitment));
     const other = await cli('verify', join(ART, 'bundle.json'), ...vkArgs, '--model', join(DIR, 'changed.json'));

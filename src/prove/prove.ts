@@ -122,7 +122,16 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   const commitments: NonNullable<ProofBundle['commitments']> = {};
   if (vis.output === 'hashed') commitments.output = commitFieldElements(TAG_OUTPUT, outputInts.map(toField)).toString();
   if (salt !== undefined) commitments.input = commitBytes(TAG_INPUT, xq, salt).toString();
-  if (params) commitments.params = paramsCommitment(model).toString();
+  if (params) {
+    commitments.params = paramsCommitment(model).toString();
+    // A weight set states its commitment: it must be its weights' (a stale or doctored file is refused).
+    const stated = (opts.params as { commitment?: unknown } | undefined)?.commitment;
+    if (stated !== undefined && stated !== '' && stated !== commitments.params) {
+      throw new InputError(`The weight set's 'commitment' field (${String(stated).slice(0, 80)}) is not the commitment of its weights (${commitments.params}).`, {
+        hint: 'Remake it with `zkonnx commit-model --out FILE`, or drop the field.',
+      });
+    }
+  }
   // The public signals the proof must have, in the layout's order.
   const want: string[] = new Array(sl.total);
   if (vis.output === 'hashed') want[sl.outputs.at] = commitments.output!;
