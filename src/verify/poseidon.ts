@@ -7,12 +7,17 @@
  * each round adds C[r * t + i] to every element, applies x^5 to every element (full rounds: the first and last
  * 4) or to element 0 only (partial rounds), then state'[i] = sum_j M[i][j] * state[j]. Output state[0].
  *
+ * The constants C and M are not shipped but generated on the first call with the Grain LFSR of the Poseidon
+ * reference script (./poseidon-constants.ts; test/poseidon.test.ts checks every value against circomlibjs').
+ *
  * Speed: reductions are lazy (one `%` per matrix row over a sum of 17 products) and the two state buffers are
  * reused. Measured: 350-430 permutations/s (2.3-2.9 ms each; Node 20.20, one core of a busy 2-core machine),
  * where circomlibjs' WASM poseidon does ~2,100/s; a 784-byte commitment (2 permutations) takes ~6 ms. The
- * cost is the dense 17x17 matrix in all 76 rounds (~22,000 BigInt products). The equivalent optimised form
- * (sparse matrices in the 68 partial rounds, circomlibjs' poseidon_opt.js) would be ~4x faster but needs its
- * own derived constants; the reference form keeps the constants to C and M.
+ * first call also generates the constants: 10-45 ms in total on that machine (5-9 ms when the constants were
+ * parsed from hex), once per process or page. The cost is the dense 17x17 matrix in all 76
+ * rounds (~22,000 BigInt products). The equivalent optimised form (sparse matrices in the 68 partial rounds,
+ * circomlibjs' poseidon_opt.js) would be ~4x faster but needs its own constants, derived from C and M (more code,
+ * or more to ship); the reference form keeps the constants to C and M.
  */
 import { FIELD_PRIME } from '../field.ts';
 import { N_ROUNDS_F, N_ROUNDS_P, poseidonConstants, T } from './poseidon-constants.ts';
