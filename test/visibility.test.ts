@@ -107,6 +107,8 @@ async function checkCombination(src: ModelSource, c: Combo): Promise<number> {
   const nOut = sizeOf(q.output.shape);
   const sl = signalLayout(vis, publicInputLayoutOf(c.manifest), nIn, nOut);
   expect(visibilityOf(c.manifest)).toEqual(vis);
+  // The cost formulas (ops, range checks, commitments, output bindings) predict the compiled count exactly.
+  expect(c.manifest.circuit.predictedConstraints).toBe(c.manifest.circuit.constraints);
 
   const r = await prove(c.dir, src.input, vis.input === 'hashed' ? { includeOpening: true } : {});
   const b = r.bundle;
@@ -506,6 +508,9 @@ describe('hashed parameters: one key serves every weight set', () => {
     edge.layers[1].weights[0] = -128;
     edge.layers[0].bias[2] = 2 ** (pl.layers[0].biasBits - 1) - 1;
     edge.layers[1].bias[1] = -(2 ** (pl.layers[1].biasBits - 1));
+    // Its stated commitment must be its weights' (prove refuses a stale one).
+    await expect(prove(c.dir, src.input, { params: edge })).rejects.toThrow(/not the commitment of its weights/);
+    edge.commitment = paramsCommitment(withParamSet(q, edge)).toString();
     const r = await prove(c.dir, src.input, { params: edge });
     expect((await verifyBundle(r.bundle, c.vk)).valid).toBe(true);
   });
