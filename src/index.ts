@@ -47,7 +47,7 @@ export type { Visibility, InputVisibility, OutputVisibility, ParamVisibility, Si
 export { commitBytes, commitFieldElements, zkonnxHash, randomSalt, parseSalt, TAG_INPUT, TAG_OUTPUT, TAG_PARAMS } from './verify/commitment.ts';
 export { commitModel } from './compile/commit.ts';
 export type { CommitModelOptions, CommitModelResult } from './compile/commit.ts';
-export { paramSetOf, paramSetProblem, paramsCommitment, withParamSet, PARAM_SET_FORMAT } from './ir/params.ts';
+export { paramSetOf, paramSetProblem, paramsCommitment, paramSetCommitment, withParamSet, PARAM_SET_FORMAT } from './ir/params.ts';
 export type { ParamSet } from './ir/params.ts';
 export { OPENING_FORMAT, openingPathFor } from './prove/prove.ts';
 export type { OpeningFile } from './prove/prove.ts';
