@@ -41,6 +41,9 @@ export const proveCommand: CommandModule<object, Args> = {
   async handler(args) {
     const input = await readInputFile(args.input, 'input');
     const salt = args.salt === undefined ? undefined : parseHexSalt(args.salt);
+    if (salt !== undefined && salt < 1n << 128n && !args.quiet) {
+      process.stderr.write('warning: a salt below 2^128 hides a low-entropy input poorly (anyone can try inputs and salts); leave --salt out for 248 random bits\n');
+    }
     const params = args.params === undefined ? undefined : ((await readInputFile(args.params, 'weight set')) as ParamSet);
     const r = await proveToFile(args.dir, input, {
       out: args.out, unique: args.unique, progress: progressFor(args), salt, includeOpening: args.includeOpening, openingOut: args.opening, params,

@@ -120,7 +120,11 @@ export const verifyCommand: CommandModule<object, Args> = {
               `output: ${shown!.text}`,
               ...(['input', 'output', 'params'] as const).filter((k) => r.commitments?.[k] !== undefined).map((k) => `${k} commitment: ${r.commitments![k]}`),
               ...(opening ? [`the input commitment opens to '${args.openInput}'`] : []),
-              ...(paramsCommitment !== undefined ? [`the parameter commitment is that of '${args.model}'`] : []),
+              ...(paramsCommitment !== undefined
+                ? [`the parameter commitment is that of '${args.model}'`]
+                : r.commitments?.params !== undefined
+                  ? ['weights NOT checked: the proof holds for the weights its parameter commitment binds, whatever model the bundle names; pass --model FILE to check they are the ones you expect']
+                  : []),
               `key: ${keyKindNote(r.keyKind, vkSha256, args.vkSha256 !== undefined)}`,
             ].join('\n')
           : `INVALID: ${r.reason}`,

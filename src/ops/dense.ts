@@ -169,7 +169,10 @@ export const denseFloat: FloatLayerDef<DenseLayer> = {
       const rawLo = new Array(k).fill(0);
       const rawHi = new Array(k).fill(255);
       const all = Array.from({ length: k }, (_, i) => i);
-      for (let j = 0; j < n; j++) [lo[j], hi[j]] = privateBoundsOf(all, privateParams.biasBits, rawLo, rawHi);
+      for (let j = 0; j < n; j++) {
+        [lo[j], hi[j]] = privateBoundsOf(all, privateParams.biasBits, rawLo, rawHi);
+        if (!(Math.max(-lo[j], hi[j]) <= MAX_ACC)) return ctx.issue(`accumulator of output ${j} can reach 2^50 with private weights; the bias is too large relative to the weights`);
+      }
     }
     ctx.push({
       kind: 'dense', name: l.name, inputs: [v.state.tensor], output: l.output, inShape: v.state.shape, outShape: l.outShape,
