@@ -25,7 +25,7 @@ function keyPath(dir: string): string {
 
 const exportSolidityCommand: CommandModule<object, SolidityArgs> = {
   command: 'solidity <dir>',
-  describe: 'Write a Solidity verifier for DIR\'s verification key (verifyProof, verifyAndDecode, decodeOutputs)',
+  describe: 'Write a Solidity verifier for DIR\'s verification key, any visibility (verifyProof; verifyAndDecode and decodeOutputs for a public output, decodeInput for a public input)',
   builder: (y) =>
     y
       .positional('dir', { type: 'string', demandOption: true, describe: 'Artifact directory with verification_key.json (or the key file)' })
@@ -47,7 +47,7 @@ const exportSolidityCommand: CommandModule<object, SolidityArgs> = {
       args,
       {
         out, contractName: v.contractName, publicSignals: v.publicSignals, layout: v.layout, predictedBytecodeBytes: v.predictedBytecodeBytes,
-        outputs: v.outputs, inputSignals: v.inputSignals, vkSha256: v.vkSha256, verifyProofSignature: v.verifyProofSignature,
+        outputs: v.outputs, inputSignals: v.inputSignals, visibility: v.visibility, signals: v.signals, vkSha256: v.vkSha256, verifyProofSignature: v.verifyProofSignature,
       },
       () => out,
     );

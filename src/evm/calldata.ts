@@ -1,11 +1,19 @@
 /**
  * calldata(bundle): the ABI-encoded call of the generated verifier's verifyProof (or verifyAndDecode) for a
  * proof bundle. No node:* imports (runs in a browser); keccak-256 from @noble/hashes.
+ *
+ * The public signals go in the bundle's order, which is the key's signalLayout for every visibility (outputs
+ * or their commitment, the input and parameter commitments, then a public input): the encoding does not
+ * depend on it. What does: verifyAndDecode exists only in the contract of a key with a public output, and a
+ * bundle's stated commitments must be the signals their layout puts them at (checked, with the key when given,
+ * else with the visibility the bundle states).
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { InputError } from '../errors.ts';
 import { parseCanonicalCoordinate, parseCanonicalSignal } from '../field.ts';
-import { BUNDLE_FORMAT, type ProofBundle } from '../verify/types.ts';
+import { sizeOf } from '../ir/types.ts';
+import { parsePublicInputLayout, parseVisibility, signalLayout, type PublicInputLayout, type SignalLayout, type Visibility } from '../verify/layout.ts';
+import { BUNDLE_FORMAT, type ProofBundle, type ZkonnxVerificationKey } from '../verify/types.ts';
 
 export type VerifierMethod = 'verifyProof' | 'verifyAndDecode';
 
@@ -66,11 +74,38 @@ function affine<T>(p: unknown, what: string, one: (z: unknown) => boolean, take:
 }
 
 /**
+ * The visibility and signal layout a bundle is encoded for: the key's when given (evmKey checks it), else the
+ * bundle's own statements (circuit.visibility, absent = default; circuit.publicInputs.layout, absent = plain;
+ * sizes from quantization), or null when the bundle states too little to place its parts.
+ */
+function bundleLayout(bundle: ProofBundle, vk: ZkonnxVerificationKey | undefined): { visibility: Visibility; signals: SignalLayout } | null {
+  // The key's section is read as verifyBundle reads it; its points are not checked here (exportSolidity does).
+  const meta = vk?.zkonnx;
+  if (vk && (!meta || typeof meta !== 'object')) throw new InputError('Not a zkonnx verification key: it has no zkonnx section.');
+  const circuit = bundle.circuit as Partial<ProofBundle['circuit']> | undefined;
+  const v = parseVisibility(meta ? meta.visibility : circuit?.visibility);
+  const whose = meta ? 'The verification key names' : 'The bundle states';
+  if ('bad' in v) throw new InputError(`${whose} an unknown visibility${v.bad ? ` (field '${v.bad}')` : ''}.`);
+  const stated = meta ? meta.publicInputs : circuit?.publicInputs;
+  const layout: PublicInputLayout | undefined = stated === undefined ? 'plain' : parsePublicInputLayout(stated.layout);
+  if (!layout && meta) throw new InputError(`${whose} an unknown public-input layout.`);
+  const shapes = meta ?? (bundle.quantization as Partial<ProofBundle['quantization']> | undefined);
+  const shapeOk = (s: unknown): s is number[] => Array.isArray(s) && s.every((d) => Number.isSafeInteger(d) && d > 0);
+  if (!layout || !shapeOk(shapes?.input?.shape) || !shapeOk(shapes?.output?.shape)) {
+    if (meta) throw new InputError('Not a zkonnx verification key: its input or output shape is malformed.');
+    return null;
+  }
+  return { visibility: v, signals: signalLayout(v, layout, sizeOf(shapes.input.shape), sizeOf(shapes.output.shape)) };
+}
+
+/**
  * The generated verifier's call for a proof bundle: the proof points in EVM form and the ABI encoding of
  * `verifyProof(a, b, c, publicSignals)` (or `verifyAndDecode`). Throws InputError for anything that is not a
- * zkonnx bundle with a well-formed proof and canonical public signals. It does not verify the proof.
+ * zkonnx bundle with a well-formed proof and canonical public signals, a signal count or stated commitment
+ * that disagrees with the layout (the key's, `opts.vk`, when given; else the one the bundle states), and
+ * verifyAndDecode for a hashed output (its contract has no such function). It does not verify the proof.
  */
-export function calldata(bundle: ProofBundle, opts: { method?: VerifierMethod } = {}): VerifierCalldata {
+export function calldata(bundle: ProofBundle, opts: { method?: VerifierMethod; vk?: ZkonnxVerificationKey } = {}): VerifierCalldata {
   if (!bundle || typeof bundle !== 'object' || bundle.format !== BUNDLE_FORMAT) throw new InputError('Not a zkonnx proof bundle.', { hint: 'Pass the bundle.json that `zkonnx prove` wrote.' });
   const p = bundle.proof as unknown as Record<string, unknown> | undefined;
   if (!p || typeof p !== 'object') throw new InputError('The bundle has no proof.');
@@ -91,6 +126,26 @@ export function calldata(bundle: ProofBundle, opts: { method?: VerifierMethod } 
     return v;
   });
   const method = opts.method ?? 'verifyProof';
+  const placed = bundleLayout(bundle, opts.vk);
+  if (placed) {
+    const { visibility: vis, signals: sl } = placed;
+    const whose = opts.vk ? 'the verification key' : 'the bundle\'s own statement of its circuit';
+    if (signals.length !== sl.total) {
+      throw new InputError(`The bundle has ${signals.length} public signals, but ${whose} (input ${vis.input}, output ${vis.output}, params ${vis.params}) makes ${sl.total}.`);
+    }
+    if (method === 'verifyAndDecode' && vis.output === 'hashed') {
+      throw new InputError('The verifier of a key with a hashed output has no verifyAndDecode: its public signals hold only the outputs\' commitment.', {
+        hint: 'Call verifyProof (the default method) and open the output commitment off-chain (zkonnx verify does).',
+      });
+    }
+    const stated = (bundle.commitments ?? {}) as Record<string, unknown>;
+    const at: Record<string, number> = { input: sl.inputHash, output: vis.output === 'hashed' ? sl.outputs.at : -1, params: sl.paramsHash };
+    for (const part of ['input', 'output', 'params'] as const) {
+      if (stated[part] === undefined) continue;
+      if (at[part] < 0) throw new InputError(`The bundle states a commitment to its ${part}, but in ${whose} the ${part} is not hashed.`);
+      if (stated[part] !== signals[at[part]].toString()) throw new InputError(`The bundle's ${part} commitment is not its public signal ${at[part]}.`);
+    }
+  }
   const data = encodeVerifierCall({ a, b, c, publicSignals: signals }, method);
   return {
     a: [hex32(a[0]), hex32(a[1])],

@@ -1,12 +1,15 @@
 /**
  * What the EVM verifier needs from a zkonnx verification key, checked once: affine BN254 points on their
- * curves (as the EVM precompiles take them), gamma != delta, and the public-signal layout (outputs, then the
- * input as `plain` or `packed`). No node:* imports.
+ * curves (as the EVM precompiles take them), gamma != delta, and the public-signal layout of the key's
+ * visibility (src/verify/layout.ts signalLayout: the outputs or their commitment, the input and parameter
+ * commitments when hashed, then the input as `plain` or `packed` when public). No node:* imports.
  */
 import { BASE_FIELD_PRIME as Q, parseDecimal } from '../field.ts';
 import { InputError } from '../errors.ts';
 import { sizeOf } from '../ir/types.ts';
-import { inputSignalCount, PACK_BYTES, PUBLIC_INPUT_LAYOUTS, type PublicInputLayout } from '../verify/layout.ts';
+import {
+  isDefaultVisibility, PACK_BYTES, parseVisibility, PUBLIC_INPUT_LAYOUTS, signalLayout, type PublicInputLayout, type SignalLayout, type Visibility,
+} from '../verify/layout.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
 
 /** A G1 point as the EVM takes it: affine (x, y); the point at infinity is (0, 0). */
@@ -22,14 +25,21 @@ export interface EvmKey {
   /** IC[0] and one point per public signal. */
   ic: EvmG1[];
   nPublic: number;
+  /** Elements of the model output (whether public or hashed: a hashed output is one signal, see `signals`). */
   nOutputs: number;
   /** uint8 values of the input. */
   nInputs: number;
   layout: PublicInputLayout;
-  /** Public signals carrying the input. */
+  /** Public signals carrying the input (0 unless the input is public). */
   inputSignals: number;
   /** Bytes in the last packed signal (PACK_BYTES unless the input length is not a multiple of it); 1 for plain. */
   lastSignalBytes: number;
+  /** The key's visibility (DEFAULT_VISIBILITY for a key without one). */
+  visibility: Visibility;
+  /** Where each part sits among the public signals (signalLayout of the visibility, layout and sizes). */
+  signals: SignalLayout;
+  /** isDefaultVisibility(visibility): the contract is then exactly the one made before visibilities existed. */
+  isDefault: boolean;
 }
 
 const fail = (what: string): never => {
@@ -93,12 +103,21 @@ function g2(p: unknown, what: string): EvmG2 {
   return [[x[1], x[0]], [y[1], y[0]]];
 }
 
+/** "4 outputs and 12 input signals", "an output commitment, an input commitment and a parameter commitment"... */
+export function describeSignals(v: Visibility, sl: SignalLayout): string {
+  const parts = [v.output === 'hashed' ? 'an output commitment' : `${sl.outputs.count} outputs`];
+  if (sl.inputHash >= 0) parts.push('an input commitment');
+  if (sl.paramsHash >= 0) parts.push('a parameter commitment');
+  if (v.input === 'public') parts.push(`${sl.input.count} input signals`);
+  return parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+}
+
 const sameG2 = (a: EvmG2, b: EvmG2) => a.flat().every((v, i) => v === b.flat()[i]);
 
 /**
  * Check a verification key for export and put its points in EVM form. Throws InputError on anything an EVM
- * verifier could not use or should not be made for: not Groth16 on BN254, no zkonnx section, a signal count
- * that disagrees with the input/output shapes and the layout, points off their curve or not affine, and a key
+ * verifier could not use or should not be made for: not Groth16 on BN254, no zkonnx section, an unknown
+ * visibility, a signal count that disagrees with the input/output shapes, the layout and the visibility, points off their curve or not affine, and a key
  * whose gamma equals delta (no phase-2 contribution: anyone can forge proofs for it).
  *
  * Not checked here (it needs curve arithmetic): that the G2 points are in the order-r subgroup. The EVM's
@@ -114,12 +133,18 @@ export function evmKey(vk: ZkonnxVerificationKey): EvmKey {
   const nOutputs = sizeOf(meta.output.shape);
   const nInputs = sizeOf(meta.input.shape);
   if (nOutputs < 1 || nInputs < 1) fail('the input or output has no elements');
-  const inputSignals = inputSignalCount(layout, nInputs);
+  const parsed = parseVisibility(meta.visibility);
+  if ('bad' in parsed) return fail(`unknown visibility${parsed.bad ? ` field '${parsed.bad}'` : ''}: ${JSON.stringify(meta.visibility)?.slice(0, 80)}`);
+  const visibility: Visibility = parsed;
+  const signals = signalLayout(visibility, layout, nInputs, nOutputs);
+  const inputSignals = signals.input.count;
   if (meta.publicInputs && meta.publicInputs.signals !== inputSignals) {
-    fail(`publicInputs.signals is ${meta.publicInputs.signals}, but ${nInputs} inputs in the ${layout} layout take ${inputSignals}`);
+    fail(visibility.input === 'public'
+      ? `publicInputs.signals is ${meta.publicInputs.signals}, but ${nInputs} inputs in the ${layout} layout take ${inputSignals}`
+      : `publicInputs.signals is ${meta.publicInputs.signals}, but a ${visibility.input} input has no public input signals`);
   }
-  const nPublic = nOutputs + inputSignals;
-  if (vk.nPublic !== nPublic) fail(`nPublic is ${vk.nPublic}, but ${nOutputs} outputs and ${inputSignals} input signals make ${nPublic}`);
+  const nPublic = signals.total;
+  if (vk.nPublic !== nPublic) fail(`nPublic is ${vk.nPublic}, but ${describeSignals(visibility, signals)} make ${nPublic}`);
   if (!Array.isArray(vk.IC) || vk.IC.length !== nPublic + 1) fail(`IC has ${Array.isArray(vk.IC) ? vk.IC.length : 'no'} points, expected ${nPublic + 1}`);
   const key: EvmKey = {
     alpha: g1(vk.vk_alpha_1, 'vk_alpha_1'),
@@ -128,7 +153,8 @@ export function evmKey(vk: ZkonnxVerificationKey): EvmKey {
     delta: g2(vk.vk_delta_2, 'vk_delta_2'),
     ic: vk.IC.map((p, i) => g1(p, `IC[${i}]`)),
     nPublic, nOutputs, nInputs, layout, inputSignals,
-    lastSignalBytes: layout === 'packed' ? nInputs - (inputSignals - 1) * PACK_BYTES : 1,
+    lastSignalBytes: layout === 'packed' && inputSignals > 0 ? nInputs - (inputSignals - 1) * PACK_BYTES : 1,
+    visibility, signals, isDefault: isDefaultVisibility(visibility),
   };
   if (sameG2(key.gamma, key.delta)) fail('gamma equals delta (no phase-2 contribution): anyone can forge proofs for it');
   return key;

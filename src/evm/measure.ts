@@ -1,6 +1,7 @@
 /**
  * Compile a generated verifier with solc (npm `solc`, optimizer on) and run it on a JavaScript EVM
- * (@ethereumjs/evm): the bench's and the tests' way to measure bytecode size and gas. Node only. solc and
+ * (@ethereumjs/evm): the bench's and the tests' way to measure bytecode size and gas (verificationGas: a
+ * bundle's verifyProof gas for an artifact directory's key, any visibility). Node only. solc and
  * @ethereumjs/* are optional packages, loaded on first use: without them the functions throw
  * MissingPackageError (src/toolchain.ts), naming the package to install.
  */
@@ -8,8 +9,13 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../artifacts/io.ts';
+import { readJsonFile, writeFileAtomic } from '../artifacts/io.ts';
+import { artifactPath } from '../artifacts/paths.ts';
 import { importOptional } from '../toolchain.ts';
+import type { Visibility } from '../verify/layout.ts';
+import type { ProofBundle, ZkonnxVerificationKey } from '../verify/types.ts';
+import { calldata, encodeVerifierCall } from './calldata.ts';
+import { exportSolidity } from './solidity.ts';
 
 /** solc settings the size formula (RUNTIME_BASE_BYTES) was measured with. */
 export const SOLC_SETTINGS = { optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['evm.bytecode.object', 'evm.deployedBytecode.object'] } } };
@@ -144,4 +150,52 @@ export async function createEvmSession(opts: { withoutPrecompiles?: number[] } =
 /** Deploy creation code on its own fresh EVM (createEvmSession().deploy). */
 export async function deployContract(creationHex: string): Promise<DeployedContract> {
   return (await createEvmSession()).deploy(creationHex);
+}
+
+export interface VerificationGas {
+  /** verifyProof's execution gas for the bundle (no 21,000 base, no calldata charge; precompiles warm). */
+  executionGas: number;
+  /** The same call as a transaction: + 21,000 + calldata (EIP-2028 prices). */
+  transactionGas: number;
+  /** Execution gas with every public signal made non-zero (a zero signal skips its ecMul/ecAdd): the worst case. The call returns false, but costs what a valid one would. */
+  worstCaseGas: number;
+  /** Solc's runtime bytecode of the verifier, and exportSolidity's prediction of it. */
+  runtimeBytes: number;
+  predictedBytecodeBytes: number;
+  publicSignals: number;
+  visibility: Visibility;
+  contractName: string;
+}
+
+/**
+ * The on-chain verification gas of a proof bundle: export DIR's verification key as Solidity (exportSolidity,
+ * any visibility), compile it with solc (cached in `cacheDir`, default DIR), deploy it on a fresh
+ * @ethereumjs/evm and call verifyProof with calldata(bundle). Throws if the contract does not accept the bundle
+ * (a bundle for another key, or a forged one) and ContractSizeError for a key over EIP-170 unless
+ * `maxRuntimeBytes` allows it. Node only; needs solc and @ethereumjs/evm (MissingPackageError otherwise).
+ */
+export async function verificationGas(
+  dir: string,
+  bundle: ProofBundle,
+  opts: { cacheDir?: string; maxRuntimeBytes?: number } = {},
+): Promise<VerificationGas> {
+  const vk = (await readJsonFile(artifactPath(dir, 'vk'), 'verification key')) as ZkonnxVerificationKey;
+  const v = exportSolidity(vk, opts.maxRuntimeBytes === undefined ? {} : { maxRuntimeBytes: opts.maxRuntimeBytes });
+  const c = await compileContract(v.source, v.contractName, { cacheDir: opts.cacheDir ?? dir });
+  const session = await createEvmSession();
+  const d = await session.deploy(c.creation);
+  const call = calldata(bundle, { vk });
+  const r = await d.call(call.calldata);
+  if (!r.success || r.returnValue.length !== 32 || r.returnValue[31] !== 1) {
+    throw new Error(`the EVM verifier for '${dir}' rejected the bundle (${r.error ?? 'verifyProof returned false'})`);
+  }
+  const pair = (p: string[]) => [BigInt(p[0]), BigInt(p[1])] as const;
+  const worst = await d.call(encodeVerifierCall({
+    a: pair(call.a), b: [pair(call.b[0]), pair(call.b[1])], c: pair(call.c), publicSignals: call.publicSignals.map((x) => BigInt(x) || 1n),
+  }));
+  return {
+    executionGas: r.executionGas, transactionGas: r.transactionGas, worstCaseGas: worst.executionGas,
+    runtimeBytes: d.runtimeBytes, predictedBytecodeBytes: v.predictedBytecodeBytes, publicSignals: v.publicSignals,
+    visibility: v.visibility, contractName: v.contractName,
+  };
 }

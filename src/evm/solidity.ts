@@ -3,11 +3,19 @@
  * snarkjs' template but owned here. No node:* imports (runs in a browser).
  *
  * What the contract enforces of what verifyBundle does: the public-signal count (the ABI's fixed array), every
- * output signal canonical (< r), the input signals within their layout's range (plain: each < 256; packed:
- * each < 2^(8 * bytes in its slot), which also makes them < r), every proof coordinate < q (the precompiles
- * refuse the others too, but A's y goes through the contract's own negation first), and the pairing equation
- * (the precompile checks that A and C are on the curve and B in the order-r subgroup). The key itself (gamma != delta, points on their curves) is checked
- * when exporting. What it cannot check is which key a caller trusts: that is the contract's address.
+ * output signal and commitment canonical (< r), the input signals, when the input is public, within their
+ * layout's range (plain: each < 256; packed: each < 2^(8 * bytes in its slot), which also makes them < r),
+ * every proof coordinate < q (the precompiles refuse the others too, but A's y goes through the contract's own
+ * negation first), and the pairing equation (the precompile checks that A and C are on the curve and B in the
+ * order-r subgroup). The key itself (gamma != delta, points on their curves) is checked when exporting. What it
+ * cannot check is which key a caller trusts: that is the contract's address.
+ *
+ * Visibility (src/verify/layout.ts): the signals sit where signalLayout puts them, [outputs or the output
+ * commitment] [input commitment] [parameter commitment] [input signals, if public]. A commitment is checked only
+ * to be < r, like an output: the contract does not open commitments (that needs the zkonnx Poseidon hash,
+ * src/verify/commitment.ts); a caller compares the signal at *_COMMITMENT_INDEX with a commitment it trusts.
+ * decodeOutputs/verifyAndDecode exist only for a public output, decodeInput only for a public input. A key of
+ * the default visibility gives exactly the contract made before visibilities existed.
  *
  * Size: the IC points are one `bytes` constant (64 bytes each) read in a loop, so the runtime bytecode is
  * about BASE + 64 bytes per public signal (predictRuntimeBytes); gas is ~184k (the 4-pairing check is 181k)
@@ -18,10 +26,10 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ContractSizeError, InputError } from '../errors.ts';
 import { BASE_FIELD_PRIME, FIELD_PRIME } from '../field.ts';
 import { canonicalJson } from '../verify/canonical.ts';
-import { PACK_BYTES, type PublicInputLayout } from '../verify/layout.ts';
+import { DEFAULT_VISIBILITY, isDefaultVisibility, PACK_BYTES, type PublicInputLayout, type SignalLayout, type Visibility } from '../verify/layout.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
 import { ZKONNX_VERSION } from '../version.ts';
-import { evmKey, type EvmG1, type EvmG2, type EvmKey } from './key.ts';
+import { describeSignals, evmKey, type EvmG1, type EvmG2, type EvmKey } from './key.ts';
 
 /** EIP-170: the largest runtime bytecode a contract may have on Ethereum mainnet. */
 export const EIP170_MAX_RUNTIME_BYTES = 24_576;
@@ -31,15 +39,37 @@ export const EIP170_MAX_RUNTIME_BYTES = 24_576;
  * bytes (one IC point) per public signal plus IC[0], plus a base of about 2,530-2,570 bytes (plain) or
  * 2,580-2,625 (packed) that varies with the push widths of the per-key numbers. The prediction takes the base's upper
  * end, so it is never below solc's size and at most RUNTIME_SLACK_BYTES above; test/evm.test.ts checks both.
+ * These are the bases of the default visibility; runtimeBaseBytes gives every visibility's.
  */
 export const RUNTIME_BASE_BYTES: Record<PublicInputLayout, number> = { plain: 2576, packed: 2640 };
+
+/**
+ * The base of a non-default visibility's contract, measured the same way over keys that fit EIP-170 (1 to
+ * 350 outputs, 1 to 10,000 inputs) and taken a few bytes above the largest: by the input (public in `plain` or
+ * `packed`: its range checks and decodeInput; `hashed` or `private`: neither), the output (public:
+ * decodeOutputs and verifyAndDecode; hashed: neither) and the params, whose commitments add an index getter
+ * each. Keyed `input/output/params`; test/evm-visibility.test.ts checks the bound for each.
+ */
+const VISIBILITY_BASE_BYTES: Record<string, number> = {
+  'plain/public/hashed': 2600, 'packed/public/hashed': 2670,
+  'plain/hashed/fixed': 1928, 'packed/hashed/fixed': 1984, 'plain/hashed/hashed': 1946, 'packed/hashed/hashed': 2000,
+  'hashed/public/fixed': 2326, 'hashed/public/hashed': 2342, 'hashed/hashed/fixed': 1585, 'hashed/hashed/hashed': 1613,
+  'private/public/fixed': 2306, 'private/public/hashed': 2326, 'private/hashed/fixed': 1572, 'private/hashed/hashed': 1585,
+};
+
+/** Runtime bytecode of the contract without its IC points, upper end (see RUNTIME_BASE_BYTES). */
+export function runtimeBaseBytes(layout: PublicInputLayout, visibility: Visibility = DEFAULT_VISIBILITY): number {
+  if (isDefaultVisibility(visibility)) return RUNTIME_BASE_BYTES[layout];
+  return VISIBILITY_BASE_BYTES[`${visibility.input === 'public' ? layout : visibility.input}/${visibility.output}/${visibility.params}`];
+}
+
 export const RUNTIME_BYTES_PER_SIGNAL = 64;
 /** How far above solc's real size the prediction may be. */
 export const RUNTIME_SLACK_BYTES = 64;
 
-/** Predicted runtime bytecode size of the verifier for `nPublic` public signals in `layout`. */
-export function predictRuntimeBytes(layout: PublicInputLayout, nPublic: number): number {
-  return RUNTIME_BASE_BYTES[layout] + RUNTIME_BYTES_PER_SIGNAL * (nPublic + 1);
+/** Predicted runtime bytecode size of the verifier for `nPublic` public signals in `layout` and `visibility`. */
+export function predictRuntimeBytes(layout: PublicInputLayout, nPublic: number, visibility: Visibility = DEFAULT_VISIBILITY): number {
+  return runtimeBaseBytes(layout, visibility) + RUNTIME_BYTES_PER_SIGNAL * (nPublic + 1);
 }
 
 export interface ExportSolidityOptions {
@@ -52,12 +82,18 @@ export interface ExportSolidityOptions {
 export interface SolidityVerifier {
   source: string;
   contractName: string;
-  /** Public signals: outputs, then the input signals. */
+  /** Public signals: the outputs (or their commitment), the commitments, then the input signals (signalLayout). */
   publicSignals: number;
+  /** Elements of the model output (a hashed output is one signal, its commitment). */
   outputs: number;
+  /** Public signals carrying the input: 0 unless the input is public. */
   inputSignals: number;
   layout: PublicInputLayout;
-  /** predictRuntimeBytes(layout, publicSignals): an upper bound on solc's runtime bytecode (optimizer on). */
+  /** The key's visibility (the default for a key without one). */
+  visibility: Visibility;
+  /** Where each part sits among the public signals (the contract's *_INDEX constants). */
+  signals: SignalLayout;
+  /** predictRuntimeBytes(layout, publicSignals, visibility): an upper bound on solc's runtime bytecode (optimizer on). */
   predictedBytecodeBytes: number;
   /** The Solidity signature of verifyProof for this key (its selector is keccak256 of it). */
   verifyProofSignature: string;
@@ -94,24 +130,85 @@ function scaleDoc(vk: ZkonnxVerificationKey): string[] {
   return lines;
 }
 
-function layoutChecks(k: EvmKey): string[] {
+/** The first input signal, as the contract names it (N_OUTPUTS in the default visibility's contract). */
+const inputAt = (k: EvmKey) => (k.isDefault ? 'N_OUTPUTS' : 'INPUT_SIGNALS_AT');
+
+/** The outputs' and commitments' check (< r), then the input signals' (only a public input has any). */
+function signalChecks(k: EvmKey): string[] {
+  const canonical = k.isDefault
+    ? '            for { let i := 0 } lt(i, N_OUTPUTS) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }'
+    : '            for { let i := 0 } lt(i, N_FIELD_SIGNALS) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }';
+  if (k.inputSignals === 0) return ['            // Outputs and commitments: canonical field elements. The input is not among the signals.', canonical];
+  const at = inputAt(k);
   if (k.layout === 'plain') {
     return [
+      canonical,
       '            // Plain input: one uint8 per signal (the circuit assumes it and does not check it).',
-      '            for { let i := N_OUTPUTS } lt(i, N_PUBLIC) { i := add(i, 1) } { bad := or(bad, gt(calldataload(add(s, shl(5, i))), 0xff)) }',
+      `            for { let i := ${at} } lt(i, N_PUBLIC) { i := add(i, 1) } { bad := or(bad, gt(calldataload(add(s, shl(5, i))), 0xff)) }`,
     ];
   }
   return [
+    canonical,
     `            // Packed input: ${PACK_BYTES} bytes per signal, the last one ${k.lastSignalBytes}; a wider value is not bytes the circuit decomposed.`,
-    '            for { let i := N_OUTPUTS } lt(i, sub(N_PUBLIC, 1)) { i := add(i, 1) } { bad := or(bad, shr(248, calldataload(add(s, shl(5, i))))) }',
+    `            for { let i := ${at} } lt(i, sub(N_PUBLIC, 1)) { i := add(i, 1) } { bad := or(bad, shr(248, calldataload(add(s, shl(5, i))))) }`,
     `            bad := or(bad, shr(${8 * k.lastSignalBytes}, calldataload(add(s, ${32 * (k.nPublic - 1)}))))`,
   ];
 }
 
 function decodeInputBody(k: EvmKey): string {
+  const at = inputAt(k);
   return k.layout === 'plain'
-    ? '            for (uint256 i = 0; i < N_INPUTS; i++) input[i] = bytes1(uint8(pubSignals[N_OUTPUTS + i]));'
-    : `            for (uint256 i = 0; i < N_INPUTS; i++) input[i] = bytes1(uint8(pubSignals[N_OUTPUTS + i / ${PACK_BYTES}] >> (8 * (i % ${PACK_BYTES}))));`;
+    ? `            for (uint256 i = 0; i < N_INPUTS; i++) input[i] = bytes1(uint8(pubSignals[${at} + i]));`
+    : `            for (uint256 i = 0; i < N_INPUTS; i++) input[i] = bytes1(uint8(pubSignals[${at} + i / ${PACK_BYTES}] >> (8 * (i % ${PACK_BYTES}))));`;
+}
+
+/** What the public signals are, for the contract's @notice (a non-default visibility). */
+function signalsDoc(k: EvmKey, inputDoc: string): string {
+  const sl = k.signals;
+  const parts: string[] = [];
+  const range = (at: number, n: number) => (n === 1 ? `signal ${at}` : `signals ${at}..${at + n - 1}`);
+  parts.push(k.visibility.output === 'hashed'
+    ? `signal ${sl.outputs.at}: the commitment to the ${k.nOutputs} outputs (OUTPUT_COMMITMENT_INDEX; unsalted, the outputs themselves are not public)`
+    : `${range(sl.outputs.at, sl.outputs.count)}: the ${k.nOutputs} outputs (signed integers; a negative x is r - |x|)`);
+  if (sl.inputHash >= 0) parts.push(`signal ${sl.inputHash}: the salted commitment to the input (INPUT_COMMITMENT_INDEX)`);
+  if (sl.paramsHash >= 0) parts.push(`signal ${sl.paramsHash}: the commitment to the model parameters (PARAMS_COMMITMENT_INDEX)`);
+  if (k.inputSignals > 0) parts.push(`${range(sl.input.at, sl.input.count)} (INPUT_SIGNALS_AT): ${inputDoc}`);
+  else if (k.visibility.input === 'private') parts.push('the input is private: nothing of it is public');
+  return parts.join(';\n///   ');
+}
+
+/** The contract's @notice for a non-default visibility (ends before the scale lines). */
+function visibilityNotice(k: EvmKey, inputDoc: string): string {
+  const v = k.visibility;
+  const example = v.input === 'hashed' ? 'INPUT_COMMITMENT_INDEX' : v.params === 'hashed' ? 'PARAMS_COMMITMENT_INDEX' : v.output === 'hashed' ? 'OUTPUT_COMMITMENT_INDEX' : null;
+  const model = `the model (pinned by MODEL_SHA256 and this contract's key${v.params === 'hashed' ? ', with the weight set the parameter commitment names' : ''})`;
+  return [
+    `/// @notice A valid proof shows that ${model} maps ${visibilityInputDoc(k)} to ${v.output === 'hashed' ? 'the outputs the output commitment opens to' : 'the public outputs'}.`,
+    `///   Visibility: input ${v.input}, output ${v.output}, params ${v.params}. The ${k.nPublic} public signals:`,
+    `///   ${signalsDoc(k, inputDoc)}.`,
+    ...(example ? [
+      '///   Commitments are zkonnx Poseidon hashes (src/verify/commitment.ts): the contract checks only that each is < r;',
+      `///   compare them with ones you trust (e.g. pubSignals[${example}] == a stored commitment).`,
+    ] : []),
+    v.output === 'hashed' ? '///   The outputs, once the commitment is opened, dequantize as:' : '///   The contract returns integer outputs. Dequantization (the key\'s output scale):',
+  ].join('\n');
+}
+
+/** "the public input" / "a committed input" / "some private input", for the @notice. */
+function visibilityInputDoc(k: EvmKey): string {
+  return k.visibility.input === 'public' ? 'the public input' : k.visibility.input === 'hashed' ? 'an input (the one the input commitment opens to)' : 'some private input';
+}
+
+/** The non-default visibility's index constants. */
+function indexConstants(k: EvmKey): string {
+  const sl = k.signals;
+  const lines: string[] = [];
+  if (k.visibility.output === 'hashed') lines.push('    /// @notice The output commitment: commitFieldElements(TAG_OUTPUT, outputs) (zkonnx src/verify/commitment.ts).', `    uint256 public constant OUTPUT_COMMITMENT_INDEX = ${sl.outputs.at};`);
+  if (sl.inputHash >= 0) lines.push('    /// @notice The input commitment: commitBytes(TAG_INPUT, input, salt).', `    uint256 public constant INPUT_COMMITMENT_INDEX = ${sl.inputHash};`);
+  if (sl.paramsHash >= 0) lines.push('    /// @notice The parameter commitment (TAG_PARAMS): which weight set the proof is for.', `    uint256 public constant PARAMS_COMMITMENT_INDEX = ${sl.paramsHash};`);
+  if (k.inputSignals > 0) lines.push('    /// @notice The first public input signal.', `    uint256 public constant INPUT_SIGNALS_AT = ${sl.input.at};`);
+  lines.push('    /// @dev Signals [0, N_FIELD_SIGNALS) are outputs and commitments: each must be < r.', `    uint256 internal constant N_FIELD_SIGNALS = ${sl.input.at};`);
+  return lines.join('\n') + '\n';
 }
 
 const g1Consts = (name: string, p: EvmG1) => [`    uint256 internal constant ${name}_X = ${hex32(p[0])};`, `    uint256 internal constant ${name}_Y = ${hex32(p[1])};`];
@@ -137,12 +234,24 @@ export function exportSolidity(vk: ZkonnxVerificationKey, opts: ExportSolidityOp
   const meta = vk.zkonnx;
   const contractName = opts.contractName ?? defaultContractName(meta.model?.name ?? 'model');
   if (!SOLIDITY_IDENTIFIER.test(contractName)) throw new InputError(`'${contractName}' is not a Solidity contract name.`, { hint: 'Use letters, digits and _ only, not starting with a digit.' });
-  const predicted = predictRuntimeBytes(k.layout, k.nPublic);
+  const predicted = predictRuntimeBytes(k.layout, k.nPublic, k.visibility);
   const limit = opts.maxRuntimeBytes ?? EIP170_MAX_RUNTIME_BYTES;
   if (predicted > limit) {
+    const max = maxPublicSignals(k.layout, limit, k.visibility);
+    if (k.isDefault) {
+      throw new ContractSizeError(
+        `The verifier for this key would be about ${predicted.toLocaleString('en')} bytes of runtime bytecode, over the ${limit.toLocaleString('en')}-byte limit (EIP-170): ${k.nPublic} public signals (${k.nOutputs} outputs + ${k.inputSignals} ${k.layout} input signals).`,
+        { hint: `Recompile the model with \`zkonnx compile --public-inputs packed\` (31 input bytes per public signal), or with \`--input-visibility hashed\` (one signal), then run setup again; a contract holds at most ${max} public signals.` },
+      );
+    }
+    const fixes = [
+      ...(k.inputSignals > 0 && k.layout === 'plain' ? ['`--public-inputs packed` (31 input bytes per public signal)'] : []),
+      ...(k.inputSignals > 0 ? ['`--input-visibility hashed` (one signal for the input)'] : []),
+      ...(k.visibility.output === 'public' ? ['`--output-visibility hashed` (one signal for the outputs)'] : []),
+    ];
     throw new ContractSizeError(
-      `The verifier for this key would be about ${predicted.toLocaleString('en')} bytes of runtime bytecode, over the ${limit.toLocaleString('en')}-byte limit (EIP-170): ${k.nPublic} public signals (${k.nOutputs} outputs + ${k.inputSignals} ${k.layout} input signals).`,
-      { hint: `Recompile the model with \`zkonnx compile --public-inputs packed\` (31 input bytes per public signal), then run setup again; a contract holds at most ${maxPublicSignals(k.layout, limit)} public signals.` },
+      `The verifier for this key would be about ${predicted.toLocaleString('en')} bytes of runtime bytecode, over the ${limit.toLocaleString('en')}-byte limit (EIP-170): ${k.nPublic} public signals (${describeSignals(k.visibility, k.signals)}).`,
+      { hint: `${fixes.length ? `Recompile the model with ${fixes.join(' or ')}, then run setup again; ` : ''}a contract holds at most ${max} public signals.` },
     );
   }
   const vkSha256 = Array.from(sha256(new TextEncoder().encode(canonicalJson(vk))), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -153,51 +262,8 @@ export function exportSolidity(vk: ZkonnxVerificationKey, opts: ExportSolidityOp
     ? `the ${k.nInputs} uint8 input values, one per signal`
     : `the ${k.nInputs} uint8 input values packed ${PACK_BYTES} per signal, little-endian (signal j = sum_i in[${PACK_BYTES}j + i] * 256^i)`;
 
-  const source = `// SPDX-License-Identifier: MIT
-// Generated by zkonnx ${ZKONNX_VERSION} from a verification key - do not edit.
-// Model '${sanitizeComment(meta.model?.name ?? '')}' (sha256 ${modelSha}), ${meta.constraints} constraints, ${meta.key?.kind ?? '?'} key.
-pragma solidity >=0.8.4 <0.9.0;
-
-/// @title Groth16 verifier for the zkonnx model '${sanitizeComment(meta.model?.name ?? '')}'
-/// @notice A valid proof shows that the model (pinned by MODEL_SHA256 and this contract's key) maps the public
-///   input to the public outputs. The ${N} public signals are the ${k.nOutputs} outputs (signed integers; a negative x
-///   is r - |x|), then ${inputDoc}.
-///   The contract returns integer outputs. Dequantization (the key's output scale):
-${scaleDoc(vk).map((l) => `///     ${l}`).join('\n')}
-/// @dev Checks: outputs < r; ${k.layout === 'plain' ? 'each input signal < 256' : `each input signal < 2^(8 * its bytes)`}; proof coordinates < q; the pairing
-///   e(-A, B) e(alpha, beta) e(vk_x, gamma) e(C, delta) == 1. Groth16 proofs are malleable: never use them as ids.
-///   A key made by a single party ('dev') lets that party forge proofs.
-contract ${contractName} {
-    /// @dev BN254 scalar field (public signals) and base field (coordinates).
-    uint256 internal constant R = ${hex32(FIELD_PRIME)};
-    uint256 internal constant Q = ${hex32(BASE_FIELD_PRIME)};
-
-    uint256 public constant N_PUBLIC = ${N};
-    uint256 public constant N_OUTPUTS = ${k.nOutputs};
-    /// @notice uint8 values of the model input (${k.inputSignals} public signals, ${k.layout} layout).
-    uint256 public constant N_INPUTS = ${k.nInputs};
-    /// @notice sha256 of the verification key's canonical JSON, as proof bundles name it (vkSha256).
-    bytes32 public constant VK_SHA256 = 0x${vkSha256};
-    bytes32 public constant MODEL_SHA256 = 0x${modelSha};
-
-${g1Consts('ALPHA', k.alpha).join('\n')}
-    // G2 points in EIP-197 order: (x_im, x_re, y_im, y_re).
-${g2Consts('BETA', k.beta).join('\n')}
-${g2Consts('GAMMA', k.gamma).join('\n')}
-${g2Consts('DELTA', k.delta).join('\n')}
-    /// @dev IC[0..N_PUBLIC]: (x, y) as two 32-byte words each.
-    bytes internal constant IC = hex"${icData}";
-
-    /// @notice snarkjs-compatible: true iff the proof is valid for these public signals. Returns false (never
-    ///   reverts) for any argument values; calldata too short for the ABI reverts in the decoder. A B point off
-    ///   the twist or outside G2's subgroup makes the pairing precompile fail, which uses up the gas given to it.
-    ///   Reverts (never returns false for an honest proof) when the call has too little gas or the chain lacks
-    ///   the BN254 precompiles (0x06, 0x07, 0x08).
-    function verifyProof(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata pubSignals) public view returns (bool) {
-        return _verify(a, b, c, pubSignals);
-    }
-
-    /// @notice Verify, and if valid return the signed integer outputs and their argmax (first maximum).
+  // decodeOutputs/verifyAndDecode need public outputs, decodeInput a public input.
+  const outputFunctions = k.visibility.output === 'public' ? `    /// @notice Verify, and if valid return the signed integer outputs and their argmax (first maximum).
     /// @return valid false for any invalid proof or out-of-range signal (then outputs is empty and argmax 0)
     function verifyAndDecode(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata pubSignals)
         external view returns (bool valid, int256[] memory outputs, uint256 argmax)
@@ -218,7 +284,8 @@ ${g2Consts('DELTA', k.delta).join('\n')}
         }
     }
 
-    /// @notice The uint8 input values, WITHOUT verifying (e.g. keccak256(decodeInput(s)) to compare with a
+` : '';
+  const inputFunctions = k.inputSignals > 0 ? `    /// @notice The uint8 input values, WITHOUT verifying (e.g. keccak256(decodeInput(s)) to compare with a
     ///   stored input): meaningful only for signals verifyProof accepted.
     function decodeInput(uint256[${N}] calldata pubSignals) public pure returns (bytes memory input) {
         input = new bytes(N_INPUTS);
@@ -227,13 +294,58 @@ ${decodeInputBody(k)}
         }
     }
 
-    function _verify(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata s) internal view returns (bool ok) {
+` : '';
+
+  const source = `// SPDX-License-Identifier: MIT
+// Generated by zkonnx ${ZKONNX_VERSION} from a verification key - do not edit.
+// Model '${sanitizeComment(meta.model?.name ?? '')}' (sha256 ${modelSha}), ${meta.constraints} constraints, ${meta.key?.kind ?? '?'} key.
+pragma solidity >=0.8.4 <0.9.0;
+
+/// @title Groth16 verifier for the zkonnx model '${sanitizeComment(meta.model?.name ?? '')}'
+${k.isDefault ? `/// @notice A valid proof shows that the model (pinned by MODEL_SHA256 and this contract's key) maps the public
+///   input to the public outputs. The ${N} public signals are the ${k.nOutputs} outputs (signed integers; a negative x
+///   is r - |x|), then ${inputDoc}.
+///   The contract returns integer outputs. Dequantization (the key's output scale):` : visibilityNotice(k, inputDoc)}
+${scaleDoc(vk).map((l) => `///     ${l}`).join('\n')}
+/// @dev Checks: ${k.isDefault ? 'outputs < r' : `${k.visibility.output === 'hashed' ? 'commitments' : k.signals.input.at > k.nOutputs ? 'outputs and commitments' : 'outputs'} < r`}; ${k.inputSignals === 0 ? 'no input signals' : k.layout === 'plain' ? 'each input signal < 256' : `each input signal < 2^(8 * its bytes)`}; proof coordinates < q; the pairing
+///   e(-A, B) e(alpha, beta) e(vk_x, gamma) e(C, delta) == 1. Groth16 proofs are malleable: never use them as ids.
+///   A key made by a single party ('dev') lets that party forge proofs.
+contract ${contractName} {
+    /// @dev BN254 scalar field (public signals) and base field (coordinates).
+    uint256 internal constant R = ${hex32(FIELD_PRIME)};
+    uint256 internal constant Q = ${hex32(BASE_FIELD_PRIME)};
+
+    uint256 public constant N_PUBLIC = ${N};
+    uint256 public constant N_OUTPUTS = ${k.nOutputs};
+    /// @notice uint8 values of the model input (${k.inputSignals > 0 ? `${k.inputSignals} public signal${k.inputSignals === 1 && !k.isDefault ? '' : 's'}, ${k.layout} layout` : `${k.visibility.input}: not among the public signals`}).
+    uint256 public constant N_INPUTS = ${k.nInputs};
+${k.isDefault ? '' : indexConstants(k)}    /// @notice sha256 of the verification key's canonical JSON, as proof bundles name it (vkSha256).
+    bytes32 public constant VK_SHA256 = 0x${vkSha256};
+    bytes32 public constant MODEL_SHA256 = 0x${modelSha};
+
+${g1Consts('ALPHA', k.alpha).join('\n')}
+    // G2 points in EIP-197 order: (x_im, x_re, y_im, y_re).
+${g2Consts('BETA', k.beta).join('\n')}
+${g2Consts('GAMMA', k.gamma).join('\n')}
+${g2Consts('DELTA', k.delta).join('\n')}
+    /// @dev IC[0..N_PUBLIC]: (x, y) as two 32-byte words each.
+    bytes internal constant IC = hex"${icData}";
+
+    /// @notice snarkjs-compatible: true iff the proof is valid for these public signals. Returns false (never
+    ///   reverts) for any argument values; calldata too short for the ABI reverts in the decoder. A B point off
+    ///   the twist or outside G2's subgroup makes the pairing precompile fail, which uses up the gas given to it.
+    ///   Reverts (never returns false for an honest proof) when the call has too little gas or the chain lacks
+    ///   the BN254 precompiles (0x06, 0x07, 0x08).
+    function verifyProof(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata pubSignals) public view returns (bool) {
+        return _verify(a, b, c, pubSignals);
+    }
+
+${outputFunctions}${inputFunctions}    function _verify(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[${N}] calldata s) internal view returns (bool ok) {
         bytes memory ic = IC;
         /// @solidity memory-safe-assembly
         assembly {
             let bad := 0
-            for { let i := 0 } lt(i, N_OUTPUTS) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }
-${layoutChecks(k).join('\n')}
+${signalChecks(k).join('\n')}
             for { let i := 0 } lt(i, 64) { i := add(i, 32) } {
                 bad := or(bad, or(iszero(lt(calldataload(add(a, i)), Q)), iszero(lt(calldataload(add(c, i)), Q))))
             }
@@ -287,13 +399,13 @@ ${g2Stores('DELTA', 640)}
 `;
   return {
     source, contractName, publicSignals: N, outputs: k.nOutputs, inputSignals: k.inputSignals, layout: k.layout,
-    predictedBytecodeBytes: predicted, verifyProofSignature: verifyProofSignature(N), vkSha256,
+    visibility: k.visibility, signals: k.signals, predictedBytecodeBytes: predicted, verifyProofSignature: verifyProofSignature(N), vkSha256,
   };
 }
 
 /** The largest public-signal count whose verifier fits in `limit` runtime bytes. */
-export function maxPublicSignals(layout: PublicInputLayout, limit = EIP170_MAX_RUNTIME_BYTES): number {
-  return Math.floor((limit - RUNTIME_BASE_BYTES[layout]) / RUNTIME_BYTES_PER_SIGNAL) - 1;
+export function maxPublicSignals(layout: PublicInputLayout, limit = EIP170_MAX_RUNTIME_BYTES, visibility: Visibility = DEFAULT_VISIBILITY): number {
+  return Math.floor((limit - runtimeBaseBytes(layout, visibility)) / RUNTIME_BYTES_PER_SIGNAL) - 1;
 }
 
 /** Model names go into comments: keep them on one line and out of comment syntax. */
