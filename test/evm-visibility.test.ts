@@ -310,3 +310,31 @@ describe('size prediction and refusals per visibility', () => {
     expect(bad((k) => (k.nPublic = 3))).toThrow(/nPublic is 3, but an output commitment and an input commitment make 2/);
   });
 });
+
+describe('a one-output model with a hashed output (public input)', () => {
+  // The signal count (1 + inputs) is the default layout's count too: a verifier that placed signals by count
+  // alone would decode the output commitment as the model's output (a hash a prover can grind to any sign).
+  it('the contract has no output decoder, puts the commitment at 0 and range-checks the input from 1', async () => {
+    const dir = join(WORK, 'one-output');
+    const modelPath = join(WORK, 'one-output.onnx');
+    const opts: RandomMlpOptions = { sizes: [4, 3, 1], seed: 44, style: 'gemm' };
+    await writeFile(modelPath, randomMlp(opts).bytes);
+    await compileModel(modelPath, { out: dir, calibration: randomInputs(4, 16, 3), visibility: { input: 'public', output: 'hashed', params: 'fixed' } });
+    const m = await readManifest(dir);
+    if (!m.setup || m.setup.r1csSha256 !== m.circuit.r1csSha256) await setupKeys(dir);
+    const { bundle } = await prove(dir, randomInputs(4, 1, 4)[0]);
+    const vk = await readVerificationKey(artifactPath(dir, 'vk'));
+    expect(vk.nPublic).toBe(1 + 4);
+    const v = exportSolidity(vk);
+    expect(v.source).not.toMatch(/function decodeOutputs|function verifyAndDecode/);
+    const c = await compileContract(v.source, v.contractName, { cacheDir: CACHE });
+    const d = await (await createEvmSession()).deploy(c.creation);
+    expect(await hasFunction(d, 'decodeOutputs(uint256[5])', 5)).toBe(false);
+    const args = argsOf(bundle);
+    expect(await verifyProof(d, args)).toBe(true);
+    // An input signal of 256 at index 1 is out of range: refused (the commitment at 0 takes any value < r).
+    const bad = { ...args, publicSignals: args.publicSignals.map((s, i) => (i === 1 ? 256n : s)) };
+    expect(await verifyProof(d, bad)).toBe(false);
+    expect(() => calldata(bundle, { method: 'verifyAndDecode', vk })).toThrow(InputError);
+  }, 120_000);
+});
