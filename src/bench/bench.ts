@@ -304,7 +304,7 @@ export async function benchEvmVerifier(vk: ZkonnxVerificationKey, bundle: ProofB
   const v = exportSolidity(vk, { maxRuntimeBytes: Infinity });
   const base = { layout: v.layout, publicSignals: v.publicSignals };
   if (v.predictedBytecodeBytes > EIP170_MAX_RUNTIME_BYTES) {
-    notes.push(`EVM verifier: ${v.publicSignals} public signals (${v.layout} input) make ~${v.predictedBytecodeBytes.toLocaleString('en')} bytes of runtime code (predicted), over EIP-170's ${EIP170_MAX_RUNTIME_BYTES.toLocaleString('en')}: not deployable, so not measured; compile with --public-inputs packed`);
+    notes.push(`EVM verifier: ${v.publicSignals} public signals (${v.layout} input) make ~${v.predictedBytecodeBytes.toLocaleString('en')} bytes of runtime code (predicted), over EIP-170's ${EIP170_MAX_RUNTIME_BYTES.toLocaleString('en')}: not deployable, so not measured; compile with --public-inputs packed, or --input-visibility hashed (and --output-visibility hashed)`);
     return { ...base, bytecodeBytes: v.predictedBytecodeBytes, predicted: true, verifyGas: null, transactionGas: null, maxVerifyGas: null };
   }
   let deployed;
