@@ -26,6 +26,7 @@ import {
 } from '../src/verify/layout.ts';
 import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
+import { argsOf, verifyProof, words } from './helpers/evm.ts';
 import { randomInputs, TEST_ROOT } from './helpers/fixtures.ts';
 import { cli } from './helpers/cli.ts';
 
@@ -57,24 +58,8 @@ interface Case {
   gas: VerificationGas;
 }
 
-const words = (ret: Uint8Array): bigint[] => {
-  const hex = Buffer.from(ret).toString('hex');
-  return Array.from({ length: hex.length / 64 }, (_, i) => BigInt(`0x${hex.slice(64 * i, 64 * i + 64)}`));
-};
 
-function argsOf(bundle: ProofBundle): VerifierCallArgs {
-  const c = calldata(bundle);
-  const b = (p: string[]) => [BigInt(p[0]), BigInt(p[1])] as const;
-  return { a: b(c.a), b: [b(c.b[0]), b(c.b[1])], c: b(c.c), publicSignals: c.publicSignals.map((s) => BigInt(s)) };
-}
 
-async function verifyProof(d: DeployedContract, args: VerifierCallArgs): Promise<boolean> {
-  const r = await d.call(encodeVerifierCall(args));
-  expect(r.success, r.error).toBe(true);
-  const [w] = words(r.returnValue);
-  expect(w === 0n || w === 1n).toBe(true);
-  return w === 1n;
-}
 
 const hasFunction = async (d: DeployedContract, sig: string, n: number) => {
   const r = await d.call(`${functionSelector(sig)}${'00'.repeat(32 * n)}`);

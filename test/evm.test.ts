@@ -26,6 +26,7 @@ import { prove, readVerificationKey } from '../src/prove/prove.ts';
 import { setupKeys } from '../src/setup/setup.ts';
 import { packBytes, type PublicInputLayout } from '../src/verify/layout.ts';
 import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts';
+import { argsOf, verifyProof, words } from './helpers/evm.ts';
 import { mlpFixture, TEST_ROOT } from './helpers/fixtures.ts';
 import { readmeExample } from './helpers/readme.ts';
 import { cli } from './helpers/cli.ts';
@@ -47,27 +48,9 @@ async function deploy(vk: ZkonnxVerificationKey, opts: Parameters<typeof exportS
   return { v, runtimeBytes: c.runtimeBytes, d };
 }
 
-const words = (ret: Uint8Array): bigint[] => {
-  const hex = Buffer.from(ret).toString('hex');
-  return Array.from({ length: hex.length / 64 }, (_, i) => BigInt(`0x${hex.slice(64 * i, 64 * i + 64)}`));
-};
 const int256 = (w: bigint) => (w >= 1n << 255n ? w - (1n << 256n) : w);
 
-/** The call's arguments for a bundle, as bigints (calldata() returns them as hex). */
-function argsOf(bundle: ProofBundle): VerifierCallArgs {
-  const c = calldata(bundle);
-  const b = (p: string[]) => [BigInt(p[0]), BigInt(p[1])] as const;
-  return { a: b(c.a), b: [b(c.b[0]), b(c.b[1])], c: b(c.c), publicSignals: c.publicSignals.map((s) => BigInt(s)) };
-}
 
-/** verifyProof's answer, requiring that the call did not revert. */
-async function verifyProof(d: DeployedContract, args: VerifierCallArgs): Promise<boolean> {
-  const r = await d.call(encodeVerifierCall(args));
-  expect(r.success, r.error).toBe(true);
-  const [w] = words(r.returnValue);
-  expect(w === 0n || w === 1n).toBe(true);
-  return w === 1n;
-}
 
 /** verifyAndDecode -> (valid, outputs, argmax). */
 async function verifyAndDecode(d: DeployedContract, args: VerifierCallArgs) {

@@ -211,6 +211,36 @@ export const convFloat: FloatLayerDef<ConvLayer> = {
 const convTaps = (l: QConv) => convRows(l, l.inShape, l.outShape).reduce((a, r) => a + r.taps.length, 0);
 
 /**
+ * The loops of a convolution over the input array X into the var array `${v}`: for every output element,
+ * `var s = ${bias('co')}`, then for every in-image tap `tap(wk, xe)` (wk: the flat weight index expression,
+ * xe: the input element), then the element is s. Both weight forms use it: constants and private signals.
+ */
+function emitConvLoops(l: QConv, w: CircuitWriter, X: string, v: string, bias: (co: string) => string, tap: (wk: string, xe: string) => string[]): void {
+  const [, , H, W] = l.inShape;
+  const [, , OH, OW] = l.outShape;
+  const cinG = l.inC / l.group;
+  const coutG = l.outC / l.group;
+  const [kh, kw] = l.kernel;
+  w.line(`var ${v}[${l.outC * OH * OW}];`);
+  w.line(`for (var co = 0; co < ${l.outC}; co++) {`);
+  w.line(`    var g = co \\ ${coutG};`);
+  w.line(`    for (var oy = 0; oy < ${OH}; oy++) { for (var ox = 0; ox < ${OW}; ox++) {`);
+  w.line(`        var s = ${bias('co')};`);
+  w.line(`        for (var ci = 0; ci < ${cinG}; ci++) { for (var ky = 0; ky < ${kh}; ky++) {`);
+  w.line(`            var iy = oy * ${l.strides[0]} - ${l.pads[0]} + ky * ${l.dilations[0]};`);
+  w.line(`            for (var kx = 0; kx < ${kw}; kx++) {`);
+  w.line(`                var ix = ox * ${l.strides[1]} - ${l.pads[1]} + kx * ${l.dilations[1]};`);
+  w.line(`                if (iy >= 0 && iy < ${H} && ix >= 0 && ix < ${W}) {`);
+  for (const t of tap(`((co * ${cinG} + ci) * ${kh} + ky) * ${kw} + kx`, `${X}[(g * ${cinG} + ci) * ${H * W} + iy * ${W} + ix]`)) w.line(`                    ${t}`);
+  w.line(`                }`);
+  w.line(`            }`);
+  w.line(`        } }`);
+  w.line(`        ${v}[(co * ${OH} + oy) * ${OW} + ox] = s;`);
+  w.line(`    } }`);
+  w.line(`}`);
+}
+
+/**
  * Private weights (CircuitWriter.params): the loops of the constant-weight form, with one product signal per
  * in-image tap; the zero point folds in as -zp * w per tap, linear in the weight signals.
  */
@@ -218,38 +248,20 @@ function emitPrivateConv(l: QConv, x: string[], w: CircuitWriter, v: string): st
   const p = w.params;
   if (!p) throw new Error(`internal: layer '${l.name}' has private weights but the circuit has no parameter signals`);
   const at = p.offset(l.name);
-  const [, , H, W] = l.inShape;
-  const [, , OH, OW] = l.outShape;
-  const cinG = l.inC / l.group;
-  const coutG = l.outC / l.group;
-  const [kh, kw] = l.kernel;
   const X = inputArray(w, x);
-  w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${kh}x${kw} kernel, private weights (1 constraint per in-image tap)`);
+  w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${l.kernel[0]}x${l.kernel[1]} kernel, private weights (1 constraint per in-image tap)`);
   w.line(`signal ${v}_p[${convTaps(l)}];`);
-  w.line(`var ${v}[${l.outC * OH * OW}];`);
   w.line(`var ${v}_t = 0;`);
-  w.line(`for (var co = 0; co < ${l.outC}; co++) {`);
-  w.line(`    var g = co \\ ${coutG};`);
-  w.line(`    for (var oy = 0; oy < ${OH}; oy++) { for (var ox = 0; ox < ${OW}; ox++) {`);
-  w.line(`        var s = ${p.biases}[${at.bias} + co];`);
-  w.line(`        for (var ci = 0; ci < ${cinG}; ci++) { for (var ky = 0; ky < ${kh}; ky++) {`);
-  w.line(`            var iy = oy * ${l.strides[0]} - ${l.pads[0]} + ky * ${l.dilations[0]};`);
-  w.line(`            for (var kx = 0; kx < ${kw}; kx++) {`);
-  w.line(`                var ix = ox * ${l.strides[1]} - ${l.pads[1]} + kx * ${l.dilations[1]};`);
-  w.line(`                if (iy >= 0 && iy < ${H} && ix >= 0 && ix < ${W}) {`);
-  const xe = `${X}[(g * ${cinG} + ci) * ${H * W} + iy * ${W} + ix]`;
-  const wk = `(${p.weights}[${at.weight} + ((co * ${cinG} + ci) * ${kh} + ky) * ${kw} + kx] - 128)`;
-  w.line(`                    ${v}_p[${v}_t] <== ${wk} * ${xe};`);
-  w.line(`                    s += ${v}_p[${v}_t];`);
-  if (l.inZeroPoint) w.line(`                    s -= ${l.inZeroPoint} * ${wk};`);
-  w.line(`                    ${v}_t++;`);
-  w.line(`                }`);
-  w.line(`            }`);
-  w.line(`        } }`);
-  w.line(`        ${v}[(co * ${OH} + oy) * ${OW} + ox] = s;`);
-  w.line(`    } }`);
-  w.line(`}`);
-  return Array.from({ length: l.outC * OH * OW }, (_, o) => `${v}[${o}]`);
+  emitConvLoops(l, w, X, v, (co) => `${p.biases}[${at.bias} + ${co}]`, (k, xe) => {
+    const wk = `(${p.weights}[${at.weight} + ${k}] - 128)`;
+    return [
+      `${v}_p[${v}_t] <== ${wk} * ${xe};`,
+      `s += ${v}_p[${v}_t];`,
+      ...(l.inZeroPoint ? [`s -= ${l.inZeroPoint} * ${wk};`] : []),
+      `${v}_t++;`,
+    ];
+  });
+  return Array.from({ length: l.outC * l.outShape[2] * l.outShape[3] }, (_, o) => `${v}[${o}]`);
 }
 
 /** Per-row constant: bias - zp * (sum of the row's weights). */
@@ -287,36 +299,12 @@ export const convQ: QLayerDef<QConv> = {
       w.line(`var ${v}[${rows.length}];`);
       return rows.map((r, o) => emitLinearRow(w, `${v}[${o}]`, rowConstant(l, r), rowTerms(l, r, x)));
     }
-    const [, , H, W] = l.inShape;
-    const [, , OH, OW] = l.outShape;
-    const cinG = l.inC / l.group;
-    const coutG = l.outC / l.group;
-    const [kh, kw] = l.kernel;
     const X = inputArray(w, x);
-    w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${kh}x${kw} kernel, constant weights (0 constraints)`);
+    w.line(`// ${l.name}: conv ${l.inC} -> ${l.outC} channels, ${l.kernel[0]}x${l.kernel[1]} kernel, constant weights (0 constraints)`);
     w.line(`var ${v}_w[${l.weights.length}] = ${arrayLiteral(l.weights)};`);
     w.line(`var ${v}_b[${l.outC}] = ${arrayLiteral(l.bias)};`);
-    w.line(`var ${v}[${l.outC * OH * OW}];`);
-    w.line(`for (var co = 0; co < ${l.outC}; co++) {`);
-    w.line(`    var g = co \\ ${coutG};`);
-    w.line(`    for (var oy = 0; oy < ${OH}; oy++) { for (var ox = 0; ox < ${OW}; ox++) {`);
-    w.line(`        var s = ${v}_b[co];`);
-    w.line(`        for (var ci = 0; ci < ${cinG}; ci++) { for (var ky = 0; ky < ${kh}; ky++) {`);
-    w.line(`            var iy = oy * ${l.strides[0]} - ${l.pads[0]} + ky * ${l.dilations[0]};`);
-    w.line(`            for (var kx = 0; kx < ${kw}; kx++) {`);
-    w.line(`                var ix = ox * ${l.strides[1]} - ${l.pads[1]} + kx * ${l.dilations[1]};`);
-    w.line(`                if (iy >= 0 && iy < ${H} && ix >= 0 && ix < ${W}) {`);
-    const xe = `${X}[(g * ${cinG} + ci) * ${H * W} + iy * ${W} + ix]`;
-    const wk = `${v}_w[((co * ${cinG} + ci) * ${kh} + ky) * ${kw} + kx]`;
     // w * (x - zp) as w * x and a constant: the same sum, and no temporary combination per tap.
-    w.line(`                    s += ${wk} * ${xe};`);
-    if (l.inZeroPoint) w.line(`                    s -= ${wk} * ${l.inZeroPoint};`);
-    w.line(`                }`);
-    w.line(`            }`);
-    w.line(`        } }`);
-    w.line(`        ${v}[(co * ${OH} + oy) * ${OW} + ox] = s;`);
-    w.line(`    } }`);
-    w.line(`}`);
+    emitConvLoops(l, w, X, v, (co) => `${v}_b[${co}]`, (k, xe) => [`s += ${v}_w[${k}] * ${xe};`, ...(l.inZeroPoint ? [`s -= ${v}_w[${k}] * ${l.inZeroPoint};`] : [])]);
     return convRows(l, l.inShape, l.outShape).map((r, o) => rowExpr(rowConstant(l, r), rowTerms(l, r, x), `${v}[${o}]`));
   },
 
