@@ -46,8 +46,8 @@ function loadProgram(circomFile: string): { program: Program; main: NonNullable<
     const parsed = parseCircom(src, abs);
     files.push(parsed);
     for (const inc of parsed.includes) {
-      // "circomlib/..." is circomlib's package (circuits/hash.circom uses its Poseidon); relative includes inside
-      // it resolve next to the including file, as any other.
+      // "circomlib/..." is circomlib's package (zkonnx's own circuits include none; tests compare Poseidon16 with
+      // circomlib's Poseidon through it); relative includes inside it resolve next to the including file.
       if (inc.startsWith('circomlib/')) {
         const target = join(optionalPackageDir('circomlib'), inc.slice('circomlib/'.length));
         if (!existsSync(target)) throw new CompileError(`${abs}: include "${inc}" not found in the installed circomlib (${target}).`);
