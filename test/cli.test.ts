@@ -334,7 +334,7 @@ describe('bad input: exit 2, a message that says what is wrong, no stack trace',
     expectCleanError(noModel);
     expect(jsonError(noModel)).toMatchObject({ code: 'USAGE', message: expect.stringMatching(/argument/) });
     expectCleanError(none);
-    expect(none.stderr).toMatch(/compile, setup, prove, verify, inspect, run, ceremony or bench/);
+    expect(none.stderr).toMatch(/compile, setup, prove, verify, inspect, run, commit-model, ceremony or bench/);
     // compile without a calibration set is refused, and says how to give one.
     expectCleanError(compileNoCal);
     expect(jsonError(compileNoCal).message).toMatch(/--calibration/);
