@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { randomMlp } from '../src/onnx/builder.ts';
 import { randomInputs } from './helpers/fixtures.ts';
 import { cli } from './helpers/cli.ts';
+import { u8GadgetModel } from './helpers/ops-models.ts';
 
 const DIR = 'artifacts/test/visibility-cli';
 const MODEL = join(DIR, 'mlp.onnx');
@@ -143,6 +144,14 @@ describe('CLI: visibility', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/layers\[0\]\.weights\[3\]/);
     expect(existsSync(join(DIR, 'no.json'))).toBe(false);
+    // A model with no Gemm/MatMul/Conv weights has nothing to commit to.
+    const noWeights = u8GadgetModel();
+    await writeFile(join(DIR, 'no-weights.onnx'), noWeights.bytes);
+    await writeFile(join(DIR, 'no-weights-cal.json'), JSON.stringify(randomInputs(80, 4, 2).map((x) => Array.from(x))));
+    const nothing = await cli('compile', join(DIR, 'no-weights.onnx'), '--calibration', join(DIR, 'no-weights-cal.json'), '--out', join(DIR, 'nw'), '--param-visibility', 'hashed');
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/no Gemm, MatMul or Conv weights/);
+    expect(existsSync(join(DIR, 'nw', 'manifest.json'))).toBe(false);
     const none = await cli('commit-model', MODEL);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/--calibration|--like/);

@@ -11,6 +11,7 @@ import { InputError, ModelLimitError } from '../errors.ts';
 import { emitCircuit, gadgetConstraints } from '../emit/circuit.ts';
 import { importGraph } from '../ir/import.ts';
 import { serializeQuantizedModel } from '../ir/serialize.ts';
+import { paramLayout } from '../ir/params.ts';
 import type { FloatModel } from '../ir/types.ts';
 import { loadOnnx } from '../onnx/load.ts';
 import { flattenCalibration } from '../io/input.ts';
@@ -146,6 +147,11 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   const doneQ = progress.step(`quantize: calibrating on ${samples.length} sample(s)`);
   const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource, privateParams: visibility.params === 'hashed' });
   q.name = modelNameFromPath(modelPath);
+  if (visibility.params === 'hashed' && paramLayout(q).nWeights === 0) {
+    throw new InputError(`'${modelPath}' has no Gemm, MatMul or Conv weights: there are no parameters to commit to with --param-visibility hashed.`, {
+      hint: 'Compile it with --param-visibility fixed.',
+    });
+  }
   // The gadgets' constraints are known before the source is written; the bindings and outputs after.
   checkConstraints(gadgetConstraints(q, layout, visibility), limits, `'${modelPath}'`, true);
   // Loops over weight arrays suit the direct backend best (it translates main to JavaScript once); circom
