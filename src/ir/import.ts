@@ -15,6 +15,7 @@
 import { UnsupportedModelError, type ModelIssue } from '../errors.ts';
 import type { OnnxGraph, OnnxTensor } from '../onnx/load.ts';
 import { dataTypeName } from '../onnx/load.ts';
+import { foldNode } from '../ops/fold.ts';
 import { onnxImporters, supportedOps } from '../ops/registry.ts';
 import type { Activation, ImportContext } from '../ops/types.ts';
 import { firstNonFinite, type FloatLayer, type FloatModel } from './types.ts';
@@ -104,6 +105,23 @@ export function importGraph(g: OnnxGraph): FloatModel {
   const reportedLayers = new Set<FloatLayer>();
 
   for (const node of g.nodes) {
+    // A node on constants only (a shape subgraph) is evaluated now, for batch 1, when src/ops/fold.ts can.
+    if (node.op !== 'Constant' && node.inputs.some(Boolean) && node.inputs.every((n) => !n || constants.has(n))) {
+      const folded = foldNode(node, (n) => constants.get(n), g.opset);
+      if (folded && 'error' in folded) {
+        issues.push({ node: node.name, op: node.op, message: folded.error });
+        broken = true;
+        continue;
+      }
+      if (folded) {
+        folded.forEach((t, k) => {
+          if (!node.outputs[k]) return;
+          constants.set(node.outputs[k], t);
+          madeBy.set(node.outputs[k], node.name);
+        });
+        continue;
+      }
+    }
     const imp = onnxImporters.get(node.op);
     if (!imp) {
       issues.push({ node: node.name, op: node.op, message: `op '${node.op}' is not supported (supported: ${supportedOps.join(', ')})` });
@@ -119,7 +137,8 @@ export function importGraph(g: OnnxGraph): FloatModel {
       continue;
     }
     const before = issues.length;
-    let produced: Activation | undefined;
+    // Activations the node produced, by ONNX output name (a node may have several outputs, e.g. Split).
+    const produced = new Map<string, Activation>();
     const out = node.outputs[0];
     // What the node read and touched, for the finiteness check after it.
     const nonFiniteReads = new Map<string, { t: OnnxTensor; nf: NonFinite }>();
@@ -153,13 +172,14 @@ export function importGraph(g: OnnxGraph): FloatModel {
       },
       issue: (message) => void issues.push({ node: node.name, op: node.op, message }),
       push: (layer) => {
+        if (!node.outputs.includes(layer.output)) throw new Error(`internal: node '${node.name}' pushed a layer writing '${layer.output}', not one of its outputs`);
         touched.add(layer);
         layers.push(layer);
-        produced = { name: layer.output, shape: layer.outShape };
+        produced.set(layer.output, { name: layer.output, shape: layer.outShape });
         producers.set(layer.output, layer);
       },
       alias: () => {
-        produced = activations[0];
+        if (activations[0]) produced.set(out, activations[0]);
       },
       note: (t) => void notes.push(t),
     };
@@ -192,7 +212,7 @@ export function importGraph(g: OnnxGraph): FloatModel {
     // NaN is meaningless wherever it is read, even when no layer keeps it.
     const nanSources = [...nonFiniteReads].filter(([, r]) => r.nf.nan > 0).map(([n, { t, nf }]) => `${constantLabel(n)} ${describeNonFinite(nf, t.data)}`);
     if (!reportedNode && nanSources.length) issues.push({ node: node.name, op: node.op, message: `${nanSources.join('; ')}` });
-    if (!produced) {
+    if (!produced.size) {
       if (out && constants.has(out)) continue; // the node made a constant
       if (!activations.length) {
         issues.push({ node: node.name, op: node.op, message: 'computes on constants only; fold constants first (e.g. onnxsim or onnxruntime graph optimization)' });
@@ -202,9 +222,11 @@ export function importGraph(g: OnnxGraph): FloatModel {
       broken = true;
       continue;
     }
-    acts.set(out, produced);
-    if (produced === activations[0]) tensorUses.set(produced.name, (tensorUses.get(produced.name) ?? 0) - 1 + uses(out));
-    else tensorUses.set(produced.name, uses(out));
+    for (const [o, a] of produced) {
+      acts.set(o, a);
+      if (a === activations[0]) tensorUses.set(a.name, (tensorUses.get(a.name) ?? 0) - 1 + uses(o));
+      else tensorUses.set(a.name, uses(o));
+    }
   }
 
   const outputInfo = g.outputs[0];

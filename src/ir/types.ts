@@ -12,6 +12,15 @@
  * specification that the emitted circuit must match bit for bit.
  */
 
+import type { ElementwiseFloatLayer, ElementwiseQLayer, LutLayer, QLut } from './layers/elementwise.ts';
+import type { MovementFloatLayer, MovementQLayer } from './layers/movement.ts';
+import type { ArithFloatLayer, ArithQLayer } from './layers/arith.ts';
+import type { NormFloatLayer, NormQLayer } from './layers/norm.ts';
+import type { ConvTransposeFloatLayer, ConvTransposeQLayer } from './layers/convtranspose.ts';
+
+// Layer families are declared in ./layers/<family>.ts (one file each) and joined into the unions here.
+export type { LutFunction, LutLayer, QLut } from './layers/elementwise.ts';
+
 export interface LayerBase {
   /** ONNX node name(s) this layer came from, joined with '+' when several nodes fused. */
   name: string;
@@ -104,15 +113,6 @@ export interface AffineLayer extends LayerBase {
   bias: Float64Array;
 }
 
-export type LutFunction = 'sigmoid' | 'tanh' | 'leakyrelu';
-
-/** An elementwise non-linear function, computed on uint8 values by a 256-entry table. */
-export interface LutLayer extends LayerBase {
-  kind: 'lut';
-  fn: LutFunction;
-  alpha: number;
-}
-
 /** ArgMax over all elements (every other dimension is 1): the index of the first (or last) maximum. */
 export interface ArgMaxLayer extends LayerBase {
   kind: 'argmax';
@@ -132,7 +132,8 @@ export interface FakeQuantLayer extends LayerBase {
 
 export type FloatLayer =
   | DenseLayer | ConvLayer | ClipLayer | MaxPoolLayer | AvgPoolLayer | ReshapeLayer | GatherLayer | AffineLayer
-  | LutLayer | ArgMaxLayer | FakeQuantLayer;
+  | LutLayer | ArgMaxLayer | FakeQuantLayer
+  | ElementwiseFloatLayer | MovementFloatLayer | ArithFloatLayer | NormFloatLayer | ConvTransposeFloatLayer;
 
 export interface TensorSpec {
   name: string;
@@ -176,7 +177,7 @@ export interface AccQuant {
 
 export type TensorQuant = U8Quant | AccQuant;
 
-interface QBase extends LayerBase {
+export interface QBase extends LayerBase {
   outQuant: TensorQuant;
 }
 
@@ -265,15 +266,6 @@ export interface QAffine extends QBase {
   outQuant: AccQuant;
 }
 
-/** uint8 -> uint8 through a 256-entry table. */
-export interface QLut extends QBase {
-  kind: 'lut';
-  fn: LutFunction;
-  table: number[];
-  inQuant: U8Quant;
-  outQuant: U8Quant;
-}
-
 /** uint8 clamp to [lo, hi] (integers), for Clip/Relu on a uint8 tensor. */
 export interface QClamp extends QBase {
   kind: 'clamp';
@@ -293,7 +285,9 @@ export interface QArgMax extends QBase {
   outQuant: AccQuant;
 }
 
-export type QLayer = QDense | QConv | QRequant | QMaxPool | QAvgPool | QGather | QAffine | QLut | QClamp | QArgMax;
+export type QLayer =
+  | QDense | QConv | QRequant | QMaxPool | QAvgPool | QGather | QAffine | QLut | QClamp | QArgMax
+  | ElementwiseQLayer | MovementQLayer | ArithQLayer | NormQLayer | ConvTransposeQLayer;
 
 export interface CalibrationInfo {
   /** 'file': a calibration set was given; 'input': calibrated on the input being proven. */

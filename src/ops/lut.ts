@@ -11,11 +11,16 @@
  * with L the Lipschitz constant of f (1/4 for sigmoid, 1 for tanh, max(1, |alpha|) for LeakyRelu).
  * Cost: 35 constraints per element (plus 1 binding when the input is a linear combination).
  */
+import type { ElementwiseFloatLayer, ElementwiseQLayer } from '../ir/layers/elementwise.ts';
 import type { LutFunction, LutLayer, QLut, U8Quant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { roundHalfEven, u8QuantFor } from '../ir/quant.ts';
 import { attrFloat, checkKnownAttrs } from './attrs.ts';
 import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
+
+/** Further element-wise layer kinds (see ElementwiseFloatLayer / ElementwiseQLayer). */
+export const elementwiseFloatDefs: { [K in ElementwiseFloatLayer['kind']]: FloatLayerDef<Extract<ElementwiseFloatLayer, { kind: K }>> } = {};
+export const elementwiseQDefs: { [K in ElementwiseQLayer['kind']]: QLayerDef<Extract<ElementwiseQLayer, { kind: K }>> } = {};
 
 export const LUT_CONSTRAINTS = 35;
 

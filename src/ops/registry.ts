@@ -7,7 +7,11 @@ import { constantImporter } from './constant.ts';
 import { convFloat, convImporter, convQ } from './conv.ts';
 import { denseFloat, denseImporters, denseQ } from './dense.ts';
 import { gatherFloat, gatherImporters, gatherQ } from './gather.ts';
-import { lutFloat, lutImporters, lutQ } from './lut.ts';
+import { elementwiseFloatDefs, elementwiseQDefs, lutFloat, lutImporters, lutQ } from './lut.ts';
+import { arithFloatDefs, arithImporters, arithQDefs } from './arith.ts';
+import { convTransposeFloatDefs, convTransposeImporters, convTransposeQDefs } from './convtranspose.ts';
+import { movementFloatDefs, movementImporters, movementQDefs } from './movement.ts';
+import { normFloatDefs, normImporters, normQDefs } from './norm.ts';
 import { avgPoolFloat, avgPoolQ, maxPoolFloat, maxPoolQ, poolImporters } from './pool.ts';
 import { fakeQuantFloat, qdqImporters } from './qdq.ts';
 import { requantQ } from './requant.ts';
@@ -17,6 +21,7 @@ import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 const importers: OpImporter[] = [
   ...denseImporters, convImporter, ...clipImporters, ...poolImporters, ...affineImporters, ...reshapeImporters,
   ...gatherImporters, ...lutImporters, ...argmaxImporters, ...qdqImporters, constantImporter,
+  ...movementImporters, ...arithImporters, ...normImporters, ...convTransposeImporters,
 ];
 
 export const onnxImporters: ReadonlyMap<string, OpImporter> = new Map(importers.flatMap((imp) => imp.onnxOps.map((op) => [op, imp] as const)));
@@ -35,6 +40,11 @@ const floatDefs: { [K in FloatLayer['kind']]: FloatLayerDef<Extract<FloatLayer, 
   lut: lutFloat,
   argmax: argmaxFloat,
   fakequant: fakeQuantFloat,
+  ...elementwiseFloatDefs,
+  ...movementFloatDefs,
+  ...arithFloatDefs,
+  ...normFloatDefs,
+  ...convTransposeFloatDefs,
 };
 
 const qDefs: { [K in QLayer['kind']]: QLayerDef<Extract<QLayer, { kind: K }>> } = {
@@ -48,6 +58,11 @@ const qDefs: { [K in QLayer['kind']]: QLayerDef<Extract<QLayer, { kind: K }>> } 
   lut: lutQ,
   clamp: clampQ,
   argmax: argmaxQ,
+  ...elementwiseQDefs,
+  ...movementQDefs,
+  ...arithQDefs,
+  ...normQDefs,
+  ...convTransposeQDefs,
 };
 
 export function floatDef(l: FloatLayer): FloatLayerDef {

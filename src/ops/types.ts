@@ -35,7 +35,7 @@ export interface ImportContext {
   onlyFeeds(op: string): boolean;
   /** Record a problem with this node; import goes on to collect the rest. */
   issue(message: string): void;
-  /** Append a layer; its output must be node.outputs[0]. */
+  /** Append a layer; its output must be one of node.outputs (a node with several outputs pushes one layer each). */
   push(layer: FloatLayer): void;
   /** The node's output is the same data as the current activation (same shape) and needs no layer. */
   alias(): void;
