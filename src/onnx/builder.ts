@@ -9,7 +9,7 @@
  */
 import { AttributeType, DataType, ModelProto, type AttributeProtoMsg, type TensorProtoMsg, type ValueInfoProtoMsg } from './proto.ts';
 
-export type TensorDataType = 'float' | 'int64' | 'int32' | 'double' | 'int8' | 'uint8';
+export type TensorDataType = 'float' | 'int64' | 'int32' | 'double' | 'int8' | 'uint8' | 'bool';
 
 export interface TensorSpec {
   dims: number[];
@@ -96,6 +96,8 @@ function dataTypeCode(t: TensorDataType | undefined): number {
       return DT.INT8;
     case 'uint8':
       return DT.UINT8;
+    case 'bool':
+      return DT.BOOL;
   }
 }
 
@@ -107,6 +109,7 @@ function checkedInt(v: number, what: string): number {
 const INT_RANGES: Partial<Record<TensorDataType, [number, number]>> = {
   int8: [-128, 127],
   uint8: [0, 255],
+  bool: [0, 1],
   int32: [-2147483648, 2147483647],
 };
 
@@ -157,9 +160,10 @@ function makeTensor(spec: TensorSpec, name?: string): TensorProtoMsg {
         bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
         break;
       }
-      case 'uint8': {
+      case 'uint8':
+      case 'bool': {
         bytes = new Uint8Array(n);
-        for (let i = 0; i < n; i++) bytes[i] = checkedIntOf('uint8', spec.data[i]!, `tensor ${name ?? ''} uint8 value`);
+        for (let i = 0; i < n; i++) bytes[i] = checkedIntOf(dataType, spec.data[i]!, `tensor ${name ?? ''} ${dataType} value`);
         break;
       }
       case 'int64': {
@@ -183,6 +187,7 @@ function makeTensor(spec: TensorSpec, name?: string): TensorProtoMsg {
       case 'int32':
       case 'int8':
       case 'uint8':
+      case 'bool':
         // ONNX stores INT32, INT8, UINT8 (and the other small int types) typed data in int32_data.
         props.int32Data = arr.map((v) => checkedIntOf(dataType, v, `tensor ${name ?? ''} ${dataType} value`));
         break;
