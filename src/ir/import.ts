@@ -172,7 +172,7 @@ export function importGraph(g: OnnxGraph): FloatModel {
       },
       issue: (message) => void issues.push({ node: node.name, op: node.op, message }),
       push: (layer) => {
-        if (!node.outputs.includes(layer.output)) throw new Error(`internal: node '${node.name}' pushed a layer writing '${layer.output}', not one of its outputs`);
+        // Layers writing other names are the node's internal steps (e.g. one per row); name them '<node>#...'.
         touched.add(layer);
         layers.push(layer);
         produced.set(layer.output, { name: layer.output, shape: layer.outShape });

@@ -35,7 +35,10 @@ export interface ImportContext {
   onlyFeeds(op: string): boolean;
   /** Record a problem with this node; import goes on to collect the rest. */
   issue(message: string): void;
-  /** Append a layer; its output must be one of node.outputs (a node with several outputs pushes one layer each). */
+  /**
+   * Append a layer. The node's outputs are the layers writing node.outputs[k] (a node with several outputs pushes
+   * one layer each); a layer writing another name is an internal step of the node (name it `${node.name}#...`).
+   */
   push(layer: FloatLayer): void;
   /** The node's output is the same data as the current activation (same shape) and needs no layer. */
   alias(): void;
