@@ -12,6 +12,7 @@ import { arithFloatDefs, arithImporters, arithQDefs } from './arith.ts';
 import { convTransposeFloatDefs, convTransposeImporters, convTransposeQDefs } from './convtranspose.ts';
 import { movementFloatDefs, movementImporters, movementQDefs } from './movement.ts';
 import { normFloatDefs, normImporters, normQDefs } from './norm.ts';
+import { matMulRowsImporter } from './matmul-rows.ts';
 import { avgPoolFloat, avgPoolQ, maxPoolFloat, maxPoolQ, poolImporters } from './pool.ts';
 import { fakeQuantFloat, qdqImporters } from './qdq.ts';
 import { requantQ } from './requant.ts';
@@ -22,6 +23,8 @@ const importers: OpImporter[] = [
   ...denseImporters, convImporter, ...clipImporters, ...poolImporters, ...affineImporters, ...reshapeImporters,
   ...gatherImporters, ...lutImporters, ...argmaxImporters, ...qdqImporters, constantImporter,
   ...movementImporters, ...arithImporters, ...normImporters, ...convTransposeImporters,
+  // Last: it wraps dense.ts's MatMul importer (a later entry wins in the map below).
+  matMulRowsImporter,
 ];
 
 export const onnxImporters: ReadonlyMap<string, OpImporter> = new Map(importers.flatMap((imp) => imp.onnxOps.map((op) => [op, imp] as const)));
