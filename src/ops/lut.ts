@@ -1,86 +1,373 @@
 /**
- * Sigmoid, Tanh and LeakyRelu on uint8 values, through a 256-entry table (circuits/lut.circom):
+ * Element-wise functions of one activation.
  *
- *   T[q] = clamp(round(f((q - zp_in) * s_in) / s_out) + zp_out, 0, 255)
+ * Sigmoid, Tanh, LeakyRelu, Elu, Selu, Celu, Softplus, Softsign, HardSigmoid, HardSwish, Mish, Gelu (approximate
+ * 'none' and 'tanh'), Erf, Exp, Log, Sqrt, Reciprocal, Abs, Sign, PRelu, ThresholdedRelu, Floor, Ceil, Round, Sin
+ * and Cos run on uint8 values through a 256-entry table (circuits/lut.circom):
+ *
+ *   T[q] = clamp(round(f(d((q - zp_in) * s_in)) / s_out) + zp_out, 0, 255)
  *
  * The table is f evaluated exactly at every possible quantized input, so the only errors are the two
- * quantizations. Worst case, for an input x inside the calibrated range:
+ * quantizations. Worst case, for an input x inside the calibrated range [lo, hi] whose f(x) is inside the
+ * calibrated output range:
  *
- *   |(T[q(x)] - zp_out) * s_out - f(x)| <= s_out / 2 + L * s_in / 2
+ *   |(T[q(x)] - zp_out) * s_out - f(x)| <= s_out / 2 + L * s_in / 2 + J
  *
- * with L the Lipschitz constant of f (1/4 for sigmoid, 1 for tanh, max(1, |alpha|) for LeakyRelu).
- * Cost: 35 constraints per element (plus 1 binding when the input is a linear combination).
+ * with L the Lipschitz constant of f over [lo - s_in/2, hi + s_in/2] (lutLipschitz: 1/4 for sigmoid, 1 for tanh,
+ * max(1, |alpha|) for LeakyRelu, e^(hi + s_in/2) for Exp, 1/lo for Log, ...) and J the largest jump of a
+ * discontinuous f (1 for Floor, Ceil, Round and Sign, |alpha| for ThresholdedRelu; 0 otherwise): lutErrorBound.
+ *
+ * d is the identity except for Log, Sqrt and Reciprocal, whose slope is unbounded near 0: their table clamps its
+ * argument to the calibrated input range [lo, hi] (d(x) = min(hi, max(lo, x))), so the grid points between 0 and
+ * lo (the uint8 grid always includes 0) read f(lo), and L is the slope over [lo, hi] (1/lo, 1/(2 sqrt(lo)),
+ * 1/min(|lo|, |hi|)^2). A table never holds NaN or Infinity: a value f gives as -Infinity or NaN (Log(0), Log or
+ * Sqrt of a negative number, possible only when the calibrated range reaches 0 or below) is the grid's low end
+ * (uint8 0), +Infinity (1/0) its high end (uint8 255). Calibration refuses a model whose float computation is
+ * not finite on a calibration sample, so such ranges arise only with a hand-made calibration set.
+ *
+ * PRelu's slope tensor is broadcast to the input: each distinct slope gets its own table, each element reads its
+ * slope's table (the same 35 constraints per element).
+ *
+ * Neg needs no table: it negates the integers exactly (a uint8 q with zero point zp becomes 255 - q with zero
+ * point 255 - zp; an accumulator q becomes -q), 0 constraints.
+ *
+ * Cost of a table: 35 constraints per element (plus 1 binding when the input is a linear combination).
  */
+import type { LutFunction, LutLayer, NegLayer, QLut, QNeg } from '../ir/layers/elementwise.ts';
 import type { ElementwiseFloatLayer, ElementwiseQLayer } from '../ir/layers/elementwise.ts';
-import type { LutFunction, LutLayer, QLut, U8Quant } from '../ir/types.ts';
+import type { AccQuant, U8Quant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { roundHalfEven, u8QuantFor } from '../ir/quant.ts';
+import type { OnnxNode } from '../onnx/load.ts';
 import { attrFloat, checkKnownAttrs } from './attrs.ts';
-import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
-
-/** Further element-wise layer kinds (see ElementwiseFloatLayer / ElementwiseQLayer). */
-export const elementwiseFloatDefs: { [K in ElementwiseFloatLayer['kind']]: FloatLayerDef<Extract<ElementwiseFloatLayer, { kind: K }>> } = {};
-export const elementwiseQDefs: { [K in ElementwiseQLayer['kind']]: QLayerDef<Extract<ElementwiseQLayer, { kind: K }>> } = {};
+import { emitLinearRow } from './linear.ts';
+import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 
 export const LUT_CONSTRAINTS = 35;
 
-export function lutFn(fn: LutFunction, alpha: number): (x: number) => number {
+/** The default alpha of each function that has one (ONNX attribute defaults). */
+export const SELU_ALPHA = 1.67326319217681884765625;
+export const SELU_GAMMA = 1.05070102214813232421875;
+
+/** erf(x) to about 1e-15: Taylor series for |x| < 2.5, Laplace's continued fraction for erfc above, 1 from 6. */
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  if (ax >= 6) return Math.sign(x);
+  if (ax < 2.5) {
+    const x2 = x * x;
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 200; n++) {
+      term *= -x2 / n;
+      const t = term / (2 * n + 1);
+      sum += t;
+      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(x) = exp(-x^2) / sqrt(pi) / (x + (1/2) / (x + 1 / (x + (3/2) / (x + 2 / (x + ...)))))
+  let t = ax;
+  for (let k = 120; k >= 1; k--) t = ax + k / 2 / t;
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / t;
+  return Math.sign(x) * (1 - erfc);
+}
+
+const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+
+/**
+ * f as onnxruntime computes it (in float64). `alpha`: LeakyRelu/Elu/Celu/Selu/HardSigmoid/ThresholdedRelu alpha,
+ * or PRelu's slope; `beta`: HardSigmoid beta, Selu gamma.
+ */
+export function lutFn(fn: LutFunction, alpha: number, beta = 0): (x: number) => number {
   switch (fn) {
     case 'sigmoid': return (x) => 1 / (1 + Math.exp(-x));
     case 'tanh': return Math.tanh;
-    case 'leakyrelu': return (x) => (x >= 0 ? x : alpha * x);
+    case 'leakyrelu': case 'prelu': return (x) => (x >= 0 ? x : alpha * x);
+    case 'elu': return (x) => (x >= 0 ? x : alpha * (Math.exp(x) - 1));
+    case 'selu': return (x) => (x > 0 ? beta * x : beta * (alpha * Math.exp(x) - alpha));
+    case 'celu': return (x) => Math.max(0, x) + Math.min(0, alpha * (Math.exp(x / alpha) - 1));
+    case 'softplus': return softplus;
+    case 'softsign': return (x) => x / (1 + Math.abs(x));
+    case 'hardsigmoid': return (x) => Math.max(0, Math.min(1, alpha * x + beta));
+    case 'hardswish': return (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5));
+    case 'mish': return (x) => x * Math.tanh(softplus(x));
+    case 'gelu': return (x) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+    case 'gelutanh': return (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+    case 'erf': return erf;
+    case 'exp': return Math.exp;
+    case 'log': return Math.log;
+    case 'sqrt': return Math.sqrt;
+    case 'reciprocal': return (x) => 1 / x;
+    case 'abs': return Math.abs;
+    case 'sign': return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
+    case 'thresholdedrelu': return (x) => (x > alpha ? x : 0);
+    case 'floor': return Math.floor;
+    case 'ceil': return Math.ceil;
+    case 'round': return roundHalfEven;
+    case 'sin': return Math.sin;
+    case 'cos': return Math.cos;
   }
 }
 
-/** Lipschitz constant of f, for the error bound. */
-export function lutLipschitz(fn: LutFunction, alpha: number): number {
-  return fn === 'sigmoid' ? 0.25 : fn === 'tanh' ? 1 : Math.max(1, Math.abs(alpha));
+/** Functions whose table clamps its argument to the calibrated input range (unbounded slope near 0). */
+export const DOMAIN_CLAMPED: readonly LutFunction[] = ['log', 'sqrt', 'reciprocal'];
+
+/**
+ * Lipschitz constant of f, for the error bound: over all reals, or over `range` (the calibrated input range,
+ * widened by half an input step by the caller) for Exp, Log, Sqrt and Reciprocal, whose slope is unbounded
+ * (Infinity when the range reaches the singularity). Discontinuous functions: the slope between their jumps
+ * (see lutJump). `alpha`: as lutFn (PRelu: the largest |slope|); `beta`: HardSigmoid beta, Selu gamma.
+ */
+export function lutLipschitz(fn: LutFunction, alpha: number, range?: { min: number; max: number }, beta = 0): number {
+  const lo = range?.min ?? -Infinity;
+  const hi = range?.max ?? Infinity;
+  switch (fn) {
+    case 'sigmoid': return 0.25;
+    case 'tanh': case 'softplus': case 'softsign': case 'celu': case 'abs': case 'sin': case 'cos': case 'thresholdedrelu': return 1;
+    case 'leakyrelu': case 'prelu': case 'elu': return Math.max(1, Math.abs(alpha));
+    case 'selu': return Math.abs(beta) * Math.max(1, Math.abs(alpha));
+    case 'hardsigmoid': return Math.abs(alpha);
+    case 'hardswish': return 1.5;
+    // sup |f'| over the reals, from a fine scan (f'' is bounded), rounded up.
+    case 'mish': return 1.09;
+    case 'gelu': return 1.13;
+    case 'gelutanh': return 1.13;
+    case 'erf': return 2 / Math.sqrt(Math.PI);
+    case 'exp': return Math.exp(hi);
+    case 'log': return lo > 0 ? 1 / lo : Infinity;
+    case 'sqrt': return lo > 0 ? 1 / (2 * Math.sqrt(lo)) : Infinity;
+    case 'reciprocal': return lo > 0 || hi < 0 ? 1 / Math.min(Math.abs(lo), Math.abs(hi)) ** 2 : Infinity;
+    case 'sign': case 'floor': case 'ceil': case 'round': return 0;
+  }
 }
 
-export function makeTable(fn: LutFunction, alpha: number, inQ: U8Quant, outQ: U8Quant): number[] {
-  const f = lutFn(fn, alpha);
-  return Array.from({ length: 256 }, (_, q) => Math.max(0, Math.min(255, roundHalfEven(f((q - inQ.zeroPoint) * inQ.scale) / outQ.scale) + outQ.zeroPoint)));
+/** The largest jump of a discontinuous f (0 for a continuous one). */
+export function lutJump(fn: LutFunction, alpha: number): number {
+  switch (fn) {
+    case 'sign': case 'floor': case 'ceil': case 'round': return 1;
+    case 'thresholdedrelu': return Math.abs(alpha);
+    default: return 0;
+  }
 }
 
-const importer = (op: string, fn: LutFunction): OpImporter => ({
+/** Options of a table beyond its function: HardSigmoid beta / Selu gamma, and the argument clamp (DOMAIN_CLAMPED). */
+export interface TableOptions {
+  beta?: number;
+  domain?: { min: number; max: number };
+}
+
+/** The 256-entry table of f from one uint8 grid to another (see the header: NaN and -Infinity -> 0, +Infinity -> 255). */
+export function makeTable(fn: LutFunction, alpha: number, inQ: U8Quant, outQ: U8Quant, opts: TableOptions = {}): number[] {
+  const f = lutFn(fn, alpha, opts.beta);
+  const d = opts.domain;
+  return Array.from({ length: 256 }, (_, q) => {
+    let x = (q - inQ.zeroPoint) * inQ.scale;
+    if (d) x = Math.min(d.max, Math.max(d.min, x));
+    const y = f(x);
+    if (Number.isNaN(y) || y === -Infinity) return 0;
+    if (y === Infinity) return 255;
+    return Math.max(0, Math.min(255, roundHalfEven(y / outQ.scale) + outQ.zeroPoint));
+  });
+}
+
+/**
+ * The worst-case error of a table (header): s_out/2 + L s_in/2 + J, for inputs inside the calibrated range
+ * `range` whose f(x) is inside the output grid. PRelu: `alpha` is the largest |slope|.
+ */
+export function lutErrorBound(fn: LutFunction, alpha: number, inQ: U8Quant, outQ: U8Quant, range: { min: number; max: number }, beta = 0): number {
+  const h = inQ.scale / 2;
+  const r = DOMAIN_CLAMPED.includes(fn) ? range : { min: range.min - h, max: range.max + h };
+  return outQ.scale / 2 + lutLipschitz(fn, alpha, r, beta) * h + lutJump(fn, alpha);
+}
+
+// ---- Importers ----
+
+function attrString(node: OnnxNode, ctx: ImportContext, name: string, dflt: string): string {
+  const a = node.attrs.get(name);
+  if (!a) return dflt;
+  if (a.type !== 'string') {
+    ctx.issue(`attribute '${name}' should be a string, got ${a.type}`);
+    return dflt;
+  }
+  return a.value;
+}
+
+/** An importer for a table function with the given float attributes (name and ONNX default). */
+const importer = (op: string, fn: LutFunction, attrs: { alpha?: [string, number]; beta?: [string, number] } = {}): OpImporter => ({
   onnxOps: [op],
   importNode(node, ctx) {
-    checkKnownAttrs(node, ctx, fn === 'leakyrelu' ? ['alpha'] : []);
-    const alpha = fn === 'leakyrelu' ? attrFloat(node, ctx, 'alpha', 0.01) : 0;
+    checkKnownAttrs(node, ctx, [attrs.alpha?.[0], attrs.beta?.[0]].filter((a): a is string => a !== undefined));
+    const alpha = attrs.alpha ? attrFloat(node, ctx, attrs.alpha[0], attrs.alpha[1]) : 0;
     const shape = ctx.current.shape;
-    ctx.push({ kind: 'lut', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: shape, fn, alpha });
+    const layer: LutLayer = { kind: 'lut', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: shape, fn, alpha };
+    if (attrs.beta) layer.beta = attrFloat(node, ctx, attrs.beta[0], attrs.beta[1]);
+    if (fn === 'celu' && alpha === 0) return ctx.issue(`attribute 'alpha' must not be 0 (Celu divides by it)`);
+    ctx.push(layer);
   },
 });
 
-export const lutImporters: OpImporter[] = [importer('Sigmoid', 'sigmoid'), importer('Tanh', 'tanh'), importer('LeakyRelu', 'leakyrelu')];
+const geluImporter: OpImporter = {
+  onnxOps: ['Gelu'],
+  importNode(node, ctx) {
+    checkKnownAttrs(node, ctx, ['approximate']);
+    const approx = attrString(node, ctx, 'approximate', 'none');
+    if (approx !== 'none' && approx !== 'tanh') return ctx.issue(`attribute 'approximate' = '${approx}' is not supported (supported: 'none', 'tanh')`);
+    const shape = ctx.current.shape;
+    ctx.push({ kind: 'lut', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: shape, fn: approx === 'tanh' ? 'gelutanh' : 'gelu', alpha: 0 });
+  },
+};
+
+/** The per-element values of `data` (shape `dims`) broadcast (numpy rules) to `shape`, or an error message. */
+export function broadcastTo(data: ArrayLike<number>, dims: number[], shape: number[]): number[] | string {
+  if (dims.length > shape.length) return `slope shape [${dims}] has more dimensions than the input [${shape}]`;
+  const pad = shape.length - dims.length;
+  const d = [...new Array<number>(pad).fill(1), ...dims];
+  for (let k = 0; k < shape.length; k++) {
+    if (d[k] !== 1 && d[k] !== shape[k]) return `slope shape [${dims}] does not broadcast to the input shape [${shape}]`;
+  }
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    strides[k] = d[k] === 1 ? 0 : s;
+    s *= d[k];
+  }
+  const n = sizeOf(shape);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    let src = 0;
+    for (let k = shape.length - 1; k >= 0; k--) {
+      const c = rem % shape[k];
+      rem = (rem - c) / shape[k];
+      src += c * strides[k];
+    }
+    out[i] = data[src];
+  }
+  return out;
+}
+
+const preluImporter: OpImporter = {
+  onnxOps: ['PRelu'],
+  importNode(node, ctx) {
+    checkKnownAttrs(node, ctx, []);
+    const slopeName = node.inputs[1];
+    const slope = slopeName ? ctx.constant(slopeName) : undefined;
+    if (!slope) return ctx.issue(`slope ('${slopeName ?? ''}') must be a constant (an initializer)`);
+    const shape = ctx.current.shape;
+    const slopes = broadcastTo(slope.data, slope.dims, shape);
+    if (typeof slopes === 'string') return ctx.issue(slopes);
+    const uniform = slopes.every((v) => v === slopes[0]);
+    const layer: LutLayer = { kind: 'lut', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: shape, fn: 'prelu', alpha: slopes[0] };
+    if (!uniform) layer.slopes = slopes;
+    ctx.push(layer);
+  },
+};
+
+const negImporter: OpImporter = {
+  onnxOps: ['Neg'],
+  importNode(node, ctx) {
+    checkKnownAttrs(node, ctx, []);
+    const shape = ctx.current.shape;
+    ctx.push({ kind: 'neg', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: shape });
+  },
+};
+
+export const lutImporters: OpImporter[] = [
+  importer('Sigmoid', 'sigmoid'), importer('Tanh', 'tanh'), importer('LeakyRelu', 'leakyrelu', { alpha: ['alpha', 0.01] }),
+  importer('Elu', 'elu', { alpha: ['alpha', 1] }),
+  importer('Selu', 'selu', { alpha: ['alpha', SELU_ALPHA], beta: ['gamma', SELU_GAMMA] }),
+  importer('Celu', 'celu', { alpha: ['alpha', 1] }),
+  importer('Softplus', 'softplus'), importer('Softsign', 'softsign'),
+  importer('HardSigmoid', 'hardsigmoid', { alpha: ['alpha', 0.2], beta: ['beta', 0.5] }),
+  importer('HardSwish', 'hardswish'), importer('Mish', 'mish'), geluImporter, importer('Erf', 'erf'),
+  importer('Exp', 'exp'), importer('Log', 'log'), importer('Sqrt', 'sqrt'), importer('Reciprocal', 'reciprocal'),
+  importer('Abs', 'abs'), importer('Sign', 'sign'), preluImporter, importer('ThresholdedRelu', 'thresholdedrelu', { alpha: ['alpha', 1] }),
+  importer('Floor', 'floor'), importer('Ceil', 'ceil'), importer('Round', 'round'), importer('Sin', 'sin'), importer('Cos', 'cos'),
+  negImporter,
+];
+
+// ---- Table layers ----
 
 export const lutFloat: FloatLayerDef<LutLayer> = {
-  forward: (l, [x]) => x.map(lutFn(l.fn, l.alpha)),
+  forward(l, [x]) {
+    if (l.slopes) {
+      const sl = l.slopes;
+      return x.map((v, i) => (v >= 0 ? v : sl[i] * v));
+    }
+    return x.map(lutFn(l.fn, l.alpha, l.beta));
+  },
   quantize(l, ctx) {
     const s = ctx.ensureU8(0);
     const out = u8QuantFor(ctx.outRange);
-    ctx.push({
-      kind: 'lut', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape,
-      fn: l.fn, table: makeTable(l.fn, l.alpha, s.quant, out), inQuant: s.quant, outQuant: out,
-    });
+    const opts: TableOptions = { beta: l.beta };
+    if (DOMAIN_CLAMPED.includes(l.fn)) opts.domain = ctx.range(l.inputs[0]);
+    const base = {
+      kind: 'lut' as const, name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape,
+      fn: l.fn, inQuant: s.quant, outQuant: out,
+    };
+    if (!l.slopes) return ctx.push({ ...base, table: makeTable(l.fn, l.alpha, s.quant, out, opts) });
+    const distinct = [...new Set(l.slopes)];
+    const tables = distinct.map((a) => makeTable(l.fn, a, s.quant, out, opts));
+    const at = new Map(distinct.map((a, k) => [a, k]));
+    ctx.push({ ...base, table: tables[0], tables, tableIndex: l.slopes.map((a) => at.get(a)!) });
   },
 };
 
 export const lutQ: QLayerDef<QLut> = {
-  reference: (l, [x]) => x.map((v) => l.table[v]),
+  reference(l, [x]) {
+    const { tables, tableIndex } = l;
+    if (tables && tableIndex) return x.map((v, i) => tables[tableIndex[i]][v]);
+    return x.map((v) => l.table[v]);
+  },
   emit(l, [x], w) {
     w.include('lut.circom');
-    const t = w.fresh('table');
-    w.line(`// ${l.name}: ${l.fn} by a 256-entry table`);
-    w.line(`var ${t}[256] = [${l.table.join(',')}];`);
-    return x.map((e) => {
+    const tables = l.tables && l.tableIndex ? l.tables : [l.table];
+    const ids = tables.map(() => w.fresh('table'));
+    w.line(`// ${l.name}: ${l.fn} by ${tables.length === 1 ? 'a 256-entry table' : `${tables.length} 256-entry tables (one per slope)`}`);
+    tables.forEach((t, k) => w.line(`var ${ids[k]}[256] = [${t.join(',')}];`));
+    return x.map((e, i) => {
       const id = w.fresh('lut');
-      w.line(`component ${id} = Lut256(${t});`);
+      w.line(`component ${id} = Lut256(${ids[l.tableIndex && l.tables ? l.tableIndex[i] : 0]});`);
       w.bind(`${id}.x`, e);
       return `${id}.out`;
     });
   },
   constraints: (l) => LUT_CONSTRAINTS * sizeOf(l.outShape),
   costFormula: 'per element: 35 (8 bits, 1 recomposition, 11 monomials, 15 multiplexers)',
-  bitsSummary: (l) => l.fn,
+  bitsSummary: (l) => (l.tables && l.tables.length > 1 ? `${l.fn} (${l.tables.length} tables)` : l.fn),
 };
+
+// ---- Neg ----
+
+const negFloat: FloatLayerDef<NegLayer> = {
+  forward: (_l, [x]) => x.map((v) => -v),
+  quantize(l, ctx) {
+    const s = ctx.settle(0);
+    const base = { kind: 'neg' as const, name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape };
+    if (s.quant.kind === 'u8') {
+      ctx.push({ ...base, outQuant: { kind: 'u8', scale: s.quant.scale, zeroPoint: 255 - s.quant.zeroPoint } });
+    } else {
+      const q: AccQuant = s.quant;
+      ctx.push({ ...base, outQuant: { kind: 'acc', scales: [...q.scales], lo: q.hi.map((v) => 0 - v), hi: q.lo.map((v) => 0 - v) } });
+    }
+  },
+};
+
+const negQ: QLayerDef<QNeg> = {
+  reference: (l, [x]) => (l.outQuant.kind === 'u8' ? x.map((v) => 255 - v) : x.map((v) => 0 - v)),
+  emit(l, [x], w) {
+    const v = w.fresh('neg');
+    const c = l.outQuant.kind === 'u8' ? 255 : 0;
+    w.line(`// ${l.name}: negation (0 constraints)`);
+    w.line(`var ${v}[${x.length}];`);
+    return x.map((e, i) => emitLinearRow(w, `${v}[${i}]`, c, [[-1, `(${e})`]]));
+  },
+  constraints: () => 0,
+  costFormula: '0 (exact: uint8 q -> 255 - q with zero point 255 - zp; accumulator q -> -q)',
+  bitsSummary: (l) => (l.outQuant.kind === 'u8' ? 'u8' : 'acc'),
+};
+
+/** Further element-wise layer kinds (see ElementwiseFloatLayer / ElementwiseQLayer). */
+export const elementwiseFloatDefs: { [K in ElementwiseFloatLayer['kind']]: FloatLayerDef<Extract<ElementwiseFloatLayer, { kind: K }>> } = { neg: negFloat };
+export const elementwiseQDefs: { [K in ElementwiseQLayer['kind']]: QLayerDef<Extract<ElementwiseQLayer, { kind: K }>> } = { neg: negQ };

@@ -1,13 +1,26 @@
-/** Element-wise non-linear functions on uint8 values (src/ops/lut.ts). */
-import type { LayerBase, QBase, U8Quant } from '../types.ts';
+/** Element-wise functions of one activation (src/ops/lut.ts). */
+import type { AccQuant, LayerBase, QBase, U8Quant } from '../types.ts';
 
-export type LutFunction = 'sigmoid' | 'tanh' | 'leakyrelu';
+/**
+ * Functions computed by a 256-entry table on uint8 values. 'gelu' is Gelu with approximate 'none' (exact erf),
+ * 'gelutanh' with approximate 'tanh'; 'prelu' has a slope per element (LutLayer.slopes).
+ */
+export type LutFunction =
+  | 'sigmoid' | 'tanh' | 'leakyrelu'
+  | 'elu' | 'selu' | 'celu' | 'softplus' | 'softsign' | 'hardsigmoid' | 'hardswish' | 'mish' | 'gelu' | 'gelutanh'
+  | 'erf' | 'exp' | 'log' | 'sqrt' | 'reciprocal' | 'abs' | 'sign' | 'prelu' | 'thresholdedrelu'
+  | 'floor' | 'ceil' | 'round' | 'sin' | 'cos';
 
 /** An elementwise non-linear function, computed on uint8 values by a 256-entry table. */
 export interface LutLayer extends LayerBase {
   kind: 'lut';
   fn: LutFunction;
+  /** LeakyRelu/Elu/Celu/Selu/HardSigmoid/ThresholdedRelu alpha (0 when the function has none). */
   alpha: number;
+  /** HardSigmoid beta, Selu gamma. */
+  beta?: number;
+  /** PRelu: the slope of every element (the slope tensor broadcast to the input's shape). */
+  slopes?: number[];
 }
 
 /** uint8 -> uint8 through a 256-entry table. */
@@ -17,8 +30,28 @@ export interface QLut extends QBase {
   table: number[];
   inQuant: U8Quant;
   outQuant: U8Quant;
+  /**
+   * Several tables (PRelu with a slope per channel): element i reads tables[tableIndex[i]]; `table` is
+   * tables[0]. Absent: every element reads `table`.
+   */
+  tables?: number[][];
+  tableIndex?: number[];
+}
+
+/** Neg: out = -x, exactly, without a table (ONNX Neg on an activation). */
+export interface NegLayer extends LayerBase {
+  kind: 'neg';
+}
+
+/**
+ * Exact negation, linear (0 constraints): a uint8 input q with zero point zp becomes 255 - q with zero point
+ * 255 - zp (the same scale); an accumulator q becomes -q (bounds [-hi, -lo]).
+ */
+export interface QNeg extends QBase {
+  kind: 'neg';
+  outQuant: U8Quant | AccQuant;
 }
 
 /** Further element-wise layer kinds of this family (joined into FloatLayer / QLayer). */
-export type ElementwiseFloatLayer = never;
-export type ElementwiseQLayer = never;
+export type ElementwiseFloatLayer = NegLayer;
+export type ElementwiseQLayer = QNeg;

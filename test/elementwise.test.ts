@@ -1,0 +1,336 @@
+/**
+ * Element-wise functions of one activation (src/ops/lut.ts): every table function and Neg.
+ *
+ * 1. Per function, a small model Gemm(4 -> 6) -> f -> Gemm(6 -> 3), calibrated on 32 random inputs:
+ *    - the float IR against onnxruntime (1e-4 of the output magnitude; ONNX attribute defaults included);
+ *    - the table's stated worst-case error bound (lutErrorBound: s_out/2 + L s_in/2 + J) over a dense sweep of
+ *      the calibrated input range;
+ *    - the quantized model against onnxruntime on fresh inputs inside the calibrated ranges: within 2% of the
+ *      output range (for Floor/Ceil/Round/Sign/ThresholdedRelu on inputs whose pre-activations are not within
+ *      2% of their range of a jump: the table is exact on its grid, but a jump moves by a whole step);
+ *    - the predicted constraints == 35 per table element, 0 for Neg.
+ * 2. One model chaining every function (Neg on an accumulator and on uint8, PRelu with a slope per channel)
+ *    compiled once: constraints == the cost formulas, witness == integer reference on extreme and random
+ *    inputs, every private wire mutated by +1, -1, +2^64 breaks the R1CS; then setup, prove and verify.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readQuantizedModel } from '../src/artifacts/manifest.ts';
+import { artifactPath } from '../src/artifacts/paths.ts';
+import { compileModel, type CompileModelResult } from '../src/compile/model.ts';
+import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
+import { releaseCurve } from '../src/curve.ts';
+import { emitCircuit } from '../src/emit/circuit.ts';
+import { FIELD_PRIME, toField } from '../src/field.ts';
+import { importGraph } from '../src/ir/import.ts';
+import type { LutFunction, LutLayer, QLut, QNeg } from '../src/ir/layers/elementwise.ts';
+import type { FloatModel, QuantizedModel, U8Quant } from '../src/ir/types.ts';
+import { sizeOf } from '../src/ir/types.ts';
+import { buildOnnxModel, mulberry32, type InitializerSpec, type ModelSpec, type NodeSpec } from '../src/onnx/builder.ts';
+import { loadOnnx } from '../src/onnx/load.ts';
+import { broadcastTo, DOMAIN_CLAMPED, erf, LUT_CONSTRAINTS, lutErrorBound, lutFn, lutJump, lutLipschitz, makeTable } from '../src/ops/lut.ts';
+import { prove, readVerificationKey } from '../src/prove/prove.ts';
+import { artifactWitness } from '../src/prove/witness.ts';
+import { calibrate, quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
+import { runFloat, runFloatAll } from '../src/reference/float.ts';
+import { runInteger } from '../src/reference/integer.ts';
+import { setupKeys } from '../src/setup/setup.ts';
+import { dequantizeOutput } from '../src/verify/dequantize.ts';
+import { verifyBundle } from '../src/verify/verify.ts';
+import { randomInputs } from './helpers/fixtures.ts';
+import { runOrt } from './helpers/ort.ts';
+
+const ROOT = 'artifacts/test/elementwise';
+const CAL_SEED = 41;
+const TEST_SEED = 87;
+
+interface TestModel {
+  name: string;
+  bytes: Uint8Array;
+  inputShape: number[];
+}
+
+class Builder {
+  readonly inits: InitializerSpec[] = [];
+  readonly nodes: NodeSpec[] = [];
+  private readonly rnd: () => number;
+  constructor(seed: number) {
+    this.rnd = mulberry32(seed);
+  }
+  rand(n: number, a: number): number[] {
+    return Array.from({ length: n }, () => (2 * this.rnd() - 1) * a);
+  }
+  init(name: string, dims: number[], data: number[]): string {
+    this.inits.push({ name, dims, data });
+    return name;
+  }
+  node(op: string, name: string, inputs: string[], attrs?: NodeSpec['attrs']): string {
+    this.nodes.push({ op, name, inputs, outputs: [name], attrs });
+    return name;
+  }
+  /** Gemm n -> m, weights +/- a, bias `shift` +/- 0.1. */
+  gemm(name: string, x: string, n: number, m: number, a: number, shift = 0): string {
+    this.init(`${name}.W`, [m, n], this.rand(m * n, a));
+    this.init(`${name}.b`, [m], this.rand(m, 0.1).map((v) => v + shift));
+    return this.node('Gemm', name, [x, `${name}.W`, `${name}.b`], { transB: 1 });
+  }
+  model(name: string, inputShape: number[], output: string, outShape: number[], opset: number): TestModel {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', shape: inputShape }],
+      outputs: [{ name: output, shape: outShape }],
+      initializers: this.inits,
+      nodes: this.nodes,
+      opset,
+      graphName: name,
+    };
+    return { name, bytes: buildOnnxModel(spec), inputShape };
+  }
+}
+
+interface FnCase {
+  op: string;
+  fn: LutFunction | 'neg';
+  attrs?: NodeSpec['attrs'];
+  opset?: number;
+  /** Weight magnitude and bias shift of the Gemm before f (Log, Sqrt, Reciprocal need positive inputs). */
+  a?: number;
+  shift?: number;
+  /** PRelu slope tensor [dims, data]. */
+  slope?: [number[], number[]];
+}
+
+const fnCases: FnCase[] = [
+  { op: 'Sigmoid', fn: 'sigmoid' },
+  { op: 'Tanh', fn: 'tanh' },
+  { op: 'LeakyRelu', fn: 'leakyrelu', attrs: { alpha: 0.2 } },
+  { op: 'Elu', fn: 'elu' },
+  { op: 'Elu', fn: 'elu', attrs: { alpha: 0.5 } },
+  { op: 'Selu', fn: 'selu' },
+  { op: 'Selu', fn: 'selu', attrs: { alpha: 1.5, gamma: 0.9 } },
+  { op: 'Celu', fn: 'celu', opset: 13 },
+  { op: 'Celu', fn: 'celu', attrs: { alpha: 1.5 } },
+  { op: 'Softplus', fn: 'softplus' },
+  { op: 'Softsign', fn: 'softsign' },
+  { op: 'HardSigmoid', fn: 'hardsigmoid' },
+  { op: 'HardSigmoid', fn: 'hardsigmoid', attrs: { alpha: 0.3, beta: 0.4 } },
+  { op: 'HardSwish', fn: 'hardswish', opset: 14, a: 2 },
+  { op: 'Mish', fn: 'mish', opset: 18 },
+  { op: 'Gelu', fn: 'gelu', opset: 20 },
+  { op: 'Gelu', fn: 'gelutanh', opset: 20, attrs: { approximate: 'tanh' } },
+  { op: 'Erf', fn: 'erf' },
+  { op: 'Exp', fn: 'exp' },
+  { op: 'Log', fn: 'log', a: 0.3, shift: 1.5 },
+  { op: 'Sqrt', fn: 'sqrt', a: 0.3, shift: 1.5 },
+  { op: 'Reciprocal', fn: 'reciprocal', a: 0.3, shift: 1.5 },
+  { op: 'Abs', fn: 'abs' },
+  { op: 'Sign', fn: 'sign' },
+  { op: 'PRelu', fn: 'prelu', slope: [[1], [0.25]] },
+  { op: 'PRelu', fn: 'prelu', slope: [[6], [0.1, -0.2, 0.3, 0.5, 0.05, 1.5]] },
+  { op: 'ThresholdedRelu', fn: 'thresholdedrelu', opset: 10 },
+  { op: 'ThresholdedRelu', fn: 'thresholdedrelu', attrs: { alpha: 0.4 } },
+  { op: 'Floor', fn: 'floor', a: 2 },
+  { op: 'Ceil', fn: 'ceil', a: 2 },
+  { op: 'Round', fn: 'round', a: 2 },
+  { op: 'Sin', fn: 'sin', a: 1.2 },
+  { op: 'Cos', fn: 'cos', a: 1.2 },
+  { op: 'Neg', fn: 'neg' },
+];
+
+const caseName = (c: FnCase) => `${c.op}${c.attrs ? `(${Object.entries(c.attrs).map(([k, v]) => `${k}=${v}`).join(',')})` : ''}${c.slope ? `[slope ${c.slope[0]}]` : ''}`;
+
+function fnModel(c: FnCase, k: number): TestModel {
+  const b = new Builder(900 + k);
+  const g1 = b.gemm('fc1', 'x', 4, 6, c.a ?? 0.8, c.shift ?? 0);
+  const inputs = [g1];
+  if (c.slope) inputs.push(b.init('slope', c.slope[0], c.slope[1]));
+  const f = b.node(c.op, 'f', inputs, c.attrs);
+  b.gemm('fc2', f, 6, 3, 0.6);
+  return b.model(`elementwise-${k}-${c.op.toLowerCase()}`, [1, 4], 'fc2', [1, 3], c.opset ?? 13);
+}
+
+async function ort(m: TestModel, x: ArrayLike<number>): Promise<number[]> {
+  return Array.from(await runOrt(m.bytes, 'x', m.inputShape, x));
+}
+
+interface Prepared {
+  m: TestModel;
+  model: FloatModel;
+  cal: Float64Array[];
+  q: QuantizedModel;
+}
+
+function prepare(m: TestModel): Prepared {
+  const model = importGraph(loadOnnx(m.bytes));
+  const cal = randomInputs(sizeOf(model.input.shape), 32, CAL_SEED);
+  return { m, model, cal, q: quantizeModel(model, cal) };
+}
+
+/** Fresh inputs whose every intermediate float value is inside the calibrated range. */
+function freshInRange(p: Prepared, n: number): Float64Array[] {
+  const ranges = calibrate(p.model, p.cal);
+  const inRange = (x: Float64Array) => [...runFloatAll(p.model, x)].every(([name, v]) => v.every((e) => e >= ranges.get(name)!.min && e <= ranges.get(name)!.max));
+  return randomInputs(sizeOf(p.model.input.shape), n, TEST_SEED).filter(inRange);
+}
+
+const deq = (q: U8Quant, v: number) => (v - q.zeroPoint) * q.scale;
+const accuracyLog: string[] = [];
+
+describe('element-wise helpers', () => {
+  it('erf matches reference values to 1e-14, is odd and continuous where its two methods meet', () => {
+    const ref: [number, number][] = [
+      [0, 0], [0.1, 0.1124629160182849], [0.5, 0.5204998778130465], [1, 0.8427007929497149], [1.5, 0.9661051464753108],
+      [2, 0.9953222650189527], [2.5, 0.9995930479825550], [3, 0.9999779095030014], [4, 0.9999999845827421], [5, 0.9999999999984626],
+    ];
+    for (const [x, e] of ref) {
+      expect(Math.abs(erf(x) - e), `erf(${x})`).toBeLessThan(1e-14);
+      expect(erf(-x) + erf(x)).toBe(0);
+    }
+    expect(Math.abs(erf(2.5 - 1e-12) - erf(2.5))).toBeLessThan(1e-13);
+    expect(erf(6)).toBe(1);
+    expect(erf(-7)).toBe(-1);
+  });
+
+  it('Lipschitz constants: each is at least the largest slope a fine scan finds', () => {
+    const fns: LutFunction[] = ['sigmoid', 'tanh', 'elu', 'selu', 'celu', 'softplus', 'softsign', 'hardsigmoid', 'hardswish', 'mish', 'gelu', 'gelutanh', 'erf', 'abs', 'sin', 'cos'];
+    for (const fn of fns) {
+      const alpha = fn === 'selu' ? 1.67326319217681884765625 : fn === 'hardsigmoid' ? 0.2 : 1;
+      const beta = fn === 'selu' ? 1.05070102214813232421875 : fn === 'hardsigmoid' ? 0.5 : 0;
+      const f = lutFn(fn, alpha, beta);
+      let worst = 0;
+      for (let x = -10; x < 10; x += 1e-3) worst = Math.max(worst, Math.abs(f(x + 1e-3) - f(x)) / 1e-3);
+      expect(worst, fn).toBeLessThanOrEqual(lutLipschitz(fn, alpha, undefined, beta) + 1e-9);
+      expect(worst, fn).toBeGreaterThan(lutLipschitz(fn, alpha, undefined, beta) * 0.9);
+    }
+    expect(lutLipschitz('exp', 0, { min: -1, max: 2 })).toBe(Math.exp(2));
+    expect(lutLipschitz('log', 0, { min: 0.5, max: 2 })).toBe(2);
+    expect(lutLipschitz('log', 0, { min: 0, max: 2 })).toBe(Infinity);
+    expect(lutLipschitz('reciprocal', 0, { min: -2, max: -0.5 })).toBe(4);
+    expect(lutLipschitz('reciprocal', 0, { min: -2, max: 0.5 })).toBe(Infinity);
+    expect(lutJump('floor', 0)).toBe(1);
+    expect(lutJump('thresholdedrelu', -0.5)).toBe(0.5);
+  });
+
+  it('tables never hold NaN or Infinity: Log(0) and Log/Sqrt of negatives -> 0, 1/0 -> 255', () => {
+    const inQ: U8Quant = { kind: 'u8', scale: 0.02, zeroPoint: 100 };
+    const outQ: U8Quant = { kind: 'u8', scale: 0.05, zeroPoint: 128 };
+    const log = makeTable('log', 0, inQ, outQ);
+    expect(log.slice(0, 101)).toEqual(new Array(101).fill(0));
+    const sqrt = makeTable('sqrt', 0, inQ, outQ);
+    expect(sqrt.slice(0, 100)).toEqual(new Array(100).fill(0));
+    expect(sqrt[100]).toBe(128);
+    const rec = makeTable('reciprocal', 0, inQ, outQ);
+    expect(rec[100]).toBe(255);
+    expect(rec[99]).toBe(0); // 1/(-0.02) = -50, below the grid
+    for (const t of [log, sqrt, rec]) expect(t.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)).toBe(true);
+    // With the calibrated domain [0.5, 2], the grid points below 0.5 read log(0.5).
+    const clamped = makeTable('log', 0, inQ, outQ, { domain: { min: 0.5, max: 2 } });
+    expect(clamped[0]).toBe(clamped[125]);
+    expect(clamped[125]).toBe(Math.round(Math.log(0.5) / 0.05) + 128);
+  });
+
+  it('PRelu slopes broadcast by numpy rules; unsupported forms are refused naming the node', () => {
+    expect(broadcastTo([1, 2], [2, 1, 1], [1, 2, 2, 2])).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+    expect(broadcastTo([1, 2, 3], [3], [1, 2, 3])).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(broadcastTo([5], [], [2, 2])).toEqual([5, 5, 5, 5]);
+    expect(broadcastTo([1, 2, 3], [3], [1, 2])).toMatch(/does not broadcast/);
+    const bad = (nodes: NodeSpec[], inits: InitializerSpec[] = [], opset = 20) =>
+      () => importGraph(loadOnnx(buildOnnxModel({ inputs: [{ name: 'x', shape: [1, 3] }], outputs: [{ name: 'y', shape: [1, 3] }], initializers: inits, nodes, opset })));
+    expect(bad([{ op: 'Gelu', name: 'g', inputs: ['x'], outputs: ['y'], attrs: { approximate: 'fast' } }])).toThrow(/approximate.*fast/);
+    expect(bad([{ op: 'PRelu', name: 'p', inputs: ['x', 'x'], outputs: ['y'] }])).toThrow(/slope.*constant/);
+    expect(bad([{ op: 'PRelu', name: 'p', inputs: ['x', 's'], outputs: ['y'] }], [{ name: 's', dims: [2], data: [1, 2] }])).toThrow(/does not broadcast/);
+    expect(bad([{ op: 'Elu', name: 'e', inputs: ['x'], outputs: ['y'], attrs: { beta: 1 } }])).toThrow(/'beta' is not supported/);
+    expect(bad([{ op: 'Celu', name: 'c', inputs: ['x'], outputs: ['y'], attrs: { alpha: 0 } }])).toThrow(/alpha.*0/);
+  });
+});
+
+fnCases.forEach((c, k) => {
+  describe(`elementwise: ${caseName(c)}`, () => {
+    let p: Prepared;
+    beforeAll(() => {
+      p = prepare(fnModel(c, k));
+    });
+
+    it('float IR matches onnxruntime (1e-4 of the output magnitude)', async () => {
+      for (const x of randomInputs(4, 16, TEST_SEED + 1)) {
+        const o = await ort(p.m, x);
+        const f = Array.from(runFloat(p.model, x));
+        const mag = Math.max(...o.map(Math.abs));
+        f.forEach((v, i) => expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual(1e-4 * mag + 1e-6));
+      }
+      if (c.fn !== 'neg') {
+        const l = p.model.layers.find((x) => x.kind === 'lut') as LutLayer;
+        expect(l.fn).toBe(c.fn);
+      }
+    });
+
+    it('table: |deq(T[q(x)]) - f(x)| <= s_out/2 + L s_in/2 + J over the calibrated input range; constraints = formula', () => {
+      const emitted = emitCircuit(p.q);
+      if (c.fn === 'neg') {
+        const neg = p.q.layers.find((l): l is QNeg => l.kind === 'neg')!;
+        expect(neg.outQuant.kind).toBe('acc');
+        expect(emitted.layers[p.q.layers.indexOf(neg)].constraints).toBe(0);
+        return;
+      }
+      const l = p.q.layers.find((x): x is QLut => x.kind === 'lut')!;
+      const fl = p.model.layers.find((x) => x.kind === 'lut') as LutLayer;
+      expect(emitted.layers[p.q.layers.indexOf(l)].constraints).toBe(LUT_CONSTRAINTS * sizeOf(l.outShape));
+      const range = calibrate(p.model, p.cal).get(fl.inputs[0])!;
+      const slopes = fl.slopes ?? [fl.alpha];
+      if (fl.slopes) expect(l.tables!.length).toBe(new Set(fl.slopes).size);
+      const outLo = deq(l.outQuant, 0);
+      const outHi = deq(l.outQuant, 255);
+      let worstRatio = 0;
+      slopes.forEach((alpha, e) => {
+        const table = l.tables ? l.tables[l.tableIndex![e]] : l.table;
+        const f = lutFn(l.fn, alpha, fl.beta);
+        const bound = lutErrorBound(l.fn, alpha, l.inQuant, l.outQuant, range, fl.beta);
+        expect(Number.isFinite(bound)).toBe(true);
+        for (let i = 0; i <= 4000; i++) {
+          const x = range.min + ((range.max - range.min) * i) / 4000;
+          const y = f(x);
+          if (y < outLo || y > outHi) continue;
+          const err = Math.abs(deq(l.outQuant, table[quantizeInput(l.inQuant, [x])[0]]) - y);
+          expect(err, `x = ${x}`).toBeLessThanOrEqual(bound + 1e-12);
+          worstRatio = Math.max(worstRatio, err / bound);
+        }
+      });
+      expect(worstRatio).toBeGreaterThan(0);
+      expect(l.table.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)).toBe(true);
+      if (DOMAIN_CLAMPED.includes(l.fn)) expect(range.min).toBeGreaterThan(0);
+    });
+
+    it('quantized model matches onnxruntime within 2% of the output range', async () => {
+      const fresh = freshInRange(p, c.fn === 'floor' || c.fn === 'ceil' || c.fn === 'round' ? 400 : 64);
+      expect(fresh.length).toBeGreaterThanOrEqual(12);
+      let R = 0;
+      for (const x of p.cal) for (const v of runFloat(p.model, x)) R = Math.max(R, Math.abs(v));
+      const fl = p.model.layers.find((x) => x.kind === 'lut' || x.kind === 'neg')!;
+      const jumps = c.fn === 'floor' || c.fn === 'ceil' || c.fn === 'round' || c.fn === 'sign' || c.fn === 'thresholdedrelu';
+      const range = calibrate(p.model, p.cal).get(fl.inputs[0])!;
+      const margin = 0.02 * (range.max - range.min);
+      const alpha = (fl as LutLayer).alpha ?? 0;
+      // Where f jumps: integers + 1/2 for Round, integers for Floor/Ceil, 0 for Sign, alpha for ThresholdedRelu.
+      const nearJump = (v: number) => {
+        if (!jumps) return false;
+        const at = c.fn === 'round' ? v - 0.5 : c.fn === 'thresholdedrelu' ? v - alpha : v;
+        return c.fn === 'sign' || c.fn === 'thresholdedrelu' ? Math.abs(at) < margin : Math.abs(at - Math.round(at)) < margin;
+      };
+      let worst = 0;
+      let n = 0;
+      for (const x of fresh) {
+        if (runFloatAll(p.model, x).get(fl.inputs[0])!.some(nearJump)) continue;
+        const o = await ort(p.m, x);
+        const out = dequantizeOutput(p.q.output.quant, runInteger(p.q, quantizeInput(p.q.input.quant, x)));
+        out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]))));
+        n++;
+      }
+      expect(n).toBeGreaterThanOrEqual(8);
+      accuracyLog.push(`${caseName(c)}: worst ${(100 * worst / R).toFixed(2)}% of the output range ${R.toFixed(2)} (${n} inputs)`);
+      expect(worst).toBeLessThanOrEqual(0.02 * R);
+    });
+  });
+});
+
+afterAll(() => {
+  if (accuracyLog.length) console.log(`elementwise accuracy (quantized vs onnxruntime):\n  ${accuracyLog.join('\n  ')}`);
+});
