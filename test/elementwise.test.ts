@@ -334,3 +334,150 @@ fnCases.forEach((c, k) => {
 afterAll(() => {
   if (accuracyLog.length) console.log(`elementwise accuracy (quantized vs onnxruntime):\n  ${accuracyLog.join('\n  ')}`);
 });
+
+/**
+ * Every function in one chain, width 3, a Gemm between functions (Log, Sqrt and Reciprocal after a Gemm whose
+ * bias keeps its outputs positive): Neg on an accumulator (first) and on a uint8 table output (after Softsign),
+ * PRelu with a slope per channel.
+ */
+function chainModel(): TestModel {
+  const b = new Builder(1234);
+  const W = 3;
+  let t = b.gemm('fc0', 'x', 4, W, 0.8);
+  let k = 1;
+  const step = (op: string, attrs?: NodeSpec['attrs'], extra: string[] = []) => (t = b.node(op, `${op.toLowerCase()}${k++}`, [t, ...extra], attrs));
+  const fc = (a = 0.8, shift = 0) => (t = b.gemm(`fc${k++}`, t, W, W, a, shift));
+  step('Neg');
+  step('Elu', { alpha: 0.7 }); fc();
+  step('Selu'); fc();
+  step('Celu', { alpha: 1.5 }); fc();
+  step('Softplus'); fc();
+  step('Softsign');
+  step('Neg'); fc();
+  step('HardSigmoid', { alpha: 0.3, beta: 0.6 }); fc(2);
+  step('HardSwish'); fc();
+  step('Mish'); fc();
+  step('Gelu'); fc();
+  step('Gelu', { approximate: 'tanh' }); fc();
+  step('Erf'); fc(0.3, 1.5);
+  step('Log'); fc();
+  step('Sigmoid'); fc(0.3, 1.5);
+  step('Sqrt'); fc();
+  step('Tanh'); fc(0.3, 1.5);
+  step('Reciprocal'); fc();
+  step('Abs'); fc();
+  step('Sign'); fc();
+  step('PRelu', undefined, [b.init('slope', [W], [0.1, -0.3, 0.6])]); fc();
+  step('ThresholdedRelu', { alpha: 0.2 }); fc(2);
+  step('Floor'); fc(0.5);
+  step('Ceil'); fc(0.5);
+  step('Round'); fc();
+  step('Sin'); fc();
+  step('Cos'); fc();
+  step('Exp'); fc(0.5);
+  step('LeakyRelu', { alpha: 0.05 });
+  t = b.gemm('out', t, W, 2, 0.6);
+  return b.model('elementwise-chain', [1, 4], t, [1, 2], 20);
+}
+
+/** All-0, all-255, alternating, random uint8 inputs. */
+function uint8Inputs(size: number, random: number, seed: number): number[][] {
+  const rnd = mulberry32(seed);
+  const xs = [new Array(size).fill(0), new Array(size).fill(255), Array.from({ length: size }, (_, i) => (i % 2 ? 255 : 0))];
+  for (let i = 0; i < random; i++) xs.push(Array.from({ length: size }, () => Math.floor(rnd() * 256)));
+  return xs;
+}
+
+describe('elementwise: every function chained in one circuit', () => {
+  let p: Prepared;
+  let r: CompileModelResult;
+  beforeAll(async () => {
+    p = prepare(chainModel());
+    await mkdir(ROOT, { recursive: true });
+    const path = `${ROOT}/${p.m.name}.onnx`;
+    await writeFile(path, p.m.bytes);
+    r = await compileModel(path, { out: `${ROOT}/${p.m.name}`, calibration: p.cal });
+  }, 600_000);
+  afterAll(() => releaseCurve());
+
+  it('what the functions became: a table each, Neg on an accumulator and on uint8, PRelu with 3 tables', async () => {
+    const luts = p.q.layers.filter((l): l is QLut => l.kind === 'lut');
+    expect(luts.map((l) => l.fn)).toEqual([
+      'elu', 'selu', 'celu', 'softplus', 'softsign', 'hardsigmoid', 'hardswish', 'mish', 'gelu', 'gelutanh', 'erf', 'log',
+      'sigmoid', 'sqrt', 'tanh', 'reciprocal', 'abs', 'sign', 'prelu', 'thresholdedrelu', 'floor', 'ceil', 'round', 'sin', 'cos', 'exp', 'leakyrelu',
+    ]);
+    expect(luts.find((l) => l.fn === 'prelu')!.tables).toHaveLength(3);
+    const negs = p.q.layers.filter((l): l is QNeg => l.kind === 'neg');
+    expect(negs.map((l) => l.outQuant.kind)).toEqual(['acc', 'u8']);
+    for (const x of randomInputs(4, 8, TEST_SEED + 2)) {
+      const o = await ort(p.m, x);
+      const f = Array.from(runFloat(p.model, x));
+      const mag = Math.max(...o.map(Math.abs));
+      f.forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(1e-4 * mag + 1e-6));
+    }
+  });
+
+  it('compiles to exactly the cost formula; witness == integer reference', async () => {
+    const q = await readQuantizedModel(r.dir);
+    const emitted = emitCircuit(q);
+    expect(r.manifest.circuit.constraints).toBe(emitted.constraints);
+    expect(emitCircuit(p.q).constraints).toBe(emitted.constraints);
+    const lutElems = q.layers.filter((l) => l.kind === 'lut').reduce((a, l) => a + sizeOf(l.outShape), 0);
+    expect(emitted.layers.filter((l) => l.kind === 'lut').reduce((a, l) => a + l.constraints, 0)).toBe(LUT_CONSTRAINTS * lutElems);
+    expect(emitted.layers.filter((l) => l.kind === 'neg').every((l) => l.constraints === 0)).toBe(true);
+    console.log(`elementwise-chain: ${r.manifest.circuit.constraints} constraints (${emitted.layers.filter((l) => l.constraints).map((l) => `${l.kind} ${l.constraints}`).join(', ')}; outputs ${emitted.outputConstraints})`);
+    const nOut = sizeOf(q.output.shape);
+    for (const x of [...uint8Inputs(4, 6, 3), ...p.cal.slice(0, 3).map((v) => quantizeInput(q.input.quant, v))]) {
+      const w = await artifactWitness(r.dir, { in: x });
+      expect(w.values.slice(1, 1 + nOut)).toEqual(runInteger(q, x).map((v) => toField(v)));
+    }
+  });
+
+  it('every single-value change to a private witness wire breaks a constraint', async () => {
+    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
+    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
+    const byWire = constraintsByWire(r1cs);
+    const nameOf = new Map<number, string>();
+    for (const [name, wire] of syms) if (wire >= 0 && !nameOf.has(wire)) nameOf.set(wire, name);
+    const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
+    let mutations = 0;
+    let freeHelpers = 0;
+    const kinds = new Set<string>();
+    for (const x of uint8Inputs(4, 1, 5)) {
+      const w = (await artifactWitness(r.dir, { in: x })).values;
+      expect(violatedConstraints(r1cs, w)).toEqual([]);
+      const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
+      for (const wire of wires) {
+        const name = nameOf.get(wire) ?? `wire ${wire}`;
+        // RequantU8Wide's is-zero helper `inv` is free when the value it inverts is 0 (it affects nothing then).
+        if (/\.inv$/.test(name) && w[syms.get(name.replace(/\.inv$/, '.isZero'))!] === 1n) {
+          freeHelpers++;
+          continue;
+        }
+        kinds.add(name.replace(/^main\./, '').replace(/\d+/g, '#').replace(/\[#\]/g, '[]'));
+        for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
+          const m = [...w];
+          m[wire] = (m[wire] + delta) % FIELD_PRIME;
+          if (violatedConstraints(r1cs, m, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
+          mutations++;
+        }
+      }
+    }
+    console.log(`elementwise-chain: ${mutations} mutations rejected (${[...kinds].sort().join(', ')}); ${freeHelpers} free is-zero helpers skipped`);
+    expect([...kinds].some((k) => k.startsWith('lut#.'))).toBe(true);
+    expect(mutations).toBeGreaterThan(0);
+  });
+
+  it('setup, prove and verify; the proven output is the integer reference', async () => {
+    await setupKeys(r.dir);
+    const x = p.cal[0];
+    const res = await prove(r.dir, Array.from(x));
+    const vk = await readVerificationKey(artifactPath(r.dir, 'vk'));
+    expect((await verifyBundle(res.bundle, vk)).valid).toBe(true);
+    const q = await readQuantizedModel(r.dir);
+    expect(res.bundle.output.quantized).toEqual(runInteger(q, quantizeInput(q.input.quant, x)).map(String));
+    const tampered = { ...res.bundle, publicSignals: [...res.bundle.publicSignals] };
+    tampered.publicSignals[0] = (BigInt(tampered.publicSignals[0]) + 1n).toString();
+    expect((await verifyBundle(tampered, vk)).valid).toBe(false);
+  }, 600_000);
+});
