@@ -1,5 +1,5 @@
 /**
- * Data movement: Transpose, Concat and Pad (constant mode). Each output element is an input element or the
+ * Data movement: Transpose, Concat (constant inputs routed as constants) and Pad (constant mode). Each output element is an input element or the
  * pad constant, so these cost 0 constraints and emit no code: the circuit just routes expressions.
  */
 import type { GatherLayer, QGather } from '../ir/types.ts';
@@ -7,6 +7,7 @@ import { sizeOf } from '../ir/types.ts';
 import { quantizeInput } from '../ir/quant.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import type { Activation, FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
+import { pushRouted, type Part } from './movement.ts';
 
 const stridesOf = (shape: number[]) => shape.map((_, i) => sizeOf(shape.slice(i + 1)));
 
@@ -43,36 +44,43 @@ export const gatherImporters: OpImporter[] = [
     onnxOps: ['Concat'],
     importNode(node, ctx) {
       checkKnownAttrs(node, ctx, ['axis']);
-      const ins = node.inputs.map((n) => ctx.activation(n));
-      if (ins.some((a) => !a)) return ctx.issue('every input must be an activation (constant inputs are not supported)');
-      const acts = ins as Activation[];
-      const rank = acts[0].shape.length;
+      // Inputs are activations or constants (a constant part is routed as constant values: see pushRouted).
+      const parts: { shape: number[]; part: Part }[] = [];
+      for (const n of node.inputs) {
+        const a = ctx.activation(n);
+        const c = a ? undefined : ctx.constant(n);
+        if (!a && !c) return ctx.issue(`input '${n}' is neither an activation nor a constant`);
+        parts.push(a ? { shape: a.shape, part: { act: a } } : { shape: c!.dims, part: { data: c!.data } });
+      }
+      const shapes = parts.map((p) => p.shape);
+      const rank = shapes[0].length;
       let axis = attrInt(node, ctx, 'axis', 1);
       if (axis < 0) axis += rank;
       if (axis < 0 || axis >= rank) return ctx.issue(`axis out of range for rank ${rank}`);
-      if (acts.some((a) => a.shape.length !== rank || a.shape.some((d, i) => i !== axis && d !== acts[0].shape[i]))) {
-        return ctx.issue(`inputs of shapes ${acts.map((a) => `[${a.shape}]`).join(', ')} do not match outside axis ${axis}`);
+      if (shapes.some((sh) => sh.length !== rank || sh.some((d, i) => i !== axis && d !== shapes[0][i]))) {
+        return ctx.issue(`inputs of shapes ${shapes.map((sh) => `[${sh}]`).join(', ')} do not match outside axis ${axis}`);
       }
-      const outShape = acts[0].shape.slice();
-      outShape[axis] = acts.reduce((s, a) => s + a.shape[axis], 0);
+      const outShape = shapes[0].slice();
+      outShape[axis] = shapes.reduce((s, sh) => s + sh[axis], 0);
       const index = new Int32Array(sizeOf(outShape));
       const bases: number[] = [];
       let base = 0;
-      for (const a of acts) {
+      for (const sh of shapes) {
         bases.push(base);
-        base += sizeOf(a.shape);
+        base += sizeOf(sh);
       }
       for (let o = 0; o < index.length; o++) {
         const c = coords(o, outShape);
         let k = 0;
         let along = c[axis];
-        while (along >= acts[k].shape[axis]) along -= acts[k++].shape[axis];
+        while (along >= shapes[k][axis]) along -= shapes[k++][axis];
         const cc = c.slice();
         cc[axis] = along;
-        const st = stridesOf(acts[k].shape);
+        const st = stridesOf(shapes[k]);
         index[o] = bases[k] + cc.reduce((s, v, d) => s + v * st[d], 0);
       }
-      push(ctx, acts, outShape, index);
+      if (parts.every((p) => 'act' in p.part)) return push(ctx, parts.map((p) => (p.part as { act: Activation }).act), outShape, index);
+      pushRouted(ctx, parts.map((p) => p.part), outShape, index);
     },
   },
   {

@@ -1,9 +1,552 @@
-/** Data movement and lookups on activations (src/ops/movement.ts). */
-import type { MovementFloatLayer, MovementQLayer } from '../ir/layers/movement.ts';
-import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
+/**
+ * Data movement and lookups on activations (src/ops/movement.ts).
+ *
+ * - Shape and Size of an activation become constants (the shape is known at import, batch 1).
+ * - Gather / GatherElements / GatherND with constant indices, Slice, Split, Expand, Tile, DepthToSpace,
+ *   SpaceToDepth, Resize/Upsample (nearest), Trilu, ScatterND / ScatterElements with constant indices: each
+ *   output element is an input element (or a constant), so they become 'gather' layers (src/ops/gather.ts) or,
+ *   with constant parts that are not one value, 'route' layers: 0 constraints, routing only, exact.
+ * - Gather with a variable (integer activation) index: a 'lookup' layer, a one-hot selector per index
+ *   (circuits/lookup.circom): count + 2 constraints per index element, plus for activation data one product
+ *   per candidate row and output element.
+ */
+import type { LookupLayer, MovementFloatLayer, MovementQLayer, QLookup, QRoute, RouteLayer } from '../ir/layers/movement.ts';
+import type { AccQuant } from '../ir/types.ts';
+import { sizeOf } from '../ir/types.ts';
+import { quantizeInput, u8QuantFor } from '../ir/quant.ts';
+import type { OnnxTensor } from '../onnx/load.ts';
+import { attrInt, checkKnownAttrs } from './attrs.ts';
+import {
+  depthToSpaceIndex, expandIndex, gatherElementsIndex, gatherIndex, gatherNDIndex, resizeNearestIndex, resolveSlice, scatterElementsTargets,
+  scatterNDTargets, sliceIndex, sliceParams, spaceToDepthIndex, splitSizes, tileIndex, triluKeep, type FoldTensor,
+} from './fold.ts';
+import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState } from './types.ts';
 
-export const movementImporters: OpImporter[] = [];
+/** Run an index-map builder; its errors (thrown by fold.ts helpers) become issues. */
+function guarded<T>(ctx: ImportContext, f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (e) {
+    ctx.issue((e as Error).message);
+    return undefined;
+  }
+}
 
-export const movementFloatDefs: { [K in MovementFloatLayer['kind']]: FloatLayerDef<Extract<MovementFloatLayer, { kind: K }>> } = {};
+function pushGather(ctx: ImportContext, inputs: Activation[], outShape: number[], index: Int32Array, padValue = 0, output = ctx.node.outputs[0]): void {
+  ctx.push({ kind: 'gather', name: ctx.node.name, inputs: inputs.map((a) => a.name), output, inShape: inputs[0].shape, outShape, index, padValue });
+}
 
-export const movementQDefs: { [K in MovementQLayer['kind']]: QLayerDef<Extract<MovementQLayer, { kind: K }>> } = {};
+/**
+ * One part of a routed tensor: an activation, or a constant. Index maps address the parts' concatenation;
+ * constant elements become a pad value (when they are all one value) or a 'route' layer's constants.
+ */
+export type Part = { act: Activation } | { data: ArrayLike<number> };
+
+export function pushRouted(ctx: ImportContext, parts: Part[], outShape: number[], index: ArrayLike<number>, output = ctx.node.outputs[0]): void {
+  const acts: Activation[] = [];
+  const base: number[] = [];
+  let actBase = 0;
+  const consts: number[] = [];
+  for (const p of parts) {
+    if ('act' in p) {
+      base.push(actBase);
+      acts.push(p.act);
+      actBase += sizeOf(p.act.shape);
+    } else {
+      base.push(-1 - consts.length);
+      consts.push(...Array.from(p.data));
+    }
+  }
+  // Global part offsets in the concatenation of all parts.
+  const starts: number[] = [];
+  let s = 0;
+  for (const p of parts) {
+    starts.push(s);
+    s += 'act' in p ? sizeOf(p.act.shape) : p.data.length;
+  }
+  const out = new Int32Array(index.length);
+  const used: number[] = [];
+  for (let o = 0; o < index.length; o++) {
+    const g = index[o];
+    if (g < 0) {
+      out[o] = -1;
+      continue;
+    }
+    let k = parts.length - 1;
+    while (starts[k] > g) k--;
+    const off = g - starts[k];
+    if (base[k] >= 0) out[o] = base[k] + off;
+    else {
+      const c = -1 - base[k] + off;
+      out[o] = -1 - c;
+      used.push(consts[c]);
+    }
+  }
+  if (!acts.length) return ctx.issue('internal: no activation among the parts');
+  if (used.every((v) => v === used[0])) {
+    const pad = used.length ? used[0] : 0;
+    return pushGather(ctx, acts, outShape, out.map((i) => (i < 0 ? -1 : i)), pad, output);
+  }
+  ctx.push({ kind: 'route', name: ctx.node.name, inputs: acts.map((a) => a.name), output, inShape: acts[0].shape, outShape, index: out, consts: Float64Array.from(consts) });
+}
+
+const asFold = (t: OnnxTensor): FoldTensor => ({ dims: t.dims, dataType: t.dataType, data: t.data });
+const ints = (t: OnnxTensor | undefined): number[] | undefined => (t ? Array.from(t.data) : undefined);
+
+function normAxis(ctx: ImportContext, a: number, rank: number): number | undefined {
+  const r = a < 0 ? a + rank : a;
+  if (r < 0 || r >= rank) {
+    ctx.issue(`axis ${a} is out of range for rank ${rank}`);
+    return undefined;
+  }
+  return r;
+}
+
+/** A constant input, or an issue naming it. */
+function needConstant(ctx: ImportContext, k: number, what: string): OnnxTensor | undefined {
+  const n = ctx.node.inputs[k];
+  const t = n ? ctx.constant(n) : undefined;
+  if (!t) ctx.issue(`${what} ('${n ?? ''}') must be a constant`);
+  return t;
+}
+
+function intTensor(dims: number[], data: number[]): OnnxTensor {
+  return { name: '', dims, dataType: 7, data: Float64Array.from(data) };
+}
+
+export const movementImporters: OpImporter[] = [
+  {
+    onnxOps: ['Shape', 'Size'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, node.op === 'Shape' ? ['start', 'end'] : []);
+      const shape = ctx.current.shape;
+      const out = node.outputs[0];
+      if (node.op === 'Size') return ctx.setConstant(out, { ...intTensor([], [sizeOf(shape)]), name: out });
+      const r = shape.length;
+      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + r : v, 0), r);
+      const s = clamp(attrInt(node, ctx, 'start', 0));
+      const e = clamp(attrInt(node, ctx, 'end', r));
+      const d = shape.slice(s, Math.max(s, e));
+      ctx.setConstant(out, { ...intTensor([d.length], d), name: out });
+    },
+  },
+  {
+    onnxOps: ['Gather'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['axis']);
+      const data = ctx.activation(node.inputs[0]);
+      const idxAct = ctx.activation(node.inputs[1]);
+      const dataShape = data?.shape ?? ctx.constant(node.inputs[0])?.dims;
+      if (!dataShape) return ctx.issue('data is neither an activation nor a constant');
+      const axis = normAxis(ctx, attrInt(node, ctx, 'axis', 0), dataShape.length);
+      if (axis === undefined) return;
+      if (!idxAct) {
+        const idx = needConstant(ctx, 1, 'indices');
+        if (!idx || !data) return;
+        const r = guarded(ctx, () => gatherIndex(data.shape, axis, Array.from(idx.data), idx.dims));
+        if (r) pushGather(ctx, [data], r.outDims, r.index);
+        return;
+      }
+      // A variable index: a one-hot lookup.
+      const outShape = [...dataShape.slice(0, axis), ...idxAct.shape, ...dataShape.slice(axis + 1)];
+      const table = data ? undefined : ctx.constant(node.inputs[0])!.data;
+      const inputs = data ? [idxAct.name, data.name] : [idxAct.name];
+      ctx.push({ kind: 'lookup', name: node.name, inputs, output: node.outputs[0], inShape: idxAct.shape, outShape: outShape.length ? outShape : [1], axis, dataShape, table: table ? Float64Array.from(table) : undefined });
+    },
+  },
+  {
+    onnxOps: ['GatherElements'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['axis']);
+      const data = ctx.activation(node.inputs[0]);
+      if (!data) return ctx.issue('data must be an activation when the indices are not constant (a variable index is supported by Gather only)');
+      const idx = needConstant(ctx, 1, 'indices');
+      const axis = normAxis(ctx, attrInt(node, ctx, 'axis', 0), data.shape.length);
+      if (!idx || axis === undefined) return;
+      const index = guarded(ctx, () => gatherElementsIndex(data.shape, axis, Array.from(idx.data), idx.dims));
+      if (index) pushGather(ctx, [data], idx.dims, index);
+    },
+  },
+  {
+    onnxOps: ['GatherND'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['batch_dims']);
+      const data = ctx.activation(node.inputs[0]);
+      if (!data) return ctx.issue('data must be an activation when the indices are not constant');
+      const idx = needConstant(ctx, 1, 'indices');
+      if (!idx) return;
+      const r = guarded(ctx, () => gatherNDIndex(data.shape, Array.from(idx.data), idx.dims, attrInt(node, ctx, 'batch_dims', 0)));
+      if (r) pushGather(ctx, [data], r.outDims.length ? r.outDims : [1], r.index);
+    },
+  },
+  {
+    onnxOps: ['Slice'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ctx.opset < 10 ? ['starts', 'ends', 'axes'] : []);
+      const shape = ctx.current.shape;
+      const ins: (FoldTensor | undefined)[] = [undefined];
+      for (let k = 1; k < node.inputs.length; k++) {
+        if (!node.inputs[k]) {
+          ins.push(undefined);
+          continue;
+        }
+        const t = needConstant(ctx, k, ['', 'starts', 'ends', 'axes', 'steps'][k] ?? `input ${k}`);
+        if (!t) return;
+        ins.push(asFold(t));
+      }
+      const r = guarded(ctx, () => {
+        const p = sliceParams(node, ins, ctx.opset);
+        return sliceIndex(shape, resolveSlice(shape, p.starts, p.ends, p.axes, p.steps));
+      });
+      if (!r) return;
+      if (r.outDims.some((d) => d === 0)) return ctx.issue(`the slice of [${shape}] is empty ([${r.outDims}])`);
+      pushGather(ctx, [ctx.current], r.outDims, r.index);
+    },
+  },
+  {
+    onnxOps: ['Split'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['axis', 'split', 'num_outputs']);
+      const shape = ctx.current.shape;
+      const axis = normAxis(ctx, attrInt(node, ctx, 'axis', 0), shape.length);
+      if (axis === undefined) return;
+      let splitIn: number[] | undefined;
+      if (ctx.opset >= 13 && node.inputs[1]) {
+        const t = needConstant(ctx, 1, 'split');
+        if (!t) return;
+        splitIn = Array.from(t.data);
+      }
+      const sizes = guarded(ctx, () => splitSizes(node, shape[axis], splitIn, ctx.opset, node.outputs.length));
+      if (!sizes) return;
+      let start = 0;
+      sizes.forEach((s, k) => {
+        const sl = shape.map((d) => ({ start: 0, step: 1, count: d }));
+        sl[axis] = { start, step: 1, count: s };
+        start += s;
+        if (!node.outputs[k]) return;
+        if (s === 0) return ctx.issue(`output ${k} ('${node.outputs[k]}') is empty`);
+        const { outDims, index } = sliceIndex(shape, sl);
+        pushGather(ctx, [ctx.current], outDims, index, 0, node.outputs[k]);
+      });
+    },
+  },
+  {
+    onnxOps: ['Expand'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, []);
+      const t = needConstant(ctx, 1, 'shape');
+      if (!t) return;
+      const r = guarded(ctx, () => expandIndex(ctx.current.shape, Array.from(t.data)));
+      if (r) pushGather(ctx, [ctx.current], r.outDims, r.index);
+    },
+  },
+  {
+    onnxOps: ['Tile'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, []);
+      const t = needConstant(ctx, 1, 'repeats');
+      if (!t) return;
+      const r = guarded(ctx, () => tileIndex(ctx.current.shape, Array.from(t.data)));
+      if (!r) return;
+      if (r.outDims.some((d) => d === 0)) return ctx.issue(`repeats [${Array.from(t.data)}] make an empty tensor`);
+      pushGather(ctx, [ctx.current], r.outDims, r.index);
+    },
+  },
+  {
+    onnxOps: ['DepthToSpace', 'SpaceToDepth'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, node.op === 'DepthToSpace' ? ['blocksize', 'mode'] : ['blocksize']);
+      const bs = attrInt(node, ctx, 'blocksize', 0);
+      if (bs < 1) return ctx.issue(`blocksize must be a positive int, got ${bs}`);
+      const m = node.attrs.get('mode');
+      const mode = m?.type === 'string' ? m.value : 'DCR';
+      if (mode !== 'DCR' && mode !== 'CRD') return ctx.issue(`mode '${mode}' is not supported (DCR, CRD)`);
+      const r = guarded(ctx, () => (node.op === 'DepthToSpace' ? depthToSpaceIndex(ctx.current.shape, bs, mode) : spaceToDepthIndex(ctx.current.shape, bs)));
+      if (r) pushGather(ctx, [ctx.current], r.outDims, r.index);
+    },
+  },
+  {
+    onnxOps: ['Resize', 'Upsample'],
+    importNode(node, ctx) {
+      const shape = ctx.current.shape;
+      const r = shape.length;
+      const str = (n: string, d: string) => {
+        const a = node.attrs.get(n);
+        return a?.type === 'string' ? a.value : d;
+      };
+      const mode = str('mode', 'nearest');
+      if (mode !== 'nearest') return ctx.issue(`mode '${mode}' is not supported: only 'nearest' (linear and cubic interpolation would need products and rounding; export with mode='nearest')`);
+      let ctm = 'asymmetric';
+      let nearest = 'simple';
+      let scales: number[] | undefined;
+      let sizes: number[] | undefined;
+      if (node.op === 'Upsample' || ctx.opset < 11) {
+        checkKnownAttrs(node, ctx, ['mode', 'scales']);
+        const a = node.attrs.get('scales');
+        if (a?.type === 'floats') scales = a.value;
+        else {
+          const t = needConstant(ctx, 1, 'scales');
+          if (!t) return;
+          scales = Array.from(t.data);
+        }
+      } else {
+        checkKnownAttrs(node, ctx, ['mode', 'coordinate_transformation_mode', 'nearest_mode', 'cubic_coeff_a', 'exclude_outside', 'extrapolation_value', 'antialias', 'keep_aspect_ratio_policy', 'axes']);
+        ctm = str('coordinate_transformation_mode', 'half_pixel');
+        nearest = str('nearest_mode', 'round_prefer_floor');
+        if (node.attrs.has('axes')) return ctx.issue("attribute 'axes' is not supported");
+        if (str('keep_aspect_ratio_policy', 'stretch') !== 'stretch') return ctx.issue("keep_aspect_ratio_policy other than 'stretch' is not supported");
+        if (ctm === 'tf_crop_and_resize') return ctx.issue("coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
+        const sc = node.inputs[2] ? needConstant(ctx, 2, 'scales') : undefined;
+        const sz = node.inputs[3] ? needConstant(ctx, 3, 'sizes') : undefined;
+        if ((node.inputs[2] && !sc) || (node.inputs[3] && !sz)) return;
+        if (sc && sc.data.length) scales = Array.from(sc.data);
+        if (sz && sz.data.length) sizes = Array.from(sz.data);
+      }
+      if (!scales && !sizes) return ctx.issue('one of scales and sizes is required');
+      if ((scales && scales.length !== r) || (sizes && sizes.length !== r)) return ctx.issue(`scales/sizes must have ${r} values`);
+      const outDims = sizes ?? shape.map((d, i) => Math.floor(d * scales![i]));
+      const sc = sizes ? sizes.map((s, i) => s / shape[i]) : scales!;
+      if (outDims.some((d) => !(d >= 1))) return ctx.issue(`output shape [${outDims}] is empty`);
+      let index: Int32Array | undefined;
+      if (nearest === 'simple') {
+        // Upsample and Resize-10: x_in = floor(x_out / scale) (asymmetric, floor) for upsampling, ceil when scale < 1.
+        index = guarded(ctx, () => resizeNearestIndex(shape, outDims, sc, 'asymmetric', 'floor'));
+        if (sc.some((s) => s < 1)) index = guarded(ctx, () => resizeNearestIndex(shape, outDims, sc, 'asymmetric', 'ceil'));
+      } else index = guarded(ctx, () => resizeNearestIndex(shape, outDims, sc, ctm, nearest));
+      if (index) pushGather(ctx, [ctx.current], outDims, index);
+    },
+  },
+  {
+    onnxOps: ['Trilu'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['upper']);
+      let k = 0;
+      if (node.inputs[1]) {
+        const t = needConstant(ctx, 1, 'k');
+        if (!t) return;
+        k = t.data[0];
+      }
+      const shape = ctx.current.shape;
+      const keep = guarded(ctx, () => triluKeep(shape, attrInt(node, ctx, 'upper', 1) === 1, k));
+      if (!keep) return;
+      pushGather(ctx, [ctx.current], shape, Int32Array.from(keep, (v, i) => (v ? i : -1)), 0);
+    },
+  },
+  {
+    onnxOps: ['ScatterND', 'ScatterElements', 'Scatter'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, node.op === 'ScatterND' ? ['reduction'] : ['axis', 'reduction']);
+      const red = node.attrs.get('reduction');
+      if (red && !(red.type === 'string' && red.value === 'none')) return ctx.issue("only reduction 'none' is supported (add/mul/max/min compute on the data)");
+      const dataAct = ctx.activation(node.inputs[0]);
+      const dataC = dataAct ? undefined : ctx.constant(node.inputs[0]);
+      const updAct = ctx.activation(node.inputs[2]);
+      const updC = updAct ? undefined : ctx.constant(node.inputs[2]);
+      const idx = needConstant(ctx, 1, 'indices');
+      if (!idx) return;
+      const dims = dataAct?.shape ?? dataC?.dims;
+      if (!dims || (!updAct && !updC)) return ctx.issue('data and updates must be activations or constants');
+      const targets = guarded(ctx, () => (node.op === 'ScatterND'
+        ? scatterNDTargets(dims, Array.from(idx.data), idx.dims)
+        : scatterElementsTargets(dims, ((attrInt(node, ctx, 'axis', 0) % dims.length) + dims.length) % dims.length, Array.from(idx.data), idx.dims)));
+      if (!targets) return;
+      const nData = sizeOf(dims);
+      const nUpd = updAct ? sizeOf(updAct.shape) : updC!.data.length;
+      if (nUpd !== targets.length) return ctx.issue(`updates have ${nUpd} elements, the indices select ${targets.length}`);
+      const index = Int32Array.from({ length: nData }, (_, i) => i);
+      targets.forEach((t, u) => (index[t] = nData + u));
+      const parts = [dataAct ? { act: dataAct } : { data: dataC!.data }, updAct ? { act: updAct } : { data: updC!.data }];
+      pushRouted(ctx, parts, dims, index);
+    },
+  },
+];
+
+export const routeFloat: FloatLayerDef<RouteLayer> = {
+  forward(l, xs) {
+    const all = xs.length === 1 ? xs[0] : Float64Array.from(xs.flatMap((x) => Array.from(x)));
+    return Float64Array.from(l.index, (i) => (i < 0 ? l.consts[-1 - i] : all[i]));
+  },
+  quantize(l, ctx) {
+    const states = l.inputs.map((_, k) => ctx.settle(k));
+    const q0 = states[0].quant;
+    const base = { kind: 'route' as const, name: l.name, inputs: states.map((s) => s.tensor), output: l.output, inShape: states[0].shape, outShape: l.outShape, index: l.index };
+    const sameU8 = states.every((s) => s.quant.kind === 'u8' && q0.kind === 'u8' && s.quant.scale === q0.scale && s.quant.zeroPoint === q0.zeroPoint);
+    if (sameU8 && q0.kind === 'u8') {
+      // Constants on the inputs' grid, when they fit in it (else the accumulator form below keeps them exact-ish).
+      const c = Array.from(l.consts, (v) => Math.round(v / q0.scale) + q0.zeroPoint);
+      if (c.every((v) => v >= 0 && v <= 255)) return ctx.push({ ...base, consts: quantizeInput(q0, l.consts), inOffsets: states.map(() => 0), outQuant: q0 });
+    }
+    const { scales, lo, hi } = accView(states);
+    const cScale = scales[0];
+    const consts = Array.from(l.consts, (v) => Math.round(v / cScale));
+    const out: AccQuant = { kind: 'acc', scales: [], lo: [], hi: [] };
+    for (const i of l.index) {
+      out.scales.push(i < 0 ? cScale : scales[i]);
+      out.lo.push(i < 0 ? consts[-1 - i] : lo[i]);
+      out.hi.push(i < 0 ? consts[-1 - i] : hi[i]);
+    }
+    ctx.push({ ...base, consts, inOffsets: states.map((s) => (s.quant.kind === 'u8' ? s.quant.zeroPoint : 0)), outQuant: out });
+  },
+};
+
+/** Per-element scales and bounds of the concatenated inputs, uint8 ones as accumulators (q - zp). */
+function accView(states: QState[]): { scales: number[]; lo: number[]; hi: number[] } {
+  const scales: number[] = [];
+  const lo: number[] = [];
+  const hi: number[] = [];
+  for (const s of states) {
+    const n = sizeOf(s.shape);
+    for (let i = 0; i < n; i++) {
+      if (s.quant.kind === 'u8') {
+        scales.push(s.quant.scale);
+        lo.push(-s.quant.zeroPoint);
+        hi.push(255 - s.quant.zeroPoint);
+      } else {
+        scales.push(s.quant.scales[i]);
+        lo.push(s.quant.lo[i]);
+        hi.push(s.quant.hi[i]);
+      }
+    }
+  }
+  return { scales, lo, hi };
+}
+
+export const routeQ: QLayerDef<QRoute> = {
+  reference(l, xs) {
+    const all = xs.flatMap((x, k) => (l.inOffsets[k] ? x.map((v) => v - l.inOffsets[k]) : x));
+    return Array.from(l.index, (i) => (i < 0 ? l.consts[-1 - i] : all[i]));
+  },
+  emit(l, xs) {
+    const all = xs.flatMap((x, k) => (l.inOffsets[k] ? x.map((v) => `(${v} - ${l.inOffsets[k]})`) : x));
+    return Array.from(l.index, (i) => (i < 0 ? String(l.consts[-1 - i]) : all[i]));
+  },
+  constraints: () => 0,
+  costFormula: '0 (routing only)',
+  bitsSummary: () => '-',
+};
+
+/** Geometry of a lookup: for output element o, which index element k and the data offset of row 0. */
+function lookupGeometry(l: { axis: number; dataShape: number[]; inShape: number[] }): { pre: number; n: number; post: number; K: number } {
+  return { pre: sizeOf(l.dataShape.slice(0, l.axis)), n: l.dataShape[l.axis], post: sizeOf(l.dataShape.slice(l.axis + 1)), K: sizeOf(l.inShape) };
+}
+
+/** Candidate rows lo .. lo + count - 1 for indices in [idxLo, idxHi], within [-N, N), at least 3 when N >= 2. */
+export function lookupRows(idxLo: number, idxHi: number, n: number): { lo: number; count: number } | undefined {
+  let lo = Math.max(idxLo, -n);
+  let hi = Math.min(idxHi, n - 1);
+  if (lo > hi) return undefined;
+  const want = Math.min(3, 2 * n);
+  while (hi - lo + 1 < want) {
+    if (hi < n - 1) hi++;
+    else lo--;
+  }
+  return { lo, count: hi - lo + 1 };
+}
+
+export const lookupFloat: FloatLayerDef<LookupLayer> = {
+  forward(l, xs) {
+    const data = l.table ?? xs[1];
+    const { pre, n, post, K } = lookupGeometry(l);
+    const out = new Float64Array(pre * K * post);
+    for (let p = 0; p < pre; p++) for (let k = 0; k < K; k++) {
+      let r = Math.round(xs[0][k]);
+      if (r < 0) r += n;
+      if (!(r >= 0 && r < n)) throw new Error(`Gather '${l.name}': index ${xs[0][k]} is out of range [-${n}, ${n})`);
+      for (let q = 0; q < post; q++) out[(p * K + k) * post + q] = data[(p * n + r) * post + q];
+    }
+    return out;
+  },
+  quantize(l, ctx) {
+    const s = ctx.settle(0);
+    const q = s.quant;
+    if (q.kind !== 'acc' || q.scales.some((v) => v !== 1)) {
+      return ctx.issue(`the indices of '${l.name}' must be an integer tensor (an ArgMax output or an integer graph input); they are a ${q.kind === 'u8' ? 'uint8 activation' : 'scaled accumulator'}`);
+    }
+    const { n } = lookupGeometry(l);
+    const rows = lookupRows(Math.min(...q.lo), Math.max(...q.hi), n);
+    if (!rows) return ctx.issue(`the indices of '${l.name}' lie in [${Math.min(...q.lo)}, ${Math.max(...q.hi)}], outside [-${n}, ${n})`);
+    const base = { kind: 'lookup' as const, name: l.name, output: l.output, inShape: s.shape, outShape: l.outShape, axis: l.axis, dataShape: l.dataShape, ...rows, idxQuant: q };
+    if (l.table) {
+      // The table per tensor on a uint8 grid covering its values: each output is one table entry, error <= scale / 2.
+      let min = Infinity;
+      let max = -Infinity;
+      for (const v of l.table) {
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
+      const outQuant = u8QuantFor({ min, max });
+      return ctx.push({ ...base, inputs: [s.tensor], table: quantizeInput(outQuant, l.table), outQuant });
+    }
+    const d = ctx.ensureU8(1);
+    ctx.push({ ...base, inputs: [s.tensor, d.tensor], outQuant: d.quant });
+  },
+};
+
+/** Data row offset of candidate j for the lookup: flat data index of (p, row, q). */
+const rowOf = (r: number, n: number) => ((r % n) + n) % n;
+
+export const lookupQ: QLayerDef<QLookup> = {
+  reference(l, xs) {
+    const data = l.table ?? xs[1];
+    const { pre, n, post, K } = lookupGeometry(l);
+    const out: number[] = new Array(pre * K * post);
+    for (let p = 0; p < pre; p++) for (let k = 0; k < K; k++) {
+      const idx = xs[0][k];
+      if (!(idx >= l.lo && idx < l.lo + l.count)) throw new Error(`Gather '${l.name}': index ${idx} is outside the circuit's rows [${l.lo}, ${l.lo + l.count})`);
+      const r = rowOf(idx, n);
+      for (let q = 0; q < post; q++) out[(p * K + k) * post + q] = data[(p * n + r) * post + q];
+    }
+    return out;
+  },
+  emit(l, xs, w) {
+    w.include('lookup.circom');
+    const { pre, n, post, K } = lookupGeometry(l);
+    w.line(`// ${l.name}: Gather with a variable index (one-hot over rows ${l.lo}..${l.lo + l.count - 1})`);
+    const sel: string[] = [];
+    for (let k = 0; k < K; k++) {
+      const id = w.fresh('onehot');
+      w.line(`component ${id} = OneHotIndex(${l.count}, ${l.lo});`);
+      w.bind(`${id}.idx`, xs[0][k]);
+      sel.push(id);
+    }
+    const out: string[] = new Array(pre * K * post);
+    let prod = '';
+    if (!l.table) {
+      prod = w.fresh('sel');
+      w.line(`signal ${prod}[${out.length}][${l.count}];`);
+    }
+    for (let p = 0; p < pre; p++) for (let k = 0; k < K; k++) for (let q = 0; q < post; q++) {
+      const o = (p * K + k) * post + q;
+      const terms: string[] = [];
+      for (let j = 0; j < l.count; j++) {
+        const at = (p * n + rowOf(l.lo + j, n)) * post + q;
+        if (l.table) {
+          const v = l.table[at];
+          if (v) terms.push(`${v}*${sel[k]}.b[${j}]`);
+        } else {
+          w.line(`${prod}[${o}][${j}] <== ${sel[k]}.b[${j}] * (${xs[1][at]});`);
+          terms.push(`${prod}[${o}][${j}]`);
+        }
+      }
+      out[o] = terms.length === 0 ? '0' : terms.length === 1 ? terms[0] : `(${terms.join(' + ')})`;
+    }
+    return out;
+  },
+  constraints(l) {
+    const { pre, post, K } = lookupGeometry(l);
+    return K * (l.count + 2) + (l.table ? 0 : pre * K * post * l.count);
+  },
+  costFormula: 'per index element: R + 2 (R candidate rows, R >= 3: R booleans, 1 sum, 1 weighted sum = index); with activation data + R products per output element; 0 per output element for a constant table',
+  bitsSummary: (l) => `R ${l.count}${l.table ? '' : ' x act'}`,
+};
+
+export const movementFloatDefs: { [K in MovementFloatLayer['kind']]: FloatLayerDef<Extract<MovementFloatLayer, { kind: K }>> } = {
+  route: routeFloat,
+  lookup: lookupFloat,
+};
+
+export const movementQDefs: { [K in MovementQLayer['kind']]: QLayerDef<Extract<MovementQLayer, { kind: K }>> } = {
+  route: routeQ,
+  lookup: lookupQ,
+};
+

@@ -1,5 +1,55 @@
 /** Data movement and lookups on activations (src/ops/movement.ts). */
+import type { AccQuant, LayerBase, QBase, U8Quant } from '../types.ts';
+
+/**
+ * Routing with constants: out[i] = concat(inputs)[index[i]] when index[i] >= 0, else consts[-1 - index[i]]
+ * (Concat/ScatterND with constant parts). Like 'gather', a pure copy: 0 constraints.
+ */
+export interface RouteLayer extends LayerBase {
+  kind: 'route';
+  index: Int32Array;
+  consts: Float64Array;
+}
+
+export interface QRoute extends QBase {
+  kind: 'route';
+  index: Int32Array;
+  /** Integers placed where index < 0. */
+  consts: number[];
+  /** Per input, subtracted from its raw values (when uint8 inputs become an accumulator). */
+  inOffsets: number[];
+}
+
+/**
+ * Gather with a variable index along `axis` of `dataShape`: inputs[0] holds integer indices (in [-N, N), N =
+ * dataShape[axis]); the data is the constant `table` or, without one, the activation inputs[1].
+ * Output shape: dataShape[:axis] ++ indices shape ++ dataShape[axis+1:].
+ */
+export interface LookupLayer extends LayerBase {
+  kind: 'lookup';
+  axis: number;
+  dataShape: number[];
+  table?: Float64Array;
+}
+
+/**
+ * Per index element, a one-hot selector b over the candidate rows r = lo .. lo + count - 1 (a subset of
+ * [-N, N), row r mod N), with b_j boolean, sum b = 1, sum (lo + j) b_j = idx (circuits/lookup.circom). Output =
+ * sum_j b_j * data[row]: linear for a constant table (uint8 integers `table`), one product per candidate for
+ * activation data.
+ */
+export interface QLookup extends QBase {
+  kind: 'lookup';
+  axis: number;
+  dataShape: number[];
+  lo: number;
+  count: number;
+  /** The quantized table (uint8, on outQuant's grid); absent when the data is inputs[1]. */
+  table?: number[];
+  outQuant: U8Quant;
+  idxQuant: AccQuant;
+}
 
 /** Layer kinds of this family, joined into FloatLayer / QLayer in ../types.ts. */
-export type MovementFloatLayer = never;
-export type MovementQLayer = never;
+export type MovementFloatLayer = RouteLayer | LookupLayer;
+export type MovementQLayer = QRoute | QLookup;
