@@ -1,17 +1,19 @@
 /**
- * ONNX Conv (2-D, NCHW, batch 1): strides, pads, auto_pad (VALID, SAME_UPPER, SAME_LOWER), dilations and
- * any group (1, depthwise, or in between).
+ * ONNX Conv (2-D on [1, C, H, W] and 1-D on [1, C, L], batch 1): strides, pads, auto_pad (VALID, SAME_UPPER,
+ * SAME_LOWER), dilations and any group (1, depthwise, or in between). A 1-D conv is the 2-D one with H = 1
+ * (kernel [1, k]); its layer keeps the 3-D shapes.
  *
  * Cost: 0 constraints. Weights are circuit constants, so every output is a linear combination of the
  * inputs; taps in the padding read the real value 0 and drop out (the zero point folds into a per-position
  * constant). The non-linear cost is paid by the consumer (a requantization or a max-pool).
  */
 import type { ConvLayer, QConv } from '../ir/types.ts';
+import { sizeOf } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { arrayLiteral, boundsOf, privateBiasBits, privateBoundsOf, weightOutsideInt8, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr, type Term } from './linear.ts';
 import type { CircuitWriter, FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
-import { parseWindow, windowTaps } from './window.ts';
+import { parseWindow, spatialOf, windowOutShape, windowTaps } from './window.ts';
 import type { Window2d } from '../ir/types.ts';
 
 interface ConvGeometry extends Window2d {
@@ -34,8 +36,8 @@ export function convRows(g: ConvGeometry, inShape: number[], outShape: number[])
 }
 
 function buildConvRows(g: ConvGeometry, inShape: number[], outShape: number[]): { c: number; taps: [number, number][] }[] {
-  const [, , H, W] = inShape;
-  const [, , OH, OW] = outShape;
+  const [, H, W] = spatialOf(inShape);
+  const [, OH, OW] = spatialOf(outShape);
   const cinG = g.inC / g.group;
   const coutG = g.outC / g.group;
   const kk = g.kernel[0] * g.kernel[1];
@@ -79,13 +81,17 @@ export function importConvLayer(node: OnnxNode, ctx: ImportContext, w: OnnxTenso
     ctx.issue(`the weight input ('${node.inputs[1]}') must be a constant initializer`);
     return undefined;
   }
-  if (w.dims.length !== 4) {
-    ctx.issue(`only 2-D convolutions are supported: the weight has dims [${w.dims}]`);
+  if (w.dims.length !== 4 && w.dims.length !== 3) {
+    ctx.issue(`only 1-D and 2-D convolutions are supported: the weight has dims [${w.dims}]`);
+    return undefined;
+  }
+  if (w.dims.length !== inShape.length) {
+    ctx.issue(`the weight has dims [${w.dims}] but the input is [${inShape}]`);
     return undefined;
   }
   const group = attrInt(node, ctx, 'group', 1);
-  const [outC, cinG, kh, kw] = w.dims;
-  const win = parseWindow(node, ctx, inShape, [kh, kw]);
+  const [outC, cinG] = w.dims;
+  const win = parseWindow(node, ctx, inShape, w.dims.slice(2));
   if (!win) return undefined;
   const inC = inShape[1];
   if (group < 1 || inC % group !== 0 || outC % group !== 0 || cinG !== inC / group) {
@@ -102,7 +108,7 @@ export function importConvLayer(node: OnnxNode, ctx: ImportContext, w: OnnxTenso
   }
   const { outH, outW, ...geo } = win;
   return {
-    kind: 'conv', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape, outShape: [1, outC, outH, outW],
+    kind: 'conv', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape, outShape: windowOutShape(inShape, outC, outH, outW),
     ...geo, inC, outC, group, weights: Float64Array.from(w.data), bias, pinned: pinnedConv(w, outC),
   };
 }
@@ -157,7 +163,7 @@ export const convFloat: FloatLayerDef<ConvLayer> = {
 
   /** As for dense layers, per output channel; an accumulator input must have one scale per channel. */
   quantize(l, ctx) {
-    const [, C, H, W] = l.inShape;
+    const [C, H, W] = spatialOf(l.inShape);
     const perChannel = (scales: number[]) => {
       for (let c = 0; c < C; c++) for (let i = 1; i < H * W; i++) if (scales[c * H * W + i] !== scales[c * H * W]) return false;
       return true;
@@ -216,8 +222,8 @@ const convTaps = (l: QConv) => convRows(l, l.inShape, l.outShape).reduce((a, r) 
  * xe: the input element), then the element is s. Both weight forms use it: constants and private signals.
  */
 function emitConvLoops(l: QConv, w: CircuitWriter, X: string, v: string, bias: (co: string) => string, tap: (wk: string, xe: string) => string[]): void {
-  const [, , H, W] = l.inShape;
-  const [, , OH, OW] = l.outShape;
+  const [, H, W] = spatialOf(l.inShape);
+  const [, OH, OW] = spatialOf(l.outShape);
   const cinG = l.inC / l.group;
   const coutG = l.outC / l.group;
   const [kh, kw] = l.kernel;
@@ -261,7 +267,7 @@ function emitPrivateConv(l: QConv, x: string[], w: CircuitWriter, v: string): st
       `${v}_t++;`,
     ];
   });
-  return Array.from({ length: l.outC * l.outShape[2] * l.outShape[3] }, (_, o) => `${v}[${o}]`);
+  return Array.from({ length: sizeOf(l.outShape) }, (_, o) => `${v}[${o}]`);
 }
 
 /** Per-row constant: bias - zp * (sum of the row's weights). */

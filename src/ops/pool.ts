@@ -1,5 +1,6 @@
 /**
- * MaxPool, GlobalMaxPool, AveragePool and GlobalAveragePool (2-D, NCHW, batch 1).
+ * MaxPool, GlobalMaxPool, AveragePool and GlobalAveragePool (2-D on [1, C, H, W] and 1-D on [1, C, L], batch
+ * 1; ceil_mode and count_include_pad).
  *
  * Max-pool: the maximum of each window by a tournament of Max2 gadgets (circuits/max.circom), each sized to
  * the exact bound of its two operands' difference. ReLU, Clip and requantization are monotone, so a
@@ -15,7 +16,7 @@ import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { emitLinearRow, MAX_ACC } from './linear.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
 import { bitsFor } from './types.ts';
-import { parseWindow, windowTaps } from './window.ts';
+import { paddedTapCount, parseWindow, spatialOf, windowOutShape, windowTaps } from './window.ts';
 import type { OnnxNode } from '../onnx/load.ts';
 
 /** For each output element (channel-major), the input indices of its window (in-image taps only). */
@@ -28,8 +29,8 @@ export function poolWindows(w: Window2d, inShape: number[], outShape: number[]):
 }
 
 function buildWindows(w: Window2d, inShape: number[], outShape: number[]): number[][] {
-  const [, C, H, W] = inShape;
-  const [, , OH, OW] = outShape;
+  const [C, H, W] = spatialOf(inShape);
+  const [, OH, OW] = spatialOf(outShape);
   const out: number[][] = [];
   for (let c = 0; c < C; c++) {
     for (let oy = 0; oy < OH; oy++) {
@@ -39,16 +40,39 @@ function buildWindows(w: Window2d, inShape: number[], outShape: number[]): numbe
   return out;
 }
 
+/**
+ * For each output element, the divisor of an average pool: the in-image taps, or with count_include_pad the
+ * taps inside the padded input (the kernel size, less for a ceil_mode window past the end).
+ */
+const divisorCache = new WeakMap<object, number[]>();
+
+export function poolDivisors(l: Window2d & { inShape: number[]; outShape: number[]; countIncludePad: boolean }): number[] {
+  let d = divisorCache.get(l);
+  if (!d) {
+    if (!l.countIncludePad) d = poolWindows(l, l.inShape, l.outShape).map((win) => win.length);
+    else {
+      const [, H, W] = spatialOf(l.inShape);
+      const [C, OH, OW] = spatialOf(l.outShape);
+      const per: number[] = [];
+      for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) per.push(paddedTapCount(l, H, W, oy, ox));
+      d = [];
+      for (let c = 0; c < C; c++) d.push(...per);
+    }
+    divisorCache.set(l, d);
+  }
+  return d;
+}
+
 function importPool(node: OnnxNode, ctx: ImportContext, kind: 'maxpool' | 'avgpool', global: boolean): void {
   const shape = ctx.current.shape;
   if (global) checkKnownAttrs(node, ctx, []);
   else if (kind === 'maxpool') checkKnownAttrs(node, ctx, ['auto_pad', 'ceil_mode', 'dilations', 'kernel_shape', 'pads', 'storage_order', 'strides']);
   else checkKnownAttrs(node, ctx, ['auto_pad', 'ceil_mode', 'count_include_pad', 'dilations', 'kernel_shape', 'pads', 'strides']);
   if (node.outputs.length > 1 && node.outputs[1]) return ctx.issue('the Indices output is not supported');
-  const win = parseWindow(node, ctx, shape, global && shape.length === 4 ? [shape[2], shape[3]] : undefined);
+  const win = parseWindow(node, ctx, shape, global && shape.length >= 3 ? shape.slice(2) : undefined, !global);
   if (!win) return;
   const { outH, outW, ...geo } = win;
-  const base = { name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: [1, shape[1], outH, outW], ...geo };
+  const base = { name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: windowOutShape(shape, shape[1], outH, outW), ...geo };
   if (kind === 'maxpool') ctx.push({ kind: 'maxpool', ...base });
   else ctx.push({ kind: 'avgpool', ...base, countIncludePad: !global && attrInt(node, ctx, 'count_include_pad', 0) === 1 });
 }
@@ -174,8 +198,8 @@ function compareBits(l: QMaxPool): number[][] {
 
 export const avgPoolFloat: FloatLayerDef<AvgPoolLayer> = {
   forward(l, [x]) {
-    const kk = l.kernel[0] * l.kernel[1];
-    return Float64Array.from(poolWindows(l, l.inShape, l.outShape), (win) => win.reduce((s, i) => s + x[i], 0) / (l.countIncludePad ? kk : win.length));
+    const div = poolDivisors(l);
+    return Float64Array.from(poolWindows(l, l.inShape, l.outShape), (win, o) => win.reduce((s, i) => s + x[i], 0) / div[o]);
   },
   quantize(l, ctx) {
     const wins = poolWindows(l, l.inShape, l.outShape);
@@ -183,11 +207,12 @@ export const avgPoolFloat: FloatLayerDef<AvgPoolLayer> = {
     const s = oneScalePerWindow(ctx, ctx.settle(0), wins);
     const q = s.quant;
     const zp = q.kind === 'u8' ? q.zeroPoint : 0;
-    const kk = l.kernel[0] * l.kernel[1];
+    const div = poolDivisors(l);
     const o: AccQuant = { kind: 'acc', scales: [], lo: [], hi: [] };
-    for (const win of wins) {
+    for (const [k, win] of wins.entries()) {
+      if (win.length === 0) return ctx.issue('a window lies entirely in the padding');
       const scale = q.kind === 'u8' ? q.scale : q.scales[win[0]];
-      o.scales.push(scale / (l.countIncludePad ? kk : win.length));
+      o.scales.push(scale / div[k]);
       o.lo.push(win.reduce((a, i) => a + (q.kind === 'u8' ? -zp : q.lo[i]), 0));
       o.hi.push(win.reduce((a, i) => a + (q.kind === 'u8' ? 255 - zp : q.hi[i]), 0));
       if (!(Math.max(-o.lo[o.lo.length - 1], o.hi[o.hi.length - 1]) <= MAX_ACC)) return ctx.issue('a window sum can reach 2^50 (the input accumulator is too wide)');
