@@ -10,6 +10,7 @@ import type { ClipLayer, QClamp, U8Quant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { attrFloat, checkKnownAttrs } from './attrs.ts';
 import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
+import { importClipTensor } from './arith.ts';
 
 export const clipImporters: OpImporter[] = [
   {
@@ -31,6 +32,8 @@ export const clipImporters: OpImporter[] = [
         hi = attrFloat(node, ctx, 'max', Infinity);
       } else {
         checkKnownAttrs(node, ctx, []);
+        // Activation bounds: Max(x, min) then Min(., max) (src/ops/arith.ts).
+        if (node.inputs.slice(1).some((n) => n && ctx.activation(n))) return importClipTensor(node, ctx);
         for (const [k, name] of [[1, 'min'], [2, 'max']] as const) {
           const n = node.inputs[k];
           if (!n) continue;

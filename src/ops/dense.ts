@@ -11,6 +11,7 @@ import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
 import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+import { importMatMulProduct } from './arith.ts';
 
 
 /**
@@ -81,6 +82,9 @@ export function matMulLayer(node: OnnxNode, ctx: ImportContext, a: Activation, b
 
 function importMatMul(node: OnnxNode, ctx: ImportContext): void {
   checkKnownAttrs(node, ctx, []);
+  const [a, b2] = node.inputs.map((n) => ctx.activation(n));
+  // Two activations (attention's Q K^T and softmax(..) V): one product per multiply-accumulate (src/ops/arith.ts).
+  if (a && b2) return importMatMulProduct(node, ctx, a, b2);
   if (ctx.activation(node.inputs[0]) !== ctx.current) return ctx.issue('input A must be the activation, and B a constant');
   const b = ctx.constant(node.inputs[1]);
   if (!b) return ctx.issue(`input B ('${node.inputs[1]}') must be a constant initializer`);

@@ -1,0 +1,530 @@
+/**
+ * Products of two activations, comparisons, logic, Where, Max/Min, Clip with tensor bounds, ReduceMax/Min
+ * (src/ops/arith.ts) on small models built with buildOnnxModel:
+ *
+ * 1. float IR == onnxruntime (1e-4 of the output magnitude; comparisons on inputs away from ties);
+ * 2. quantized output vs onnxruntime within a stated tolerance (fraction of the output range R = max |output|
+ *    over the calibration inputs), on fresh inputs whose intermediate values stay inside the calibrated ranges;
+ * 3. comparisons on the uint8 grid: for every one of the 256 input values and thresholds on, between and near
+ *    grid points, the decision is onnxruntime's (ties included);
+ * 4. two compiled circuits: constraints == the cost formulas, witness == integer reference, every private wire
+ *    mutated (+1, -1, +2^64) breaks a constraint, hand-made wrong witnesses (a flipped comparison bit, a wrong
+ *    product) are rejected; compile + setup + prove + verify of the model combining a product, a MatMul of
+ *    activations, a comparison and a Where.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readQuantizedModel } from '../src/artifacts/manifest.ts';
+import { artifactPath } from '../src/artifacts/paths.ts';
+import { compileModel, type CompileModelResult } from '../src/compile/model.ts';
+import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
+import { emitCircuit } from '../src/emit/circuit.ts';
+import { FIELD_PRIME, toField } from '../src/field.ts';
+import { importGraph } from '../src/ir/import.ts';
+import type { QCompare, QMinMax, QProduct, QSelect } from '../src/ir/layers/arith.ts';
+import type { FloatModel, QuantizedModel } from '../src/ir/types.ts';
+import { sizeOf } from '../src/ir/types.ts';
+import { buildOnnxModel, mulberry32, type InitializerSpec, type NodeSpec } from '../src/onnx/builder.ts';
+import { loadOnnx } from '../src/onnx/load.ts';
+import { exactRatio } from '../src/ops/arith.ts';
+import { prove, readVerificationKey } from '../src/prove/prove.ts';
+import { artifactWitness } from '../src/prove/witness.ts';
+import { calibrate, quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
+import { runFloat, runFloatAll } from '../src/reference/float.ts';
+import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
+import { setupKeys } from '../src/setup/setup.ts';
+import { dequantizeOutput } from '../src/verify/dequantize.ts';
+import { verifyBundle } from '../src/verify/verify.ts';
+import { randomInputs } from './helpers/fixtures.ts';
+import { runOrt } from './helpers/ort.ts';
+
+const ROOT = 'artifacts/test/arith';
+const CAL_SEED = 41;
+const TEST_SEED = 87;
+
+interface TestModel {
+  name: string;
+  bytes: Uint8Array;
+  inputShape: number[];
+}
+
+class B {
+  readonly inits: InitializerSpec[] = [];
+  readonly nodes: NodeSpec[] = [];
+  private readonly rnd: () => number;
+  constructor(seed: number) {
+    this.rnd = mulberry32(seed);
+  }
+  rand(n: number, a: number): number[] {
+    return Array.from({ length: n }, () => (2 * this.rnd() - 1) * a);
+  }
+  init(name: string, dims: number[], data: number[], dataType?: InitializerSpec['dataType']): string {
+    this.inits.push({ name, dims, data, dataType });
+    return name;
+  }
+  node(op: string, name: string, inputs: string[], attrs?: NodeSpec['attrs']): string {
+    this.nodes.push({ op, name, inputs, outputs: [name], attrs });
+    return name;
+  }
+  gemm(name: string, x: string, n: number, m: number, a = 0.6): string {
+    this.init(`${name}.W`, [m, n], this.rand(m * n, a));
+    this.init(`${name}.b`, [m], this.rand(m, 0.1));
+    return this.node('Gemm', name, [x, `${name}.W`, `${name}.b`], { transB: 1 });
+  }
+  scalar(name: string, v: number): string {
+    return this.init(name, [], [v]);
+  }
+  model(name: string, inputShape: number[], output: string, outShape: number[], outType?: 'bool', opset = 13): TestModel {
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: inputShape }],
+      outputs: [{ name: output, shape: outShape, elemType: outType }],
+      initializers: this.inits, nodes: this.nodes, opset, graphName: name,
+    });
+    return { name, bytes, inputShape };
+  }
+}
+
+/**
+ * Product, MatMul of two activations, comparison of two activations, Where, a broadcast product:
+ *   g1, g2 = Gemm(x); m = g1 * g2; c = g1 > g2; s = Where(c, m, g2); mm = g1 @ reshape(g2, [4, 1]);
+ *   out = s * mm (broadcast [1, 4] x [1, 1]).
+ */
+function e2eModel(): TestModel {
+  const b = new B(7);
+  const g1 = b.gemm('g1', 'x', 6, 4);
+  const g2 = b.gemm('g2', 'x', 6, 4);
+  const m = b.node('Mul', 'mul', [g1, g2]);
+  const c = b.node('Greater', 'gt', [g1, g2]);
+  const s = b.node('Where', 'where', [c, m, g2]);
+  const r = b.node('Reshape', 'col', [g2, b.init('col.shape', [2], [4, 1], 'int64')]);
+  const mm = b.node('MatMul', 'matmul', [g1, r]);
+  b.node('Mul', 'out', [s, mm]);
+  return b.model('arith_e2e', [1, 6], 'out', [1, 4]);
+}
+
+/**
+ * Pow 3, Max (n-ary, a constant), Min, ReduceMax/ReduceMin, Clip with tensor bounds, comparisons with constants,
+ * Equal of two activations, Not/And/Or/Xor, Where with constant branches, Cast of a boolean; joined by Concat.
+ */
+function opsModel(): TestModel {
+  const b = new B(11);
+  const a = b.gemm('ga', 'x', 8, 6);
+  const c = b.gemm('gb', 'x', 8, 6);
+  const p3 = b.node('Pow', 'pow3', [a, b.scalar('three', 3)]);
+  const mx = b.node('Max', 'max3', [a, c, b.scalar('mx.c', 0.1)]);
+  const mn = b.node('Min', 'min2', [a, c]);
+  const rmin = b.node('ReduceMin', 'rmin', [c], { axes: [1], keepdims: 0 });
+  const rmax = b.node('ReduceMax', 'rmax', [c], { axes: [-1], keepdims: 0 });
+  const cl = b.node('Clip', 'clip_t', [a, rmin, rmax]);
+  const gt = b.node('Greater', 'gt_c', [a, b.scalar('gt.c', 0.3)]);
+  const le = b.node('LessOrEqual', 'le_c', [c, b.scalar('le.c', -0.2)]);
+  const lt = b.node('Less', 'lt_c', [b.scalar('lt.c', 0.05), c]); // constant first: c > 0.05
+  const eq = b.node('Equal', 'eq_ab', [a, c]);
+  const n1 = b.node('Not', 'not_gt', [gt]);
+  const an = b.node('And', 'and', [n1, le]);
+  const or = b.node('Or', 'or', [gt, lt]);
+  const xr = b.node('Xor', 'xor', [gt, le]);
+  const w1 = b.node('Where', 'w_p3', [an, p3, mx]);
+  const w2 = b.node('Where', 'w_cl', [or, cl, mn]);
+  const w3 = b.node('Where', 'w_const', [xr, b.scalar('w3.a', 0.75), b.scalar('w3.b', -0.5)]);
+  const w4 = b.node('Where', 'w_eq', [eq, b.scalar('w4.a', 2), a]);
+  const cast = b.node('Cast', 'cast_ge', [b.node('GreaterOrEqual', 'ge_c', [a, b.scalar('ge.c', 0)])], { to: 1 });
+  const w5 = b.node('Mul', 'mask', [cast, c]);
+  b.node('Concat', 'out', [w1, w2, w3, w4, w5], { axis: 1 });
+  return b.model('arith_ops', [1, 8], 'out', [1, 30]);
+}
+
+/** One comparison of the input with a constant threshold (for the grid test). */
+function gridModel(op: string, t: number): TestModel {
+  const b = new B(1);
+  b.node(op, 'cmp', ['x', b.scalar('t', t)]);
+  return b.model(`grid_${op}`, [1, 8], 'cmp', [1, 8], 'bool');
+}
+
+/** Equal/Greater of two activations with different scales: a = 2 * x (scale 2s), b = x + x (scale s, multiplier 2). */
+function pairModel(op: string): TestModel {
+  const b = new B(2);
+  const a = b.node('Mul', 'twice', ['x', b.scalar('two', 2)]);
+  const s = b.node('Add', 'sum', ['x', 'x']);
+  const w = b.node('Mul', 'third', ['x', b.init('k', [8], [1, 2, 3, 0.5, -1, 1.5, 0.25, 2.5])]);
+  b.node(op, 'cmp', [op === 'Equal' ? a : w, s]);
+  return b.model(`pair_${op}`, [1, 8], 'cmp', [1, 8], 'bool');
+}
+
+async function ort(m: TestModel, x: ArrayLike<number>): Promise<number[]> {
+  return Array.from((await runOrt(m.bytes, 'x', m.inputShape, x)) as ArrayLike<number | boolean>, Number);
+}
+
+interface Prepared {
+  m: TestModel;
+  model: FloatModel;
+  cal: Float64Array[];
+  q: QuantizedModel;
+}
+
+const preparedCache = new Map<string, Prepared>();
+function prepare(m: TestModel): Prepared {
+  let p = preparedCache.get(m.name);
+  if (!p) {
+    const model = importGraph(loadOnnx(m.bytes));
+    const cal = randomInputs(sizeOf(model.input.shape), 48, CAL_SEED);
+    p = { m, model, cal, q: quantizeModel(model, cal) };
+    preparedCache.set(m.name, p);
+  }
+  return p;
+}
+
+const compiled = new Map<string, Promise<CompileModelResult>>();
+function compile(p: Prepared): Promise<CompileModelResult> {
+  let r = compiled.get(p.m.name);
+  if (!r) {
+    r = (async () => {
+      await mkdir(ROOT, { recursive: true });
+      const path = `${ROOT}/${p.m.name}.onnx`;
+      await writeFile(path, p.m.bytes);
+      return compileModel(path, { out: `${ROOT}/${p.m.name}`, calibration: p.cal });
+    })();
+    compiled.set(p.m.name, r);
+  }
+  return r;
+}
+
+function freshInRange(p: Prepared, n: number): Float64Array[] {
+  const ranges = calibrate(p.model, p.cal);
+  const inRange = (x: Float64Array) => [...runFloatAll(p.model, x)].every(([name, v]) => v.every((e) => e >= ranges.get(name)!.min && e <= ranges.get(name)!.max));
+  return randomInputs(sizeOf(p.model.input.shape), n, TEST_SEED).filter(inRange);
+}
+
+function uint8Inputs(size: number, random: number, seed: number): number[][] {
+  const rnd = mulberry32(seed);
+  const xs = [new Array(size).fill(0), new Array(size).fill(255), Array.from({ length: size }, (_, i) => (i % 2 ? 255 : 0))];
+  for (let i = 0; i < random; i++) xs.push(Array.from({ length: size }, () => Math.floor(rnd() * 256)));
+  return xs;
+}
+
+/** Smallest |float difference| at any comparison of the float model on x (how far from a tie). */
+function tieMargin(p: Prepared, x: Float64Array): number {
+  const all = runFloatAll(p.model, x);
+  let m = Infinity;
+  for (const l of p.model.layers) {
+    if (l.kind !== 'compare') continue;
+    const a = all.get(l.inputs[0])!;
+    const b = l.threshold ? undefined : all.get(l.inputs[1])!;
+    l.ia.forEach((ai, i) => (m = Math.min(m, Math.abs(a[ai] - (b ? b[l.ib[i]] : l.threshold![i])))));
+  }
+  return m;
+}
+
+const e2e = () => prepare(e2eModel());
+const ops = () => prepare(opsModel());
+
+describe('arith: float IR matches onnxruntime', () => {
+  for (const get of [e2e, ops]) {
+    it(`${get().m.name} (1e-4 of the output magnitude)`, async () => {
+      const p = get();
+      let n = 0;
+      for (const x of randomInputs(sizeOf(p.model.input.shape), 24, TEST_SEED + 1)) {
+        if (tieMargin(p, x) < 1e-4) continue; // float32 vs float64 could decide a near-tie differently
+        const o = await ort(p.m, x);
+        const f = Array.from(runFloat(p.model, x));
+        expect(f.length).toBe(o.length);
+        const mag = Math.max(...o.map(Math.abs));
+        f.forEach((v, i) => expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual(1e-4 * mag + 1e-6));
+        n++;
+      }
+      expect(n).toBeGreaterThan(15);
+    });
+  }
+});
+
+describe('arith: what each op became', () => {
+  it('e2e: products stay on accumulators where bounds allow (Mul, the final broadcast Mul); MatMul sums terms of one scale', () => {
+    const { q } = e2e();
+    // The Gemm outputs have per-channel scales: MatMul's K terms would mix scales, so its inputs are requantized
+    // (after the elementwise Mul and the comparison used the exact accumulators); the product m is too wide for
+    // Where's 2^24 bound and is requantized there.
+    expect(q.layers.map((l) => `${l.kind}:${l.name}`)).toEqual([
+      'dense:g1', 'dense:g2', 'product:mul', 'compare:gt', 'requant:mul', 'select:where', 'requant:g1', 'requant:g2', 'product:matmul', 'product:out',
+    ]);
+    const mul = q.layers[2] as QProduct;
+    expect([mul.za, mul.zb, mul.k]).toEqual([0, 0, 1]);
+    const mm = q.layers[8] as QProduct;
+    expect(mm.k).toBe(4);
+    const gt = q.layers[3] as QCompare;
+    // Dense outputs have per-channel scales: the comparison multipliers are exact ratios.
+    gt.ma.forEach((m, i) => expect([BigInt(m), -BigInt(gt.mb[i])]).toEqual(exactRatio((q.layers[0].outQuant as { scales: number[] }).scales[i], (q.layers[1].outQuant as { scales: number[] }).scales[i])));
+    expect((q.layers[5] as QSelect).outQuant.lo.length).toBe(4);
+  });
+
+  it('ops: Pow 3 is two products per element; Clip with tensor bounds is Max2 then Min2; Not is affine; constant Where branches cost 0', () => {
+    const { model, q } = ops();
+    const kinds = model.layers.map((l) => `${l.kind}:${l.name}`);
+    expect(kinds).toContain('product:pow3');
+    expect(kinds).toContain('minmax:clip_t');
+    expect(kinds).toContain('affine:not_gt');
+    const emitted = emitCircuit(q);
+    const cost = (name: string) => emitted.layers.find((l) => l.name === name)!.constraints;
+    expect(cost('pow3')).toBe(12);
+    const clip = q.layers.find((l) => l.name === 'clip_t') as QMinMax;
+    expect([clip.clip, clip.g]).toEqual([true, 3]);
+    expect(cost('w_const')).toBe(0);
+    expect(cost('w_p3')).toBe(6);
+    expect(cost('and') + cost('or') + cost('xor')).toBe(18);
+    const max3 = q.layers.find((l) => l.name === 'max3') as QMinMax;
+    expect(max3.g).toBe(3);
+    const rmin = q.layers.find((l) => l.name === 'rmin') as QMinMax;
+    expect([rmin.g, rmin.outShape]).toEqual([6, [1]]);
+  });
+});
+
+describe('arith: quantized model vs onnxruntime', () => {
+  // Tolerances (fraction of the output range R): each Gemm output is within ~0.5% of its range (int8 weights,
+  // uint8 input); a product of two such values is within ~1% of the product's range, and each requantization
+  // adds half an LSB (0.2%). e2e: product, Where, MatMul, 2 requantizations and a product of those: 2%. ops:
+  // values away from comparison ties (the quantized decision flips only within the quantization error of a tie):
+  // 2% of each output's range.
+  it('e2e within 2% of the output range', async () => {
+    const p = e2e();
+    const fresh = freshInRange(p, 64).filter((x) => tieMargin(p, x) > 0.05);
+    expect(fresh.length).toBeGreaterThanOrEqual(12);
+    let R = 0;
+    for (const x of p.cal) for (const v of runFloat(p.model, x)) R = Math.max(R, Math.abs(v));
+    let worst = 0;
+    for (const x of fresh) {
+      const o = await ort(p.m, x);
+      const out = dequantizeOutput(p.q.output.quant, runInteger(p.q, quantizeInput(p.q.input.quant, x)));
+      out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]))));
+    }
+    console.log(`e2e: worst |quantized - onnxruntime| ${((100 * worst) / R).toFixed(2)}% of R = ${R.toFixed(3)}, ${fresh.length} inputs`);
+    expect(worst).toBeLessThanOrEqual(0.02 * R);
+  });
+
+  it('ops: every output within 2% of its column range; decisions away from ties equal onnxruntime', async () => {
+    const p = ops();
+    const fresh = freshInRange(p, 600).filter((x) => tieMargin(p, x) > 0.03);
+    expect(fresh.length).toBeGreaterThanOrEqual(12);
+    const outs = p.cal.map((x) => Array.from(runFloat(p.model, x)));
+    // Columns of the concat: per block of 6, the range over the calibration set.
+    const R = Array.from({ length: 30 }, (_, i) => Math.max(...outs.map((o) => Math.abs(o[i])), 1e-9));
+    const blockR = Array.from({ length: 5 }, (_, k) => Math.max(...R.slice(6 * k, 6 * k + 6)));
+    let worst = 0;
+    for (const x of fresh) {
+      const o = await ort(p.m, x);
+      const out = dequantizeOutput(p.q.output.quant, runInteger(p.q, quantizeInput(p.q.input.quant, x)));
+      out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]) / blockR[Math.floor(i / 6)])));
+    }
+    console.log(`ops: worst |quantized - onnxruntime| ${(100 * worst).toFixed(2)}% of the block range, ${fresh.length} inputs`);
+    expect(worst).toBeLessThanOrEqual(0.02);
+  });
+});
+
+describe('arith: comparisons on the uint8 grid equal onnxruntime exactly', () => {
+  it('every grid value against thresholds on, between and near grid points (ties: Less vs LessOrEqual)', async () => {
+    let checked = 0;
+    for (const op of ['Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'Equal']) {
+      // Calibrate once to learn the grid, then put thresholds relative to it.
+      const probe = prepare(gridModel(op, 0));
+      const { scale: s, zeroPoint: zp } = probe.q.input.quant as { scale: number; zeroPoint: number };
+      const f32 = (v: number) => Math.fround(v);
+      for (const t of [f32(37 * s), f32(-20 * s), f32(12.5 * s), f32(-3.3 * s), f32(0), f32(300 * s), f32(-300 * s), f32(100.0000001 * s)]) {
+        const m = gridModel(op, t);
+        const model = importGraph(loadOnnx(m.bytes));
+        const q = quantizeModel(model, probe.cal);
+        for (let base = 0; base < 256; base += 8) {
+          const xq = Array.from({ length: 8 }, (_, i) => base + i);
+          const xf = xq.map((v) => f32((v - zp) * s));
+          expect(quantizeInput(q.input.quant, xf)).toEqual(xq);
+          expect(runInteger(q, xq), `${op} ${t / s} at ${base}`).toEqual(await ort(m, xf));
+          checked += 8;
+        }
+      }
+    }
+    expect(checked).toBe(5 * 8 * 256);
+  });
+
+  it('two activations with different scales are compared exactly (2x == x + x on every grid value)', async () => {
+    for (const op of ['Equal', 'Greater']) {
+      const m = pairModel(op);
+      const p = prepare(m);
+      const cmp = p.q.layers.find((l) => l.kind === 'compare') as QCompare;
+      if (op === 'Equal') expect(cmp.ma.some((v, i) => BigInt(v) !== -BigInt(cmp.mb[i]))).toBe(true);
+      const { scale: s, zeroPoint: zp } = p.q.input.quant as { scale: number; zeroPoint: number };
+      for (let base = 0; base < 256; base += 8) {
+        const xq = Array.from({ length: 8 }, (_, i) => base + i);
+        const xf = xq.map((v) => Math.fround((v - zp) * s));
+        const out = runInteger(p.q, xq);
+        if (op === 'Equal') expect(out).toEqual(new Array(8).fill(1));
+        else expect(out).toEqual(await ort(m, xf));
+      }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Circuits
+
+async function witnessChecks(p: Prepared): Promise<void> {
+  const r = await compile(p);
+  const q = await readQuantizedModel(r.dir);
+  const emitted = emitCircuit(q);
+  expect(r.manifest.circuit.constraints).toBe(emitted.constraints);
+  expect(emitCircuit(p.q).constraints).toBe(emitted.constraints);
+  console.log(`${p.m.name}: ${r.manifest.circuit.constraints} constraints (${emitted.layers.filter((l) => l.constraints).map((l) => `${l.name} ${l.constraints}`).join(', ')}; outputs ${emitted.outputConstraints})`);
+  const nIn = sizeOf(q.input.shape);
+  const nOut = sizeOf(q.output.shape);
+  for (const x of [...uint8Inputs(nIn, 6, 3), ...p.cal.slice(0, 4).map((c) => quantizeInput(q.input.quant, c))]) {
+    const w = await artifactWitness(r.dir, { in: x });
+    expect(w.values.slice(1, 1 + nOut)).toEqual(runInteger(q, x).map((v) => toField(v)));
+  }
+}
+
+async function mutationChecks(p: Prepared): Promise<Set<string>> {
+  const r = await compile(p);
+  const q = await readQuantizedModel(r.dir);
+  const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
+  const syms = await readSymbols(artifactPath(r.dir, 'sym'));
+  const byWire = constraintsByWire(r1cs);
+  const nameOf = new Map<number, string>();
+  for (const [name, wire] of syms) if (wire >= 0 && !nameOf.has(wire)) nameOf.set(wire, name);
+  const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
+  const kinds = new Set<string>();
+  let mutations = 0;
+  let free = 0;
+  for (const x of [...uint8Inputs(sizeOf(q.input.shape), 1, 5), quantizeInput(q.input.quant, p.cal[0])]) {
+    const w = (await artifactWitness(r.dir, { in: x })).values;
+    expect(violatedConstraints(r1cs, w)).toEqual([]);
+    const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
+    for (const wire of wires) {
+      const name = nameOf.get(wire) ?? `wire ${wire}`;
+      // Free helpers that affect nothing: EqZero's inv when d = 0, RequantU8Wide's inv when its value is 0.
+      if (/\.inv$/.test(name)) {
+        const d = syms.get(name.replace(/\.inv$/, '.d'));
+        const z = syms.get(name.replace(/\.inv$/, '.isZero'));
+        if ((d !== undefined && w[d] === 0n) || (z !== undefined && w[z] === 1n)) {
+          free++;
+          continue;
+        }
+      }
+      kinds.add(name.replace(/^main\./, '').replace(/\d+/g, '#').replace(/\[#\]/g, '[]'));
+      for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
+        const m = [...w];
+        m[wire] = (m[wire] + delta) % FIELD_PRIME;
+        if (violatedConstraints(r1cs, m, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
+        mutations++;
+      }
+    }
+  }
+  console.log(`${p.m.name}: ${mutations} mutations rejected; ${free} free inverse helpers skipped; wires: ${[...kinds].sort().join(', ')}`);
+  return kinds;
+}
+
+describe('arith: e2e circuit', () => {
+  beforeAll(async () => {
+    await compile(e2e());
+  }, 600_000);
+
+  it('constraints == cost formulas; witness == integer reference', async () => {
+    await witnessChecks(e2e());
+    const q = e2e().q;
+    const em = emitCircuit(q);
+    const cost = (name: string) => em.layers.find((l) => l.name === name)!.constraints;
+    // mul: 4 products; matmul: 1 x 1 output, K = 4; out: 4 products; where: 4 products.
+    expect([cost('mul'), cost('matmul'), cost('out'), cost('where')]).toEqual([4, 4, 4, 4]);
+    const gt = q.layers.find((l) => l.name === 'gt') as QCompare;
+    expect(cost('gt')).toBe(gt.bits.reduce((s, B) => s + B + 2, 0) + 4); // + 4 bindings of d
+  });
+
+  it('every single-value change to a private wire breaks a constraint (products, comparison bits, selections)', async () => {
+    const kinds = await mutationChecks(e2e());
+    for (const k of ['prod#[]', 'cmp#.bits[]', 'sel#[]']) expect([...kinds].some((n) => n.startsWith(k)), k).toBe(true);
+  });
+
+  it('a wrong comparison (the other bit, with a consistent decomposition) cannot satisfy the R1CS', async () => {
+    const r = await compile(e2e());
+    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
+    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
+    const q = await readQuantizedModel(r.dir);
+    const gt = q.layers.find((l) => l.name === 'gt') as QCompare;
+    const x = quantizeInput(q.input.quant, e2e().cal[1]);
+    const w = (await artifactWitness(r.dir, { in: x })).values;
+    const cmpIds = [...syms.keys()].filter((n) => /^main\.cmp_?\d+\.d$/.test(n)).map((n) => n.slice(0, -2));
+    expect(cmpIds.length).toBe(4);
+    for (const [e, id] of cmpIds.entries()) {
+      const B = gt.bits[e];
+      // Claim the opposite result: top bit flipped, low bits re-decomposed from t' = t -/+ 2^B (a wrong t).
+      const m = [...w];
+      const t = (w[syms.get(`${id}.d`)!] + (1n << BigInt(B))) % FIELD_PRIME;
+      const t2 = (t + (1n << BigInt(B))) % (1n << BigInt(B + 1));
+      for (let i = 0; i <= B; i++) m[syms.get(`${id}.bits[${i}]`)!] = (t2 >> BigInt(i)) & 1n;
+      const outWire = syms.get(`${id}.out`)!;
+      m[outWire] = 1n - w[outWire];
+      expect(violatedConstraints(r1cs, m).length).toBeGreaterThan(0);
+    }
+    // A wrong product: p + 1 with everything downstream recomputed cannot hold its own row.
+    const p0 = [...syms.keys()].find((n) => /^main\.prod_?\d+\[0\]$/.test(n))!;
+    const m = [...w];
+    m[syms.get(p0)!] += 1n;
+    expect(violatedConstraints(r1cs, m).length).toBeGreaterThan(0);
+  });
+
+  it('compile + setup + prove + verify', async () => {
+    const p = e2e();
+    const r = await compile(p);
+    await setupKeys(r.dir);
+    const vk = await readVerificationKey(artifactPath(r.dir, 'vk'));
+    const x = p.cal[2];
+    const res = await prove(r.dir, Array.from(x));
+    expect(res.verification.valid).toBe(true);
+    expect((await verifyBundle(res.bundle, vk)).valid).toBe(true);
+    const out = runInteger(p.q, quantizeInput(p.q.input.quant, x));
+    expect(res.bundle.publicSignals.slice(0, out.length)).toEqual(out.map((v) => toField(v).toString()));
+    console.log(`e2e prove: ${JSON.stringify(res.timings)}`);
+  }, 600_000);
+});
+
+describe('arith: ops circuit', () => {
+  beforeAll(async () => {
+    await compile(ops());
+  }, 600_000);
+
+  it('constraints == cost formulas; witness == integer reference', async () => {
+    await witnessChecks(ops());
+  });
+
+  it('every single-value change to a private wire breaks a constraint (min/max, comparison bits, logic, selections)', async () => {
+    const kinds = await mutationChecks(ops());
+    for (const k of ['prod#[]', 'cmp#.bits[]', 'sel#[]', 'mm#.bits[]']) expect([...kinds].some((n) => n.startsWith(k)), k).toBe(true);
+  });
+});
+
+describe('arith: refusals', () => {
+  it('Pow with an exponent other than 1, 2, 3 and Div by an activation name the problem', () => {
+    const b = new B(3);
+    const g = b.gemm('g', 'x', 4, 4);
+    b.node('Pow', 'p', [g, b.scalar('e', 0.5)]);
+    const m1 = b.model('pow_half', [1, 4], 'p', [1, 4]);
+    expect(() => importGraph(loadOnnx(m1.bytes))).toThrow(/exponent 0.5 is not supported/);
+    const c = new B(3);
+    const g1 = c.gemm('g1', 'x', 4, 4);
+    const g2 = c.gemm('g2', 'x', 4, 4);
+    c.node('Div', 'd', [g1, g2]);
+    expect(() => importGraph(loadOnnx(c.model('div', [1, 4], 'd', [1, 4]).bytes))).toThrow(/Div by an activation is not supported/);
+  });
+
+  it('And of float (non-boolean) tensors is refused at quantization', () => {
+    const b = new B(4);
+    const g1 = b.gemm('g1', 'x', 4, 4);
+    const g2 = b.gemm('g2', 'x', 4, 4);
+    b.node('Xor', 'xr', [g1, g2]);
+    const m = b.model('xor_float', [1, 4], 'xr', [1, 4]);
+    expect(() => quantizeModel(importGraph(loadOnnx(m.bytes)), randomInputs(4, 8, 1))).toThrow(/0\/1 inputs/);
+  });
+});
+
+describe('arith: integer semantics', () => {
+  it('runIntegerAll covers every layer (sanity)', () => {
+    const p = ops();
+    const env = runIntegerAll(p.q, quantizeInput(p.q.input.quant, p.cal[0]));
+    for (const l of p.q.layers) expect(env.get(l.output)!.length).toBe(sizeOf(l.outShape));
+  });
+});
