@@ -6,8 +6,9 @@
  * below 2^B (circomlib-ml's ArgMax(10): 2,548). Inputs with different scales are first brought to one scale
  * by integer multipliers (linear, free).
  *
- * Softmax is monotone, so it changes no argmax: at the graph output the circuit proves the logits instead
- * and says so (the model's notes, shown by `inspect` and `run`).
+ * Softmax is monotone, so it changes no argmax: a Softmax over a single vector at the graph output (or
+ * before an ArgMax) is left out, the circuit proves the logits instead and says so (the model's notes, shown
+ * by `inspect` and `run`). Every other Softmax (per row, inside the network) is proven by src/ops/norm.ts.
  */
 import type { ArgMaxLayer, QArgMax, TensorQuant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
@@ -15,6 +16,7 @@ import { attrInt, checkKnownAttrs } from './attrs.ts';
 import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 import { bitsFor } from './types.ts';
 import { MAX_ACC } from './linear.ts';
+import { importSoftmax } from './norm.ts';
 
 export const argmaxImporters: OpImporter[] = [
   {
@@ -38,13 +40,17 @@ export const argmaxImporters: OpImporter[] = [
       const shape = ctx.current.shape;
       let axis = attrInt(node, ctx, 'axis', ctx.opset < 13 ? 1 : -1);
       if (axis < 0) axis += shape.length;
-      // Monotone over the whole tensor only when it normalizes over the one axis that is not 1.
-      if (shape.some((d, i) => i !== axis && d !== 1)) return ctx.issue(`${node.op} over axis ${axis} of [${shape}] is not a single softmax over the whole vector, so it cannot be left out`);
-      if (!ctx.isGraphOutput && !ctx.onlyFeeds('ArgMax')) {
-        return ctx.issue(`${node.op} is supported only at the graph output or before an ArgMax (where it changes nothing the circuit proves)`);
+      if (axis < 0 || axis >= shape.length) return ctx.issue(`axis ${attrInt(node, ctx, 'axis', 0)} is out of range for shape [${shape}]`);
+      // Monotone over the whole tensor only when it normalizes over the one axis that is not 1: at the graph
+      // output or before an ArgMax it changes nothing the circuit proves, and is left out.
+      const whole = !shape.some((d, i) => i !== axis && d !== 1);
+      if (whole && (ctx.isGraphOutput || ctx.onlyFeeds('ArgMax'))) {
+        if (ctx.isGraphOutput) ctx.note(`the final ${node.op} ('${node.name}') is left out: the proven output is its input (the logits), which has the same argmax`);
+        return ctx.alias();
       }
-      if (ctx.isGraphOutput) ctx.note(`the final ${node.op} ('${node.name}') is left out: the proven output is its input (the logits), which has the same argmax`);
-      ctx.alias();
+      // Anywhere else (attention, a softmax per row): proven, by src/ops/norm.ts.
+      if (node.op === 'Softmax') return importSoftmax(node, ctx, axis);
+      ctx.issue('LogSoftmax is supported only at the graph output over a single vector, or before an ArgMax (where it changes nothing the circuit proves); inside a network it is not supported yet');
     },
   },
 ];

@@ -1,0 +1,53 @@
+pragma circom 2.1.0;
+
+include "lut.circom";
+include "divide.circom";
+
+// Softmax of one row of N >= 2 uint8 logits x (zkonnx, hand-written; src/ops/norm.ts gives T, K and the
+// error bound):
+//
+//   m = max x                   (m - x[i] in [0, 255] by the table's bit decomposition, and
+//                                prod (m - x[i]) = 0: m is one of the x[i], hence their maximum)
+//   e[i] = T[m - x[i]]          (T[d] = round(2^F exp(-d s)), so T[0] = 2^F and S >= 2^F >= 1)
+//   S = sum e[i]
+//   p[i] = round(K e[i] / S)    (probabilities at scale 1/K)
+//
+// Soundness: x[i] are uint8 (range-checked where they were made). m is pinned: any m' > max x makes every
+// m' - x[i] > 0 (the product cannot vanish), any m' < max x makes one m' - x[i] negative (a field element
+// that no 8-bit decomposition represents). S is an integer in [2^F, N 2^F], below 2^BS.
+// Every <-- is pinned by the constraints that follow it.
+
+// Cost: 36 N + (N - 1) + 1 + N (BQ + 2 BS + 6).
+template SoftmaxRow(N, BS, BQ, K, T) {
+    signal input x[N];
+    signal output p[N];
+    signal m;
+    signal chain[N - 1];
+
+    var best = x[0];
+    for (var i = 1; i < N; i++) {
+        if (x[i] > best) best = x[i];
+    }
+    m <-- best;
+
+    component lut[N];
+    var sum = 0;
+    for (var i = 0; i < N; i++) {
+        lut[i] = Lut256(T);
+        lut[i].x <== m - x[i];
+        sum += lut[i].out;
+    }
+    chain[0] <== (m - x[0]) * (m - x[1]);
+    for (var i = 2; i < N; i++) chain[i - 1] <== chain[i - 2] * (m - x[i]);
+    chain[N - 2] === 0;
+
+    signal S;
+    S <== sum;
+    component div[N];
+    for (var i = 0; i < N; i++) {
+        div[i] = DivRound(BS, BQ, 0, K);
+        div[i].num <== lut[i].out;
+        div[i].den <== S;
+        p[i] <== div[i].q;
+    }
+}
