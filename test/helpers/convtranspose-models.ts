@@ -184,6 +184,9 @@ export const singlePools: PoolCase[] = [
   { name: 'avgpool1d_ceil_excl', op: 'AveragePool', inShape: [1, 1, 8], attrs: { kernel_shape: [3], strides: [3], ceil_mode: 1 }, out: [1, 1, 3] },
   { name: 'avgpool2d_ceil_incl', op: 'AveragePool', inShape: [1, 2, 5, 6], attrs: { kernel_shape: [2, 3], strides: [2, 2], pads: [1, 0, 0, 1], ceil_mode: 1, count_include_pad: 1 }, out: [1, 2, 3, 3] },
   { name: 'maxpool2d_ceil', op: 'MaxPool', inShape: [1, 2, 5, 5], attrs: { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }, out: [1, 2, 3, 3] },
+  { name: 'avgpool1d_dil2_ceil_incl', op: 'AveragePool', inShape: [1, 1, 10], attrs: { kernel_shape: [3], dilations: [2], strides: [2], pads: [1, 1], ceil_mode: 1, count_include_pad: 1 }, out: [1, 1, 5], opset: 19 },
+  { name: 'avgpool1d_same_lower_incl', op: 'AveragePool', inShape: [1, 2, 10], attrs: { kernel_shape: [4], strides: [3], auto_pad: 'SAME_LOWER', count_include_pad: 1 }, out: [1, 2, 4] },
+  { name: 'maxpool2d_dil_ceil_pads', op: 'MaxPool', inShape: [1, 1, 3, 10], attrs: { kernel_shape: [2, 3], dilations: [1, 2], strides: [1, 3], pads: [0, 1, 1, 1], ceil_mode: 1 }, out: [1, 1, 3, 4], opset: 12 },
   { name: 'gap1d', op: 'GlobalAveragePool', inShape: [1, 3, 7], attrs: {}, out: [1, 3, 1] },
   { name: 'gmp1d', op: 'GlobalMaxPool', inShape: [1, 3, 7], attrs: {}, out: [1, 3, 1] },
 ];
