@@ -114,6 +114,18 @@ const cases: MoveCase[] = [
     out: 'y', kinds: ['gather'],
   },
   {
+    name: 'Resize nearest at opset 10 (scales input; asymmetric, floor)',
+    opset: 10, inShape: [1, 2, 2, 3], inits: [F('sc', [4], [1, 1, 2, 1.5])],
+    nodes: [N('Resize', ['x', 'sc'], 'y', { mode: 'nearest' })],
+    out: 'y', kinds: ['gather'],
+  },
+  ...(['edge', 'reflect', 'wrap'] as const).map((mode): MoveCase => ({
+    name: `Pad mode ${mode} (and a negative pad cropping)`,
+    opset: 19, inShape: [1, 3, 4], inits: [I('pads', [6], mode === 'reflect' ? [0, 1, 1, 0, -1, 2] : [0, 2, 1, 0, -1, 2])],
+    nodes: [N('Pad', ['x', 'pads'], 'y', { mode })],
+    out: 'y', kinds: ['gather'],
+  })),
+  {
     name: 'Trilu on an activation (upper with k = 1, lower with k = -1)',
     opset: 14, inShape: [1, 4, 5], inits: [I('k', [], [1]), I('km', [], [-1])],
     nodes: [N('Trilu', ['x', 'k'], 'u'), N('Trilu', ['x', 'km'], 'l', { upper: 0 }), N('Concat', ['u', 'l'], 'y', { axis: 1 })],

@@ -456,12 +456,27 @@ export function triluKeep(dims: number[], upper: boolean, k: number): Uint8Array
   return keep;
 }
 
-/** Pad (constant/edge/reflect): output index -> input flat index, -1 for the constant. */
+/**
+ * Pad (constant/edge/reflect/wrap): output index -> input flat index, -1 for the constant. Negative pads crop
+ * first; edge/reflect/wrap then pad the cropped tensor (as onnxruntime does).
+ */
 export function padIndex(dims: number[], pads: number[], mode: string): { outDims: number[]; index: Int32Array } {
   const r = dims.length;
   if (pads.length !== 2 * r) fail(`pads must have ${2 * r} values, got ${pads.length}`);
+  if (!['constant', 'edge', 'reflect', 'wrap'].includes(mode)) fail(`mode '${mode}' is not supported`);
   const outDims = dims.map((d, i) => d + pads[i] + pads[i + r]);
   if (outDims.some((d) => d < 0)) fail(`pads [${pads}] leave a negative dimension of [${dims}]`);
+  const crop = dims.map((_, i) => Math.max(0, -pads[i]));
+  const inner = dims.map((d, i) => d - crop[i] - Math.max(0, -pads[i + r]));
+  const before = dims.map((_, i) => Math.max(0, pads[i]));
+  if (mode !== 'constant') {
+    for (let d = 0; d < r; d++) {
+      const padded = before[d] > 0 || pads[d + r] > 0;
+      if (!padded) continue;
+      if (inner[d] < 1) fail(`mode '${mode}' cannot pad axis ${d}: nothing of it is left`);
+      if (mode === 'reflect' && Math.max(before[d], pads[d + r]) > inner[d] - 1) fail(`mode 'reflect' pads axis ${d} by more than its size ${inner[d]} less 1`);
+    }
+  }
   const st = stridesOfDims(dims);
   const ost = stridesOfDims(outDims);
   const n = sizeOfDims(outDims);
@@ -470,8 +485,8 @@ export function padIndex(dims: number[], pads: number[], mode: string): { outDim
     let k = 0;
     let pad = false;
     for (let d = 0; d < r; d++) {
-      let c = (Math.floor(o / ost[d]) % outDims[d]) - pads[d];
-      const D = dims[d];
+      let c = (Math.floor(o / ost[d]) % outDims[d]) - before[d];
+      const D = inner[d];
       if (c < 0 || c >= D) {
         if (mode === 'constant') pad = true;
         else if (mode === 'edge') c = Math.min(Math.max(c, 0), D - 1);
@@ -482,10 +497,9 @@ export function padIndex(dims: number[], pads: number[], mode: string): { outDim
             c = ((c % period) + period) % period;
             if (c >= D) c = period - c;
           }
-        } else if (mode === 'wrap') c = ((c % D) + D) % D;
-        else fail(`mode '${mode}' is not supported`);
+        } else c = ((c % D) + D) % D;
       }
-      k += c * st[d];
+      k += (c + crop[d]) * st[d];
     }
     index[o] = pad ? -1 : k;
   }

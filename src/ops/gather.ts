@@ -1,5 +1,5 @@
 /**
- * Data movement: Transpose, Concat (constant inputs routed as constants) and Pad (constant mode). Each output element is an input element or the
+ * Data movement: Transpose, Concat (constant inputs routed as constants) and Pad (constant, edge, reflect, wrap). Each output element is an input element or the
  * pad constant, so these cost 0 constraints and emit no code: the circuit just routes expressions.
  */
 import type { GatherLayer, QGather } from '../ir/types.ts';
@@ -8,6 +8,7 @@ import { quantizeInput } from '../ir/quant.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import type { Activation, FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 import { pushRouted, type Part } from './movement.ts';
+import { padIndex } from './fold.ts';
 
 const stridesOf = (shape: number[]) => shape.map((_, i) => sizeOf(shape.slice(i + 1)));
 
@@ -119,8 +120,19 @@ export const gatherImporters: OpImporter[] = [
           pads = full;
         }
       }
-      if (mode !== 'constant') return ctx.issue(`mode '${mode}' is not supported (only 'constant')`);
+      if (!['constant', 'edge', 'reflect', 'wrap'].includes(mode)) return ctx.issue(`mode '${mode}' is not supported (constant, edge, reflect, wrap)`);
       if (!pads || pads.length !== 2 * shape.length) return ctx.issue(`pads must be a constant of ${2 * shape.length} ints`);
+      if (mode !== 'constant') {
+        // edge / reflect / wrap: every output element is an input element (fold.ts's index map).
+        let r: ReturnType<typeof padIndex>;
+        try {
+          r = padIndex(shape, pads, mode);
+        } catch (e) {
+          return ctx.issue((e as Error).message);
+        }
+        if (r.outDims.some((d) => d < 1)) return ctx.issue(`pads [${pads}] leave nothing of [${shape}]`);
+        return push(ctx, [ctx.current], r.outDims, r.index);
+      }
       const r = shape.length;
       const outShape = shape.map((d, i) => d + pads![i] + pads![i + r]);
       if (outShape.some((d) => d < 1)) return ctx.issue(`pads [${pads}] leave nothing of [${shape}]`);
