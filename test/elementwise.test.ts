@@ -23,17 +23,17 @@ import { releaseCurve } from '../src/curve.ts';
 import { emitCircuit } from '../src/emit/circuit.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
-import type { LutFunction, LutLayer, QLut, QNeg } from '../src/ir/layers/elementwise.ts';
+import type { LutFunction, LutLayer, QLut, QNeg, QPwl } from '../src/ir/layers/elementwise.ts';
 import type { FloatModel, QuantizedModel, U8Quant } from '../src/ir/types.ts';
 import { sizeOf } from '../src/ir/types.ts';
 import { buildOnnxModel, mulberry32, type InitializerSpec, type ModelSpec, type NodeSpec } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
-import { broadcastTo, DOMAIN_CLAMPED, erf, LUT_CONSTRAINTS, lutErrorBound, lutFn, lutJump, lutLipschitz, makeTable } from '../src/ops/lut.ts';
+import { broadcastTo, DOMAIN_CLAMPED, erf, LUT_CONSTRAINTS, lutErrorBound, lutFn, lutJump, lutLipschitz, makeTable, slopeDenominator } from '../src/ops/lut.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
 import { artifactWitness } from '../src/prove/witness.ts';
 import { calibrate, quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
 import { runFloat, runFloatAll } from '../src/reference/float.ts';
-import { runInteger } from '../src/reference/integer.ts';
+import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
 import { setupKeys } from '../src/setup/setup.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
@@ -97,6 +97,8 @@ interface FnCase {
   shift?: number;
   /** PRelu slope tensor [dims, data]. */
   slope?: [number[], number[]];
+  /** A function before f, so that f reads a uint8 table output (Abs and PRelu on an accumulator need no table). */
+  pre?: string;
 }
 
 const fnCases: FnCase[] = [
@@ -123,9 +125,12 @@ const fnCases: FnCase[] = [
   { op: 'Sqrt', fn: 'sqrt', a: 0.3, shift: 1.5 },
   { op: 'Reciprocal', fn: 'reciprocal', a: 0.3, shift: 1.5 },
   { op: 'Abs', fn: 'abs' },
+  { op: 'Abs', fn: 'abs', pre: 'Tanh' },
   { op: 'Sign', fn: 'sign' },
   { op: 'PRelu', fn: 'prelu', slope: [[1], [0.25]] },
   { op: 'PRelu', fn: 'prelu', slope: [[6], [0.1, -0.2, 0.3, 0.5, 0.05, 1.5]] },
+  { op: 'PRelu', fn: 'prelu', slope: [[6], [0.25, -0.5, 0.125, 0.5, 0.25, 1.5]] },
+  { op: 'PRelu', fn: 'prelu', slope: [[6], [0.1, -0.2, 0.3, 0.5, 0.05, 1.5]], pre: 'Tanh' },
   { op: 'ThresholdedRelu', fn: 'thresholdedrelu', opset: 10 },
   { op: 'ThresholdedRelu', fn: 'thresholdedrelu', attrs: { alpha: 0.4 } },
   { op: 'Floor', fn: 'floor', a: 2 },
@@ -136,11 +141,12 @@ const fnCases: FnCase[] = [
   { op: 'Neg', fn: 'neg' },
 ];
 
-const caseName = (c: FnCase) => `${c.op}${c.attrs ? `(${Object.entries(c.attrs).map(([k, v]) => `${k}=${v}`).join(',')})` : ''}${c.slope ? `[slope ${c.slope[0]}]` : ''}`;
+const caseName = (c: FnCase) => `${c.pre ? `${c.pre} -> ` : ''}${c.op}${c.attrs ? `(${Object.entries(c.attrs).map(([k, v]) => `${k}=${v}`).join(',')})` : ''}${c.slope ? `[slope ${c.slope[1].join(",")}]` : ''}`;
 
 function fnModel(c: FnCase, k: number): TestModel {
   const b = new Builder(900 + k);
-  const g1 = b.gemm('fc1', 'x', 4, 6, c.a ?? 0.8, c.shift ?? 0);
+  let g1 = b.gemm('fc1', 'x', 4, 6, c.a ?? 0.8, c.shift ?? 0);
+  if (c.pre) g1 = b.node(c.pre, 'pre', [g1]);
   const inputs = [g1];
   if (c.slope) inputs.push(b.init('slope', c.slope[0], c.slope[1]));
   const f = b.node(c.op, 'f', inputs, c.attrs);
@@ -258,8 +264,8 @@ fnCases.forEach((c, k) => {
         f.forEach((v, i) => expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual(1e-4 * mag + 1e-6));
       }
       if (c.fn !== 'neg') {
-        const l = p.model.layers.find((x) => x.kind === 'lut') as LutLayer;
-        expect(l.fn).toBe(c.fn);
+        const l = p.model.layers.find((x) => x.name === 'f') as LutLayer;
+        expect([l.kind, l.fn]).toEqual(['lut', c.fn]);
       }
     });
 
@@ -271,8 +277,42 @@ fnCases.forEach((c, k) => {
         expect(emitted.layers[p.q.layers.indexOf(neg)].constraints).toBe(0);
         return;
       }
-      const l = p.q.layers.find((x): x is QLut => x.kind === 'lut')!;
-      const fl = p.model.layers.find((x) => x.kind === 'lut') as LutLayer;
+      const fl = p.model.layers.find((x) => x.name === 'f') as LutLayer;
+      const ql = p.q.layers.find((x) => x.name === 'f')!;
+      if (ql.kind === 'pwl') {
+        // Abs and PRelu of an accumulator: exact for Abs and for dyadic slopes; otherwise the slope a/D is off by
+        // at most 2^-(k+1) and the error is at most |x| |alpha - a/D|.
+        expect(c.pre).toBeUndefined();
+        // n + 2 per |x| gadget, plus 1 binding each (its input is a Gemm row, a linear combination).
+        const gadgets = ql.sign.filter((sg) => sg === 0).length;
+        expect(emitted.layers[p.q.layers.indexOf(ql)].constraints).toBe(ql.bits.reduce((a, n, i) => a + (ql.sign[i] === 0 ? n + 2 : 0), 0) + gadgets);
+        expect(ql.sign.some((sg) => sg === 0)).toBe(true);
+        const slopes = fl.slopes ?? new Array<number>(ql.pos.length).fill(fl.alpha);
+        const D = c.fn === 'abs' ? 1 : slopeDenominator(slopes);
+        let checked = 0;
+        for (const x of [...p.cal, ...randomInputs(4, 32, TEST_SEED + 3, -2, 2)]) {
+          const env = runIntegerAll(p.q, quantizeInput(p.q.input.quant, x));
+          const xin = env.get(ql.inputs[0])!;
+          const out = env.get(ql.output)!;
+          xin.forEach((v, i) => {
+            expect(v).toBeGreaterThanOrEqual(ql.inQuant.lo[i]);
+            expect(v).toBeLessThanOrEqual(ql.inQuant.hi[i]);
+            expect(out[i]).toBeGreaterThanOrEqual(ql.outQuant.lo[i]);
+            expect(out[i]).toBeLessThanOrEqual(ql.outQuant.hi[i]);
+            const xr = v * ql.inQuant.scales[i];
+            const want = lutFn(c.fn as LutFunction, slopes[i])(xr);
+            const slopeErr = c.fn === 'abs' ? 0 : Math.abs(slopes[i] - Math.round(slopes[i] * D) / D);
+            expect(Math.abs(out[i] * ql.outQuant.scales[i] - want)).toBeLessThanOrEqual(Math.abs(xr) * slopeErr + 1e-12 * (1 + Math.abs(xr)));
+            if (slopeErr === 0) expect(out[i] * ql.outQuant.scales[i]).toBeCloseTo(want, 12);
+            checked++;
+          });
+        }
+        expect(checked).toBeGreaterThan(100);
+        return;
+      }
+      if (c.fn === 'abs' || c.fn === 'prelu') expect(c.pre).toBeDefined();
+      const l = ql as QLut;
+      expect(l.kind).toBe('lut');
       expect(emitted.layers[p.q.layers.indexOf(l)].constraints).toBe(LUT_CONSTRAINTS * sizeOf(l.outShape));
       const range = calibrate(p.model, p.cal).get(fl.inputs[0])!;
       const slopes = fl.slopes ?? [fl.alpha];
@@ -304,7 +344,7 @@ fnCases.forEach((c, k) => {
       expect(fresh.length).toBeGreaterThanOrEqual(12);
       let R = 0;
       for (const x of p.cal) for (const v of runFloat(p.model, x)) R = Math.max(R, Math.abs(v));
-      const fl = p.model.layers.find((x) => x.kind === 'lut' || x.kind === 'neg')!;
+      const fl = p.model.layers.find((x) => x.name === 'f')!;
       const jumps = c.fn === 'floor' || c.fn === 'ceil' || c.fn === 'round' || c.fn === 'sign' || c.fn === 'thresholdedrelu';
       const range = calibrate(p.model, p.cal).get(fl.inputs[0])!;
       const margin = 0.02 * (range.max - range.min);
@@ -372,8 +412,10 @@ function chainModel(): TestModel {
   step('Floor'); fc(0.5);
   step('Ceil'); fc(0.5);
   step('Round'); fc();
-  step('Sin'); fc();
-  step('Cos'); fc();
+  step('Sin');
+  step('PRelu', undefined, [b.init('slope2', [W], [0.25, -0.5, 2])]); fc();
+  step('Cos');
+  step('Abs'); fc();
   step('Exp'); fc(0.5);
   step('LeakyRelu', { alpha: 0.05 });
   t = b.gemm('out', t, W, 2, 0.6);
@@ -400,13 +442,15 @@ describe('elementwise: every function chained in one circuit', () => {
   }, 600_000);
   afterAll(() => releaseCurve());
 
-  it('what the functions became: a table each, Neg on an accumulator and on uint8, PRelu with 3 tables', async () => {
+  it('what the functions became: a table each (Abs and PRelu on uint8 too), Abs and PRelu on accumulators without, Neg on an accumulator and on uint8', async () => {
     const luts = p.q.layers.filter((l): l is QLut => l.kind === 'lut');
     expect(luts.map((l) => l.fn)).toEqual([
       'elu', 'selu', 'celu', 'softplus', 'softsign', 'hardsigmoid', 'hardswish', 'mish', 'gelu', 'gelutanh', 'erf', 'log',
-      'sigmoid', 'sqrt', 'tanh', 'reciprocal', 'abs', 'sign', 'prelu', 'thresholdedrelu', 'floor', 'ceil', 'round', 'sin', 'cos', 'exp', 'leakyrelu',
+      'sigmoid', 'sqrt', 'tanh', 'reciprocal', 'sign', 'thresholdedrelu', 'floor', 'ceil', 'round', 'sin', 'prelu', 'cos', 'abs', 'exp', 'leakyrelu',
     ]);
     expect(luts.find((l) => l.fn === 'prelu')!.tables).toHaveLength(3);
+    const pwl = p.q.layers.filter((l): l is QPwl => l.kind === 'pwl');
+    expect(pwl.map((l) => l.fn)).toEqual(['abs', 'prelu']);
     const negs = p.q.layers.filter((l): l is QNeg => l.kind === 'neg');
     expect(negs.map((l) => l.outQuant.kind)).toEqual(['acc', 'u8']);
     for (const x of randomInputs(4, 8, TEST_SEED + 2)) {
@@ -425,6 +469,10 @@ describe('elementwise: every function chained in one circuit', () => {
     const lutElems = q.layers.filter((l) => l.kind === 'lut').reduce((a, l) => a + sizeOf(l.outShape), 0);
     expect(emitted.layers.filter((l) => l.kind === 'lut').reduce((a, l) => a + l.constraints, 0)).toBe(LUT_CONSTRAINTS * lutElems);
     expect(emitted.layers.filter((l) => l.kind === 'neg').every((l) => l.constraints === 0)).toBe(true);
+    for (const l of q.layers.filter((x): x is QPwl => x.kind === 'pwl')) {
+      const gadgets = l.sign.filter((sg) => sg === 0).length;
+      expect(emitted.layers[q.layers.indexOf(l)].constraints).toBe(l.bits.reduce((a, n, i) => a + (l.sign[i] === 0 ? n + 2 : 0), 0) + gadgets);
+    }
     console.log(`elementwise-chain: ${r.manifest.circuit.constraints} constraints (${emitted.layers.filter((l) => l.constraints).map((l) => `${l.kind} ${l.constraints}`).join(', ')}; outputs ${emitted.outputConstraints})`);
     const nOut = sizeOf(q.output.shape);
     for (const x of [...uint8Inputs(4, 6, 3), ...p.cal.slice(0, 3).map((v) => quantizeInput(q.input.quant, v))]) {
@@ -465,6 +513,7 @@ describe('elementwise: every function chained in one circuit', () => {
     }
     console.log(`elementwise-chain: ${mutations} mutations rejected (${[...kinds].sort().join(', ')}); ${freeHelpers} free is-zero helpers skipped`);
     expect([...kinds].some((k) => k.startsWith('lut#.'))).toBe(true);
+    expect([...kinds].filter((k) => k.startsWith('abs#.')).sort()).toEqual(['abs#.bits[]', 'abs#.out', 'abs#.x']);
     expect(mutations).toBeGreaterThan(0);
   });
 

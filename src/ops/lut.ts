@@ -33,15 +33,15 @@
  *
  * Cost of a table: 35 constraints per element (plus 1 binding when the input is a linear combination).
  */
-import type { LutFunction, LutLayer, NegLayer, QLut, QNeg } from '../ir/layers/elementwise.ts';
+import type { LutFunction, LutLayer, NegLayer, QLut, QNeg, QPwl } from '../ir/layers/elementwise.ts';
 import type { ElementwiseFloatLayer, ElementwiseQLayer } from '../ir/layers/elementwise.ts';
 import type { AccQuant, U8Quant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { roundHalfEven, u8QuantFor } from '../ir/quant.ts';
 import type { OnnxNode } from '../onnx/load.ts';
 import { attrFloat, checkKnownAttrs } from './attrs.ts';
-import { emitLinearRow } from './linear.ts';
-import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+import { emitLinearRow, MAX_ACC } from './linear.ts';
+import { bitsFor, type FloatLayerDef, type ImportContext, type OpImporter, type QLayerDef, type QuantizeContext, type QState } from './types.ts';
 
 export const LUT_CONSTRAINTS = 35;
 
@@ -298,6 +298,10 @@ export const lutFloat: FloatLayerDef<LutLayer> = {
     return x.map(lutFn(l.fn, l.alpha, l.beta));
   },
   quantize(l, ctx) {
+    if (l.fn === 'abs' || l.fn === 'prelu') {
+      const a = ctx.settle(0);
+      if (a.quant.kind === 'acc' && pushPwl(l, a as QState & { quant: AccQuant }, ctx)) return;
+    }
     const s = ctx.ensureU8(0);
     const out = u8QuantFor(ctx.outRange);
     const opts: TableOptions = { beta: l.beta };
@@ -338,6 +342,87 @@ export const lutQ: QLayerDef<QLut> = {
   bitsSummary: (l) => (l.tables && l.tables.length > 1 ? `${l.fn} (${l.tables.length} tables)` : l.fn),
 };
 
+// ---- Abs and PRelu on an accumulator ----
+
+/** Largest power-of-two exponent tried for PRelu slopes that are not dyadic (slope error <= 2^-(k+1)). */
+export const PWL_SLOPE_BITS = 10;
+
+/** The denominator D = 2^k of the slopes: the least k <= PWL_SLOPE_BITS making every slope * D an integer, else 2^PWL_SLOPE_BITS. */
+export function slopeDenominator(slopes: readonly number[]): number {
+  for (let k = 0; k <= PWL_SLOPE_BITS; k++) if (slopes.every((a) => Number.isInteger(a * 2 ** k))) return 2 ** k;
+  return 2 ** PWL_SLOPE_BITS;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? Math.abs(a) : gcd(b, a % b));
+
+/**
+ * Abs or PRelu of an accumulator as out = pos x + mag |x| (QPwl). Returns false (the caller uses a table) when
+ * the result could exceed 2^50.
+ */
+function pushPwl(l: LutLayer, s: QState & { quant: AccQuant }, ctx: QuantizeContext): boolean {
+  const q = s.quant;
+  const n = q.lo.length;
+  const slopes = l.fn === 'abs' ? [] : l.slopes ?? new Array<number>(n).fill(l.alpha);
+  const D = l.fn === 'abs' ? 1 : slopeDenominator(slopes);
+  const pos: number[] = [];
+  const mag: number[] = [];
+  const scales: number[] = [];
+  const lo: number[] = [];
+  const hi: number[] = [];
+  const sign: number[] = [];
+  const bits: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let p = 0;
+    let m = 1;
+    let scale = q.scales[i];
+    if (l.fn === 'prelu') {
+      const a = Math.round(slopes[i] * D);
+      const g = gcd(D + a, D - a) || 1;
+      p = (D + a) / g;
+      m = (D - a) / g;
+      scale = (q.scales[i] * g) / (2 * D);
+    }
+    const f = (x: number) => p * x + m * Math.abs(x);
+    const vals = [f(q.lo[i]), f(q.hi[i]), ...(q.lo[i] < 0 && q.hi[i] > 0 ? [0] : [])];
+    const a = Math.min(...vals);
+    const b = Math.max(...vals);
+    if (!(Math.max(-a, b) <= MAX_ACC)) return false;
+    pos.push(p);
+    mag.push(m);
+    scales.push(scale);
+    lo.push(a);
+    hi.push(b);
+    const sg = q.lo[i] >= 0 ? 1 : q.hi[i] <= 0 ? -1 : 0;
+    sign.push(sg);
+    bits.push(sg === 0 ? bitsFor(Math.max(-q.lo[i], q.hi[i])) : 0);
+  }
+  ctx.push({
+    kind: 'pwl', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape,
+    fn: l.fn === 'abs' ? 'abs' : 'prelu', pos, mag, sign, bits, inQuant: q, outQuant: { kind: 'acc', scales, lo, hi },
+  });
+  return true;
+}
+
+const pwlQ: QLayerDef<QPwl> = {
+  reference: (l, [x]) => x.map((v, i) => l.pos[i] * v + l.mag[i] * Math.abs(v)),
+  emit(l, [x], w) {
+    const v = w.fresh('pwl');
+    w.line(`// ${l.name}: ${l.fn} of an accumulator, pos * x + mag * |x|`);
+    w.line(`var ${v}[${x.length}];`);
+    if (l.sign.some((sg) => sg === 0)) w.include('elementwise-abs.circom');
+    return x.map((e, i) => {
+      if (l.sign[i] !== 0) return emitLinearRow(w, `${v}[${i}]`, 0, [[l.pos[i] + l.sign[i] * l.mag[i], `(${e})`]]);
+      const id = w.fresh('abs');
+      w.line(`component ${id} = AbsAcc(${l.bits[i]});`);
+      w.bind(`${id}.x`, e);
+      return emitLinearRow(w, `${v}[${i}]`, 0, [[l.pos[i], `(${e})`], [l.mag[i], `${id}.out`]]);
+    });
+  },
+  constraints: (l) => l.bits.reduce((a, n, i) => a + (l.sign[i] === 0 ? n + 2 : 0), 0),
+  costFormula: 'per element: n + 2 (n bits of |x| < 2^n, 1 recomposition, 1 product), plus 1 binding when x is a linear combination; 0 where the sign of x is known',
+  bitsSummary: (l) => `|x| < 2^${Math.max(0, ...l.bits)}`,
+};
+
 // ---- Neg ----
 
 const negFloat: FloatLayerDef<NegLayer> = {
@@ -370,4 +455,4 @@ const negQ: QLayerDef<QNeg> = {
 
 /** Further element-wise layer kinds (see ElementwiseFloatLayer / ElementwiseQLayer). */
 export const elementwiseFloatDefs: { [K in ElementwiseFloatLayer['kind']]: FloatLayerDef<Extract<ElementwiseFloatLayer, { kind: K }>> } = { neg: negFloat };
-export const elementwiseQDefs: { [K in ElementwiseQLayer['kind']]: QLayerDef<Extract<ElementwiseQLayer, { kind: K }>> } = { neg: negQ };
+export const elementwiseQDefs: { [K in ElementwiseQLayer['kind']]: QLayerDef<Extract<ElementwiseQLayer, { kind: K }>> } = { neg: negQ, pwl: pwlQ };

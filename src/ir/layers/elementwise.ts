@@ -52,6 +52,25 @@ export interface QNeg extends QBase {
   outQuant: U8Quant | AccQuant;
 }
 
+/**
+ * Abs and PRelu on an accumulator, without requantization or table (circuits/elementwise-abs.circom):
+ *   out[i] = pos[i] * x[i] + mag[i] * |x[i]|
+ * x the accumulator's integers (Abs: pos 0, mag 1, exact; PRelu with slope a/D, D a power of two:
+ * pos = D + a, mag = D - a, divided by their common factor, at scale s_in * g / (2D)).
+ */
+export interface QPwl extends QBase {
+  kind: 'pwl';
+  fn: 'abs' | 'prelu';
+  pos: number[];
+  mag: number[];
+  /** Per element: 1 when x >= 0 for every admissible input, -1 when x <= 0 (|x| is then linear), 0: gadget. */
+  sign: number[];
+  /** Bits n of the |x| gadget (|x| < 2^n) where sign is 0. */
+  bits: number[];
+  inQuant: AccQuant;
+  outQuant: AccQuant;
+}
+
 /** Further element-wise layer kinds of this family (joined into FloatLayer / QLayer). */
 export type ElementwiseFloatLayer = NegLayer;
-export type ElementwiseQLayer = QNeg;
+export type ElementwiseQLayer = QNeg | QPwl;
