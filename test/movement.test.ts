@@ -327,3 +327,71 @@ describe('movement chain and variable-index Gather: compiled, proved, verified',
     expect(res.bundle.output.quantized).toEqual(runInteger(qq, quantizeInput(qq.input.quant, x)).map(String));
   }, 600_000);
 });
+
+/** Whether integer graph inputs are imported (the model-level plumbing: AccQuant inputs of scale 1). */
+function intInputsSupported(): boolean {
+  try {
+    const bytes = buildOnnxModel({ inputs: [{ name: 'ids', shape: [1, 2], elemType: 'int64' }], outputs: [{ name: 'y', shape: [] }], initializers: [F('T', [3, 2], [1, 2, 3, 4, 5, 6])], nodes: [N('Gather', ['T', 'ids'], 'y')], opset: 13 });
+    return importGraph(loadOnnx(bytes)).layers[0]?.kind === 'lookup';
+  } catch {
+    return false;
+  }
+}
+
+/** Token embedding: ids int64 [1, 5] (negative ids count from the end) -> Gather(table [8, 4], ids). */
+describe.runIf(intInputsSupported())('token embedding on an int64 graph input (negative indices)', () => {
+  const rnd = mulberry32(21);
+  const table = Array.from({ length: 32 }, () => Math.round((rnd() * 6 - 3) * 1000) / 1000);
+  const bytes = buildOnnxModel({
+    inputs: [{ name: 'ids', shape: [1, 5], elemType: 'int64' }], outputs: [{ name: 'y', shape: [1, 5, 4] }], opset: 13,
+    initializers: [F('table', [8, 4], table)], nodes: [N('Gather', ['table', 'ids'], 'y')],
+  });
+  // Calibration ids span [-8, 7]: the circuit's rows are all 16 of [-N, N).
+  const cal = [Float64Array.from([-8, 7, 0, 3, -1]), Float64Array.from([1, 2, -5, 6, 4])];
+  let q: QuantizedModel;
+  let r: CompileModelResult;
+  beforeAll(async () => {
+    q = quantizeModel(importGraph(loadOnnx(bytes)), cal);
+    await mkdir(ROOT, { recursive: true });
+    await writeFile(`${ROOT}/embedding.onnx`, bytes);
+    r = await compileModel(`${ROOT}/embedding.onnx`, { out: `${ROOT}/embedding`, calibration: cal });
+  }, 600_000);
+
+  it('matches onnxruntime within half an LSB of the table grid; 16 rows, 18 constraints per token', async () => {
+    const lk = q.layers[0] as QLookup;
+    expect([lk.kind, lk.lo, lk.count]).toEqual(['lookup', -8, 16]);
+    const session = await ort.InferenceSession.create(Buffer.from(bytes));
+    const s = (lk.outQuant as U8Quant).scale;
+    for (const ids of [[-8, -1, 0, 7, 3], [5, 5, -3, 2, -7]]) {
+      const o = Array.from((await session.run({ ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, 5]) })).y.data as Float32Array);
+      const out = dequantizeOutput(q.output.quant, runInteger(q, ids));
+      out.forEach((v, i) => expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual(s / 2 + 1e-9));
+    }
+    const e = emitCircuit(q);
+    expect(e.layers.find((l) => l.kind === 'lookup')!.constraints).toBe(5 * 18);
+    expect(r.manifest.circuit.constraints).toBe(e.constraints);
+  });
+
+  it('witness == integer reference; a wrong one-hot is rejected; proved and verified', async () => {
+    const ids = [-8, -1, 0, 7, 3];
+    const w = (await artifactWitness(r.dir, { in: ids })).values;
+    const nOut = 20;
+    expect(w.slice(1, 1 + nOut)).toEqual(runInteger(q, ids).map((v) => toField(v)));
+    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
+    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
+    expect(violatedConstraints(r1cs, w)).toEqual([]);
+    // Token 1 (id -1) selects row j = 7 of the rows -8..7; claim row 6 (id -2) instead.
+    const onehot = [...syms.keys()].filter((k) => /^main\.onehot\d+\.b\[7\]$/.test(k)).sort()[1];
+    const base = onehot.replace(/\[7\]$/, '');
+    expect(w[syms.get(`${base}[7]`)!]).toBe(1n);
+    const mw = [...w];
+    mw[syms.get(`${base}[7]`)!] = 0n;
+    mw[syms.get(`${base}[6]`)!] = 1n;
+    expect(violatedConstraints(r1cs, mw).length).toBeGreaterThan(0);
+    await setupKeys(r.dir);
+    const res = await prove(r.dir, ids);
+    const vk = await readVerificationKey(artifactPath(r.dir, 'vk'));
+    expect((await verifyBundle(res.bundle, vk)).valid).toBe(true);
+    expect(res.bundle.output.quantized).toEqual(runInteger(q, ids).map(String));
+  }, 600_000);
+});
