@@ -142,6 +142,41 @@ describe('ConvTranspose forms on their own vs onnxruntime', () => {
   });
 });
 
+describe('ConvTranspose in a QDQ model', () => {
+  it('keeps the model\'s int8 weights (per output channel, axis 1) and matches onnxruntime within 1%', async () => {
+    const b = new M.CtBuilder(41);
+    const [inC, coutG, k] = [2, 3, 3];
+    const ints = b.rand(inC * coutG * k * k, 120).map((v) => Math.round(v) + 0);
+    const scales = [0.004, 0.006, 0.003];
+    b.init('W.q', [inC, coutG, k, k], ints);
+    b.inits[b.inits.length - 1].dataType = 'int8';
+    b.init('W.s', [coutG], scales);
+    b.init('W.z', [coutG], [0, 0, 0]);
+    b.inits[b.inits.length - 1].dataType = 'int8';
+    b.init('x.s', [], [2 / 255]);
+    b.init('x.z', [], [128]);
+    b.inits[b.inits.length - 1].dataType = 'uint8';
+    const xq = b.node('QuantizeLinear', 'xq', ['x', 'x.s', 'x.z']);
+    const xd = b.node('DequantizeLinear', 'xd', [xq, 'x.s', 'x.z']);
+    const wd = b.node('DequantizeLinear', 'wd', ['W.q', 'W.s', 'W.z'], { axis: 1 });
+    const bias = b.init('B', [coutG], [0.05, -0.1, 0.02]);
+    const y = b.node('ConvTranspose', 'ct', [xd, wd, bias], { strides: [2, 2], pads: [1, 1, 1, 1] });
+    const p = prepare(b.model('ct_qdq', [1, inC, 3, 3], y, ['?', '?', '?', '?']));
+    await checkFloat(p);
+    const q = p.q.layers.find((l) => l.kind === 'convtranspose') as QConvTranspose;
+    // Output channel co, input channel ci, tap t: the model's W.q[ci][co][t].
+    for (let co = 0; co < coutG; co++) {
+      for (let ci = 0; ci < inC; ci++) {
+        for (let t = 0; t < k * k; t++) expect(q.weights[(co * inC + ci) * k * k + t]).toBe(ints[(ci * coutG + co) * k * k + t]);
+      }
+    }
+    expect(q.weightScales).toEqual(scales.map((v) => Math.fround(v)));
+    const { worst, n } = await quantizedError(p);
+    console.log(`ct_qdq: worst |quantized - onnxruntime| ${(100 * worst).toFixed(2)}% of the output range, ${n} inputs`);
+    expect(worst).toBeLessThanOrEqual(0.01);
+  });
+});
+
 const compiled = new Map<string, Promise<CompileModelResult>>();
 function compile(p: Prepared): Promise<CompileModelResult> {
   let r = compiled.get(p.m.name);

@@ -22,7 +22,7 @@
 import type { ConvTransposeFloatLayer, ConvTransposeGeometry, ConvTransposeLayer, ConvTransposeQLayer, QConvTranspose } from '../ir/layers/convtranspose.ts';
 import type { OnnxNode } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
-import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC, quantizeChannel, rowExpr, type Term } from './linear.ts';
+import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr, type Term } from './linear.ts';
 import type { CircuitWriter, FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 import { intsAttr, spatialOf } from './window.ts';
 
@@ -155,11 +155,27 @@ function importConvTranspose(node: OnnxNode, ctx: ImportContext): void {
     }
   }
   const lift = (v: number[]): [number, number] => (nd === 1 ? [1, v[0]] : [v[0], v[1]]);
+  // A DequantizeLinear of int8 weights (QDQ models): keep the model's integers, per tensor or per output
+  // channel (axis 1, group 1), in the same reordered layout.
+  let pinned: ConvTransposeLayer['pinned'];
+  const wq = w.quant;
+  if (wq && (wq.scales.length === 1 || (wq.axis === 1 && group === 1 && wq.scales.length === coutG))) {
+    const ints = new Int32Array(w.data.length);
+    for (let ci = 0; ci < inC; ci++) {
+      const grp = Math.floor(ci / cinG);
+      for (let cl = 0; cl < coutG; cl++) {
+        const c = wq.scales.length === 1 ? 0 : cl;
+        const co = grp * coutG + cl;
+        for (let t = 0; t < kk; t++) ints[(co * cinG + (ci - grp * cinG)) * kk + t] = wq.ints[(ci * coutG + cl) * kk + t] - wq.zeroPoints[c];
+      }
+    }
+    pinned = { ints, scales: Array.from({ length: outC }, (_, co) => wq.scales[wq.scales.length === 1 ? 0 : co % coutG]) };
+  }
   const layer: ConvTransposeLayer = {
     kind: 'convtranspose', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape, outShape: [1, outC, ...out],
     kernel: lift(k), strides: lift(strides), dilations: lift(dilations),
     pads: nd === 1 ? [0, pads[0], 0, pads[1]] : [pads[0], pads[1], pads[2], pads[3]],
-    inC, outC, group, weights, bias,
+    inC, outC, group, weights, bias, ...(pinned ? { pinned } : {}),
   };
   ctx.push(layer);
 }
@@ -201,7 +217,7 @@ const convTransposeFloat: FloatLayerDef<ConvTransposeLayer> = {
     for (let co = 0; co < l.outC; co++) {
       const grp = Math.floor(co / (l.outC / l.group));
       const inScales = Array.from({ length: per }, (_, t) => v.scales[(grp * cinG + Math.floor(t / kk)) * H * W]);
-      const ch = quantizeChannel(l.weights.subarray(co * per, (co + 1) * per), inScales, l.bias[co], undefined, u8);
+      const ch = quantizeChannel(l.weights.subarray(co * per, (co + 1) * per), inScales, l.bias[co], pinnedChannel(l.pinned, co, per), u8);
       weights.push(...ch.ints);
       bias.push(ch.bias);
       weightScales.push(ch.weightScale);

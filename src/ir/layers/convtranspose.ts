@@ -1,5 +1,5 @@
 /** ConvTranspose and 1-D convolutions (src/ops/convtranspose.ts). */
-import type { AccQuant, LayerBase, QBase } from '../types.ts';
+import type { AccQuant, LayerBase, PinnedWeights, QBase } from '../types.ts';
 
 /**
  * Geometry of a transposed convolution (2-D on [1, C, H, W], or 1-D on [1, C, L] as H = 1 with kernel [1, k]):
@@ -27,6 +27,8 @@ export interface ConvTransposeLayer extends LayerBase, ConvTransposeGeometry {
   kind: 'convtranspose';
   weights: Float64Array;
   bias: Float64Array;
+  /** int8 weights a QDQ model fixed (DequantizeLinear of a constant), in the same order as `weights`. */
+  pinned?: PinnedWeights;
 }
 
 /**
