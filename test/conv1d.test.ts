@@ -28,7 +28,7 @@ import type { FloatModel, QuantizedModel } from '../src/ir/types.ts';
 import { sizeOf } from '../src/ir/types.ts';
 import { mulberry32 } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
-import { artifactWitness } from '../src/prove/witness.ts';
+import { artifactWitness, computeWitness } from '../src/prove/witness.ts';
 import { calibrate, quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
 import { runFloat, runFloatAll } from '../src/reference/float.ts';
 import { runInteger } from '../src/reference/integer.ts';
@@ -171,6 +171,22 @@ for (const [key, make] of [['chain', M.conv1dChain], ['cnn1d', M.cnn1dModel]] as
       expect(rep.constraints).toBe(emitted.constraints);
       for (const x of xs.slice(0, 4)) {
         const w = await directWitness(`${dir}/circuit.circom`, { in: x.map(BigInt) });
+        expect(w.values.slice(1, 1 + nOut)).toEqual(runInteger(q, x).map((v) => toField(v)));
+      }
+    });
+
+    it('circom (circom2) compiles the loop form to the same count and witness', async () => {
+      if (p.m.name !== 'conv1d_chain') return;
+      const q = await readQuantizedModel(r.dir);
+      const emitted = emitCircuit(q, { unroll: false });
+      const dir = `${ROOT}/${p.m.name}-circom-loops`;
+      await mkdir(dir, { recursive: true });
+      await writeFile(`${dir}/circuit.circom`, emitted.source);
+      const rep = await compileWithBackend('circom', `${dir}/circuit.circom`, dir, 'auto', { witness: true });
+      expect(rep.constraints).toBe(emitted.constraints);
+      const nOut = sizeOf(q.output.shape);
+      for (const x of uint8Inputs(sizeOf(q.input.shape), 2, 13)) {
+        const w = await computeWitness(`${dir}/circuit_js/circuit.wasm`, { in: x.map(BigInt) });
         expect(w.values.slice(1, 1 + nOut)).toEqual(runInteger(q, x).map((v) => toField(v)));
       }
     });
