@@ -35,6 +35,8 @@ export interface RunOptions {
   visibility?: Partial<Visibility>;
   /** Size limits for compiling the model (see CompileModelOptions.limits); the defaults when left out. */
   limits?: Partial<ModelLimits>;
+  /** Sizes of symbolic input dimensions (see CompileModelOptions.dims); others are read from the input's nesting. */
+  dims?: Record<string, number>;
   progress?: ProgressReporter;
 }
 
@@ -67,6 +69,7 @@ export async function runModel(modelPath: string, opts: RunOptions): Promise<Run
     publicInputs: opts.publicInputs,
     visibility: opts.visibility,
     limits: opts.limits,
+    dims: opts.dims,
     progress,
   });
   const dir = compiled.dir;

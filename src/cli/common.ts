@@ -78,3 +78,52 @@ export function describeOutput(values: number[], spec: { dtype?: string }): { te
   const i = argmax(values);
   return { text: `${formatFloats(values)} (argmax ${i})`, argmax: i };
 }
+
+/** What a model's output spec says about its parts (several outputs, a left-out Softmax). */
+export interface OutputSpecLike {
+  name: string;
+  shape: number[];
+  dtype?: string;
+  softmaxOmitted?: string;
+  parts?: { name: string; shape: number[]; offset: number; dtype?: string; softmaxOmitted?: string }[];
+}
+
+/** One graph output as `run`, `prove` and `verify` show it (JSON `outputs`). */
+export interface ShownOutput {
+  name: string;
+  shape: number[];
+  dtype?: string;
+  /** The final Softmax/LogSoftmax the circuit leaves out: `values` are the logits before it. */
+  softmaxOmitted?: string;
+  values: number[];
+  argmax: number | null;
+}
+
+/**
+ * The proven output per graph output, honestly labelled: an output whose final Softmax the circuit leaves out
+ * is "logits (Softmax omitted)", not the Softmax's probabilities. Human lines, and the JSON list.
+ */
+export function describeOutputs(values: number[], spec: OutputSpecLike): { lines: string[]; outputs: ShownOutput[] } {
+  const parts = spec.parts ?? [{ ...spec, offset: 0 }];
+  const outputs: ShownOutput[] = [];
+  const lines: string[] = [];
+  for (const p of parts) {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    const v = values.slice(p.offset, p.offset + n);
+    const shown = describeOutput(v, p);
+    outputs.push({ name: p.name, shape: p.shape, ...(p.dtype ? { dtype: p.dtype } : {}), ...(p.softmaxOmitted ? { softmaxOmitted: p.softmaxOmitted } : {}), values: v, argmax: shown.argmax });
+    const what = p.softmaxOmitted ? `logits (${p.softmaxOmitted} omitted: the circuit proves the values before it, same argmax) ` : '';
+    if (!spec.parts && !p.softmaxOmitted) lines.push(`output: ${shown.text}`);
+    else lines.push(`output '${p.name}' [${p.shape}]: ${what}${shown.text}`);
+  }
+  return { lines, outputs };
+}
+
+/** `--dim NAME=N` (repeatable), shared by compile, run and inspect. */
+export const dimOption = {
+  dim: {
+    type: 'string',
+    array: true,
+    describe: 'Size of a symbolic input dimension, NAME=N (the ONNX dim_param, or INPUT[i] for an unnamed one); repeatable. Default: read from the input/calibration file\'s nesting; the batch dimension is 1',
+  },
+} as const;

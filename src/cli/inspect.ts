@@ -8,8 +8,8 @@ import { flattenCalibration } from '../io/input.ts';
 import { quantizeModel } from '../quantize/quantize.ts';
 import { DEFAULT_VISIBILITY, INPUT_VISIBILITIES, OUTPUT_VISIBILITIES, type PublicInputLayout, type Visibility } from '../verify/layout.ts';
 import type { QuantizedModel } from '../ir/types.ts';
-import { resolveVisibility } from '../compile/model.ts';
-import { emit, globalOptions, readInputFile, type GlobalArgs } from './common.ts';
+import { parseDimArgs, resolveVisibility } from '../compile/model.ts';
+import { dimOption, emit, globalOptions, readInputFile, type GlobalArgs } from './common.ts';
 import { publicInputsOption, visibilityFromArgs, visibilityOptions, visibilityText, type VisibilityArgs } from './compile.ts';
 
 /**
@@ -33,6 +33,7 @@ interface Args extends GlobalArgs, VisibilityArgs {
   target: string;
   calibration?: string;
   publicInputs?: PublicInputLayout;
+  dim?: string[];
 }
 
 interface Row {
@@ -64,6 +65,7 @@ export const inspectCommand: CommandModule<object, Args> = {
         'public-inputs': { choices: publicInputsOption['public-inputs'].choices, describe: 'Public-input layout to cost (default: a DIR\'s own, else plain)' },
         // No defaults: a compiled DIR shows its own visibility unless another is asked for.
         ...visibilityOptions,
+        ...dimOption,
       }) as never,
   async handler(args) {
     if (!existsSync(args.target)) throw new InputError(`'${args.target}' does not exist.`);
@@ -80,8 +82,9 @@ export const inspectCommand: CommandModule<object, Args> = {
       ? { fixed: visibilityOf(manifest!).params === 'fixed' ? await readQuantizedModel(args.target) : null, hashed: visibilityOf(manifest!).params === 'hashed' ? await readQuantizedModel(args.target) : null }
       : args.calibration
         ? await (async () => {
-            const { model } = await loadModelFile(args.target);
-            const cal = flattenCalibration(await readInputFile(args.calibration, 'calibration'), model.input, args.calibration);
+            const calJson = await readInputFile(args.calibration, 'calibration');
+            const { model } = await loadModelFile(args.target, { dims: parseDimArgs(args.dim), sample: Array.isArray(calJson) ? calJson[0] : undefined });
+            const cal = flattenCalibration(calJson, model.input, args.calibration);
             return { fixed: quantizeModel(model, cal), hashed: quantizeModel(model, cal, { privateParams: true }) };
           })()
         : null;
@@ -107,7 +110,7 @@ export const inspectCommand: CommandModule<object, Args> = {
         extra = { ...extra, compiledConstraints: m.circuit.constraints, wires: m.circuit.wires, publicSignals: m.circuit.publicSignals, keyKind: m.setup?.keyKind ?? null };
       }
     } else {
-      const { model } = await loadModelFile(args.target);
+      const { model } = await loadModelFile(args.target, { dims: parseDimArgs(args.dim) });
       rows = model.layers.map((l) => ({ layer: l.name, op: l.kind, shape: `[${l.inShape}] -> [${l.outShape}]`, bits: '-', constraints: null }));
       if (model.notes.length) extra = { notes: model.notes.join('; ') };
     }

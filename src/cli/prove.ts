@@ -9,7 +9,7 @@ export function parseHexSalt(text: string): bigint {
   return parseSalt(/^0x/i.test(t) ? t : `0x${t}`);
 }
 import type { ParamSet } from '../ir/params.ts';
-import { describeOutput, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+import { describeOutput, describeOutputs, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
 interface Args extends GlobalArgs {
   dir: string;
@@ -51,17 +51,18 @@ export const proveCommand: CommandModule<object, Args> = {
     const { bundle, timings, path } = r;
     const out = bundle.output.values;
     const shown = describeOutput(out, bundle.quantization.output);
+    const each = describeOutputs(out, bundle.quantization.output);
     const c = bundle.commitments ?? {};
     emit(
       args,
       {
-        bundle: path, output: out, quantized: bundle.output.quantized, argmax: shown.argmax, commitments: bundle.commitments ?? null,
+        bundle: path, output: out, quantized: bundle.output.quantized, argmax: shown.argmax, outputs: each.outputs, commitments: bundle.commitments ?? null,
         opening: r.openingPath ?? null, timings, peakRssMiB: peakRssMiB(),
       },
       () =>
         [
           `bundle: ${path}`,
-          `output: ${shown.text}`,
+          ...each.lines,
           ...(['input', 'output', 'params'] as const).filter((k) => c[k] !== undefined).map((k) => `${k} commitment: ${c[k]}`),
           ...(r.openingPath ? [`opening of the hashed input (keep it private; \`zkonnx verify --open-input\` checks it): ${r.openingPath}`] : []),
           `witness ${timings.witnessSeconds.toFixed(3)} s, proof ${timings.proveSeconds.toFixed(3)} s`,

@@ -3,7 +3,8 @@ import { backendOf, publicInputLayoutOf, visibilityOf } from '../artifacts/manif
 import { runModel } from '../run.ts';
 import type { PublicInputLayout } from '../verify/layout.ts';
 import { backendOptions, limitsFromArgs, modelLimitOptions, publicInputsOption, visibilityFromArgs, visibilityOptions, visibilityText, type BackendArgs, type ModelLimitArgs, type VisibilityArgs } from './compile.ts';
-import { describeOutput, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+import { describeOutput, describeOutputs, dimOption, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+import { parseDimArgs } from '../compile/model.ts';
 
 interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs, VisibilityArgs {
   model: string;
@@ -13,6 +14,7 @@ interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs, VisibilityArgs {
   dir?: string;
   ptau?: string;
   publicInputs: PublicInputLayout;
+  dim?: string[];
 }
 
 export const runCommand: CommandModule<object, Args> = {
@@ -32,27 +34,29 @@ export const runCommand: CommandModule<object, Args> = {
         ...publicInputsOption,
         ...visibilityOptions,
         ...modelLimitOptions,
+        ...dimOption,
       }) as never,
   async handler(args) {
     const progress = progressFor(args);
     const input = await readInputFile(args.input, 'input');
     const calibration = args.calibration ? { json: await readInputFile(args.calibration, 'calibration'), source: args.calibration } : undefined;
-    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, backend: args.backend, circom: args.circom, publicInputs: args.publicInputs, visibility: visibilityFromArgs(args), limits: limitsFromArgs(args), progress });
+    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, backend: args.backend, circom: args.circom, publicInputs: args.publicInputs, visibility: visibilityFromArgs(args), limits: limitsFromArgs(args), dims: parseDimArgs(args.dim), progress });
     if (r.manifest.setup?.keyKind === 'dev' && !args.quiet) {
       process.stderr.write('warning: dev key (single-party setup on this machine): fine for development, not for production\n');
     }
     const out = r.bundle.output.values;
     const v = r.verification;
     const shown = describeOutput(out, r.bundle.quantization.output);
+    const each = describeOutputs(out, r.bundle.quantization.output);
     emit(
       args,
       {
-        valid: v.valid, reason: v.reason, output: out, argmax: shown.argmax, constraints: r.manifest.circuit.constraints,
+        valid: v.valid, reason: v.reason, output: out, argmax: shown.argmax, outputs: each.outputs, constraints: r.manifest.circuit.constraints,
         publicInputLayout: publicInputLayoutOf(r.manifest), visibility: visibilityOf(r.manifest), commitments: r.bundle.commitments ?? null, backend: backendOf(r.manifest), dir: r.dir, vk: r.vk, bundle: r.bundlePath, opening: r.openingPath ?? null, keyKind: r.manifest.setup?.keyKind, calibratedOnInput: r.calibratedOnInput, timings: r.timings,
       },
       () =>
         [
-          `output: ${shown.text}`,
+          ...each.lines,
           `circuit: ${r.manifest.circuit.constraints} constraints, ${publicInputLayoutOf(r.manifest)} public inputs, backend ${backendOf(r.manifest)} (${r.dir})`,
           `visibility: ${visibilityText(visibilityOf(r.manifest))}`,
           `bundle: ${r.bundlePath}`,

@@ -5,11 +5,11 @@ import { vkHash } from '../verify/canonical.ts';
 import { parseVerificationKey } from '../verify/key.ts';
 import type { ProofBundle } from '../verify/types.ts';
 import { verifyBundle } from '../verify/verify.ts';
-import { describeOutput, emit, globalOptions, type GlobalArgs } from './common.ts';
+import { describeOutput, describeOutputs, emit, globalOptions, type GlobalArgs } from './common.ts';
 import { InputError } from '../errors.ts';
 import { OPENING_FORMAT } from '../prove/prove.ts';
 import { flattenInput } from '../io/input.ts';
-import { quantizeInput } from '../ir/quant.ts';
+import { quantizeModelInput } from '../ir/io.ts';
 import { commitModel } from '../compile/commit.ts';
 import { paramSetCommitment } from '../ir/params.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
@@ -42,7 +42,7 @@ async function openingFrom(path: string, saltText: string | undefined, vk: Zkonn
   }
   if (saltText === undefined) throw new InputError(`--open-input '${path}' is an input file, not an opening: give its salt with --salt HEX.`, { hint: '`zkonnx prove` writes the opening (input and salt) beside the bundle as *.opening.json.' });
   const flat = flattenInput(json, vk.zkonnx.input);
-  return { input: quantizeInput(vk.zkonnx.input.quant, flat), salt: parseHexSalt(saltText) };
+  return { input: quantizeModelInput(vk.zkonnx.input, flat), salt: parseHexSalt(saltText) };
 }
 
 /** `--model FILE`: the parameter commitment of a weight-set file, or of an ONNX model (--calibration or --like). */
@@ -106,18 +106,19 @@ export const verifyCommand: CommandModule<object, Args> = {
     const ms = performance.now() - t0;
     const vkSha256 = await vkHash(vk);
     const shown = r.valid ? describeOutput(r.output, vk.zkonnx.output) : null;
+    const each = r.valid ? describeOutputs(r.output, vk.zkonnx.output) : null;
     emit(
       args,
       // keyKind is the key's own claim (keyKindChecked: false); vkSha256 is what to pin once the key is checked.
       {
-        valid: r.valid, reason: r.reason, output: r.output, argmax: shown?.argmax ?? null, keyKind: r.keyKind ?? null, keyKindChecked: false, vkSha256,
+        valid: r.valid, reason: r.reason, output: r.output, argmax: shown?.argmax ?? null, outputs: each?.outputs ?? null, keyKind: r.keyKind ?? null, keyKindChecked: false, vkSha256,
         commitments: (r.valid ? r.commitments : undefined) ?? null, inputOpened: r.valid && opening !== undefined, paramsChecked: r.valid && paramsCommitment !== undefined, ms, peakRssMiB: peakRssMiB(),
       },
       () =>
         r.valid
           ? [
               `valid: the proof verified (${ms.toFixed(1)} ms)`,
-              `output: ${shown!.text}`,
+              ...each!.lines,
               ...(['input', 'output', 'params'] as const).filter((k) => r.commitments?.[k] !== undefined).map((k) => `${k} commitment: ${r.commitments![k]}`),
               ...(opening ? [`the input commitment opens to '${args.openInput}'`] : []),
               ...(paramsCommitment !== undefined

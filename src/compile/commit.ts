@@ -37,7 +37,9 @@ export interface CommitModelResult {
 
 /** The uint8 grid of a layer's input tensor in a quantized model (a requantization's output, or the model input). */
 function inputGrid(model: QuantizedModel, tensor: string): U8Quant | undefined {
-  if (tensor === model.input.name) return model.input.quant;
+  const part = model.input.parts?.find((p) => p.name === tensor);
+  if (part) return part.quant?.kind === 'u8' ? part.quant : undefined;
+  if (!model.input.parts && tensor === model.input.name) return model.input.quant;
   const producer = model.layers.find((l) => l.output === tensor);
   return producer?.outQuant.kind === 'u8' ? producer.outQuant : undefined;
 }

@@ -14,7 +14,7 @@ import { serializeQuantizedModel } from '../ir/serialize.ts';
 import { paramLayout } from '../ir/params.ts';
 import type { FloatModel } from '../ir/types.ts';
 import { loadOnnx } from '../onnx/load.ts';
-import { flattenCalibration } from '../io/input.ts';
+import { dimsFromInput, flattenCalibration } from '../io/input.ts';
 import { calibrationHash, DEFAULT_MULTIPLIER_BITS, quantizeModel } from '../quantize/quantize.ts';
 import { sha256File } from '../artifacts/io.ts';
 import { stageArtifacts, withDirLock, type ArtifactStage } from '../artifacts/lock.ts';
@@ -72,6 +72,11 @@ export interface CompileModelOptions {
    * is refused with ModelLimitError before the work it would cost.
    */
   limits?: Partial<ModelLimits>;
+  /**
+   * Sizes of symbolic input dimensions (ONNX dim_param names, or `input[i]`; `--dim NAME=N`). Others are read
+   * from the first calibration sample's nesting when it is nested as the tensor's shape.
+   */
+  dims?: Record<string, number>;
   progress?: ProgressReporter;
 }
 
@@ -86,7 +91,7 @@ export interface CompileModelResult {
  * Read and import an ONNX file, with errors that name the file. Size limits (default DEFAULT_MODEL_LIMITS)
  * are checked before the file is read (its size) and before it is decoded (nodes, constant data).
  */
-export async function loadModelFile(path: string, opts: { limits?: Partial<ModelLimits> } = {}): Promise<{ bytes: Uint8Array; model: FloatModel }> {
+export async function loadModelFile(path: string, opts: { limits?: Partial<ModelLimits>; dims?: Record<string, number>; sample?: unknown } = {}): Promise<{ bytes: Uint8Array; model: FloatModel }> {
   const limits = resolveModelLimits(opts.limits);
   const source = `'${path}'`;
   let bytes: Uint8Array;
@@ -97,7 +102,29 @@ export async function loadModelFile(path: string, opts: { limits?: Partial<Model
     if (e instanceof ModelLimitError) throw e;
     throw new InputError(`Cannot read model '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, { cause: e });
   }
-  return { bytes, model: importGraph(loadOnnx(bytes, source, { checkSize: (size) => checkGraphSize(size, limits, source) })) };
+  const g = loadOnnx(bytes, source, { checkSize: (size) => checkGraphSize(size, limits, source) });
+  // Symbolic dimensions: given ones first, then what the sample's nesting says.
+  const dims = { ...(opts.sample === undefined ? {} : dimsFromInput(g.inputs, opts.sample)), ...checkedDims(opts.dims) };
+  return { bytes, model: importGraph(g, { dims }) };
+}
+
+/** Dimension sizes given by a caller: positive integers (InputError naming the dimension otherwise). */
+export function checkedDims(dims: Record<string, number> | undefined): Record<string, number> {
+  for (const [k, v] of Object.entries(dims ?? {})) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new InputError(`Dimension '${k}' must be a positive integer, got ${v}.`, { hint: 'Give --dim NAME=N with N >= 1.' });
+  }
+  return { ...dims };
+}
+
+/** `--dim NAME=N` values (repeatable) as a dims record; InputError on a malformed one. */
+export function parseDimArgs(args: readonly string[] | string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of args === undefined ? [] : Array.isArray(args) ? args : [args]) {
+    const m = /^(.+)=(\d+)$/.exec(String(a));
+    if (!m) throw new InputError(`--dim '${a}' is not NAME=N.`, { hint: 'For example --dim seq=16 (the ONNX dim_param), or --dim x[1]=16 for an unnamed dimension of input x.' });
+    out[m[1]] = Number(m[2]);
+  }
+  return checkedDims(out);
 }
 
 /** The artifact name for a model file: its base name, or its folder's name for a generic 'model.onnx'. */
@@ -130,7 +157,13 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   const progress = opts.progress ?? silentProgress;
   const dir = opts.out ?? defaultArtifactDir(modelNameFromPath(modelPath));
   const limits = resolveModelLimits(opts.limits);
-  const { model } = await loadModelFile(modelPath, { limits });
+  const sample = Array.isArray(opts.calibration) ? undefined : Array.isArray(opts.calibration.json) ? opts.calibration.json[0] : undefined;
+  const { model } = await loadModelFile(modelPath, { limits, dims: opts.dims, sample });
+  const intInput = model.input.parts?.find((p) => p.dtype !== undefined);
+  const vis0 = resolveVisibility(opts.visibility);
+  if (intInput && ((opts.publicInputs ?? 'plain') !== 'plain' || vis0.input !== 'public')) {
+    throw new InputError(`'${modelPath}' has an integer input ('${intInput.name}', ${intInput.dtype}): it needs --public-inputs plain and --input-visibility public (packed, hashed and private inputs are bytes).`);
+  }
   const multiplierBits = opts.multiplierBits ?? DEFAULT_MULTIPLIER_BITS;
   const samples = Array.isArray(opts.calibration)
     ? opts.calibration

@@ -7,6 +7,8 @@ import type { QuantizedModel } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { qDef } from '../ops/registry.ts';
 import type { CircuitWriter } from '../ops/types.ts';
+import { bitsFor } from '../ops/types.ts';
+import { integerBounds, isIntegerPart, partsOf } from '../ir/io.ts';
 import { DEFAULT_VISIBILITY, PACK_BYTES as PACK, packedSignalBytes, parsePublicInputLayout, type PublicInputLayout, type Visibility } from '../verify/layout.ts';
 import { COMMITMENT_COST_FORMULA, commitmentCost, TAG_INPUT, TAG_OUTPUT, TAG_PARAMS } from '../verify/commitment.ts';
 import { paramLayout, paramsLengthWord } from '../ir/params.ts';
@@ -31,7 +33,10 @@ export interface EmittedCircuit {
   layers: LayerCost[];
   /** Constraints binding the public outputs. */
   outputConstraints: number;
-  /** Constraints unpacking the public input (0 for the plain layout; else also a line of `layers`). */
+  /**
+   * Constraints unpacking the public input (0 for the plain layout; else also a line of `layers`) and
+   * range-checking integer inputs (also lines of `layers`).
+   */
   inputConstraints: number;
   publicInputLayout: PublicInputLayout;
   visibility: Visibility;
@@ -75,7 +80,36 @@ export function unpackConstraints(nInputs: number): number {
 export function gadgetConstraints(model: QuantizedModel, layout: PublicInputLayout = 'plain', visibility: Visibility = DEFAULT_VISIBILITY): number {
   const unpack = layout === 'packed' && visibility.input === 'public' ? unpackConstraints(sizeOf(model.input.shape)) : 0;
   const extra = visibilityLines(model, visibility).reduce((a, l) => a + l.constraints, 0);
-  return model.layers.reduce((a, l) => a + qDef(l).constraints(l), unpack + extra);
+  const ints = integerInputLines(model).reduce((a, l) => a + l.constraints, 0);
+  return model.layers.reduce((a, l) => a + qDef(l).constraints(l), unpack + extra + ints);
+}
+
+/**
+ * Range check of an integer input element with bounds [lo, hi] (circuits/intrange.circom OffsetRange), B the
+ * bits of hi - lo: B + 1 when hi - lo + 1 == 2^B (one check), else 2 (B + 1); a bool input ([0, 1]) costs 1.
+ */
+export const INT_INPUT_COST_FORMULA = 'per element: B + 1 if hi - lo + 1 = 2^B, else 2 (B + 1), B = bits(hi - lo); bool [0, 1]: 1';
+
+/** The checks of one integer input part: bits, whether the upper bound needs its own check, cost per element. */
+export function integerRangeOf(lo: number, hi: number): { bits: number; upper: boolean; perElement: number } {
+  const d = hi - lo;
+  const bits = bitsFor(d);
+  const upper = 2 ** bits !== d + 1;
+  const one = bits + 1 - (bits === 1 && lo === 0 ? 1 : 0);
+  return { bits, upper, perElement: upper ? one + bits + 1 : one };
+}
+
+/** The cost lines of the integer inputs' range checks (one per integer input part). */
+export function integerInputLines(model: QuantizedModel): LayerCost[] {
+  return (model.input.parts ?? []).filter(isIntegerPart).map((p) => {
+    const { lo, hi } = integerBounds(p);
+    const r = integerRangeOf(lo, hi);
+    const n = sizeOf(p.shape);
+    return {
+      index: -1, name: `${p.name}:range`, kind: 'input-range', inShape: p.shape, outShape: p.shape,
+      constraints: n * r.perElement, formula: INT_INPUT_COST_FORMULA, bits: `${p.dtype ?? 'int'} [${lo}, ${hi}], ${r.bits}b${r.upper ? ' x 2' : ''}`,
+    };
+  });
 }
 
 /** Range check of a private bias (circuits/range.circom SignedRange). */
@@ -199,7 +233,12 @@ export function emitCircuit(model: QuantizedModel, opts: EmitOptions = {}): Emit
   };
   const nInputs = sizeOf(model.input.shape);
   const nOutputs = sizeOf(model.output.shape);
-  const env = new Map<string, string[]>([[model.input.name, Array.from({ length: nInputs }, (_, i) => `in[${i}]`)]]);
+  const intParts = (model.input.parts ?? []).filter(isIntegerPart);
+  if (intParts.length && (layout !== 'plain' || vis.input !== 'public')) {
+    throw new TypeError(`integer input '${intParts[0].name}' needs the plain public-input layout and a public input (its values are not bytes)`);
+  }
+  const env = new Map<string, string[]>();
+  for (const p of partsOf(model.input)) env.set(p.name, Array.from({ length: sizeOf(p.shape) }, (_, i) => `in[${p.offset + i}]`));
   // Declarations: main's outputs first (their order is the public signals' order: src/verify/layout.ts
   // signalLayout), then its inputs.
   const header: string[] = [];
@@ -257,6 +296,24 @@ export function emitCircuit(model: QuantizedModel, opts: EmitOptions = {}): Emit
   } else {
     header.push(`    signal input in[${nInputs}];`);
   }
+  // Integer inputs: every element range-checked to its part's bounds (circuits/intrange.circom).
+  intParts.forEach((p, k) => {
+    const { lo, hi } = integerBounds(p);
+    const r = integerRangeOf(lo, hi);
+    const n = sizeOf(p.shape);
+    includes.add('intrange.circom');
+    header.push(
+      `    // integer input '${p.name.replace(/[\r\n]/g, ' ')}' (${p.dtype ?? 'int'}): each element in [${lo}, ${hi}]`,
+      `    component intLo${k}[${n}];`,
+      ...(r.upper ? [`    component intHi${k}[${n}];`] : []),
+      `    for (var i = 0; i < ${n}; i++) {`,
+      `        intLo${k}[i] = OffsetRange(${r.bits}, ${-lo}, 1);`,
+      `        intLo${k}[i].in <== in[${p.offset} + i];`,
+      ...(r.upper ? [`        intHi${k}[i] = OffsetRange(${r.bits}, ${hi}, -1);`, `        intHi${k}[i].in <== in[${p.offset} + i];`] : []),
+      '    }',
+    );
+  });
+  const intLines = integerInputLines(model);
   if (pl) {
     const e = packedSignalBytes(pl.nWeights).length;
     includes.add('pack.circom');
@@ -296,7 +353,7 @@ export function emitCircuit(model: QuantizedModel, opts: EmitOptions = {}): Emit
       constraints: def.constraints(l) + bindings - before, formula: def.costFormula, bits: def.bitsSummary(l),
     };
   });
-  const x = env.get(model.outputTensor)!;
+  const x = model.output.parts ? model.output.parts.flatMap((p) => env.get(p.tensor!)!) : env.get(model.outputTensor)!;
   let outCost: number;
   if (vis.output === 'hashed') {
     includes.add('hash.circom');
@@ -338,8 +395,8 @@ export function emitCircuit(model: QuantizedModel, opts: EmitOptions = {}): Emit
   const vlines = visibilityLines(model, vis);
   const outLine = vlines.find((l) => l.name === 'output-commit');
   if (outLine) outLine.constraints += outCost;
-  const all = [...unpack, ...vlines, ...layers];
-  const inputConstraints = unpack.reduce((a, l) => a + l.constraints, 0);
+  const all = [...unpack, ...intLines, ...vlines, ...layers];
+  const inputConstraints = [...unpack, ...intLines].reduce((a, l) => a + l.constraints, 0);
   const visibilityConstraints = vlines.reduce((a, l) => a + l.constraints, 0);
   const constraints = all.reduce((a, l) => a + l.constraints, 0) + (vis.output === 'hashed' ? 0 : outCost);
   return {

@@ -18,7 +18,8 @@ import { dataTypeName } from '../onnx/load.ts';
 import { foldNode } from '../ops/fold.ts';
 import { onnxImporters, supportedOps } from '../ops/registry.ts';
 import type { Activation, ImportContext } from '../ops/types.ts';
-import { firstNonFinite, type FloatLayer, type FloatModel } from './types.ts';
+import { firstNonFinite, type FloatLayer, type FloatModel, type IoSpec, type TensorPart, type TensorSpec } from './types.ts';
+import { refusedOps } from '../ops/qdq.ts';
 
 /** The non-finite values of a tensor: how many of each kind, and where the first one is. */
 interface NonFinite {
@@ -56,41 +57,91 @@ function nonFiniteParameter(layer: FloatLayer): string | undefined {
   return firstNonFinite(layer, (path) => layer.kind === 'clip' && (path === 'lo' || path === 'hi'));
 }
 
-export function importGraph(g: OnnxGraph): FloatModel {
+export interface ImportOptions {
+  /**
+   * Sizes of symbolic input dimensions (ONNX dim_param names, or `input[i]` for an unnamed unknown dimension i
+   * of an input). The batch dimension (a symbolic or unknown first dimension) is 1 unless given here.
+   */
+  dims?: Record<string, number>;
+}
+
+/** Float element types zkonnx reads an input of as reals. */
+const FLOAT_TYPES = new Set([1, 10, 11, 16]);
+
+/**
+ * ONNX ops whose output has the shape of their (first) input: when such a node cannot be imported, later nodes
+ * are still checked with that shape.
+ */
+const SHAPE_PRESERVING = new Set([
+  'Abs', 'Acos', 'Acosh', 'Asin', 'Asinh', 'Atan', 'Atanh', 'BitShift', 'Cast', 'CastLike', 'Ceil', 'Celu', 'Clip', 'Cos', 'Cosh', 'Dropout',
+  'Elu', 'Erf', 'Exp', 'Floor', 'Gelu', 'HardSigmoid', 'HardSwish', 'Hardmax', 'Identity', 'IsInf', 'IsNaN', 'LeakyRelu', 'Log',
+  'LogSoftmax', 'LpNormalization', 'Mish', 'Neg', 'Not', 'PRelu', 'Reciprocal', 'Relu', 'Round', 'Selu', 'Shrink', 'Sigmoid', 'Sign',
+  'Sin', 'Sinh', 'Softmax', 'Softplus', 'Softsign', 'Sqrt', 'Tan', 'Tanh', 'ThresholdedRelu', 'QuantizeLinear', 'DequantizeLinear',
+  'DynamicQuantizeLinear', 'LayerNormalization', 'InstanceNormalization', 'BatchNormalization', 'MeanVarianceNormalization',
+]);
+
+export function importGraph(g: OnnxGraph, opts: ImportOptions = {}): FloatModel {
   const issues: ModelIssue[] = [];
   const constants = new Map<string, OnnxTensor>(g.initializers);
   const layers: FloatLayer[] = [];
   const notes: string[] = [];
+  const dimsGiven = opts.dims ?? {};
+  let unsupportedOp = false;
 
-  if (g.inputs.length !== 1) {
-    issues.push({ node: '(graph)', op: 'input', message: `models must have exactly one input, this one has ${g.inputs.length} (${g.inputs.map((i) => i.name).join(', ')})` });
-  }
-  if (g.outputs.length !== 1) {
-    issues.push({ node: '(graph)', op: 'output', message: `models must have exactly one output, this one has ${g.outputs.length}` });
-  }
-  const inputInfo = g.inputs[0];
-  const inputShape: number[] = [];
-  if (inputInfo) {
-    if (inputInfo.elemType !== 1) issues.push({ node: '(graph)', op: 'input', message: `input '${inputInfo.name}' must be FLOAT, got ${dataTypeName(inputInfo.elemType)}` });
-    inputInfo.dims.forEach((d, i) => {
-      if (typeof d === 'number') inputShape.push(d);
-      else if (i === 0) inputShape.push(1); // a symbolic batch dimension: we prove one sample
-      else issues.push({ node: '(graph)', op: 'input', message: `input dimension ${i} is symbolic ('${d}'); only the batch dimension may be` });
-    });
-    if (inputShape.length === 0) issues.push({ node: '(graph)', op: 'input', message: `input '${inputInfo.name}' has no shape` });
-  }
-  const outputName = g.outputs[0]?.name;
+  if (g.inputs.length === 0) issues.push({ node: '(graph)', op: 'input', message: 'the graph has no input (every graph input is an initializer)' });
+  if (g.outputs.length === 0) issues.push({ node: '(graph)', op: 'output', message: 'the graph has no output' });
 
   // ONNX name -> activation (aliases resolve to the tensor that holds the data).
   const acts = new Map<string, Activation>();
-  if (inputInfo) acts.set(inputInfo.name, { name: inputInfo.name, shape: inputShape });
+  // Tensors whose shape is unknown past a problem: nodes reading them are checked for op support only.
+  const unknown = new Set<string>();
+  const inputs: (TensorSpec & { offset: number })[] = [];
+  let offset = 0;
+  let nonFloatInput = false;
+  for (const info of g.inputs) {
+    const shape: number[] = [];
+    let ok = true;
+    let dtype: string | undefined;
+    if (!FLOAT_TYPES.has(info.elemType)) {
+      if (INTEGER_TYPES.has(info.elemType)) {
+        dtype = dataTypeName(info.elemType).toLowerCase();
+        nonFloatInput = true;
+      } else {
+        issues.push({ node: '(graph)', op: 'input', message: `input '${info.name}' has type ${dataTypeName(info.elemType)}; zkonnx takes float, integer and bool inputs` });
+      }
+    }
+    info.dims.forEach((d, i) => {
+      const key = typeof d === 'string' && d !== '?' ? d : `${info.name}[${i}]`;
+      if (typeof d === 'number') shape.push(d);
+      else if (key in dimsGiven) shape.push(dimsGiven[key]);
+      else if (i === 0) shape.push(1); // the batch dimension: we prove one sample
+      else {
+        ok = false;
+        issues.push({
+          node: '(graph)', op: 'input',
+          message: `input '${info.name}' dimension ${i} is ${d === '?' ? 'unknown' : `symbolic ('${d}')`}: give its size with --dim ${key}=N (library: dims { '${key}': N }), or give the input and calibration files nested as the tensor's shape`,
+        });
+      }
+    });
+    if (info.dims.length === 0 && info.elemType !== 0) {
+      // A scalar input (rank 0) is one element.
+    }
+    if (ok) acts.set(info.name, { name: info.name, shape: shape.length ? shape : [1] });
+    else unknown.add(info.name);
+    inputs.push({ name: info.name, shape: shape.length ? shape : [1], ...(dtype ? { dtype } : {}), offset });
+    offset += shape.reduce((a, b) => a * b, 1);
+  }
+  const outputNames = new Set(g.outputs.map((o) => o.name));
+  const softmaxOmitted = new Map<string, 'Softmax' | 'LogSoftmax'>();
+
   const producers = new Map<string, FloatLayer>();
   const consumers = new Map<string, number>();
   for (const n of g.nodes) for (const i of new Set(n.inputs)) if (i) consumers.set(i, (consumers.get(i) ?? 0) + 1);
-  const uses = (onnxName: string) => (consumers.get(onnxName) ?? 0) + (onnxName === outputName ? 1 : 0);
+  const graphOutputUses = (onnxName: string) => g.outputs.filter((o) => o.name === onnxName).length;
+  const uses = (onnxName: string) => (consumers.get(onnxName) ?? 0) + graphOutputUses(onnxName);
   // Uses of each IR tensor, over every ONNX name that aliases it: folding into a producer needs exactly one.
   const tensorUses = new Map<string, number>();
-  let broken = issues.length > 0;
+  for (const i of g.inputs) tensorUses.set(i.name, uses(i.name));
 
   // Non-finite values: which node made each constant, and what is wrong with each constant (computed once).
   const madeBy = new Map<string, string>();
@@ -104,13 +155,29 @@ export function importGraph(g: OnnxGraph): FloatModel {
     g.initializers.get(n) === constants.get(n) ? `initializer '${n}'` : madeBy.has(n) ? `constant '${n}' (made by node '${madeBy.get(n)}')` : `constant '${n}'`;
   const reportedLayers = new Set<FloatLayer>();
 
+  /**
+   * A node that could not be imported: its outputs keep a shape when the op preserves its input's (later nodes
+   * are then checked as usual, with a placeholder tensor), else they are unknown.
+   */
+  const skipOutputs = (node: OnnxGraph['nodes'][number]) => {
+    const first = node.inputs.find((n) => n && acts.has(n));
+    const shape = first && SHAPE_PRESERVING.has(node.op) && !node.inputs.some((n) => n && unknown.has(n)) ? acts.get(first)!.shape : undefined;
+    for (const o of node.outputs) {
+      if (!o) continue;
+      if (shape) {
+        acts.set(o, { name: o, shape });
+        tensorUses.set(o, uses(o));
+      } else unknown.add(o);
+    }
+  };
+
   for (const node of g.nodes) {
     // A node on constants only (a shape subgraph) is evaluated now, for batch 1, when src/ops/fold.ts can.
     if (node.op !== 'Constant' && node.inputs.some(Boolean) && node.inputs.every((n) => !n || constants.has(n))) {
       const folded = foldNode(node, (n) => constants.get(n), g.opset);
       if (folded && 'error' in folded) {
         issues.push({ node: node.name, op: node.op, message: folded.error });
-        broken = true;
+        skipOutputs(node);
         continue;
       }
       if (folded) {
@@ -124,16 +191,23 @@ export function importGraph(g: OnnxGraph): FloatModel {
     }
     const imp = onnxImporters.get(node.op);
     if (!imp) {
-      issues.push({ node: node.name, op: node.op, message: `op '${node.op}' is not supported (supported: ${supportedOps.join(', ')})` });
-      broken = true;
+      const refused = refusedOps.get(node.op);
+      if (!refused) unsupportedOp = true;
+      issues.push({ node: node.name, op: node.op, message: refused ?? `op '${node.op}' is not supported` });
+      skipOutputs(node);
+      continue;
+    }
+    if (node.inputs.some((n) => n && unknown.has(n))) {
+      // Shapes are unknown past an earlier problem: keep checking op support only (and Constant nodes).
+      if (node.op === 'Constant') imp.importNode(node, constantOnlyContext(node, g.opset, constants, madeBy, issues));
+      else skipOutputs(node);
       continue;
     }
     const activations = node.inputs.filter((n) => n && acts.has(n)).map((n) => acts.get(n)!);
     const missing = node.inputs.filter((n) => n && !acts.has(n) && !constants.has(n));
-    if (broken && node.op !== 'Constant') continue; // shapes are unknown past an error; keep checking op support only
     if (missing.length) {
       issues.push({ node: node.name, op: node.op, message: `input(s) ${missing.map((m) => `'${m}'`).join(', ')} are produced by no earlier node` });
-      broken = true;
+      skipOutputs(node);
       continue;
     }
     const before = issues.length;
@@ -165,10 +239,10 @@ export function importGraph(g: OnnxGraph): FloatModel {
         return touch(producers.get(cur.name));
       },
       layerOf: (t) => touch(producers.get(t)),
-      isGraphOutput: out === outputName,
+      isGraphOutput: outputNames.has(out),
       onlyFeeds: (op) => {
         const readers = g.nodes.filter((n) => n.inputs.includes(out));
-        return readers.length > 0 && out !== outputName && readers.every((n) => n.op === op);
+        return readers.length > 0 && !outputNames.has(out) && readers.every((n) => n.op === op);
       },
       issue: (message) => void issues.push({ node: node.name, op: node.op, message }),
       push: (layer) => {
@@ -181,15 +255,19 @@ export function importGraph(g: OnnxGraph): FloatModel {
       alias: () => {
         if (activations[0]) produced.set(out, activations[0]);
       },
-      note: (t) => void notes.push(t),
+      note: (t) => {
+        notes.push(t);
+        // A final Softmax/LogSoftmax left out: the graph output holds the logits (shown so to users).
+        if ((node.op === 'Softmax' || node.op === 'LogSoftmax') && outputNames.has(out)) softmaxOmitted.set(out, node.op);
+      },
     };
     // An op needs an activation unless it only makes constants (Constant, DequantizeLinear of a weight).
     imp.importNode(node, ctx);
     if (issues.length > before) {
-      broken = true;
+      skipOutputs(node);
       continue;
     }
-    // Finiteness: reported on this node, but not `broken` (shapes are fine): later nodes are still checked.
+    // Finiteness: reported on this node, but shapes are fine: later nodes are still checked.
     const sources = [...nonFiniteReads].map(([n, { t, nf }]) => `${constantLabel(n)} ${describeNonFinite(nf, t.data)}`);
     for (const [k, a] of node.attrs) {
       const values = a.type === 'float' ? [a.value] : a.type === 'floats' ? a.value : [];
@@ -219,7 +297,7 @@ export function importGraph(g: OnnxGraph): FloatModel {
       } else {
         issues.push({ node: node.name, op: node.op, message: 'internal: the importer produced no output' });
       }
-      broken = true;
+      skipOutputs(node);
       continue;
     }
     for (const [o, a] of produced) {
@@ -229,34 +307,64 @@ export function importGraph(g: OnnxGraph): FloatModel {
     }
   }
 
-  const outputInfo = g.outputs[0];
-  const final = outputInfo ? acts.get(outputInfo.name) : undefined;
-  if (!broken && outputInfo && !final) {
-    issues.push({ node: '(graph)', op: 'output', message: `graph output '${outputInfo.name}' is not computed from the input` });
-  }
-  if (!broken && outputInfo && final) {
-    // A fully known declared output shape (symbolic batch = 1) must be what the ops computed.
-    const declared = outputInfo.dims.map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : null));
-    const flat = (s: (number | null)[]) => s.filter((d) => d !== 1);
-    if (declared.length && declared.every((d) => d !== null) && JSON.stringify(flat(declared)) !== JSON.stringify(flat(final.shape))) {
-      issues.push({ node: '(graph)', op: 'output', message: `graph output '${outputInfo.name}' is declared [${outputInfo.dims}] but the ops compute [${final.shape}]` });
+  const outputs: (TensorPart & { tensor: string })[] = [];
+  let outOffset = 0;
+  for (const info of g.outputs) {
+    if (unknown.has(info.name)) continue; // its problem is reported where it started
+    const final = acts.get(info.name);
+    if (!final) {
+      if (constants.has(info.name)) {
+        issues.push({ node: '(graph)', op: 'output', message: `graph output '${info.name}' is a constant (it does not depend on the input${g.inputs.length > 1 ? 's' : ''}): a proof says nothing about it; remove it from the graph outputs` });
+      } else {
+        issues.push({ node: '(graph)', op: 'output', message: `graph output '${info.name}' is not computed from the input` });
+      }
+      continue;
     }
+    // A declared output shape with symbolic or unknown dimensions is taken as onnxruntime takes it; a fully
+    // known one (symbolic batch = 1) must be what the ops computed.
+    const declared = info.dims;
+    const flat = (s: (number | string)[]) => s.filter((d) => d !== 1);
+    if (declared.length && declared.every((d) => typeof d === 'number') && JSON.stringify(flat(declared)) !== JSON.stringify(flat(final.shape))) {
+      issues.push({ node: '(graph)', op: 'output', message: `graph output '${info.name}' is declared [${info.dims}] but the ops compute [${final.shape}]` });
+    }
+    const omitted = softmaxOmitted.get(info.name);
+    outputs.push({
+      name: info.name, shape: final.shape, tensor: final.name, offset: outOffset,
+      ...integerDtype(info.elemType), ...(omitted ? { softmaxOmitted: omitted } : {}),
+    });
+    outOffset += final.shape.reduce((a, b) => a * b, 1);
   }
-  if (!broken && layers.length === 0) issues.push({ node: '(graph)', op: 'graph', message: 'the model computes nothing zkonnx can prove (no layers)' });
-  if (issues.length) throw new UnsupportedModelError(issues);
+  if (issues.length === 0 && layers.length === 0) issues.push({ node: '(graph)', op: 'graph', message: 'the model computes nothing zkonnx can prove (no layers)' });
+  if (issues.length) {
+    throw new UnsupportedModelError(issues, unsupportedOp ? `zkonnx supports these ONNX ops: ${supportedOps.join(', ')}.` : undefined);
+  }
+  const input: IoSpec = inputs.length === 1 && !nonFloatInput
+    ? { name: inputs[0].name, shape: inputs[0].shape }
+    : { name: inputs.map((i) => i.name).join(','), shape: [offset], parts: inputs };
+  const output: FloatModel['output'] = outputs.length === 1
+    ? (({ offset: _o, ...o }) => o)(outputs[0])
+    : { name: outputs.map((o) => o.name).join(','), shape: [outOffset], tensor: '', parts: outputs };
+  return { name: g.name, sha256: g.sha256, opset: g.opset, input, output, layers, notes };
+}
+
+/** For a Constant node past a problem: only its constant is kept (anything else it does is ignored). */
+function constantOnlyContext(node: OnnxGraph['nodes'][number], opset: number, constants: Map<string, OnnxTensor>, madeBy: Map<string, string>, issues: ModelIssue[]): ImportContext {
   return {
-    name: g.name,
-    sha256: g.sha256,
-    opset: g.opset,
-    input: { name: inputInfo.name, shape: inputShape },
-    output: { name: outputInfo.name, shape: final!.shape, tensor: final!.name, ...integerDtype(outputInfo.elemType) },
-    layers,
-    notes,
+    node, opset, current: { name: '', shape: [] }, isGraphOutput: false,
+    activation: () => undefined, constant: (n) => constants.get(n),
+    setConstant: (n, t) => {
+      constants.set(n, t);
+      madeBy.set(n, node.name);
+    },
+    producer: () => undefined, layerOf: () => undefined, onlyFeeds: () => false,
+    issue: (message) => void issues.push({ node: node.name, op: node.op, message }),
+    push: () => {}, alias: () => {}, note: () => {},
   };
 }
 
 /** ONNX integer and bool element types, recorded on the output so that readers show integers (indices). */
 const INTEGER_TYPES = new Set([2, 3, 4, 5, 6, 7, 9, 12, 13]);
+
 
 function integerDtype(elemType: number): { dtype?: string } {
   return INTEGER_TYPES.has(elemType) ? { dtype: dataTypeName(elemType).toLowerCase() } : {};

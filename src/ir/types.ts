@@ -139,19 +139,46 @@ export interface TensorSpec {
   name: string;
   shape: number[];
   /**
-   * The ONNX element type of a graph output that is not a float, lower case ('int64' for ArgMax): its values
-   * are integers, e.g. class indices. Absent for float tensors (and in files made before it existed).
+   * The ONNX element type of a graph input or output that is not a float, lower case ('int64' for ArgMax,
+   * 'bool' for a mask): its values are integers, e.g. class indices or token ids. Absent for float tensors (and
+   * in files made before it existed).
    */
   dtype?: string;
+  /**
+   * Set on a graph output whose final Softmax or LogSoftmax the circuit leaves out (src/ops/argmax.ts): the
+   * values are the logits before it (same argmax), not probabilities. Absent otherwise.
+   */
+  softmaxOmitted?: 'Softmax' | 'LogSoftmax';
+}
+
+/**
+ * One graph input or output of a model with several (or with an integer input): the circuit's input vector
+ * is the concatenation of the graph inputs in declaration order, its output vector the concatenation of the
+ * graph outputs; `offset` is where this one starts.
+ */
+export interface TensorPart extends TensorSpec {
+  offset: number;
+}
+
+/**
+ * The model's input or output as the circuit sees it. With one graph input (output) of a float type, that
+ * tensor, as before. With several, or an integer input, the concatenation: `name` the names joined by ',',
+ * `shape` [total elements], and `parts` each tensor.
+ */
+export interface IoSpec extends TensorSpec {
+  parts?: TensorPart[];
 }
 
 export interface FloatModel {
   name: string;
   sha256: string;
   opset: number;
-  input: TensorSpec;
-  /** `name` is the ONNX graph output; `tensor` the IR tensor that holds it. */
-  output: TensorSpec & { tensor: string };
+  input: IoSpec;
+  /**
+   * `name` is the ONNX graph output; `tensor` the IR tensor that holds it (with several outputs, each part's
+   * `tensor`; the concatenation's is '').
+   */
+  output: TensorSpec & { tensor: string; parts?: (TensorPart & { tensor: string })[] };
   layers: FloatLayer[];
   /** Transformations of the output the circuit leaves out, e.g. a final Softmax (argmax is unchanged). */
   notes: string[];
@@ -296,13 +323,30 @@ export interface CalibrationInfo {
   sha256: string;
 }
 
+/**
+ * A part of a quantized model's input or output. An input part is uint8 (a float graph input) or, for an
+ * integer or bool graph input, an accumulator of scale 1 whose lo/hi are the bounds the circuit range-checks
+ * every element to. An output part is an accumulator (a uint8 graph output among several is shifted to one).
+ */
+export interface QuantPart extends TensorPart {
+  /** Input parts: uint8 or (integer inputs) an accumulator of scale 1. Output parts leave it to the concatenation's. */
+  quant?: TensorQuant;
+  /** Output parts: the IR tensor that holds it. */
+  tensor?: string;
+}
+
 export interface QuantizedModel {
   name: string;
   sha256: string;
   opset: number;
-  input: TensorSpec & { quant: U8Quant };
-  output: TensorSpec & { quant: TensorQuant };
-  /** IR tensor holding the output. */
+  /**
+   * With `parts` (several inputs, or an integer input), `quant` is that of the first uint8 part (scale 1, zero
+   * point 0 when there is none): each part's own quant is what applies to its elements.
+   */
+  input: TensorSpec & { quant: U8Quant; parts?: QuantPart[] };
+  /** With `parts` (several outputs), `quant` is the concatenation's: every part is an accumulator. */
+  output: TensorSpec & { quant: TensorQuant; parts?: QuantPart[] };
+  /** IR tensor holding the output ('' with several outputs: each part's `tensor`). */
   outputTensor: string;
   layers: QLayer[];
   calibration: CalibrationInfo;

@@ -427,6 +427,16 @@ export interface LoadOnnxOptions {
  */
 export function loadOnnx(bytes: Uint8Array, source = 'model', opts: LoadOnnxOptions = {}): OnnxGraph {
   const hint = 'Check that the file is a .onnx model (a protobuf ModelProto), not truncated or a different format.';
+  if (bytes.length === 0) {
+    throw new OnnxParseError(`${source} is empty (0 bytes), not an ONNX model.`, { hint: 'The download or export did not complete; fetch or export the model again.' });
+  }
+  // A Git LFS pointer: a small text file that stands for the model in a repository cloned without LFS.
+  const head = new TextDecoder().decode(bytes.subarray(0, 64));
+  if (head.startsWith('version https://git-lfs.github.com/spec/')) {
+    throw new OnnxParseError(`${source} is a Git LFS pointer file (${bytes.length} bytes of text), not the model itself.`, {
+      hint: 'Fetch the real file: `git lfs install && git lfs pull` in its repository (or download it from the LFS server).',
+    });
+  }
   if (opts.checkSize) {
     const size = measureOnnx(bytes);
     // Malformed bytes are refused unread: protobufjs might read them differently from the scan (a known

@@ -246,11 +246,14 @@ export const qdqImporters: OpImporter[] = [
   { onnxOps: ['QLinearMatMul'], importNode: importQLinearMatMul },
   { onnxOps: ['MatMulInteger'], importNode: (n, c) => importInteger(n, c, false) },
   { onnxOps: ['ConvInteger'], importNode: (n, c) => importInteger(n, c, true) },
-  {
-    onnxOps: ['DynamicQuantizeLinear'],
-    importNode: (_n, c) => c.issue('dynamic quantization computes its scale from each input, which a fixed circuit cannot; quantize statically (onnxruntime quantize_static) instead'),
-  },
 ];
+
+/**
+ * Ops zkonnx knows and refuses, with the reason (src/ir/import.ts reports it; they are not in supportedOps).
+ */
+export const refusedOps: ReadonlyMap<string, string> = new Map([
+  ['DynamicQuantizeLinear', 'dynamic quantization computes its scale from each input, which a fixed circuit cannot; quantize statically (onnxruntime quantize_static) instead'],
+]);
 
 export const fakeQuantFloat: FloatLayerDef<FakeQuantLayer> = {
   /** ONNX QuantizeLinear then DequantizeLinear, in float32 as onnxruntime computes it. */

@@ -18,7 +18,9 @@ import { flattenInput } from '../io/input.ts';
 import { sizeOf } from '../ir/types.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { loadSnarkjs } from '../toolchain.ts';
-import { quantizeInput } from '../quantize/quantize.ts';
+import { isIntegerPart, outputPartsOf, quantizeModelInput } from '../ir/io.ts';
+import type { QuantizedModel } from '../ir/types.ts';
+import type { PublicInputLayout } from '../verify/layout.ts';
 import { runInteger } from '../reference/integer.ts';
 import { dequantizeOutput } from '../verify/dequantize.ts';
 import { inputSignals, isDefaultVisibility, signalLayout } from '../verify/layout.ts';
@@ -109,7 +111,8 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   if (flat.length !== sizeOf(model.input.shape)) {
     throw new InputError(`input: ${flat.length} values given, the model's input '${model.input.name}' has ${sizeOf(model.input.shape)} (shape [${model.input.shape}]).`);
   }
-  const xq = quantizeInput(model.input.quant, flat);
+  // uint8 for float inputs; integer inputs as they are, refused outside the bounds the circuit checks.
+  const xq = quantizeModelInput(model.input, flat);
   const expected = runInteger(model, xq);
 
   const layout = publicInputLayoutOf(manifest);
@@ -138,10 +141,12 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   else expected.forEach((v, k) => (want[sl.outputs.at + k] = toFieldString(v)));
   if (sl.inputHash >= 0) want[sl.inputHash] = commitments.input!;
   if (sl.paramsHash >= 0) want[sl.paramsHash] = commitments.params!;
-  if (vis.input === 'public') inputSignals(layout, xq).forEach((v, k) => (want[sl.input.at + k] = v.toString()));
+  if (vis.input === 'public') modelInputSignals(model, layout, xq).forEach((v, k) => (want[sl.input.at + k] = v.toString()));
 
   const t0 = performance.now();
-  const wIn = visibilityWitnessInput(layout, vis, xq, { salt, params });
+  const wIn = model.input.parts?.some(isIntegerPart)
+    ? { in: modelInputSignals(model, layout, xq) }
+    : visibilityWitnessInput(layout, vis, xq, { salt, params });
   const witness = await witnessWith(dir, backend, wIn);
   // The circuit's own values (wire 0 is the constant 1): with public outputs, the outputs; always, every public
   // signal against what the integer reference and the commitments say.
@@ -172,6 +177,7 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   done();
 
   const showInput = vis.input === 'public' || (vis.input === 'hashed' && opts.includeOpening);
+  const outputValues = dequantizeOutput(model.output.quant, outputInts);
   const bundle: ProofBundle = {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
@@ -190,7 +196,9 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
       name: model.output.name,
       shape: model.output.shape,
       quantized: outputInts.map(String),
-      values: dequantizeOutput(model.output.quant, outputInts),
+      values: outputValues,
+      // Several outputs: each by name (slices of `values`); an output whose Softmax the circuit leaves out says so.
+      ...(model.output.parts || model.output.softmaxOmitted ? { parts: outputPartsOf(model.output, outputValues) } : {}),
     },
     publicSignals,
     ...(Object.keys(commitments).length ? { commitments } : {}),
@@ -404,4 +412,14 @@ export async function checkBundleTarget(dir: string, path: string): Promise<void
 /** Read a verification key file written by `zkonnx setup` (shape-checked: InputError naming the field). */
 export async function readVerificationKey(path: string): Promise<ZkonnxVerificationKey> {
   return parseVerificationKey(await readFile(path, 'utf8'), `'${path}'`);
+}
+
+/**
+ * The public input signals of a model's integer input: as inputSignals gives them for uint8 inputs; with an
+ * integer input (plain layout only), each value as a field element (negative ones as r + x).
+ */
+export function modelInputSignals(model: Pick<QuantizedModel, 'input'>, layout: PublicInputLayout, xq: readonly number[]): bigint[] {
+  if (!model.input.parts?.some(isIntegerPart)) return inputSignals(layout, xq);
+  if (layout !== 'plain') throw new RangeError('an integer input needs the plain public-input layout');
+  return xq.map((v) => toField(v));
 }

@@ -14,7 +14,8 @@
  */
 import { createHash } from 'node:crypto';
 import { InputError, UnsupportedModelError, type ModelIssue } from '../errors.ts';
-import type { AccQuant, CalibrationInfo, FloatModel, QLayer, QuantizedModel, U8Quant } from '../ir/types.ts';
+import type { AccQuant, CalibrationInfo, FloatModel, QLayer, QuantizedModel, QuantPart, TensorQuant, U8Quant } from '../ir/types.ts';
+import { partsOf } from '../ir/io.ts';
 import { firstNonFinite, sizeOf } from '../ir/types.ts';
 import { u8QuantFor } from '../ir/quant.ts';
 import { floatDef } from '../ops/registry.ts';
@@ -106,14 +107,28 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
   const ranges = calibrate(model, samples);
   const range = (t: string): CalibratedRange => ranges.get(t) ?? { min: 0, max: 0 };
   const issues: ModelIssue[] = [];
-  // A QuantizeLinear right on the graph input fixes the input's quantization; otherwise calibrate it.
-  const inputFq = model.layers.find((l) => l.kind === 'fakequant' && l.inputs[0] === model.input.name);
-  const inQuant: U8Quant = inputFq && inputFq.kind === 'fakequant'
-    ? { kind: 'u8', scale: inputFq.scale, zeroPoint: inputFq.zeroPoint }
-    : u8QuantFor(range(model.input.name));
   const layers: QLayer[] = [];
   const states = new Map<string, QState>();
-  states.set(model.input.name, { tensor: model.input.name, shape: model.input.shape, quant: inQuant, label: 'input' });
+  // Each graph input: a float input is uint8 (a QuantizeLinear right on it fixes its grid; otherwise it is
+  // calibrated); an integer or bool input is carried exactly, an accumulator of scale 1 whose bounds (bool
+  // [0, 1], else min..max over the calibration samples) the circuit range-checks every element to.
+  const inParts: QuantPart[] = partsOf(model.input).map((p) => {
+    let quant: TensorQuant;
+    const size = sizeOf(p.shape);
+    if (p.dtype !== undefined) {
+      const r = range(p.name);
+      const lo = p.dtype === 'bool' ? 0 : Math.min(0, Math.floor(r.min));
+      const hi = p.dtype === 'bool' ? 1 : Math.max(0, Math.ceil(r.max));
+      quant = { kind: 'acc', scales: new Array(size).fill(1), lo: new Array(size).fill(lo), hi: new Array(size).fill(hi) };
+    } else {
+      const fq = model.layers.find((l) => l.kind === 'fakequant' && l.inputs[0] === p.name);
+      quant = fq && fq.kind === 'fakequant' ? { kind: 'u8', scale: fq.scale, zeroPoint: fq.zeroPoint } : u8QuantFor(range(p.name));
+    }
+    states.set(p.name, { tensor: p.name, shape: p.shape, quant, label: 'input' });
+    return { ...p, quant };
+  });
+  const firstU8 = inParts.find((p) => p.quant?.kind === 'u8')?.quant as U8Quant | undefined;
+  const inQuant: U8Quant = firstU8 ?? { kind: 'u8', scale: 1, zeroPoint: 0 };
   let requants = 0;
 
   /**
@@ -220,23 +235,61 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
   if (issues.length) throw new UnsupportedModelError(issues);
 
   // The output: apply a pending clamp (a final ReLU); otherwise keep accumulators wide.
-  let out = states.get(model.output.tensor)!;
-  if (out.clamp) {
-    try {
-      out = requantState(out, targetQuant(out, range(model.output.tensor)), out.label);
-    } catch (e) {
-      if (!(e instanceof LayerFailed)) throw e;
+  const settleOutput = (tensor: string): QState => {
+    let out = states.get(tensor)!;
+    if (out.clamp) {
+      try {
+        out = requantState(out, targetQuant(out, range(tensor)), out.label);
+      } catch (e) {
+        if (!(e instanceof LayerFailed)) throw e;
+      }
     }
+    return out;
+  };
+  let output: QuantizedModel['output'];
+  let outputTensor: string;
+  const spec = { name: model.output.name, shape: model.output.shape, ...(model.output.dtype ? { dtype: model.output.dtype } : {}), ...(model.output.softmaxOmitted ? { softmaxOmitted: model.output.softmaxOmitted } : {}) };
+  if (!model.output.parts) {
+    const out = settleOutput(model.output.tensor);
     if (issues.length) throw new UnsupportedModelError(issues);
+    if (sizeOf(out.shape) !== sizeOf(model.output.shape)) throw new Error('internal: output size mismatch after quantization');
+    output = { ...spec, quant: out.quant };
+    outputTensor = out.tensor;
+  } else {
+    // Several outputs: one accumulator vector (a uint8 output is shifted by its zero point, one constraint per
+    // element at the output binding), so the concatenation has one dequantization, q[i] * scales[i].
+    const acc: AccQuant = { kind: 'acc', scales: [], lo: [], hi: [] };
+    const parts: QuantPart[] = model.output.parts.map((p, k) => {
+      const out = settleOutput(p.tensor);
+      const size = sizeOf(p.shape);
+      if (sizeOf(out.shape) !== size) throw new Error('internal: output size mismatch after quantization');
+      let tensor = out.tensor;
+      let quant: AccQuant;
+      if (out.quant.kind === 'u8') {
+        quant = u8AsAcc(out.quant, size);
+        tensor = `${out.tensor}#out${k}`;
+        layers.push({
+          kind: 'affine', name: `${p.name}:output`, inputs: [out.tensor], output: tensor, inShape: out.shape, outShape: out.shape,
+          multipliers: [new Array(size).fill(1)], offsets: [out.quant.zeroPoint], bias: new Array(size).fill(0), outQuant: quant,
+        } as QLayer);
+      } else quant = out.quant;
+      acc.scales.push(...quant.scales);
+      acc.lo.push(...quant.lo);
+      acc.hi.push(...quant.hi);
+      // The concatenation's quant dequantizes every part; a part names its tensor only.
+      return { ...p, tensor };
+    });
+    if (issues.length) throw new UnsupportedModelError(issues);
+    output = { ...spec, quant: acc, parts };
+    outputTensor = '';
   }
-  if (sizeOf(out.shape) !== sizeOf(model.output.shape)) throw new Error('internal: output size mismatch after quantization');
   return {
     name: model.name,
     sha256: model.sha256,
     opset: model.opset,
-    input: { ...model.input, quant: inQuant },
-    output: { name: model.output.name, shape: model.output.shape, ...(model.output.dtype ? { dtype: model.output.dtype } : {}), quant: out.quant },
-    outputTensor: out.tensor,
+    input: { name: model.input.name, shape: model.input.shape, ...(model.input.dtype ? { dtype: model.input.dtype } : {}), quant: inQuant, ...(model.input.parts ? { parts: inParts } : {}) },
+    output,
+    outputTensor,
     layers,
     calibration: { source: opts.calibrationSource ?? 'file', samples: samples.length, sha256: calibrationHash(samples) },
     multiplierBits,

@@ -16,7 +16,7 @@ const BUNDLE_FIELDS: Record<string, readonly string[]> = {
   opening: ['salt'],
   quantization: ['input', 'output'],
   input: ['name', 'shape', 'quantized'],
-  output: ['name', 'shape', 'quantized', 'values'],
+  output: ['name', 'shape', 'quantized', 'values', 'parts'],
   proof: ['pi_a', 'pi_b', 'pi_c', 'protocol', 'curve'],
 };
 
@@ -48,6 +48,12 @@ export interface BundleShape {
   rank: number;
   /** Characters in the input and output tensor names together. */
   nameChars: number;
+  /**
+   * What the key's input and output parts (several inputs or outputs, integer inputs) add to an honest bundle:
+   * it repeats them in `quantization` and shows each output part's values (default 0).
+   */
+  extraNodes?: number;
+  extraChars?: number;
 }
 
 /** Longest zkonnxVersion and createdAt a bundle may state (both are the prover's word, shown to readers). */
@@ -66,7 +72,7 @@ export const MAX_BUNDLE_LABEL = 100;
 export function bundleBounds(s: BundleShape): JsonBounds {
   return {
     maxDepth: MAX_JSON_DEPTH,
-    maxNodes: 1024 + 2 * s.nIn + 8 * s.nOut + 2 * s.nPublic + 4 * s.rank,
-    maxChars: 4096 + 80 * s.nOut + 80 * s.nPublic + 4 * s.nameChars,
+    maxNodes: 1024 + 2 * s.nIn + 8 * s.nOut + 2 * s.nPublic + 4 * s.rank + (s.extraNodes ?? 0),
+    maxChars: 4096 + 80 * s.nOut + 80 * s.nPublic + 4 * s.nameChars + (s.extraChars ?? 0),
   };
 }

@@ -79,6 +79,57 @@ export function keySignalBudget(k: Record<string, unknown>): number {
   return n;
 }
 
+/**
+ * The parts of a key's input or output (several graph inputs or outputs, an integer input): objects
+ * { name, shape, offset, dtype?, softmaxOmitted?, quant?, tensor? } that tile [0, size) in order. An input part's
+ * quant is uint8 or (an integer input) an accumulator of scale 1 with integer bounds lo <= hi the same for every
+ * element; an output part has none (the concatenation's applies). Returns the first problem (field relative to
+ * the parts array), or null.
+ */
+function partsProblem(parts: unknown, side: 'input' | 'output', size: number): KeyProblem | null {
+  if (!Array.isArray(parts) || parts.length === 0 || parts.length > 4096) return { field: '', what: 'must be a non-empty array of at most 4096 tensors' };
+  let offset = 0;
+  for (let k = 0; k < parts.length; k++) {
+    const p = parts[k];
+    const at = (f: string, what: string): KeyProblem => ({ field: `[${k}]${f}`, what });
+    if (!isObject(p)) return at('', 'must be an object');
+    const extra = unknownField(p, side === 'output' ? ['name', 'shape', 'offset', 'dtype', 'softmaxOmitted', 'tensor'] : ['name', 'shape', 'offset', 'dtype', 'quant']);
+    if (extra !== undefined) return at(`.${extra}`, 'is not a field of the key format');
+    if (!isShortString(p.name, 4096)) return at('.name', 'must be a string');
+    if (p.dtype !== undefined && !isShortString(p.dtype, 16)) return at('.dtype', 'must be a short string (an ONNX element type)');
+    if (p.tensor !== undefined && !isShortString(p.tensor, 4096)) return at('.tensor', 'must be a string');
+    if (p.softmaxOmitted !== undefined && p.softmaxOmitted !== 'Softmax' && p.softmaxOmitted !== 'LogSoftmax') return at('.softmaxOmitted', 'must be "Softmax" or "LogSoftmax"');
+    const n = shapeSize(p.shape);
+    if (n === null) return at('.shape', `must be an array of at most ${MAX_RANK} non-negative integers`);
+    if (p.offset !== offset) return at('.offset', `must be ${offset} (the parts tile the ${side} in order)`);
+    offset += n;
+    if (side === 'input') {
+      const q = p.quant;
+      if (!isObject(q)) return at('.quant', 'must be an object (the quantization parameters)');
+      if (q.kind === 'u8') {
+        const qExtra = unknownField(q, ['kind', 'scale', 'zeroPoint']);
+        if (qExtra !== undefined) return at(`.quant.${qExtra}`, 'is not a field of the key format');
+        if (!(typeof q.scale === 'number' && Number.isFinite(q.scale))) return at('.quant.scale', 'must be a finite number');
+        if (!isCount(q.zeroPoint) || q.zeroPoint > 255) return at('.quant.zeroPoint', 'must be an integer in 0..255');
+      } else if (q.kind === 'acc') {
+        const qExtra = unknownField(q, ['kind', 'scales', 'lo', 'hi']);
+        if (qExtra !== undefined) return at(`.quant.${qExtra}`, 'is not a field of the key format');
+        const { scales, lo, hi } = q;
+        const ok = (a: unknown, f: (v: unknown, i: number) => boolean) => Array.isArray(a) && a.length === n && a.every(f);
+        if (!ok(scales, (v) => v === 1)) return at('.quant.scales', `must hold ${n} ones (an integer input has scale 1)`);
+        const lo0 = Array.isArray(lo) ? lo[0] : undefined;
+        const hi0 = Array.isArray(hi) ? hi[0] : undefined;
+        if (!Number.isSafeInteger(lo0) || !Number.isSafeInteger(hi0) || (lo0 as number) > (hi0 as number) || (hi0 as number) - (lo0 as number) >= 2 ** 52) {
+          return at('.quant.lo', 'must hold integer bounds lo <= hi (less than 2^52 apart)');
+        }
+        if (!ok(lo, (v) => v === lo0) || !ok(hi, (v) => v === hi0)) return at('.quant.lo', `must hold ${n} equal integer bounds`);
+      } else return at('.quant.kind', 'must be "u8" or "acc"');
+    }
+  }
+  if (offset !== size) return { field: '', what: `must tile the ${side}'s ${size} elements (they hold ${offset})` };
+  return null;
+}
+
 /** The name of the first own field of `o` (with a defined value) that `allowed` does not list. */
 export function unknownField(o: Record<string, unknown>, allowed: readonly string[]): string | undefined {
   for (const k of Object.keys(o)) if (o[k] !== undefined && !allowed.includes(k)) return k;
@@ -110,12 +161,17 @@ function zkonnxProblem(z: Record<string, unknown>, complete: boolean, checkLayou
   for (const side of ['input', 'output'] as const) {
     const t = z[side];
     if (!isObject(t)) return at(side, 'is missing');
-    const tExtra = unknownField(t, side === 'output' ? ['name', 'shape', 'dtype', 'quant'] : ['name', 'shape', 'quant']);
+    const tExtra = unknownField(t, side === 'output' ? ['name', 'shape', 'dtype', 'quant', 'parts', 'softmaxOmitted'] : ['name', 'shape', 'dtype', 'quant', 'parts']);
     if (tExtra !== undefined) return at(`${side}.${tExtra}`, 'is not a field of the key format');
     if (typeof t.name !== 'string') return at(`${side}.name`, 'must be a string');
     if (t.dtype !== undefined && !isShortString(t.dtype, 16)) return at(`${side}.dtype`, 'must be a short string (an ONNX element type)');
     const size = shapeSize(t.shape);
     if (size === null) return at(`${side}.shape`, `must be an array of at most ${MAX_RANK} non-negative integers`);
+    if (t.softmaxOmitted !== undefined && t.softmaxOmitted !== 'Softmax' && t.softmaxOmitted !== 'LogSoftmax') return at(`${side}.softmaxOmitted`, 'must be "Softmax" or "LogSoftmax"');
+    if (t.parts !== undefined) {
+      const problem = partsProblem(t.parts, side, size);
+      if (problem) return at(`${side}.parts${problem.field}`, problem.what);
+    }
     if (t.quant === undefined && !complete) continue;
     const q = t.quant;
     if (!isObject(q)) return at(`${side}.quant`, 'must be an object (the quantization parameters)');

@@ -1,5 +1,14 @@
 /** File formats shared by prover and verifier: the verification key's zkonnx section and the proof bundle. */
-import type { TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
+import type { QuantPart, TensorQuant, TensorSpec, U8Quant } from '../ir/types.ts';
+
+/** One graph output of a proven output vector, as a bundle shows it (src/ir/io.ts outputPartsOf). */
+export interface OutputPartValues {
+  name: string;
+  shape: number[];
+  dtype?: string;
+  softmaxOmitted?: string;
+  values: number[];
+}
 import type { PublicInputLayout, Visibility } from './layout.ts';
 
 export interface Groth16Proof {
@@ -28,8 +37,10 @@ export interface ZkonnxVerificationKey {
     constraints: number;
     /** The circuit's wire count (as the bundle's circuit.wires states it). Absent in keys made before it was recorded. */
     wires?: number;
-    input: TensorSpec & { quant: U8Quant };
-    output: TensorSpec & { quant: TensorQuant };
+    /** With `parts` (several inputs, or an integer input): the concatenation, each part at its offset. */
+    input: TensorSpec & { quant: U8Quant; parts?: QuantPart[] };
+    /** With `parts` (several outputs): the concatenation; `softmaxOmitted`: the logits before a Softmax. */
+    output: TensorSpec & { quant: TensorQuant; parts?: QuantPart[] };
     /** 'dev': single-party keys; 'ceremony': made from a public powers-of-tau file. */
     key: { kind: 'dev' | 'ceremony'; ptauPower: number | null };
     /**
@@ -67,10 +78,15 @@ export interface ProofBundle {
     /** The visibility the prover used (absent in older bundles). Informative only, like publicInputs. */
     visibility?: Visibility;
   };
-  quantization: { input: TensorSpec & { quant: U8Quant }; output: TensorSpec & { quant: TensorQuant } };
+  quantization: { input: ZkonnxVerificationKey['zkonnx']['input']; output: ZkonnxVerificationKey['zkonnx']['output'] };
   /** `quantized` is absent when the input is hashed or private (unless the opening is included, see `opening`). */
   input: { name: string; shape: number[]; quantized?: number[] };
-  output: { name: string; shape: number[]; quantized: string[]; values: number[] };
+  /**
+   * `parts` (newer bundles; present when the key's output has parts or a left-out Softmax): each graph output by
+   * name, shape, dtype, whether its final Softmax is left out (the values are then the logits before it), and
+   * its values, a slice of `values`. verifyBundle checks them against the key and the proven values.
+   */
+  output: { name: string; shape: number[]; quantized: string[]; values: number[]; parts?: OutputPartValues[] };
   /**
    * Outputs first, then the input signals in the key's layout (one per uint8, or 31 uint8 packed per signal),
    * as decimal field elements (signed values as p + x). `input.quantized` keeps the readable uint8 array.

@@ -50,6 +50,33 @@ import { PACK_BYTES, inputSignalCount, packBytes, packedSignalBytes, parsePublic
 import { commitBytes, commitFieldElements, TAG_INPUT, TAG_OUTPUT } from './commitment.ts';
 import { toField } from '../field.ts';
 import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
+import { outputPartsOf } from '../ir/io.ts';
+import type { QuantPart } from '../ir/types.ts';
+
+/** Per input element, the bounds of the integer input it belongs to (undefined for a uint8 element). */
+function integerInputBounds(parts: QuantPart[] | undefined, n: number): ({ lo: number; hi: number; name: string } | undefined)[] {
+  const out = new Array<{ lo: number; hi: number; name: string } | undefined>(n);
+  for (const p of parts ?? []) {
+    if (p.quant?.kind !== 'acc') continue;
+    const b = { lo: p.quant.lo[0], hi: p.quant.hi[0], name: p.name };
+    const size = p.shape.reduce((a, d) => a * d, 1);
+    for (let i = 0; i < size; i++) out[p.offset + i] = b;
+  }
+  return out;
+}
+
+/** JSON values in a value (arrays and objects count 1 each, plus their contents), iteratively. */
+function countNodes(v: unknown): number {
+  let n = 0;
+  const stack: unknown[] = [v];
+  while (stack.length) {
+    const x = stack.pop();
+    n++;
+    if (Array.isArray(x)) for (const y of x) stack.push(y);
+    else if (x && typeof x === 'object') for (const y of Object.values(x)) stack.push(y);
+  }
+  return n;
+}
 
 const reject = (reason: string): VerifyResult => ({ valid: false, reason, output: null });
 
@@ -221,7 +248,11 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, opt
   const nOut = shapeSize(zOut.shape);
   if (nIn === null || nOut === null) return reject(`verification key is malformed: field 'zkonnx.${nIn === null ? 'input' : 'output'}.shape' is not a shape`);
   const nameChars = (typeof zIn.name === 'string' ? zIn.name.length : 0) + (typeof zOut.name === 'string' ? zOut.name.length : 0);
-  const limits = bundleBounds({ nIn, nOut, nPublic: nBudget, rank: (zIn.shape as unknown[]).length + (zOut.shape as unknown[]).length, nameChars });
+  // Parts (several inputs or outputs, an integer input) appear in the bundle's quantization and output again.
+  const partsJson = zIn.parts !== undefined || zOut.parts !== undefined || zOut.softmaxOmitted !== undefined ? JSON.stringify([zIn.parts ?? null, zOut.parts ?? null]) : '';
+  const extraNodes = partsJson ? 2 * countNodes([zIn.parts, zOut.parts]) + 2 * nOut + 64 : 0;
+  const extraChars = partsJson ? 2 * partsJson.length + 32 * nOut + 256 : 0;
+  const limits = bundleBounds({ nIn, nOut, nPublic: nBudget, rank: (zIn.shape as unknown[]).length + (zOut.shape as unknown[]).length, nameChars, extraNodes, extraChars });
   const bundleOver = checkJsonBounds(b, limits);
   if (bundleOver) {
     return reject(bundleOver.kind === 'depth'
@@ -288,6 +319,9 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, opt
     const sv = isObject(statedVis) ? statedVis : {};
     return reject(`bundle says its visibility is input ${shown(sv.input)}, output ${shown(sv.output)}, params ${shown(sv.params)} but the verification key's is input '${vis.input}', output '${vis.output}', params '${vis.params}'`);
   }
+  if (meta.input.parts?.some((p) => p.quant?.kind === 'acc') && (layout !== 'plain' || vis.input !== 'public')) {
+    return reject('verification key is inconsistent: an integer input needs the plain layout and a public input');
+  }
   const signals: unknown = bundle.publicSignals;
   if (!Array.isArray(signals) || signals.length !== vk.nPublic) {
     return reject(`expected ${vk.nPublic} public signals, got ${Array.isArray(signals) ? signals.length : 'none'}`);
@@ -350,9 +384,18 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, opt
     if (opts.opening) return reject('an opening was given, but the verification key\'s input is public: there is no commitment to open');
     if (!Array.isArray(claimedIn) || claimedIn.length !== nIn) return reject('bundle input does not match the public signals');
     if (layout === 'plain') {
-      // The circuit does not range-check plain inputs: it is sound only for uint8 values, so check them here.
+      // The circuit does not range-check plain uint8 inputs: it is sound only for uint8 values, so check them
+      // here. An integer input's elements the circuit range-checks to its bounds (checked here too).
+      const bounds = integerInputBounds(meta.input.parts, nIn);
       for (let i = 0; i < nIn; i++) {
         const s = values[sl.input.at + i];
+        const b = bounds[i];
+        if (b) {
+          const v = fromField(s);
+          if (v < BigInt(b.lo) || v > BigInt(b.hi)) return reject(`public input ${i} is ${v}, outside the bounds [${b.lo}, ${b.hi}] of integer input '${b.name}'`);
+          if (claimedIn[i] !== Number(v)) return reject(`bundle input ${i} (${shown(claimedIn[i])}) differs from public signal ${sl.input.at + i} (${v})`);
+          continue;
+        }
         if (s > 255n) return reject(`public input ${i} is ${s}, outside the uint8 range the circuit is sound for`);
         if (claimedIn[i] !== Number(s)) return reject(`bundle input ${i} (${shown(claimedIn[i])}) differs from public signal ${sl.input.at + i} (${s})`);
       }
@@ -403,6 +446,14 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, opt
   const claimedFloats: unknown = bundle.output.values;
   if (!Array.isArray(claimedFloats) || claimedFloats.length !== nOut || claimedFloats.some((v, j) => v !== output[j])) {
     return reject('bundle output values are not the dequantized public outputs');
+  }
+
+  // Per graph output (several outputs, or one whose Softmax is left out): exactly the key's, with the proven values.
+  const claimedParts: unknown = bundle.output.parts;
+  const keyHasParts = meta.output.parts !== undefined || meta.output.softmaxOmitted !== undefined;
+  if (!keyHasParts && claimedParts !== undefined) return reject('bundle shows output parts, but the verification key\'s output has none');
+  if (keyHasParts && claimedParts !== undefined && canonicalJson(claimedParts) !== canonicalJson(outputPartsOf(meta.output, output))) {
+    return reject('bundle output parts are not the key\'s outputs with the proven values (names, shapes, types, left-out Softmax or values differ)');
   }
 
   const proof: unknown = bundle.proof;
