@@ -53,3 +53,47 @@ template DivRound(BD, BQ, QOFF, MUL) {
     lr === r;
     ls === 2 * den - 1 - r;
 }
+
+// Rounded division by a constant D >= 1 (zkonnx, hand-written; src/ops/norm.ts):
+//
+//   q = floor((2 * MUL * num + D) / (2 * D)),   proven by  2 * MUL * num + D = 2 * q * D + r,  0 <= r < 2 * D
+//
+// with r and 2 * D - 1 - r decomposed into BD + 1 bits each (2 * D <= 2^(BD + 1)) and q + QOFF into BQ bits.
+// Soundness preconditions (from exact integer bounds): |2 * MUL * num + D| < 2^200, BQ + BD + 2 < 250: then
+// the equation holds over the integers and (q, r) is unique.
+
+// Cost: BQ + 2 * BD + 5 constraints (BQ bits, 1 for q, 2 * (BD + 1) bits, 2 recompositions).
+template DivRoundConst(D, BD, BQ, QOFF, MUL) {
+    signal input num;
+    signal output q;
+    signal qb[BQ];
+    signal rb[BD + 1];
+    signal sb[BD + 1];
+
+    var t = (2 * MUL * num + D + 2 * D * QOFF) \ (2 * D);
+    var lc = 0;
+    var e = 1;
+    for (var i = 0; i < BQ; i++) {
+        qb[i] <-- (t >> i) & 1;
+        qb[i] * (qb[i] - 1) === 0;
+        lc += qb[i] * e;
+        e = e + e;
+    }
+    q <== lc - QOFF;
+
+    var r = 2 * MUL * num + D - 2 * D * q;
+    var lr = 0;
+    var ls = 0;
+    e = 1;
+    for (var i = 0; i <= BD; i++) {
+        rb[i] <-- (r >> i) & 1;
+        rb[i] * (rb[i] - 1) === 0;
+        lr += rb[i] * e;
+        sb[i] <-- ((2 * D - 1 - r) >> i) & 1;
+        sb[i] * (sb[i] - 1) === 0;
+        ls += sb[i] * e;
+        e = e + e;
+    }
+    lr === r;
+    ls === 2 * D - 1 - r;
+}

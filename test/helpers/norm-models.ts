@@ -167,3 +167,37 @@ export function logSoftmaxInsideModel(): NormModel {
   b.gemm('fc2', f, 8, 2);
   return b.model('norm-logsoftmax', [1, 4], 'fc2', [1, 2], 13);
 }
+
+/**
+ * LayerNorm decomposed as PyTorch/older exporters write it, on [1, 4, 8]: ReduceMean -> Sub -> Pow 2 ->
+ * ReduceMean -> Add eps -> Sqrt -> Div -> Mul gamma -> Add beta, between two Gemms.
+ */
+export function decomposedLayerNormModel(): NormModel {
+  const b = new Builder(530);
+  const g1 = b.gemm('fc1', 'x', 8, 32, 0.6);
+  const r1 = b.reshape('rows1', g1, [1, 4, 8]);
+  const mu = b.node('ReduceMean', 'mean', [r1], { axes: [-1], keepdims: 1 });
+  const c = b.node('Sub', 'center', [r1, mu]);
+  const sq = b.node('Pow', 'square', [c, b.init('two', [], [2])]);
+  const v = b.node('ReduceMean', 'var', [sq], { axes: [-1], keepdims: 1 });
+  const ve = b.node('Add', 'add_eps', [v, b.init('eps', [], [1e-5])]);
+  const sd = b.node('Sqrt', 'std', [ve]);
+  const y = b.node('Div', 'normalize', [c, sd]);
+  const m = b.node('Mul', 'gamma', [y, b.init('ln.scale', [8], b.rand(8, 0.5, 1))]);
+  const a = b.node('Add', 'beta', [m, b.init('ln.bias', [8], b.rand(8, 0.3))]);
+  const f1 = b.reshape('flat1', a, [1, 32]);
+  b.gemm('fc2', f1, 32, 4, 0.5);
+  return b.model('norm-ln-decomposed', [1, 8], 'fc2', [1, 4], 13);
+}
+
+/** Gemm -> [1, 3, 8] -> ReduceSumSquare / ReduceL1 / ReduceL2 / ReduceLogSumExp over the last axis -> Gemm. */
+export function reducePowModel(op: 'ReduceSumSquare' | 'ReduceL1' | 'ReduceL2' | 'ReduceLogSumExp', opset: 13 | 18): NormModel {
+  const b = new Builder(540 + op.length + opset);
+  const g1 = b.gemm('fc1', 'x', 6, 24, 0.6);
+  const r1 = b.reshape('rows', g1, [1, 3, 8]);
+  const red = opset >= 18
+    ? b.node(op, 'reduce', [r1, b.init('axes', [1], [-1], 'int64')], { keepdims: 0 })
+    : b.node(op, 'reduce', [r1], { axes: [2], keepdims: 0 });
+  b.gemm('fc2', red, 3, 2, 0.8);
+  return b.model(`norm-${op.toLowerCase()}${opset}`, [1, 6], 'fc2', [1, 2], opset);
+}

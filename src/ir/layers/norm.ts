@@ -1,8 +1,8 @@
 /** Reductions, normalizations and Softmax inside a network (src/ops/norm.ts). */
 import type { AccQuant, LayerBase, QBase } from '../types.ts';
 
-/** Which reduction: sum and mean are linear (0 constraints). */
-export type ReduceFunction = 'sum' | 'mean';
+/** Which reduction: sum and mean are linear (0 constraints); the others are gadgets. */
+export type ReduceFunction = 'sum' | 'mean' | 'sumsquare' | 'l1' | 'l2' | 'logsumexp';
 
 /** ReduceSum / ReduceMean over `axes` (normalized, sorted); outShape already applies keepdims. */
 export interface ReduceLayer extends LayerBase {
@@ -25,10 +25,11 @@ export interface NormalizeLayer extends LayerBase {
   beta: Float64Array;
 }
 
-/** Softmax over the elements of each group of `axes` (one axis for opset >= 13; the trailing axes before). */
+/** Softmax (or LogSoftmax) over each group of `axes` (one axis for opset >= 13; the trailing axes before). */
 export interface SoftmaxLayer extends LayerBase {
   kind: 'softmax';
   axes: number[];
+  log: boolean;
 }
 
 /** out = sum over each group of (x - inZeroPoint): an accumulator (scale s, or s / n for a mean). */
@@ -36,6 +37,22 @@ export interface QReduce extends QBase {
   kind: 'reduce';
   axes: number[];
   inZeroPoint: number;
+  outQuant: AccQuant;
+}
+
+/**
+ * ReduceSumSquare / ReduceL1 / ReduceL2 of uint8 values x over each group (see circuits/reduce.circom):
+ * sum (x - zp)^2, sum |x - zp|, or isqrt(scale4 * sum (x - zp)^2).
+ */
+export interface QReducePow extends QBase {
+  kind: 'reducepow';
+  fn: 'sumsquare' | 'l1' | 'l2';
+  axes: number[];
+  inZeroPoint: number;
+  /** l2: 4^k (the root carries k more bits); 1 otherwise. */
+  scale4: number;
+  /** l2: bits of the root. */
+  rootBits: number;
   outQuant: AccQuant;
 }
 
@@ -62,11 +79,23 @@ export interface QNormalize extends QBase {
 
 /**
  * Integer softmax of each group of n uint8 values x (see circuits/softmax.circom):
- *   m = max x,  e_i = table[m - x_i],  out_i = round(k e_i / sum e).
+ *   m = max x,  e_i = table[m - x_i],  out_i = round(k e_i / sum e)                      ('softmax')
+ *   j = round((sum e - 2^F) 255 / den),  L = logTable[j]
+ *   out_i = (x_i - m) 2^logShift - L                                                      ('logsoftmax')
+ *   out = (m - inZeroPoint) 2^logShift + L   (one per group)                              ('logsumexp')
  */
 export interface QSoftmax extends QBase {
   kind: 'softmax';
+  mode: 'softmax' | 'logsoftmax' | 'logsumexp';
   axes: number[];
+  /** F: table[0] = 2^F. */
+  expBits: number;
+  inZeroPoint: number;
+  /** Log modes: the log table, the constant divisor (n - 1) 2^F and its bits, the shift of x - m. */
+  logTable?: number[];
+  den?: number;
+  denBits?: number;
+  logShift?: number;
   table: number[];
   /** Output scale 1/k. */
   k: number;
@@ -78,4 +107,4 @@ export interface QSoftmax extends QBase {
 
 /** Layer kinds of this family, joined into FloatLayer / QLayer in ../types.ts. */
 export type NormFloatLayer = ReduceLayer | NormalizeLayer | SoftmaxLayer;
-export type NormQLayer = QReduce | QNormalize | QSoftmax;
+export type NormQLayer = QReduce | QReducePow | QNormalize | QSoftmax;
