@@ -137,6 +137,9 @@ describe('ConvTranspose forms on their own vs onnxruntime', () => {
     const b = new M.CtBuilder(5);
     const y = b.convT('ct', 'x', 1, 2, [2, 2], { strides: [2, 2], output_shape: [7, 8] });
     expect(() => importGraph(loadOnnx(b.model('ct_big', [1, 1, 3, 3], y, ['?', '?', '?', '?']).bytes))).toThrow(/output_shape \[7,8\] exceeds the full output size 6/);
+    const b2 = new M.CtBuilder(5);
+    const y2 = b2.convT('ct', 'x', 1, 2, [3], { strides: [2], output_padding: [2] });
+    expect(() => importGraph(loadOnnx(b2.model('ct_op', [1, 1, 4], y2, ['?', '?', '?']).bytes))).toThrow(/output_padding \[2\] must be below the stride or the dilation/);
     const p = prepare(M.singleModel(M.singleConvTransposes[0], 100));
     expect(() => quantizeModel(p.model, p.cal, { privateParams: true })).toThrow(/--param-visibility/);
   });

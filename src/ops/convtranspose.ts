@@ -111,6 +111,8 @@ function importConvTranspose(node: OnnxNode, ctx: ImportContext): void {
   if ([...strides, ...dilations, ...k].some((v) => v < 1) || padsAttr.some((p) => p < 0) || outPad.some((p) => p < 0) || outShapeAttr?.some((v) => v < 1)) {
     return ctx.issue(`invalid geometry: kernel [${k}], strides [${strides}], dilations [${dilations}], pads [${padsAttr}], output_padding [${outPad}]${outShapeAttr ? `, output_shape [${outShapeAttr}]` : ''}`);
   }
+  const badPad = outPad.findIndex((p, d) => p >= Math.max(strides[d], dilations[d]));
+  if (badPad >= 0) return ctx.issue(`output_padding [${outPad}] must be below the stride or the dilation on each axis (strides [${strides}], dilations [${dilations}])`);
   const autoPadAttr = node.attrs.get('auto_pad');
   const autoPad = autoPadAttr?.type === 'string' ? autoPadAttr.value : 'NOTSET';
   if (!['NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'].includes(autoPad)) return ctx.issue(`auto_pad '${autoPad}' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER`);
