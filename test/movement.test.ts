@@ -339,12 +339,14 @@ function intInputsSupported(): boolean {
 }
 
 /** Token embedding: ids int64 [1, 5] (negative ids count from the end) -> Gather(table [8, 4], ids). */
-describe.runIf(intInputsSupported())('token embedding on an int64 graph input (negative indices)', () => {
+describe.runIf(intInputsSupported())('token embedding and OneHot on an int64 graph input (negative indices)', () => {
   const rnd = mulberry32(21);
   const table = Array.from({ length: 32 }, () => Math.round((rnd() * 6 - 3) * 1000) / 1000);
   const bytes = buildOnnxModel({
-    inputs: [{ name: 'ids', shape: [1, 5], elemType: 'int64' }], outputs: [{ name: 'y', shape: [1, 5, 4] }], opset: 13,
-    initializers: [F('table', [8, 4], table)], nodes: [N('Gather', ['table', 'ids'], 'y')],
+    inputs: [{ name: 'ids', shape: [1, 5], elemType: 'int64' }], outputs: [{ name: 'y', shape: [1, 5, 4] }, { name: 'oh', shape: [1, 5, 5] }], opset: 13,
+    initializers: [F('table', [8, 4], table), I('depth', [], [5]), F('vals', [2], [-1, 2])],
+    // OneHot of depth 5 along axis 1: ids outside [-5, 5) are all off_value, as in ONNX.
+    nodes: [N('Gather', ['table', 'ids'], 'y'), N('OneHot', ['ids', 'depth', 'vals'], 'oh', { axis: 1 })],
   });
   // Calibration ids span [-8, 7]: the circuit's rows are all 16 of [-N, N).
   const cal = [Float64Array.from([-8, 7, 0, 3, -1]), Float64Array.from([1, 2, -5, 6, 4])];
@@ -357,37 +359,55 @@ describe.runIf(intInputsSupported())('token embedding on an int64 graph input (n
     r = await compileModel(`${ROOT}/embedding.onnx`, { out: `${ROOT}/embedding`, calibration: cal });
   }, 600_000);
 
-  it('matches onnxruntime within half an LSB of the table grid; 16 rows, 18 constraints per token', async () => {
+  it('matches onnxruntime (embedding within half an LSB of the table grid, OneHot exactly); 16 rows, 18 constraints per token and op', async () => {
     const lk = q.layers[0] as QLookup;
     expect([lk.kind, lk.lo, lk.count]).toEqual(['lookup', -8, 16]);
     const session = await ort.InferenceSession.create(Buffer.from(bytes));
     const s = (lk.outQuant as U8Quant).scale;
     for (const ids of [[-8, -1, 0, 7, 3], [5, 5, -3, 2, -7]]) {
-      const o = Array.from((await session.run({ ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, 5]) })).y.data as Float32Array);
+      const res = await session.run({ ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, 5]) });
+      const o = Array.from(res.y.data as Float32Array);
+      // The outputs concatenated (y, then oh), as accumulators of their grids.
       const out = dequantizeOutput(q.output.quant, runInteger(q, ids));
-      out.forEach((v, i) => expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual(s / 2 + 1e-9));
+      out.slice(0, 20).forEach((v, i) => expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual(s / 2 + 1e-9));
+      // -1 and 2 are on the OneHot's grid exactly.
+      expect(out.slice(20).map((v) => Math.round(v * 1e6) / 1e6)).toEqual(Array.from(res.oh.data as Float32Array));
     }
     const e = emitCircuit(q);
     expect(e.layers.find((l) => l.kind === 'lookup')!.constraints).toBe(5 * 18);
+    expect(e.layers.find((l) => l.kind === 'onehot')!.constraints).toBe(5 * 18);
     expect(r.manifest.circuit.constraints).toBe(e.constraints);
   });
 
   it('witness == integer reference; a wrong one-hot is rejected; proved and verified', async () => {
     const ids = [-8, -1, 0, 7, 3];
     const w = (await artifactWitness(r.dir, { in: ids })).values;
-    const nOut = 20;
+    const nOut = 45;
     expect(w.slice(1, 1 + nOut)).toEqual(runInteger(q, ids).map((v) => toField(v)));
     const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
     const syms = await readSymbols(artifactPath(r.dir, 'sym'));
     expect(violatedConstraints(r1cs, w)).toEqual([]);
     // Token 1 (id -1) selects row j = 7 of the rows -8..7; claim row 6 (id -2) instead.
-    const onehot = [...syms.keys()].filter((k) => /^main\.onehot\d+\.b\[7\]$/.test(k)).sort()[1];
+    const onehot = [...syms.keys()].filter((k) => /^main\.onehot\d+\.b\[7\]$/.test(k)).sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]))[1];
     const base = onehot.replace(/\[7\]$/, '');
     expect(w[syms.get(`${base}[7]`)!]).toBe(1n);
     const mw = [...w];
     mw[syms.get(`${base}[7]`)!] = 0n;
     mw[syms.get(`${base}[6]`)!] = 1n;
     expect(violatedConstraints(r1cs, mw).length).toBeGreaterThan(0);
+    // Every selector bit and output of the lookup and the OneHot, mutated by +1, -1, +2^64, breaks a row.
+    const byWire = constraintsByWire(r1cs);
+    let mutations = 0;
+    for (const [name, wire] of syms) {
+      if (!/^main\.(onehot\d+\.b\[\d+\]|out\[\d+\])$/.test(name)) continue;
+      for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
+        const m2 = [...w];
+        m2[wire] = (m2[wire] + delta) % FIELD_PRIME;
+        if (violatedConstraints(r1cs, m2, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
+        mutations++;
+      }
+    }
+    expect(mutations).toBe(3 * (10 * 16 + 45));
     await setupKeys(r.dir);
     const res = await prove(r.dir, ids);
     const vk = await readVerificationKey(artifactPath(r.dir, 'vk'));

@@ -6,11 +6,12 @@
  *   SpaceToDepth, Resize/Upsample (nearest), Trilu, ScatterND / ScatterElements with constant indices: each
  *   output element is an input element (or a constant), so they become 'gather' layers (src/ops/gather.ts) or,
  *   with constant parts that are not one value, 'route' layers: 0 constraints, routing only, exact.
+ * - OneHot of integer activation indices: a 'onehot' layer, the same selector, outputs linear in it.
  * - Gather with a variable (integer activation) index: a 'lookup' layer, a one-hot selector per index
  *   (circuits/lookup.circom): count + 2 constraints per index element, plus for activation data one product
  *   per candidate row and output element.
  */
-import type { LookupLayer, MovementFloatLayer, MovementQLayer, QLookup, QRoute, RouteLayer } from '../ir/layers/movement.ts';
+import type { LookupLayer, MovementFloatLayer, MovementQLayer, OneHotLayer, QLookup, QOneHot, QRoute, RouteLayer } from '../ir/layers/movement.ts';
 import type { AccQuant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { quantizeInput, u8QuantFor } from '../ir/quant.ts';
@@ -20,7 +21,7 @@ import {
   depthToSpaceIndex, expandIndex, gatherElementsIndex, gatherIndex, gatherNDIndex, resizeNearestIndex, resolveSlice, scatterElementsTargets,
   scatterNDTargets, sliceIndex, sliceParams, spaceToDepthIndex, splitSizes, tileIndex, triluKeep, type FoldTensor,
 } from './fold.ts';
-import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState } from './types.ts';
+import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
 
 /** Run an index-map builder; its errors (thrown by fold.ts helpers) become issues. */
 function guarded<T>(ctx: ImportContext, f: () => T): T | undefined {
@@ -152,6 +153,25 @@ export const movementImporters: OpImporter[] = [
       const table = data ? undefined : ctx.constant(node.inputs[0])!.data;
       const inputs = data ? [idxAct.name, data.name] : [idxAct.name];
       ctx.push({ kind: 'lookup', name: node.name, inputs, output: node.outputs[0], inShape: idxAct.shape, outShape: outShape.length ? outShape : [1], axis, dataShape, table: table ? Float64Array.from(table) : undefined });
+    },
+  },
+  {
+    onnxOps: ['OneHot'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['axis']);
+      const idx = ctx.activation(node.inputs[0]);
+      if (!idx) return ctx.issue('indices must be an activation or a constant');
+      const depthT = needConstant(ctx, 1, 'depth');
+      const vals = needConstant(ctx, 2, 'values');
+      if (!depthT || !vals) return;
+      const depth = Math.trunc(depthT.data[0]);
+      if (depthT.data.length !== 1 || !(depth >= 1)) return ctx.issue(`depth must be one positive number, got [${Array.from(depthT.data)}]`);
+      if (vals.data.length !== 2) return ctx.issue(`values must hold [off_value, on_value], got ${vals.data.length} values`);
+      const rank = idx.shape.length + 1;
+      const axis = normAxis(ctx, attrInt(node, ctx, 'axis', -1), rank);
+      if (axis === undefined) return;
+      const outShape = [...idx.shape.slice(0, axis), depth, ...idx.shape.slice(axis)];
+      ctx.push({ kind: 'onehot', name: node.name, inputs: [idx.name], output: node.outputs[0], inShape: idx.shape, outShape, depth, axis, off: vals.data[0], on: vals.data[1] });
     },
   },
   {
@@ -457,11 +477,9 @@ export const lookupFloat: FloatLayerDef<LookupLayer> = {
     return out;
   },
   quantize(l, ctx) {
-    const s = ctx.settle(0);
+    const s = indexState(ctx, l.name);
+    if (!s) return;
     const q = s.quant;
-    if (q.kind !== 'acc' || q.scales.some((v) => v !== 1)) {
-      return ctx.issue(`the indices of '${l.name}' must be an integer tensor (an ArgMax output or an integer graph input); they are a ${q.kind === 'u8' ? 'uint8 activation' : 'scaled accumulator'}`);
-    }
     const { n } = lookupGeometry(l);
     const rows = lookupRows(Math.min(...q.lo), Math.max(...q.hi), n);
     if (!rows) return ctx.issue(`the indices of '${l.name}' lie in [${Math.min(...q.lo)}, ${Math.max(...q.hi)}], outside [-${n}, ${n})`);
@@ -540,13 +558,90 @@ export const lookupQ: QLayerDef<QLookup> = {
   bitsSummary: (l) => `R ${l.count}${l.table ? '' : ' x act'}`,
 };
 
+/** The integer state of an index tensor (an accumulator of scale 1), or an issue. */
+function indexState(ctx: QuantizeContext, name: string): (QState & { quant: AccQuant }) | undefined {
+  const s = ctx.settle(0);
+  const q = s.quant;
+  if (q.kind !== 'acc' || q.scales.some((v) => v !== 1)) {
+    ctx.issue(`the indices of '${name}' must be an integer tensor (an ArgMax output or an integer graph input); they are a ${q.kind === 'u8' ? 'uint8 activation' : 'scaled accumulator'}`);
+    return undefined;
+  }
+  return s as QState & { quant: AccQuant };
+}
+
+/** For output element o of a one-hot along `axis` of depth D: the index element and the position c. */
+function oneHotAt(o: number, axis: number, depth: number, inShape: number[]): { k: number; c: number } {
+  const post = sizeOf(inShape.slice(axis));
+  const q = o % post;
+  const c = Math.floor(o / post) % depth;
+  const p = Math.floor(o / (post * depth));
+  return { k: p * post + q, c };
+}
+
+const normIndex = (v: number, depth: number) => (v < -depth || v >= depth ? -1 : v < 0 ? v + depth : v);
+
+export const oneHotFloat: FloatLayerDef<OneHotLayer> = {
+  forward(l, [x]) {
+    const n = sizeOf(l.outShape);
+    return Float64Array.from({ length: n }, (_, o) => {
+      const { k, c } = oneHotAt(o, l.axis, l.depth, l.inShape);
+      return normIndex(Math.trunc(x[k]), l.depth) === c ? l.on : l.off;
+    });
+  },
+  quantize(l, ctx) {
+    const s = indexState(ctx, l.name);
+    if (!s) return;
+    let lo = Math.min(...s.quant.lo);
+    let hi = Math.max(...s.quant.hi);
+    while (hi - lo + 1 < 3) hi++;
+    if (hi - lo + 1 > 1 << 16) return ctx.issue(`the indices of '${l.name}' span [${lo}, ${hi}]: a one-hot over more than 65536 values is refused (narrow the calibration range)`);
+    const outQuant = u8QuantFor({ min: Math.min(l.on, l.off), max: Math.max(l.on, l.off) });
+    const [offQ, onQ] = quantizeInput(outQuant, [l.off, l.on]);
+    ctx.push({ kind: 'onehot', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape, depth: l.depth, axis: l.axis, lo, count: hi - lo + 1, offQ, onQ, outQuant });
+  },
+};
+
+export const oneHotQ: QLayerDef<QOneHot> = {
+  reference(l, [x]) {
+    for (const v of x) if (!(v >= l.lo && v < l.lo + l.count)) throw new Error(`OneHot '${l.name}': index ${v} is outside the circuit's values [${l.lo}, ${l.lo + l.count})`);
+    return Array.from({ length: sizeOf(l.outShape) }, (_, o) => {
+      const { k, c } = oneHotAt(o, l.axis, l.depth, l.inShape);
+      return normIndex(x[k], l.depth) === c ? l.onQ : l.offQ;
+    });
+  },
+  emit(l, [x], w) {
+    w.include('lookup.circom');
+    w.line(`// ${l.name}: OneHot of depth ${l.depth} (one-hot over index values ${l.lo}..${l.lo + l.count - 1})`);
+    const sel = x.map((e) => {
+      const id = w.fresh('onehot');
+      w.line(`component ${id} = OneHotIndex(${l.count}, ${l.lo});`);
+      w.bind(`${id}.idx`, e);
+      return id;
+    });
+    const d = l.onQ - l.offQ;
+    return Array.from({ length: sizeOf(l.outShape) }, (_, o) => {
+      const { k, c } = oneHotAt(o, l.axis, l.depth, l.inShape);
+      const bits: string[] = [];
+      for (let j = 0; j < l.count; j++) if (normIndex(l.lo + j, l.depth) === c) bits.push(`${sel[k]}.b[${j}]`);
+      if (!bits.length || d === 0) return String(l.offQ);
+      const sum = bits.length === 1 ? bits[0] : `(${bits.join(' + ')})`;
+      return `${l.offQ ? `${l.offQ} + ` : ''}${d === 1 ? sum : `${d}*${sum}`}`;
+    });
+  },
+  constraints: (l) => sizeOf(l.inShape) * (l.count + 2),
+  costFormula: 'per index element: R + 2 (R = the index values the bounds admit, R >= 3); the outputs are linear in the selector (0)',
+  bitsSummary: (l) => `R ${l.count}`,
+};
+
 export const movementFloatDefs: { [K in MovementFloatLayer['kind']]: FloatLayerDef<Extract<MovementFloatLayer, { kind: K }>> } = {
   route: routeFloat,
   lookup: lookupFloat,
+  onehot: oneHotFloat,
 };
 
 export const movementQDefs: { [K in MovementQLayer['kind']]: QLayerDef<Extract<MovementQLayer, { kind: K }>> } = {
   route: routeQ,
   lookup: lookupQ,
+  onehot: oneHotQ,
 };
 

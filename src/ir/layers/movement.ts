@@ -50,6 +50,33 @@ export interface QLookup extends QBase {
   idxQuant: AccQuant;
 }
 
+/**
+ * OneHot with a variable index: inputs[0] holds integer indices; out = on where the (normalized) index equals
+ * the position along `axis`, off elsewhere (and everywhere for an index outside [-depth, depth), as ONNX).
+ */
+export interface OneHotLayer extends LayerBase {
+  kind: 'onehot';
+  depth: number;
+  axis: number;
+  off: number;
+  on: number;
+}
+
+/**
+ * One-hot selector per index over the values lo .. lo + count - 1 (the index's exact bounds, circuits/lookup.circom);
+ * out = offQ + (onQ - offQ) * (sum of the selector bits whose value normalizes to the position): linear.
+ */
+export interface QOneHot extends QBase {
+  kind: 'onehot';
+  depth: number;
+  axis: number;
+  lo: number;
+  count: number;
+  offQ: number;
+  onQ: number;
+  outQuant: U8Quant;
+}
+
 /** Layer kinds of this family, joined into FloatLayer / QLayer in ../types.ts. */
-export type MovementFloatLayer = RouteLayer | LookupLayer;
-export type MovementQLayer = QRoute | QLookup;
+export type MovementFloatLayer = RouteLayer | LookupLayer | OneHotLayer;
+export type MovementQLayer = QRoute | QLookup | QOneHot;
