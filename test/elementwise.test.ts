@@ -21,6 +21,9 @@ import { compileModel, type CompileModelResult } from '../src/compile/model.ts';
 import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
 import { releaseCurve } from '../src/curve.ts';
 import { emitCircuit } from '../src/emit/circuit.ts';
+import { compileCircomDirect, directWitness } from '../src/circom/index.ts';
+import { compileCircuit } from '../src/compile/compile.ts';
+import { computeWitness } from '../src/prove/witness.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
 import type { LutFunction, LutLayer, QLut, QNeg, QPwl } from '../src/ir/layers/elementwise.ts';
@@ -602,3 +605,72 @@ describe('elementwise: GELU as PyTorch exports it (Div, Erf, Add, Mul, Mul)', ()
     console.log(`GELU as exported: ${r.manifest.circuit.constraints} constraints (${emitCircuit(q).layers.filter((l) => l.constraints).map((l) => `${l.kind} ${l.constraints}`).join(', ')})`);
   }, 600_000);
 });
+
+/**
+ * AbsAcc(n) (circuits/elementwise-abs.circom) alone, with circom --O1 and with the direct backend: out = |x| on
+ * the whole range -2^n < x < 2^n (n = 6), n + 2 constraints, every wire mutation rejected, and no other
+ * assignment of out and its bits satisfies the constraints (exhaustive over the 2^n bit patterns).
+ */
+for (const backend of ['circom', 'direct'] as const) {
+  describe(`AbsAcc (circuits/elementwise-abs.circom) [${backend}]`, () => {
+    const N = 6;
+    const dir = `${ROOT}/abs-gadget-${backend}`;
+    let built: { r1cs: Awaited<ReturnType<typeof readR1csFile>>; syms: Map<string, number>; constraints: number; src: string };
+    beforeAll(async () => {
+      await mkdir(dir, { recursive: true });
+      const src = `${dir}/circuit.circom`;
+      await writeFile(src, `pragma circom 2.1.0;
+include "elementwise-abs.circom";
+template AbsWrap() {
+    signal input x;
+    signal output out;
+    component a = AbsAcc(${N});
+    a.x <== x;
+    out <== a.out;
+}
+component main {public [x]} = AbsWrap();
+`);
+      const rep = backend === 'circom' ? await compileCircuit(src, dir, 'wasm') : await compileCircomDirect(src, dir);
+      built = { r1cs: await readR1csFile(`${dir}/circuit.r1cs`), syms: await readSymbols(`${dir}/circuit.sym`), constraints: rep.constraints, src };
+    }, 600_000);
+
+    const wit = async (x: number) => {
+      const v = toField(x);
+      return backend === 'direct' ? (await directWitness(built.src, { x: [v] })).values : (await computeWitness(`${dir}/circuit_js/circuit.wasm`, { x: v })).values;
+    };
+
+    it('out = |x| for every -2^n < x < 2^n; n + 2 constraints; mutations and every other (out, bits) rejected', async () => {
+      expect(built.constraints).toBe(N + 2);
+      const outWire = built.syms.get('main.out')!;
+      const xWire = built.syms.get('main.x')!;
+      const bitWires = Array.from({ length: N }, (_, i) => built.syms.get(`main.a.bits[${i}]`)!);
+      expect(bitWires.every((w) => w > 0)).toBe(true);
+      let mutations = 0;
+      for (let x = -(2 ** N) + 1; x < 2 ** N; x++) {
+        const w = await wit(x);
+        expect(w[outWire], `x = ${x}`).toBe(BigInt(Math.abs(x)));
+        expect(violatedConstraints(built.r1cs, w)).toEqual([]);
+        for (let wire = 1; wire < built.r1cs.nWires; wire++) {
+          if (wire === xWire) continue;
+          for (const d of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
+            const m = [...w];
+            m[wire] = (m[wire] + d) % FIELD_PRIME;
+            expect(violatedConstraints(built.r1cs, m).length, `x = ${x}: wire ${wire} + ${d}`).toBeGreaterThan(0);
+            mutations++;
+          }
+        }
+        if (x % 7 !== 0) continue;
+        // Any other claimed |x| (including -|x| and x itself for x < 0, as field elements) with bits recomposing
+        // to its low n bits is rejected.
+        for (const claim of [...Array.from({ length: 2 ** N }, (_, v) => BigInt(v)), toField(x), toField(-x), toField(-Math.abs(x))]) {
+          if (claim === BigInt(Math.abs(x))) continue;
+          const m = [...w];
+          m[outWire] = claim;
+          bitWires.forEach((bw, i) => (m[bw] = (claim >> BigInt(i)) & 1n));
+          expect(violatedConstraints(built.r1cs, m).length, `x = ${x}, out = ${claim}`).toBeGreaterThan(0);
+        }
+      }
+      expect(mutations).toBeGreaterThan(1000);
+    }, 600_000);
+  });
+}

@@ -28,6 +28,15 @@
  * PRelu's slope tensor is broadcast to the input: each distinct slope gets its own table, each element reads its
  * slope's table (the same 35 constraints per element).
  *
+ * Abs and PRelu of an accumulator (a Gemm/Conv output, no pending clamp) need neither requantization nor table:
+ * out = pos * x + mag * |x| on the accumulator's integers (QPwl), with |x| proven by AbsAcc(n)
+ * (circuits/elementwise-abs.circom: n bits with |x| < 2^n from the exact bounds, and (out - x)(out + x) = 0),
+ * n + 2 constraints per element whose sign the bounds leave open, 0 where they fix it. Abs is exact (error 0). PRelu
+ * with slope alpha uses pos = D + a, mag = D - a at scale s_in / (2D), a = round(alpha * D), D = 2^k the least
+ * k <= 10 making every slope * D an integer (exact for dyadic slopes such as 0.25), else D = 2^10: the only
+ * error is then |x| * |alpha - a/D| <= |x| / 2^11. The output stays an accumulator (the next Gemm/Conv reads it,
+ * or a requantization makes it uint8). LeakyRelu keeps its table (test/ops.test.ts expects one).
+ *
  * Neg needs no table: it negates the integers exactly (a uint8 q with zero point zp becomes 255 - q with zero
  * point 255 - zp; an accumulator q becomes -q), 0 constraints.
  *
