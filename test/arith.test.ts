@@ -21,7 +21,7 @@ import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } fro
 import { emitCircuit } from '../src/emit/circuit.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
-import type { QCompare, QMinMax, QProduct, QSelect } from '../src/ir/layers/arith.ts';
+import type { QCompare, QDivide, QMinMax, QProduct, QSelect } from '../src/ir/layers/arith.ts';
 import type { FloatModel, QuantizedModel } from '../src/ir/types.ts';
 import { sizeOf } from '../src/ir/types.ts';
 import { buildOnnxModel, mulberry32, type InitializerSpec, type NodeSpec } from '../src/onnx/builder.ts';
@@ -134,6 +134,20 @@ function opsModel(): TestModel {
   return b.model('arith_ops', [1, 8], 'out', [1, 30]);
 }
 
+/** Div of two activations: g1 / (g2 * g2 + 0.5), and a broadcast division by a [1, 1] activation. */
+function divModel(): TestModel {
+  const b = new B(13);
+  const g1 = b.gemm('g1', 'x', 6, 4);
+  const g2 = b.gemm('g2', 'x', 6, 4);
+  const sq = b.node('Mul', 'sq', [g2, g2]);
+  const den = b.node('Add', 'den', [sq, b.scalar('half', 0.5)]);
+  const q = b.node('Div', 'div', [g1, den]);
+  const s = b.gemm('g3', 'x', 6, 1, 0.2);
+  const s2 = b.node('Add', 's2', [b.node('Mul', 's_sq', [s, s]), b.scalar('one', 1)]);
+  b.node('Div', 'out', [q, s2]);
+  return b.model('arith_div', [1, 6], 'out', [1, 4]);
+}
+
 /** One comparison of the input with a constant threshold (for the grid test). */
 function gridModel(op: string, t: number): TestModel {
   const b = new B(1);
@@ -217,9 +231,10 @@ function tieMargin(p: Prepared, x: Float64Array): number {
 
 const e2e = () => prepare(e2eModel());
 const ops = () => prepare(opsModel());
+const div = () => prepare(divModel());
 
 describe('arith: float IR matches onnxruntime', () => {
-  for (const get of [e2e, ops]) {
+  for (const get of [e2e, ops, div]) {
     it(`${get().m.name} (1e-4 of the output magnitude)`, async () => {
       const p = get();
       let n = 0;
@@ -296,6 +311,22 @@ describe('arith: quantized model vs onnxruntime', () => {
       out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]))));
     }
     console.log(`e2e: worst |quantized - onnxruntime| ${((100 * worst) / R).toFixed(2)}% of R = ${R.toFixed(3)}, ${fresh.length} inputs`);
+    expect(worst).toBeLessThanOrEqual(0.02 * R);
+  });
+
+  it('div within 2% of the output range (the division rounds to 2^-13 of its calibrated range)', async () => {
+    const p = div();
+    const fresh = freshInRange(p, 64);
+    expect(fresh.length).toBeGreaterThanOrEqual(12);
+    let R = 0;
+    for (const x of p.cal) for (const v of runFloat(p.model, x)) R = Math.max(R, Math.abs(v));
+    let worst = 0;
+    for (const x of fresh) {
+      const o = await ort(p.m, x);
+      const out = dequantizeOutput(p.q.output.quant, runInteger(p.q, quantizeInput(p.q.input.quant, x)));
+      out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]))));
+    }
+    console.log(`div: worst |quantized - onnxruntime| ${((100 * worst) / R).toFixed(2)}% of R = ${R.toFixed(3)}, ${fresh.length} inputs`);
     expect(worst).toBeLessThanOrEqual(0.02 * R);
   });
 
@@ -436,7 +467,7 @@ describe('arith: e2e circuit', () => {
 
   it('every single-value change to a private wire breaks a constraint (products, comparison bits, selections)', async () => {
     const kinds = await mutationChecks(e2e());
-    for (const k of ['prod#[]', 'cmp#.bits[]', 'sel#[]']) expect([...kinds].some((n) => n.startsWith(k)), k).toBe(true);
+    for (const k of ['prod#.', 'cmp#.bits[]', 'sel#.']) expect([...kinds].some((n) => n.startsWith(k)), k).toBe(true);
   });
 
   it('a wrong comparison (the other bit, with a consistent decomposition) cannot satisfy the R1CS', async () => {
@@ -461,7 +492,7 @@ describe('arith: e2e circuit', () => {
       expect(violatedConstraints(r1cs, m).length).toBeGreaterThan(0);
     }
     // A wrong product: p + 1 with everything downstream recomputed cannot hold its own row.
-    const p0 = [...syms.keys()].find((n) => /^main\.prod_?\d+\[0\]$/.test(n))!;
+    const p0 = [...syms.keys()].find((n) => /^main\.prod_?\d+\.(in|out)\[0\]$/.test(n) && syms.get(n)! >= 0)!;
     const m = [...w];
     m[syms.get(p0)!] += 1n;
     expect(violatedConstraints(r1cs, m).length).toBeGreaterThan(0);
@@ -493,12 +524,12 @@ describe('arith: ops circuit', () => {
 
   it('every single-value change to a private wire breaks a constraint (min/max, comparison bits, logic, selections)', async () => {
     const kinds = await mutationChecks(ops());
-    for (const k of ['prod#[]', 'cmp#.bits[]', 'sel#[]', 'mm#.bits[]']) expect([...kinds].some((n) => n.startsWith(k)), k).toBe(true);
+    for (const k of ['prod#.', 'cmp#.bits[]', 'sel#.', 'mm#.bits[]']) expect([...kinds].some((n) => n.startsWith(k)), k).toBe(true);
   });
 });
 
 describe('arith: refusals', () => {
-  it('Pow with an exponent other than 1, 2, 3 and Div by an activation name the problem', () => {
+  it('Pow with an exponent other than 1, 2, 3 and a constant divided by an activation name the problem', () => {
     const b = new B(3);
     const g = b.gemm('g', 'x', 4, 4);
     b.node('Pow', 'p', [g, b.scalar('e', 0.5)]);
@@ -506,9 +537,8 @@ describe('arith: refusals', () => {
     expect(() => importGraph(loadOnnx(m1.bytes))).toThrow(/exponent 0.5 is not supported/);
     const c = new B(3);
     const g1 = c.gemm('g1', 'x', 4, 4);
-    const g2 = c.gemm('g2', 'x', 4, 4);
-    c.node('Div', 'd', [g1, g2]);
-    expect(() => importGraph(loadOnnx(c.model('div', [1, 4], 'd', [1, 4]).bytes))).toThrow(/Div by an activation is not supported/);
+    c.node('Div', 'd', [c.scalar('one', 1), g1]);
+    expect(() => importGraph(loadOnnx(c.model('div', [1, 4], 'd', [1, 4]).bytes))).toThrow(/dividing a constant by an activation is not supported/);
   });
 
   it('And of float (non-boolean) tensors is refused at quantization', () => {
@@ -526,5 +556,51 @@ describe('arith: integer semantics', () => {
     const p = ops();
     const env = runIntegerAll(p.q, quantizeInput(p.q.input.quant, p.cal[0]));
     for (const l of p.q.layers) expect(env.get(l.output)!.length).toBe(sizeOf(l.outShape));
+  });
+});
+
+describe('arith: division circuit', () => {
+  beforeAll(async () => {
+    await compile(div());
+  }, 600_000);
+
+  it('constraints == cost formulas; witness == integer reference', async () => {
+    await witnessChecks(div());
+    const q = div().q;
+    const d = q.layers.find((l) => l.name === 'div') as QDivide;
+    const formula = d.bd.reduce((s, bd, i) => s + 3 * bd + d.bq[i] + 13, 0);
+    // Plus one binding per input (n, d) that is a linear combination rather than a bare signal.
+    const bindings = emitCircuit(q).layers.find((l) => l.name === 'div')!.constraints - formula;
+    expect(bindings).toBeGreaterThanOrEqual(0);
+    expect(bindings).toBeLessThanOrEqual(8);
+  });
+
+  it('every single-value change to a private wire breaks a constraint (quotient, remainder, sign, inverse)', async () => {
+    const kinds = await mutationChecks(div());
+    for (const k of ['div#.q', 'div#.r', 'div#.rb[]', 'div#.sb[]', 'div#.qb[]', 'div#.inv', 'div#.sign.bits[]']) expect([...kinds].some((n) => n.startsWith(k)), k).toBe(true);
+  });
+
+  it('the other quotient/remainder pair (q - 1, r + 2|d|) cannot satisfy the R1CS', async () => {
+    const r = await compile(div());
+    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
+    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
+    const q = await readQuantizedModel(r.dir);
+    const w = (await artifactWitness(r.dir, { in: quantizeInput(q.input.quant, div().cal[0]) })).values;
+    const ids = [...syms.keys()].filter((n) => /^main\.div_?\d+\.q$/.test(n)).map((n) => n.slice(0, -2));
+    expect(ids.length).toBe(8);
+    let outs = 0;
+    for (const id of ids) {
+      // The last layer's quotients are the public outputs (--O1 merged the two wires).
+      const qWire = syms.get(`${id}.q`)! < 0 ? syms.get(`main.out[${outs++}]`)! : syms.get(`${id}.q`)!;
+      const at = (n: string) => (n === 'q' ? qWire : syms.get(`${id}.${n}`)!);
+      const m = [...w];
+      const ad = w[at('ad')];
+      m[at('q')] = (w[at('q')] - 1n + FIELD_PRIME) % FIELD_PRIME;
+      m[at('qd')] = (w[at('qd')] - ad + FIELD_PRIME) % FIELD_PRIME;
+      const r2 = w[at('r')] + 2n * ad;
+      m[at('r')] = r2;
+      for (let i = 0; syms.has(`${id}.rb[${i}]`); i++) m[at(`rb[${i}]`)] = (r2 >> BigInt(i)) & 1n;
+      expect(violatedConstraints(r1cs, m).length).toBeGreaterThan(0);
+    }
   });
 });

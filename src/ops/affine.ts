@@ -12,7 +12,7 @@ import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
 import { emitLinearRow, MAX_ACC, type Term } from './linear.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
-import { importProduct } from './arith.ts';
+import { importDivide, importProduct } from './arith.ts';
 
 const dropOnes = (s: number[]) => s.filter((d) => d !== 1);
 export const sameShape = (a: number[], b: number[]) => JSON.stringify(dropOnes(a)) === JSON.stringify(dropOnes(b));
@@ -94,7 +94,7 @@ function importBinary(node: OnnxNode, ctx: ImportContext): void {
   const op = node.op;
   if (a0 && a1) {
     if (op === 'Mul') return importProduct(node, ctx, a0, a1);
-    if (op === 'Div') return ctx.issue('Div by an activation is not supported (only by a constant; Mul by a Reciprocal of the divisor where a reciprocal table exists)');
+    if (op === 'Div') return importDivide(node, ctx, a0, a1);
     if (!sameShape(a0.shape, a1.shape)) return ctx.issue(`adding tensors of shapes [${a0.shape}] and [${a1.shape}] needs broadcasting, which is not supported`);
     const n = sizeOf(a0.shape);
     return pushAffine(node, ctx, [a0.name, a1.name], [new Float64Array(n).fill(1), new Float64Array(n).fill(op === 'Sub' ? -1 : 1)], new Float64Array(n));

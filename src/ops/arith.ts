@@ -22,7 +22,7 @@
  *   (src/ops/argmax.ts alignScales: each moves by at most 2^-bits of the group's range; exact for one scale).
  */
 import type {
-  ArithFloatLayer, ArithQLayer, CompareLayer, CompareOp, MinMaxLayer, ProductLayer, QCompare, QMinMax, QProduct, QSelect, SelectLayer,
+  ArithFloatLayer, ArithQLayer, CompareLayer, CompareOp, DivideLayer, MinMaxLayer, ProductLayer, QCompare, QDivide, QMinMax, QProduct, QSelect, SelectLayer,
 } from '../ir/layers/arith.ts';
 import type { AccQuant, AffineLayer } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
@@ -98,6 +98,13 @@ export function importProduct(node: OnnxNode, ctx: ImportContext, a: Activation,
     kind: 'product', name: node.name, inputs: [a.name, b.name], output: node.outputs[0], inShape: a.shape, outShape: outShapeOf(shape),
     k: 1, ia: broadcastIndex(a.shape, shape), ib: broadcastIndex(b.shape, shape), ...lin, bias: 0,
   });
+}
+
+/** Div of two activations (called by src/ops/affine.ts): exact rounded integer division, with broadcasting. */
+export function importDivide(node: OnnxNode, ctx: ImportContext, a: Activation, b: Activation): void {
+  const shape = broadcastShapes([a.shape, b.shape]);
+  if (!shape) return ctx.issue(`shapes [${a.shape}] and [${b.shape}] do not broadcast`);
+  ctx.push({ kind: 'divide', name: node.name, inputs: [a.name, b.name], output: node.outputs[0], inShape: a.shape, outShape: outShapeOf(shape), ia: broadcastIndex(a.shape, shape), ib: broadcastIndex(b.shape, shape) });
 }
 
 /** MatMul of two activations (called by src/ops/dense.ts): [.., M, K] x [.., K, N], batch dims broadcast. */
@@ -461,26 +468,23 @@ export const productQ: QLayerDef<QProduct> = {
   emit(l, [a, b], w) {
     const n = l.outQuant.lo.length;
     const v = w.fresh('prod');
+    w.include('arith.circom');
     if (l.cube) {
       w.line(`// ${l.name}: cubes (2 products each)`);
-      w.line(`signal ${v}[${2 * n}];`);
-      return Array.from({ length: n }, (_, i) => {
-        const x = minus(a[l.ia[i]], l.za);
-        w.line(`${v}[${2 * i}] <== ${x} * ${x};`);
-        w.line(`${v}[${2 * i + 1}] <== ${v}[${2 * i}] * ${x};`);
-        return `${v}[${2 * i + 1}]`;
-      });
+      // A component's outputs are read only once all its inputs are assigned: squares, then cubes.
+      w.line(`component ${v}_sq = ArithSignals(${n});`);
+      w.line(`component ${v} = ArithSignals(${n});`);
+      for (let i = 0; i < n; i++) w.line(`${v}_sq.in[${i}] <== ${minus(a[l.ia[i]], l.za)} * ${minus(a[l.ia[i]], l.za)};`);
+      for (let i = 0; i < n; i++) w.line(`${v}.in[${i}] <== ${v}_sq.out[${i}] * ${minus(a[l.ia[i]], l.za)};`);
+      return Array.from({ length: n }, (_, i) => `${v}.out[${i}]`);
     }
     w.line(`// ${l.name}: ${n * l.k} products of two activations (1 constraint each)`);
-    w.line(`signal ${v}[${n * l.k}];`);
+    w.line(`component ${v} = ArithSignals(${n * l.k});`);
     w.line(`var ${v}_o[${n}];`);
+    for (let j = 0; j < n * l.k; j++) w.line(`${v}.in[${j}] <== ${minus(a[l.ia[j]], l.za)} * ${minus(b[l.ib[j]], l.zb)};`);
     return Array.from({ length: n }, (_, i) => {
       const terms: Term[] = [];
-      for (let t = 0; t < l.k; t++) {
-        const j = i * l.k + t;
-        w.line(`${v}[${j}] <== ${minus(a[l.ia[j]], l.za)} * ${minus(b[l.ib[j]], l.zb)};`);
-        terms.push([l.coef, `${v}[${j}]`]);
-      }
+      for (let t = 0; t < l.k; t++) terms.push([l.coef, `${v}.out[${i * l.k + t}]`]);
       if (l.linA) terms.push([l.linA, a[l.ia[i * l.k]]]);
       if (l.linB) terms.push([l.linB, b[l.ib[i * l.k]]]);
       return emitLinearRow(w, `${v}_o[${i}]`, l.bias - l.linA * l.za - l.linB * l.zb, terms);
@@ -761,18 +765,22 @@ export const selectQ: QLayerDef<QSelect> = {
     const v = w.fresh('sel');
     const both = !a && !b;
     w.line(`// ${l.name}: Where, B + c * (A - B)${both ? ' (constants: linear)' : ', 1 product per element'}`);
-    if (!both) w.line(`signal ${v}[${l.ic.length}];`);
+    if (!both) {
+      w.include('arith.circom');
+      w.line(`component ${v} = ArithSignals(${l.ic.length});`);
+    }
     w.line(`var ${v}_o[${l.ic.length}];`);
-    return l.ic.map((ci, i) => {
-      // A and B as constant + terms.
-      const A: [number, Term[]] = a ? [-l.ma[i] * l.za, [[l.ma[i], a[l.ia[i]]]]] : [l.aConst![i], []];
-      const B: [number, Term[]] = b ? [-l.mb[i] * l.zb, [[l.mb[i], b[l.ib[i]]]]] : [l.bConst![i], []];
-      if (both) return emitLinearRow(w, `${v}_o[${i}]`, B[0], [[A[0] - B[0], c[ci]]]);
-      const diff = [...A[1], ...B[1].map(([m, e]): Term => [-m, e])].filter(([m]) => m !== 0).map(([m, e]) => (m === 1 ? e : `${m}*${e}`));
-      const dc = A[0] - B[0];
-      w.line(`${v}[${i}] <== ${c[ci]} * (${[...diff, ...(dc ? [String(dc)] : [])].join(' + ') || '0'});`);
-      return emitLinearRow(w, `${v}_o[${i}]`, B[0], [[1, `${v}[${i}]`], ...B[1]]);
+    // A and B of element i as constant + terms.
+    const A = (i: number): [number, Term[]] => (a ? [-l.ma[i] * l.za, [[l.ma[i], a[l.ia[i]]]]] : [l.aConst![i], []]);
+    const B = (i: number): [number, Term[]] => (b ? [-l.mb[i] * l.zb, [[l.mb[i], b[l.ib[i]]]]] : [l.bConst![i], []]);
+    if (both) return l.ic.map((ci, i) => emitLinearRow(w, `${v}_o[${i}]`, B(i)[0], [[A(i)[0] - B(i)[0], c[ci]]]));
+    // Every product first: a component's outputs are read only once all its inputs are assigned.
+    l.ic.forEach((ci, i) => {
+      const diff = [...A(i)[1], ...B(i)[1].map(([m, e]): Term => [-m, e])].filter(([m]) => m !== 0).map(([m, e]) => (m === 1 ? e : `${m}*${e}`));
+      const dc = A(i)[0] - B(i)[0];
+      w.line(`${v}.in[${i}] <== ${c[ci]} * (${[...diff, ...(dc ? [String(dc)] : [])].join(' + ') || '0'});`);
     });
+    return l.ic.map((_, i) => emitLinearRow(w, `${v}_o[${i}]`, B(i)[0], [[1, `${v}.out[${i}]`], ...B(i)[1]]));
   },
   constraints: (l) => (l.aConst && l.bConst ? 0 : l.ic.length),
   costFormula: 'per element: 1 (the product c * (A - B)); 0 when both branches are constants',
@@ -939,11 +947,93 @@ export const minmaxQ: QLayerDef<QMinMax> = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------------------
+// divide
+
+/** Bits of the output grid below the calibrated output range: the division's rounding is 2^-(DIV_BITS+1) of it. */
+const DIV_BITS = 12;
+
+const floorDivBig = (a: bigint, b: bigint): bigint => {
+  const q = a / b;
+  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+};
+
+/** n / d rounded half up (d != 0). */
+function divRound(n: bigint, d: bigint): bigint {
+  const ad = d < 0n ? -d : d;
+  const sn = d < 0n ? -n : n;
+  return floorDivBig(2n * sn + ad, 2n * ad);
+}
+
+export const divideFloat: FloatLayerDef<DivideLayer> = {
+  forward: (l, [a, b]) => Float64Array.from(l.ia, (ai, i) => a[ai] / b[l.ib[i]]),
+  quantize(l, ctx) {
+    const va = inputView(ctx, 0);
+    const vb = inputView(ctx, 1);
+    const R = Math.max(Math.abs(ctx.outRange.min), Math.abs(ctx.outRange.max)) || 1;
+    const n = sizeOf(l.outShape);
+    const k: number[] = [];
+    const bd: number[] = [];
+    const bq: number[] = [];
+    const out: AccQuant = { kind: 'acc', scales: [], lo: [], hi: [] };
+    for (let i = 0; i < n; i++) {
+      const [ai, bi] = [l.ia[i], l.ib[i]];
+      const [sa, sb] = [va.scale(ai), vb.scale(bi)];
+      const K = Math.max(1, Math.round((sa * 2 ** DIV_BITS) / (sb * R)));
+      const [nlo, nhi] = [va.lo(ai) * K, va.hi(ai) * K];
+      const [dlo, dhi] = [vb.lo(bi), vb.hi(bi)];
+      if (dlo === 0 && dhi === 0) return ctx.issue(`element ${i}: the divisor is always 0`);
+      // n / d is monotone in n for fixed d, and in d on each side of 0: extremes at the ends and at d = +-1.
+      const ds = [dlo, dhi, ...(dlo <= -1 ? [-1] : []), ...(dhi >= 1 ? [1] : [])].filter((d) => d !== 0);
+      const vs = ds.flatMap((d) => [nlo / d, nhi / d]);
+      const lo = Math.floor(Math.min(...vs));
+      const hi = Math.ceil(Math.max(...vs));
+      if (!(Math.max(-lo, hi, Math.abs(nlo), Math.abs(nhi)) <= MAX_ACC)) return ctx.issue(`element ${i}: the quotient can reach 2^50`);
+      k.push(K);
+      bd.push(bitsFor(Math.max(dhi, -dlo)));
+      bq.push(bitsFor(Math.max(-lo, hi)));
+      out.scales.push(sa / (sb * K));
+      out.lo.push(lo);
+      out.hi.push(hi);
+    }
+    ctx.push({
+      kind: 'divide', name: l.name, inputs: [va.s.tensor, vb.s.tensor], output: l.output, inShape: va.s.shape, outShape: l.outShape,
+      ia: l.ia, ib: l.ib, za: va.z, zb: vb.z, k, bd, bq, outQuant: out,
+    });
+  },
+};
+
+export const divideQ: QLayerDef<QDivide> = {
+  reference(l, [a, b]) {
+    // A zero divisor has no witness (the circuit proves d != 0); the reference says 0 there.
+    return l.ia.map((ai, i) => {
+      const d = BigInt(b[l.ib[i]] - l.zb);
+      return d === 0n ? 0 : Number(divRound(BigInt(l.k[i]) * BigInt(a[ai] - l.za), d));
+    });
+  },
+  emit(l, [a, b], w) {
+    w.include('arith.circom');
+    w.line(`// ${l.name}: rounded division of two activations`);
+    return l.ia.map((ai, i) => {
+      const id = w.fresh('div');
+      w.line(`component ${id} = DivRound(${l.bd[i]}, ${l.bq[i]});`);
+      const x = minus(a[ai], l.za);
+      w.bind(`${id}.n`, l.k[i] === 1 ? x : `${l.k[i]}*${x}`);
+      w.bind(`${id}.d`, minus(b[l.ib[i]], l.zb));
+      return `${id}.q`;
+    });
+  },
+  constraints: (l) => l.bd.reduce((s, bd, i) => s + 3 * bd + l.bq[i] + 13, 0),
+  costFormula: 'per element: 3 Bd + Bq + 13 (Bd bits bound the divisor, Bq the quotient), plus 1 per input that is a linear combination',
+  bitsSummary: (l) => `Bd ${Math.max(...l.bd)}, Bq ${Math.max(...l.bq)}`,
+};
+
 export const arithFloatDefs: { [K in ArithFloatLayer['kind']]: FloatLayerDef<Extract<ArithFloatLayer, { kind: K }>> } = {
   product: productFloat,
   compare: compareFloat,
   select: selectFloat,
   minmax: minmaxFloat,
+  divide: divideFloat,
 };
 
 export const arithQDefs: { [K in ArithQLayer['kind']]: QLayerDef<Extract<ArithQLayer, { kind: K }>> } = {
@@ -951,4 +1041,5 @@ export const arithQDefs: { [K in ArithQLayer['kind']]: QLayerDef<Extract<ArithQL
   compare: compareQ,
   select: selectQ,
   minmax: minmaxQ,
+  divide: divideQ,
 };

@@ -32,7 +32,7 @@ export const clipImporters: OpImporter[] = [
         hi = attrFloat(node, ctx, 'max', Infinity);
       } else {
         checkKnownAttrs(node, ctx, []);
-        // Activation bounds: Max(x, min) then Min(., max) (src/ops/arith.ts).
+        // Activation bounds: min(max(x, min), max) by Max2/Min2 (src/ops/arith.ts).
         if (node.inputs.slice(1).some((n) => n && ctx.activation(n))) return importClipTensor(node, ctx);
         for (const [k, name] of [[1, 'min'], [2, 'max']] as const) {
           const n = node.inputs[k];

@@ -62,7 +62,14 @@ export interface MinMaxLayer extends LayerBase {
   clip?: boolean;
 }
 
-export type ArithFloatLayer = ProductLayer | CompareLayer | SelectLayer | MinMaxLayer;
+/** Div of two activations: out[i] = a[ia[i]] / b[ib[i]]. inputs = [a, b]. */
+export interface DivideLayer extends LayerBase {
+  kind: 'divide';
+  ia: number[];
+  ib: number[];
+}
+
+export type ArithFloatLayer = ProductLayer | CompareLayer | SelectLayer | MinMaxLayer | DivideLayer;
 
 /**
  * Integer products: out[i] = bias + linA * (a - za) + linB * (b - zb) + coef * sum_t (a - za) * (b - zb), one
@@ -139,4 +146,21 @@ export interface QMinMax extends QBase {
   outQuant: AccQuant;
 }
 
-export type ArithQLayer = QProduct | QCompare | QSelect | QMinMax;
+/**
+ * Exact rounded division: with n = K[i] * (a - za) and d = b - zb (d != 0, proven),
+ *   out[i] = floor((2 n sign(d) + |d|) / (2 |d|))   (n / d rounded half up),
+ * an accumulator with scale s_a / (s_b K). bd[i]: -2^bd <= d < 2^bd; bq[i]: |out| < 2^bq.
+ */
+export interface QDivide extends QBase {
+  kind: 'divide';
+  ia: number[];
+  ib: number[];
+  za: number;
+  zb: number;
+  k: number[];
+  bd: number[];
+  bq: number[];
+  outQuant: AccQuant;
+}
+
+export type ArithQLayer = QProduct | QCompare | QSelect | QMinMax | QDivide;
