@@ -126,6 +126,12 @@ const cases: MoveCase[] = [
     out: 'y', kinds: ['gather'],
   })),
   {
+    name: 'Pad constant with a value far off the input grid (kept as an accumulator, not clamped)',
+    opset: 13, inShape: [1, 2, 3], inits: [I('pads', [6], [0, 1, 0, 0, 0, 2]), F('v', [], [-10000])],
+    nodes: [N('Pad', ['x', 'pads', 'v'], 'y')],
+    out: 'y', kinds: ['gather'],
+  },
+  {
     name: 'Trilu on an activation (upper with k = 1, lower with k = -1)',
     opset: 14, inShape: [1, 4, 5], inits: [I('k', [], [1]), I('km', [], [-1])],
     nodes: [N('Trilu', ['x', 'k'], 'u'), N('Trilu', ['x', 'km'], 'l', { upper: 0 }), N('Concat', ['u', 'l'], 'y', { axis: 1 })],
@@ -197,6 +203,31 @@ describe('movement ops vs onnxruntime, 0 constraints', () => {
     expect(issue({ name: '', inShape: [1, 4], nodes: [N('Slice', ['x', 'x', 'x'], 'y')], out: 'y', kinds: [] })).toMatch(/starts \('x'\) must be a constant/);
     expect(issue({ name: '', inShape: [1, 4], inits: [I('i', [1], [4])], nodes: [N('Gather', ['x', 'i'], 'y', { axis: 1 })], out: 'y', kinds: [] })).toMatch(/index 4 is out of range for dimension 4/);
     expect(issue({ name: '', inShape: [1, 4], inits: [I('i', [1, 1], [0]), F('u', [1], [1])], nodes: [N('ScatterND', ['x', 'i', 'u'], 'y', { reduction: 'add' })], out: 'y', kinds: [] }, )).toMatch(/reduction 'none'/);
+  });
+});
+
+describe('Cast to an integer type', () => {
+  it('is the same data for an integer tensor (ArgMax -> Cast int32 -> Gather), refused for real values', async () => {
+    const table = Array.from({ length: 12 }, (_, i) => i / 4 - 1);
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 6] }], outputs: [{ name: 'y', shape: [1, 2] }], opset: 13,
+      initializers: [F('T', [6, 2], table)],
+      nodes: [N('ArgMax', ['x'], 'i', { axis: 1, keepdims: 0 }), N('Cast', ['i'], 'ic', { to: 6 }), N('Gather', ['T', 'ic'], 'y')],
+    });
+    const model = importGraph(loadOnnx(bytes));
+    expect(model.layers.map((l) => l.kind)).toEqual(['argmax', 'intcast', 'lookup']);
+    const cal = randomInputs(6, 8, 4);
+    const q = quantizeModel(model, cal);
+    expect(q.layers.map((l) => l.kind)).toEqual(['argmax', 'lookup']);
+    for (const x of cal) {
+      const o = await runOrt(bytes, x, [1, 6]);
+      expect(runFloat(model, x)).toEqual(Float64Array.from(o));
+    }
+    const real = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 6] }], outputs: [{ name: 'y', shape: [1, 6] }], opset: 13,
+      nodes: [N('Cast', ['x'], 'y', { to: 7 })],
+    });
+    expect(() => quantizeModel(importGraph(loadOnnx(real)), cal)).toThrow(/casts real values to an integer type/);
   });
 });
 

@@ -157,7 +157,11 @@ export const gatherFloat: FloatLayerDef<GatherLayer> = {
     const q0 = states[0].quant;
     const allSame = states.every((s) => s.quant.kind === 'u8' && q0.kind === 'u8' && s.quant.scale === q0.scale && s.quant.zeroPoint === q0.zeroPoint);
     const base = { kind: 'gather' as const, name: l.name, inputs: states.map((s) => s.tensor), output: l.output, inShape: states[0].shape, outShape: l.outShape, index: l.index };
-    if (allSame && q0.kind === 'u8') {
+    // A pad value off the inputs' uint8 grid (e.g. -1e4 padding a mask) would be clamped there: the accumulator
+    // form below keeps it (rounded to the grid's step) instead.
+    const padOnGrid = q0.kind === 'u8' && Math.abs(l.padValue / q0.scale + q0.zeroPoint - 127.5) <= 128;
+    const usesPad = l.index.some((i) => i < 0);
+    if (allSame && q0.kind === 'u8' && (padOnGrid || !usesPad)) {
       return ctx.push({ ...base, padValue: quantizeInput(q0, [l.padValue])[0], inOffsets: states.map(() => 0), outQuant: q0 });
     }
     // Mixed inputs: uint8 ones become accumulators (q - zp), scales follow each element.

@@ -11,14 +11,14 @@
  *   (circuits/lookup.circom): count + 2 constraints per index element, plus for activation data one product
  *   per candidate row and output element.
  */
-import type { LookupLayer, MovementFloatLayer, MovementQLayer, OneHotLayer, QLookup, QOneHot, QRoute, RouteLayer } from '../ir/layers/movement.ts';
+import type { IntCastLayer, LookupLayer, MovementFloatLayer, MovementQLayer, OneHotLayer, QLookup, QOneHot, QRoute, RouteLayer } from '../ir/layers/movement.ts';
 import type { AccQuant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { quantizeInput, u8QuantFor } from '../ir/quant.ts';
 import type { OnnxTensor } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import {
-  depthToSpaceIndex, expandIndex, gatherElementsIndex, gatherIndex, gatherNDIndex, resizeNearestIndex, resolveSlice, scatterElementsTargets,
+  castValue, depthToSpaceIndex, expandIndex, gatherElementsIndex, gatherIndex, gatherNDIndex, resizeNearestIndex, resolveSlice, scatterElementsTargets,
   scatterNDTargets, sliceIndex, sliceParams, spaceToDepthIndex, splitSizes, tileIndex, triluKeep, type FoldTensor,
 } from './fold.ts';
 import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
@@ -633,10 +633,32 @@ export const oneHotQ: QLayerDef<QOneHot> = {
   bitsSummary: (l) => `R ${l.count}`,
 };
 
+/** Value ranges of the integer types a Cast may target. */
+const INT_TYPE_RANGES: Record<number, [number, number]> = {
+  2: [0, 255], 3: [-128, 127], 4: [0, 65535], 5: [-32768, 32767], 6: [-(2 ** 31), 2 ** 31 - 1], 7: [-(2 ** 63), 2 ** 63], 9: [0, 1], 12: [0, 2 ** 32 - 1], 13: [0, 2 ** 64],
+};
+
+export const intCastFloat: FloatLayerDef<IntCastLayer> = {
+  forward: (l, [x]) => x.map((v) => castValue(v, l.to)),
+  quantize(l, ctx) {
+    const s = ctx.settle(0);
+    const q = s.quant;
+    if (q.kind !== 'acc' || q.scales.some((v) => v !== 1)) {
+      return ctx.issue(`'${l.name}' casts real values to an integer type (truncation), which is not supported; only integer tensors (an ArgMax output, an integer input) may be cast to integers`);
+    }
+    const [tlo, thi] = INT_TYPE_RANGES[l.to] ?? [-Infinity, Infinity];
+    if (Math.min(...q.lo) < tlo || Math.max(...q.hi) > thi) {
+      return ctx.issue(`'${l.name}' casts integers in [${Math.min(...q.lo)}, ${Math.max(...q.hi)}] to a type of range [${tlo}, ${thi}]: values would wrap`);
+    }
+    ctx.alias(0, { shape: l.outShape });
+  },
+};
+
 export const movementFloatDefs: { [K in MovementFloatLayer['kind']]: FloatLayerDef<Extract<MovementFloatLayer, { kind: K }>> } = {
   route: routeFloat,
   lookup: lookupFloat,
   onehot: oneHotFloat,
+  intcast: intCastFloat,
 };
 
 export const movementQDefs: { [K in MovementQLayer['kind']]: QLayerDef<Extract<MovementQLayer, { kind: K }>> } = {

@@ -1,6 +1,6 @@
 /**
  * Shape-only ops: Flatten, Reshape (constant shape), Squeeze, Unsqueeze, and the inference no-ops Identity,
- * Dropout and Cast to a float type. The flat row-major data is unchanged, so all cost 0 constraints and emit
+ * Dropout and Cast to a float type (a Cast to an integer type is a movement 'intcast', checked when quantizing). The flat row-major data is unchanged, so all cost 0 constraints and emit
  * nothing: the quantized model carries the same tensor on.
  */
 import type { ReshapeLayer } from '../ir/types.ts';
@@ -33,6 +33,9 @@ function axesOf(ctx: ImportContext, rank: number): number[] | undefined | null {
   }
   return axes?.map((a) => (a < 0 ? a + rank : a));
 }
+
+/** ONNX integer and bool element types a Cast may target. */
+const INTEGER_CAST_TYPES = new Set([2, 3, 4, 5, 6, 7, 9, 12, 13]);
 
 export const reshapeImporters: OpImporter[] = [
   {
@@ -95,9 +98,12 @@ export const reshapeImporters: OpImporter[] = [
     importNode(node, ctx) {
       checkKnownAttrs(node, ctx, ['to', 'saturate']);
       const to = attrInt(node, ctx, 'to', 0);
-      // Values carried in the IR are reals; a cast to FLOAT/DOUBLE (e.g. after MatMulInteger) changes nothing.
-      if (to !== 1 && to !== 11) return ctx.issue(`only casts to FLOAT or DOUBLE are supported, got type ${to}`);
-      ctx.alias();
+      // Values carried in the IR are reals; a cast to a float type (e.g. after MatMulInteger) changes nothing.
+      if (to === 1 || to === 11 || to === 10 || to === 16) return ctx.alias();
+      // To an integer or bool type: accepted for integer tensors only (checked when quantizing, see 'intcast').
+      if (!INTEGER_CAST_TYPES.has(to)) return ctx.issue(`casts to type ${to} are not supported (float, double and integer/bool types are)`);
+      const shape = ctx.current.shape;
+      ctx.push({ kind: 'intcast', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: shape, to });
     },
   },
   {

@@ -77,6 +77,16 @@ export interface QOneHot extends QBase {
   outQuant: U8Quant;
 }
 
+/**
+ * Cast of an activation to an integer or bool type. Only integer tensors (accumulators of scale 1 whose bounds
+ * fit the type) are accepted when quantizing, where it is then the same data: no Q layer.
+ */
+export interface IntCastLayer extends LayerBase {
+  kind: 'intcast';
+  /** ONNX TensorProto.DataType of the result. */
+  to: number;
+}
+
 /** Layer kinds of this family, joined into FloatLayer / QLayer in ../types.ts. */
-export type MovementFloatLayer = RouteLayer | LookupLayer | OneHotLayer;
+export type MovementFloatLayer = RouteLayer | LookupLayer | OneHotLayer | IntCastLayer;
 export type MovementQLayer = QRoute | QLookup | QOneHot;
