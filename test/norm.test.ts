@@ -29,7 +29,8 @@ import type { FloatModel, QuantizedModel } from '../src/ir/types.ts';
 import { sizeOf } from '../src/ir/types.ts';
 import { mulberry32 } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
-import { divRound, isqrtBig, normalizeGroup, reduceGroups, softmaxGroup } from '../src/ops/norm.ts';
+import { divRound, isqrtBig, LOG_SHIFT, normalizeGroup, reduceGroups, softmaxGroup } from '../src/ops/norm.ts';
+import { fuseDecomposedLayerNorm } from '../src/ops/norm-fuse.ts';
 import { prove } from '../src/prove/prove.ts';
 import { artifactWitness } from '../src/prove/witness.ts';
 import { calibrate, quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
@@ -326,6 +327,82 @@ describe('norm: integer semantics', () => {
     expect(reduceGroups(a.inShape, a.axes)).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, i + 6, i + 12, i + 18]));
     expect(reduceGroups(b.inShape, b.axes)).toEqual([Array.from({ length: 24 }, (_, i) => i)]);
   });
+  it('LogSoftmax and ReduceLogSumExp: |out u - exact| <= (n - 1)/510 + n/2^(F+1) + u/2 for the uint8 logits', () => {
+    for (const key of ['logsoftmax', 'logsumexp']) {
+      const { q } = prepare(key);
+      const sm = q.layers.find((l): l is QSoftmax => l.kind === 'softmax')!;
+      const s = (q.layers[q.layers.indexOf(sm) - 1].outQuant as { scale: number }).scale;
+      const n = reduceGroups(sm.inShape, sm.axes)[0].length;
+      const u = s / 2 ** LOG_SHIFT;
+      expect(sm.outQuant.scales[0]).toBe(u);
+      const bound = (n - 1) / 510 + n / 2 ** (sm.expBits + 1) + u / 2;
+      const rnd = mulberry32(6);
+      let worst = 0;
+      for (let t = 0; t < 500; t++) {
+        const x = Array.from({ length: n }, () => Math.floor(rnd() * 256));
+        const { p } = softmaxGroup(sm, x);
+        const real = x.map((v) => (v - sm.inZeroPoint) * s);
+        const m = Math.max(...real);
+        const lse = m + Math.log(real.reduce((a, v) => a + Math.exp(v - m), 0));
+        const exact = sm.mode === 'logsumexp' ? [lse] : real.map((v) => v - lse);
+        p.forEach((pi, i) => (worst = Math.max(worst, Math.abs(pi * u - exact[i]) / bound)));
+      }
+      console.log(`${key}: worst error ${worst.toFixed(3)} of the stated bound ${bound.toExponential(2)}`);
+      expect(worst).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
+describe('norm: LayerNorm decomposed as exporters write it (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add)', () => {
+  const m = models.decomposedLayerNormModel();
+  const fused = () => importGraph(fuseDecomposedLayerNorm(loadOnnx(m.bytes)));
+
+  it('fuses into one LayerNormalization node (axis -1, the model\'s epsilon, gamma and beta)', () => {
+    const g = fuseDecomposedLayerNorm(loadOnnx(m.bytes));
+    expect(g.nodes.map((n) => n.op)).toEqual(['Gemm', 'Reshape', 'LayerNormalization', 'Reshape', 'Gemm']);
+    const ln = g.nodes[2];
+    expect([ln.attrs.get('axis')?.value, ln.attrs.get('epsilon')?.value, ln.inputs.slice(1), ln.outputs]).toEqual([-1, Math.fround(1e-5), ['ln.scale', 'ln.bias'], ['beta']]);
+    // Without the rewrite the generic path stops at the broadcast Sub of two activations.
+    expect(() => importGraph(loadOnnx(m.bytes))).toThrow(UnsupportedModelError);
+  });
+
+  it('the fused model matches onnxruntime: float 1e-4, quantized within 2% of the output range; circuit == formula and reference', async () => {
+    const model = fused();
+    const cal = randomInputs(sizeOf(model.input.shape), 32, CAL_SEED);
+    const q = quantizeModel(model, cal);
+    expect(q.layers.map((l) => l.kind)).toEqual(['dense', 'requant', 'normalize', 'dense']);
+    const p: Prepared = { m, model, cal, q };
+    let R = 0;
+    for (const x of cal) for (const v of runFloat(model, x)) R = Math.max(R, Math.abs(v));
+    let worstF = 0;
+    let worstQ = 0;
+    const fresh = freshInRange(p, 64);
+    expect(fresh.length).toBeGreaterThanOrEqual(12);
+    for (const x of fresh) {
+      const o = await ort(m, x);
+      const f = runFloat(model, x);
+      const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+      o.forEach((v, i) => {
+        worstF = Math.max(worstF, Math.abs(f[i] - v));
+        worstQ = Math.max(worstQ, Math.abs(out[i] - v));
+      });
+    }
+    console.log(`decomposed LayerNorm (fused): float ${(worstF / R).toExponential(2)}, quantized ${((100 * worstQ) / R).toFixed(2)}% of the output range ${R.toFixed(3)}, ${fresh.length} inputs`);
+    expect(worstF).toBeLessThanOrEqual(1e-4 * R);
+    expect(worstQ).toBeLessThanOrEqual(0.02 * R);
+    // compileModel imports without the rewrite (src/ir/import.ts does not call it yet): compile the emitted source.
+    const dir = join(ROOT, 'ln-decomposed');
+    await mkdir(dir, { recursive: true });
+    const emitted = emitCircuit(q);
+    await writeFile(join(dir, 'circuit.circom'), emitted.source);
+    const report = await compileCircomDirect(join(dir, 'circuit.circom'), dir);
+    expect(report.constraints).toBe(emitted.constraints);
+    for (const x of [...uint8Inputs(sizeOf(q.input.shape), 3, 8), ...cal.slice(0, 2).map((v) => quantizeInput(q.input.quant, v))]) {
+      const w = await directWitness(join(dir, 'circuit.circom'), { in: x.map(BigInt) });
+      expect(w.values.slice(1, 1 + sizeOf(q.output.shape))).toEqual(runInteger(q, x).map((v) => toField(v)));
+    }
+    constraintLog.push(`norm-ln-decomposed (fused): ${report.constraints} constraints`);
+  });
 });
 
 describe('norm: what stays as it was, and what is refused', () => {
@@ -451,6 +528,6 @@ describe('norm: summary', () => {
   });
   it('compiled constraint counts', () => {
     for (const l of constraintLog) console.log(l);
-    expect(constraintLog.length).toBe(Object.keys(cases).length);
+    expect(constraintLog.length).toBeGreaterThanOrEqual(Object.keys(cases).length);
   });
 });
