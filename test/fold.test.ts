@@ -261,6 +261,8 @@ describe('constant folding vs onnxruntime', () => {
     expect(g('Div', [t([1], [1]), t([1], [0])])).toEqual({ error: 'integer division by zero' });
     expect(g('Concat', [t([1], [1]), t([1], [2])], { axis: 1 })).toEqual({ error: 'axis 1 is out of range for rank 1' });
     expect(g('Split', [t([5], [1, 2, 3, 4, 5]), t([2], [2, 2])])).toEqual({ error: 'split has 2 parts but the node has 1 outputs' });
+    expect(g('ConstantOfShape', [t([2], [1 << 13, 1 << 12])])).toEqual({ error: 'the result [8192,4096] has 33554432 elements, above the 16777216 constant folding allows' });
+    expect(g('Gather', [t([3], [1, 2, 3])])).toMatchObject({ error: expect.stringMatching(/^cannot be evaluated \(1 inputs given/) });
     // Not foldable here (left to the op's importer): an op outside the list.
     expect(g('LSTM', [t([1], [1])])).toBeUndefined();
   });

@@ -48,6 +48,14 @@ export function castValue(v: number, dt: number): number {
   }
 }
 
+/** Folded tensors above this many elements are refused (a shape subgraph never needs them; memory would). */
+export const MAX_FOLD_ELEMENTS = 1 << 24;
+
+function checkSize(dims: readonly number[]): void {
+  const n = sizeOfDims(dims);
+  if (!(n <= MAX_FOLD_ELEMENTS)) fail(`the result [${dims}] has ${n} elements, above the ${MAX_FOLD_ELEMENTS} constant folding allows`);
+}
+
 const mk = (dims: number[], dataType: number, data: ArrayLike<number>): FoldTensor => ({ dims, dataType, data: Float64Array.from(data) });
 const typed = (dims: number[], dataType: number, data: ArrayLike<number>): FoldTensor => mk(dims, dataType, Array.from(data, (v) => castValue(v, dataType)));
 
@@ -423,12 +431,14 @@ export function scatterElementsTargets(dims: number[], axis: number, idx: number
 /** Expand: output dims (broadcast of the input and the shape) and the index map. */
 export function expandIndex(dims: number[], shape: number[]): { outDims: number[]; index: Int32Array } {
   const outDims = broadcastDims([dims, shape]);
+  checkSize(outDims);
   return { outDims, index: broadcastIndex(dims, outDims) };
 }
 
 export function tileIndex(dims: number[], repeats: number[]): { outDims: number[]; index: Int32Array } {
   if (repeats.length !== dims.length || repeats.some((r) => r < 0 || !Number.isInteger(r))) fail(`repeats [${repeats}] must be ${dims.length} non-negative ints`);
   const outDims = dims.map((d, i) => d * repeats[i]);
+  checkSize(outDims);
   const st = stridesOfDims(dims);
   const ost = stridesOfDims(outDims);
   const n = sizeOfDims(outDims);
@@ -466,6 +476,7 @@ export function padIndex(dims: number[], pads: number[], mode: string): { outDim
   if (!['constant', 'edge', 'reflect', 'wrap'].includes(mode)) fail(`mode '${mode}' is not supported`);
   const outDims = dims.map((d, i) => d + pads[i] + pads[i + r]);
   if (outDims.some((d) => d < 0)) fail(`pads [${pads}] leave a negative dimension of [${dims}]`);
+  checkSize(outDims);
   const crop = dims.map((_, i) => Math.max(0, -pads[i]));
   const inner = dims.map((d, i) => d - crop[i] - Math.max(0, -pads[i + r]));
   const before = dims.map((_, i) => Math.max(0, pads[i]));
@@ -689,6 +700,7 @@ function evaluate(node: OnnxNode, ins: (FoldTensor | undefined)[], opset: number
     case 'ConstantOfShape': {
       const dims = Array.from(x.data);
       if (dims.some((d) => d < 0 || !Number.isInteger(d))) fail(`shape [${dims}] is invalid`);
+      checkSize(dims);
       const v = attr(node, 'value');
       let value = 0;
       let dt = FLOAT;
@@ -708,6 +720,7 @@ function evaluate(node: OnnxNode, ins: (FoldTensor | undefined)[], opset: number
       });
       if (d === 0) fail('delta is 0');
       const n = Math.max(Math.ceil((l - s) / d), 0);
+      checkSize([n]);
       const dt = x.dataType;
       const vals: number[] = [];
       if (dt === FLOAT) {
@@ -812,6 +825,7 @@ function evaluate(node: OnnxNode, ins: (FoldTensor | undefined)[], opset: number
       const r = x.dims.length + 1;
       const axis = normAxis(attrI(node, 'axis', -1), r);
       const outDims = [...x.dims.slice(0, axis), D, ...x.dims.slice(axis)];
+      checkSize(outDims);
       const pre = sizeOfDims(x.dims.slice(0, axis));
       const post = sizeOfDims(x.dims.slice(axis));
       const data = new Float64Array(pre * D * post);
@@ -1029,6 +1043,8 @@ export function foldNode(node: OnnxNode, input: (name: string) => OnnxTensor | u
     return outs.map((t, k) => ({ name: node.outputs[k] ?? '', dims: t.dims, dataType: t.dataType, data: t.data }));
   } catch (e) {
     if (e instanceof FoldError) return { error: e.message };
+    // A missing required input or a malformed tensor: say so rather than fail inside the evaluator.
+    if (e instanceof TypeError || e instanceof RangeError) return { error: `cannot be evaluated (${node.inputs.length} inputs given; ${e.message})` };
     throw e;
   }
 }
