@@ -237,6 +237,23 @@ describe('element-wise helpers', () => {
     expect(clamped[125]).toBe(Math.round(Math.log(0.5) / 0.05) + 128);
   });
 
+  it('Sqrt over a range starting at 0: the bound s_out/2 + sqrt(s_in/2) holds on a dense sweep', () => {
+    const range = { min: 0, max: 3 };
+    const inQ: U8Quant = { kind: 'u8', scale: 3 / 255, zeroPoint: 0 };
+    const outQ: U8Quant = { kind: 'u8', scale: Math.sqrt(3) / 255, zeroPoint: 0 };
+    const t = makeTable('sqrt', 0, inQ, outQ, { domain: range });
+    const bound = lutErrorBound('sqrt', 0, inQ, outQ, range);
+    expect(bound).toBeCloseTo(outQ.scale / 2 + Math.sqrt(inQ.scale / 2), 12);
+    let worst = 0;
+    for (let i = 0; i <= 30000; i++) {
+      const x = (3 * i) / 30000;
+      worst = Math.max(worst, Math.abs(deq(outQ, t[quantizeInput(inQ, [x])[0]]) - Math.sqrt(x)));
+    }
+    expect(worst).toBeLessThanOrEqual(bound);
+    expect(worst).toBeGreaterThan(bound / 4);
+    expect(lutErrorBound('log', 0, inQ, outQ, range)).toBe(Infinity);
+  });
+
   it('PRelu slopes broadcast by numpy rules; unsupported forms are refused naming the node', () => {
     expect(broadcastTo([1, 2], [2, 1, 1], [1, 2, 2, 2])).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
     expect(broadcastTo([1, 2, 3], [3], [1, 2, 3])).toEqual([1, 2, 3, 1, 2, 3]);

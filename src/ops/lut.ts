@@ -182,12 +182,15 @@ export function makeTable(fn: LutFunction, alpha: number, inQ: U8Quant, outQ: U8
 
 /**
  * The worst-case error of a table (header): s_out/2 + L s_in/2 + J, for inputs inside the calibrated range
- * `range` whose f(x) is inside the output grid. PRelu: `alpha` is the largest |slope|.
+ * `range` whose f(x) is inside the output grid (Sqrt: s_out/2 + min(L s_in/2, sqrt(s_in/2)), finite when the
+ * range starts at 0; Log and Reciprocal: Infinity when the range reaches 0). PRelu: `alpha` is the largest |slope|.
  */
 export function lutErrorBound(fn: LutFunction, alpha: number, inQ: U8Quant, outQ: U8Quant, range: { min: number; max: number }, beta = 0): number {
   const h = inQ.scale / 2;
   const r = DOMAIN_CLAMPED.includes(fn) ? range : { min: range.min - h, max: range.max + h };
-  return outQ.scale / 2 + lutLipschitz(fn, alpha, r, beta) * h + lutJump(fn, alpha);
+  const lip = lutLipschitz(fn, alpha, r, beta) * h;
+  // Sqrt is 1/2-Hoelder: |sqrt(a) - sqrt(b)| <= sqrt(|a - b|), finite even when the range reaches 0.
+  return outQ.scale / 2 + (fn === 'sqrt' ? Math.min(lip, Math.sqrt(h)) : lip) + lutJump(fn, alpha);
 }
 
 // ---- Importers ----
