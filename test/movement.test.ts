@@ -223,6 +223,23 @@ describe('Cast to an integer type', () => {
       const o = await runOrt(bytes, x, [1, 6]);
       expect(runFloat(model, x)).toEqual(Float64Array.from(o));
     }
+    // A table gathered along axis 1 ([2, 6, 3] -> [2, 1, 3]) and a uint8 activation gathered by the same index.
+    const T3 = Array.from({ length: 36 }, (_, i) => Math.cos(i) * 2);
+    const b3 = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 6] }], outputs: [{ name: 'y', shape: [2, 1, 3] }], opset: 13,
+      initializers: [F('T', [2, 6, 3], T3)],
+      nodes: [N('ArgMax', ['x'], 'i', { axis: 1, keepdims: 0 }), N('Gather', ['T', 'i'], 'y', { axis: 1 })],
+    });
+    const m3 = importGraph(loadOnnx(b3));
+    const q3 = quantizeModel(m3, cal);
+    const s3 = (q3.layers[1].outQuant as U8Quant).scale;
+    for (const x of randomInputs(6, 16, 41)) {
+      const o = await runOrt(b3, x, [1, 6]);
+      runFloat(m3, x).forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(1e-6));
+      const sorted = Array.from(x).sort((a, b) => b - a);
+      if (sorted[0] - sorted[1] <= (q3.input.quant as U8Quant).scale) continue;
+      dequantizeOutput(q3.output.quant, runInteger(q3, quantizeInput(q3.input.quant, x))).forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(s3 / 2 + 1e-9));
+    }
     const real = buildOnnxModel({
       inputs: [{ name: 'x', shape: [1, 6] }], outputs: [{ name: 'y', shape: [1, 6] }], opset: 13,
       nodes: [N('Cast', ['x'], 'y', { to: 7 })],
