@@ -120,3 +120,53 @@ template DivRound(BD, BQ) {
     }
     lq === q + (1 << BQ);
 }
+
+// DivRound for a divisor known (from exact bounds) to be >= 0 (the emitter negates n and d for a divisor known to
+// be <= 0): q = floor((2 n + d) / (2 d)), d != 0 proven by its inverse, 0 <= d < 2^BD. Same soundness argument with
+// sign(d) = 1 fixed.
+
+// Cost: 2 BD + BQ + 9 constraints (1 inverse, 1 product q*d, 1 division row, BD + 2 and BD + 2 for r, BQ + 2 for q).
+template DivRoundNonNeg(BD, BQ) {
+    assert(BD >= 1 && BQ >= 1 && BD + BQ <= 200);
+    signal input n;
+    signal input d;
+    signal output q;
+    signal inv;
+    inv <-- d != 0 ? 1 / d : 0;
+    d * inv === 1;
+    signal r;
+    var x = 2 * n + d + 2 * d * (1 << BQ);
+    q <-- x \ (2 * d) - (1 << BQ);
+    r <-- x % (2 * d);
+    signal qd;
+    qd <== q * d;
+    2 * n + d === 2 * qd + r;
+    signal rb[BD + 1];
+    signal sb[BD + 1];
+    var lr = 0;
+    var ls = 0;
+    var e = 1;
+    var slack = 2 * d - 1 - r;
+    for (var i = 0; i <= BD; i++) {
+        rb[i] <-- (r >> i) & 1;
+        rb[i] * (rb[i] - 1) === 0;
+        lr += rb[i] * e;
+        sb[i] <-- (slack >> i) & 1;
+        sb[i] * (sb[i] - 1) === 0;
+        ls += sb[i] * e;
+        e = e + e;
+    }
+    lr === r;
+    ls === 2 * d - 1 - r;
+    signal qb[BQ + 1];
+    var lq = 0;
+    e = 1;
+    var qs = q + (1 << BQ);
+    for (var i = 0; i <= BQ; i++) {
+        qb[i] <-- (qs >> i) & 1;
+        qb[i] * (qb[i] - 1) === 0;
+        lq += qb[i] * e;
+        e = e + e;
+    }
+    lq === q + (1 << BQ);
+}

@@ -148,6 +148,15 @@ function divModel(): TestModel {
   return b.model('arith_div', [1, 6], 'out', [1, 4]);
 }
 
+/** Div by a divisor whose sign the bounds do not fix (the general gadget); circuit checks only (d may be near 0). */
+function divSignedModel(): TestModel {
+  const b = new B(17);
+  const g1 = b.gemm('g1', 'x', 4, 2);
+  const g3 = b.gemm('g3', 'x', 4, 2);
+  b.node('Div', 'sdiv', [g1, g3]);
+  return b.model('arith_sdiv', [1, 4], 'sdiv', [1, 2]);
+}
+
 /** One comparison of the input with a constant threshold (for the grid test). */
 function gridModel(op: string, t: number): TestModel {
   const b = new B(1);
@@ -232,6 +241,7 @@ function tieMargin(p: Prepared, x: Float64Array): number {
 const e2e = () => prepare(e2eModel());
 const ops = () => prepare(opsModel());
 const div = () => prepare(divModel());
+const sdiv = () => prepare(divSignedModel());
 
 describe('arith: float IR matches onnxruntime', () => {
   for (const get of [e2e, ops, div]) {
@@ -562,13 +572,17 @@ describe('arith: integer semantics', () => {
 describe('arith: division circuit', () => {
   beforeAll(async () => {
     await compile(div());
+    await compile(sdiv());
   }, 600_000);
 
-  it('constraints == cost formulas; witness == integer reference', async () => {
+  it('constraints == cost formulas; witness == integer reference (divisors of known sign, and of either sign)', async () => {
     await witnessChecks(div());
+    await witnessChecks(sdiv());
+    const sd = sdiv().q.layers.find((l) => l.name === 'sdiv') as QDivide;
+    expect(sd.sign).toEqual([0, 0]);
     const q = div().q;
     const d = q.layers.find((l) => l.name === 'div') as QDivide;
-    const formula = d.bd.reduce((s, bd, i) => s + 3 * bd + d.bq[i] + 13, 0);
+    const formula = d.bd.reduce((s, bd, i) => s + (d.sign[i] ? 2 * bd + d.bq[i] + 9 : 3 * bd + d.bq[i] + 13), 0);
     // Plus one binding per input (n, d) that is a linear combination rather than a bare signal.
     const bindings = emitCircuit(q).layers.find((l) => l.name === 'div')!.constraints - formula;
     expect(bindings).toBeGreaterThanOrEqual(0);
@@ -576,25 +590,29 @@ describe('arith: division circuit', () => {
   });
 
   it('every single-value change to a private wire breaks a constraint (quotient, remainder, sign, inverse)', async () => {
-    const kinds = await mutationChecks(div());
-    for (const k of ['div#.q', 'div#.r', 'div#.rb[]', 'div#.sb[]', 'div#.qb[]', 'div#.inv', 'div#.sign.bits[]']) expect([...kinds].some((n) => n.startsWith(k)), k).toBe(true);
+    const kinds = new Set([...(await mutationChecks(div())), ...(await mutationChecks(sdiv()))]);
+    for (const k of ['div#.r', 'div#.rb[]', 'div#.sb[]', 'div#.qb[]', 'div#.inv', 'div#.qd', 'div#.sign.bits[]', 'div#.ad', 'div#.num']) expect([...kinds].some((n) => n.startsWith(k)), k).toBe(true);
   });
 
-  it('the other quotient/remainder pair (q - 1, r + 2|d|) cannot satisfy the R1CS', async () => {
-    const r = await compile(div());
+  for (const get of [div, sdiv]) it(`the other quotient/remainder pair (q - 1, r + 2|d|) cannot satisfy the R1CS (${get().m.name})`, async () => {
+    const r = await compile(get());
     const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
     const syms = await readSymbols(artifactPath(r.dir, 'sym'));
     const q = await readQuantizedModel(r.dir);
-    const w = (await artifactWitness(r.dir, { in: quantizeInput(q.input.quant, div().cal[0]) })).values;
+    const xq = quantizeInput(q.input.quant, get().cal[0]);
+    const w = (await artifactWitness(r.dir, { in: xq })).values;
+    // |d| per gadget, in emission order, from the integer reference (a bare divisor's wire is merged away).
+    const env = runIntegerAll(q, xq);
+    const absD = q.layers.filter((l): l is QDivide => l.kind === 'divide').flatMap((l) => l.ib.map((bi) => BigInt(Math.abs(env.get(l.inputs[1])![bi] - l.zb))));
     const ids = [...syms.keys()].filter((n) => /^main\.div_?\d+\.q$/.test(n)).map((n) => n.slice(0, -2));
-    expect(ids.length).toBe(8);
+    expect(ids.length).toBe(sizeOf(q.output.shape) * (get() === div() ? 2 : 1));
     let outs = 0;
-    for (const id of ids) {
+    for (const [e, id] of ids.entries()) {
       // The last layer's quotients are the public outputs (--O1 merged the two wires).
       const qWire = syms.get(`${id}.q`)! < 0 ? syms.get(`main.out[${outs++}]`)! : syms.get(`${id}.q`)!;
       const at = (n: string) => (n === 'q' ? qWire : syms.get(`${id}.${n}`)!);
       const m = [...w];
-      const ad = w[at('ad')];
+      const ad = absD[e];
       m[at('q')] = (w[at('q')] - 1n + FIELD_PRIME) % FIELD_PRIME;
       m[at('qd')] = (w[at('qd')] - ad + FIELD_PRIME) % FIELD_PRIME;
       const r2 = w[at('r')] + 2n * ad;

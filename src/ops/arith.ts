@@ -975,6 +975,7 @@ export const divideFloat: FloatLayerDef<DivideLayer> = {
     const k: number[] = [];
     const bd: number[] = [];
     const bq: number[] = [];
+    const sign: number[] = [];
     const out: AccQuant = { kind: 'acc', scales: [], lo: [], hi: [] };
     for (let i = 0; i < n; i++) {
       const [ai, bi] = [l.ia[i], l.ib[i]];
@@ -991,6 +992,7 @@ export const divideFloat: FloatLayerDef<DivideLayer> = {
       if (!(Math.max(-lo, hi, Math.abs(nlo), Math.abs(nhi)) <= MAX_ACC)) return ctx.issue(`element ${i}: the quotient can reach 2^50`);
       k.push(K);
       bd.push(bitsFor(Math.max(dhi, -dlo)));
+      sign.push(dlo >= 0 ? 1 : dhi <= 0 ? -1 : 0);
       bq.push(bitsFor(Math.max(-lo, hi)));
       out.scales.push(sa / (sb * K));
       out.lo.push(lo);
@@ -998,7 +1000,7 @@ export const divideFloat: FloatLayerDef<DivideLayer> = {
     }
     ctx.push({
       kind: 'divide', name: l.name, inputs: [va.s.tensor, vb.s.tensor], output: l.output, inShape: va.s.shape, outShape: l.outShape,
-      ia: l.ia, ib: l.ib, za: va.z, zb: vb.z, k, bd, bq, outQuant: out,
+      ia: l.ia, ib: l.ib, za: va.z, zb: vb.z, k, bd, bq, sign, outQuant: out,
     });
   },
 };
@@ -1016,15 +1018,19 @@ export const divideQ: QLayerDef<QDivide> = {
     w.line(`// ${l.name}: rounded division of two activations`);
     return l.ia.map((ai, i) => {
       const id = w.fresh('div');
-      w.line(`component ${id} = DivRound(${l.bd[i]}, ${l.bq[i]});`);
+      const sg = l.sign[i];
+      // A divisor of known sign: n / d = (-n) / (-d), so the gadget sees a non-negative divisor.
+      w.line(`component ${id} = ${sg ? 'DivRoundNonNeg' : 'DivRound'}(${l.bd[i]}, ${l.bq[i]});`);
       const x = minus(a[ai], l.za);
-      w.bind(`${id}.n`, l.k[i] === 1 ? x : `${l.k[i]}*${x}`);
-      w.bind(`${id}.d`, minus(b[l.ib[i]], l.zb));
+      const kn = (sg < 0 ? -1 : 1) * l.k[i];
+      w.bind(`${id}.n`, kn === 1 ? x : `${kn}*${x}`);
+      const d = minus(b[l.ib[i]], l.zb);
+      w.bind(`${id}.d`, sg < 0 ? `-${d}` : d);
       return `${id}.q`;
     });
   },
-  constraints: (l) => l.bd.reduce((s, bd, i) => s + 3 * bd + l.bq[i] + 13, 0),
-  costFormula: 'per element: 3 Bd + Bq + 13 (Bd bits bound the divisor, Bq the quotient), plus 1 per input that is a linear combination',
+  constraints: (l) => l.bd.reduce((s, bd, i) => s + (l.sign[i] ? 2 * bd + l.bq[i] + 9 : 3 * bd + l.bq[i] + 13), 0),
+  costFormula: 'per element: 2 Bd + Bq + 9 when the divisor\'s sign is fixed by its bounds, else 3 Bd + Bq + 13 (Bd bits bound |divisor|, Bq the quotient), plus 1 per input that is a linear combination',
   bitsSummary: (l) => `Bd ${Math.max(...l.bd)}, Bq ${Math.max(...l.bq)}`,
 };
 

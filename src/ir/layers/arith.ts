@@ -160,6 +160,8 @@ export interface QDivide extends QBase {
   k: number[];
   bd: number[];
   bq: number[];
+  /** Per element: the divisor's sign when its bounds fix it (1: d >= 0, -1: d <= 0), else 0. */
+  sign: number[];
   outQuant: AccQuant;
 }
 
