@@ -267,6 +267,21 @@ describe('constant folding vs onnxruntime', () => {
     expect(g('LSTM', [t([1], [1])])).toBeUndefined();
   });
 
+  it('exporter patterns on activation shapes fold away: positional embedding (Shape -> Gather -> Range -> Gather), a ConstantOfShape mask', async () => {
+    const pos = Array.from({ length: 30 }, (_, i) => Math.sin(i / 3));
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 4, 3] }], outputs: [{ name: 'y', shape: [1, 4, 3] }], opset: 13,
+      initializers: [I('one', [], [1]), I('zero', [], [0]), I('step', [], [1]), F('pos', [10, 3], pos), I('ax0', [1], [0]), F('half', [], [0.5])],
+      nodes: [N('Shape', ['x'], 's'), N('Gather', ['s', 'one'], 'T'), N('Range', ['zero', 'T', 'step'], 'r'), N('Gather', ['pos', 'r'], 'pe'), N('Unsqueeze', ['pe', 'ax0'], 'peu'),
+        N('ConstantOfShape', ['s'], 'm', { value: { tensor: { dims: [1], data: [1.5], dataType: 'float' } } }), N('Mul', ['peu', 'm'], 'pm'), N('Add', ['x', 'pm'], 'y')],
+    });
+    const model = importGraph(loadOnnx(bytes));
+    expect(model.layers.map((l) => l.kind)).toEqual(['affine']);
+    const x = Float32Array.from({ length: 12 }, (_, i) => Math.cos(i));
+    const o = await runOrt(bytes, x, [1, 4, 3]);
+    runFloat(model, Float64Array.from(x)).forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(1e-6));
+  });
+
   it('an import error from a bad folded node names the node', () => {
     const bytes = buildOnnxModel({
       inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 4] }],
