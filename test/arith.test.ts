@@ -157,6 +157,18 @@ function divSignedModel(): TestModel {
   return b.model('arith_sdiv', [1, 4], 'sdiv', [1, 2]);
 }
 
+/** Add/Sub of two activations with broadcasting: [2, 3] - [1, 3] and [2, 3] + [2, 1], then their product. */
+function broadcastModel(): TestModel {
+  const b = new B(19);
+  const g1 = b.node('Reshape', 'r1', [b.gemm('g1', 'x', 6, 6), b.init('r1.s', [2], [2, 3], 'int64')]);
+  const g2 = b.gemm('g2', 'x', 6, 3);
+  const g3 = b.node('Reshape', 'r3', [b.gemm('g3', 'x', 6, 2), b.init('r3.s', [2], [2, 1], 'int64')]);
+  const d = b.node('Sub', 'sub_b', [g1, g2]);
+  const a = b.node('Add', 'add_b', [g1, g3]);
+  b.node('Mul', 'out', [d, a]);
+  return b.model('arith_bcast', [1, 6], 'out', [2, 3]);
+}
+
 /** One comparison of the input with a constant threshold (for the grid test). */
 function gridModel(op: string, t: number): TestModel {
   const b = new B(1);
@@ -242,9 +254,10 @@ const e2e = () => prepare(e2eModel());
 const ops = () => prepare(opsModel());
 const div = () => prepare(divModel());
 const sdiv = () => prepare(divSignedModel());
+const bcast = () => prepare(broadcastModel());
 
 describe('arith: float IR matches onnxruntime', () => {
-  for (const get of [e2e, ops, div]) {
+  for (const get of [e2e, ops, div, bcast]) {
     it(`${get().m.name} (1e-4 of the output magnitude)`, async () => {
       const p = get();
       let n = 0;
@@ -321,6 +334,23 @@ describe('arith: quantized model vs onnxruntime', () => {
       out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]))));
     }
     console.log(`e2e: worst |quantized - onnxruntime| ${((100 * worst) / R).toFixed(2)}% of R = ${R.toFixed(3)}, ${fresh.length} inputs`);
+    expect(worst).toBeLessThanOrEqual(0.02 * R);
+  });
+
+  it('broadcast Add/Sub then a product within 2% of the output range', async () => {
+    const p = bcast();
+    expect(p.model.layers.filter((l) => l.kind === 'gather').map((l) => l.name)).toEqual(['sub_b#bcast1', 'add_b#bcast1']);
+    const fresh = freshInRange(p, 64);
+    expect(fresh.length).toBeGreaterThanOrEqual(12);
+    let R = 0;
+    for (const x of p.cal) for (const v of runFloat(p.model, x)) R = Math.max(R, Math.abs(v));
+    let worst = 0;
+    for (const x of fresh) {
+      const o = await ort(p.m, x);
+      const out = dequantizeOutput(p.q.output.quant, runInteger(p.q, quantizeInput(p.q.input.quant, x)));
+      out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]))));
+    }
+    console.log(`bcast: worst |quantized - onnxruntime| ${((100 * worst) / R).toFixed(2)}% of R = ${R.toFixed(3)}, ${fresh.length} inputs`);
     expect(worst).toBeLessThanOrEqual(0.02 * R);
   });
 

@@ -12,7 +12,7 @@ import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
 import { emitLinearRow, MAX_ACC, type Term } from './linear.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
-import { importDivide, importProduct } from './arith.ts';
+import { broadcastIndex, broadcastShapes, importDivide, importProduct } from './arith.ts';
 
 const dropOnes = (s: number[]) => s.filter((d) => d !== 1);
 export const sameShape = (a: number[], b: number[]) => JSON.stringify(dropOnes(a)) === JSON.stringify(dropOnes(b));
@@ -76,13 +76,13 @@ function foldInto(l: FloatLayer, a: Float64Array, d: Float64Array): boolean {
   return true;
 }
 
-function pushAffine(node: OnnxNode, ctx: ImportContext, inputs: string[], coefs: Float64Array[], bias: Float64Array): void {
+function pushAffine(node: OnnxNode, ctx: ImportContext, inputs: string[], coefs: Float64Array[], bias: Float64Array, outShape?: number[]): void {
   const prev = ctx.producer();
   if (inputs.length === 1 && prev && foldInto(prev, coefs[0], bias)) {
     prev.name = `${prev.name}+${node.name}`;
     return ctx.alias();
   }
-  const shape = ctx.current.shape;
+  const shape = outShape ?? ctx.current.shape;
   ctx.push({ kind: 'affine', name: node.name, inputs, output: node.outputs[0], inShape: shape, outShape: shape, coefs, bias });
 }
 
@@ -95,7 +95,19 @@ function importBinary(node: OnnxNode, ctx: ImportContext): void {
   if (a0 && a1) {
     if (op === 'Mul') return importProduct(node, ctx, a0, a1);
     if (op === 'Div') return importDivide(node, ctx, a0, a1);
-    if (!sameShape(a0.shape, a1.shape)) return ctx.issue(`adding tensors of shapes [${a0.shape}] and [${a1.shape}] needs broadcasting, which is not supported`);
+    if (!sameShape(a0.shape, a1.shape)) {
+      // Broadcasting: each smaller input is first repeated to the output shape (a gather layer, 0 constraints).
+      const shape = broadcastShapes([a0.shape, a1.shape]);
+      if (!shape) return ctx.issue(`shapes [${a0.shape}] and [${a1.shape}] do not broadcast`);
+      const names = [a0, a1].map((a, k) => {
+        if (sizeOf(a.shape) === sizeOf(shape)) return a.name;
+        const output = `${node.outputs[0]}#bcast${k}`;
+        ctx.push({ kind: 'gather', name: `${node.name}#bcast${k}`, inputs: [a.name], output, inShape: a.shape, outShape: shape, index: Int32Array.from(broadcastIndex(a.shape, shape)), padValue: 0 });
+        return output;
+      });
+      const n = sizeOf(shape);
+      return pushAffine(node, ctx, names, [new Float64Array(n).fill(1), new Float64Array(n).fill(op === 'Sub' ? -1 : 1)], new Float64Array(n), shape);
+    }
     const n = sizeOf(a0.shape);
     return pushAffine(node, ctx, [a0.name, a1.name], [new Float64Array(n).fill(1), new Float64Array(n).fill(op === 'Sub' ? -1 : 1)], new Float64Array(n));
   }
