@@ -132,6 +132,13 @@ const cases: MoveCase[] = [
     out: 'y', kinds: ['gather'],
   },
   {
+    name: 'ScatterND of activation updates into constant data; ScatterElements of activation updates; Concat with zeros (a pad value)',
+    inShape: [2, 3], inits: [F('data', [4, 3], Array.from({ length: 12 }, (_, i) => i / 3 - 2)), I('idx', [2, 1], [3, 1]), I('sei', [2, 1], [2, 0]), F('z', [2, 2], [0, 0, 0, 0])],
+    nodes: [N('ScatterND', ['data', 'idx', 'x'], 'sn'), N('Slice', ['x', 'a0', 'a1', 'a2'], 'col'), N('ScatterElements', ['x', 'sei', 'col'], 'se', { axis: 1 }),
+      N('Concat', ['se', 'z'], 'cz', { axis: 1 }), N('Flatten', ['sn'], 'snf', { axis: 0 }), N('Flatten', ['cz'], 'czf', { axis: 0 }), N('Concat', ['snf', 'czf'], 'y', { axis: 1 })],
+    out: 'y', kinds: ['route', 'gather', 'gather', 'gather', 'reshape', 'reshape', 'gather'],
+  },
+  {
     name: 'Trilu on an activation (upper with k = 1, lower with k = -1)',
     opset: 14, inShape: [1, 4, 5], inits: [I('k', [], [1]), I('km', [], [-1])],
     nodes: [N('Trilu', ['x', 'k'], 'u'), N('Trilu', ['x', 'km'], 'l', { upper: 0 }), N('Concat', ['u', 'l'], 'y', { axis: 1 })],
@@ -145,7 +152,8 @@ const cases: MoveCase[] = [
     out: 'y', kinds: ['gather', 'reshape', 'gather', 'route', 'route'],
   },
 ];
-// The Expand case's slice parameters.
+// The Expand case's slice parameters; the Scatter case's column slice.
+cases.find((c) => c.name.startsWith('ScatterND of activation'))!.inits!.push(I('a0', [1], [0]), I('a1', [1], [1]), I('a2', [1], [1]));
 cases[1].inits!.push(I('st', [1], [0]), I('en', [1], [1]), I('axs', [1], [2]));
 
 function build(c: MoveCase): Uint8Array {
