@@ -108,6 +108,12 @@ const cases: MoveCase[] = [
     out: 'y', kinds: ['gather', 'gather'],
   }))),
   {
+    name: 'Resize nearest with axes (opset 18): sizes for the last two axes only',
+    opset: 18, inShape: [1, 2, 3, 4], inits: [I('sz', [2], [5, 2])],
+    nodes: [N('Resize', ['x', '', '', 'sz'], 'y', { mode: 'nearest', axes: [2, -1] })],
+    out: 'y', kinds: ['gather'],
+  },
+  {
     name: 'Upsample nearest (opset 9)',
     opset: 9, inShape: [1, 2, 2, 3], inits: [F('sc', [4], [1, 1, 2, 3])],
     nodes: [N('Upsample', ['x', 'sc'], 'y', { mode: 'nearest' })],

@@ -313,7 +313,6 @@ export const movementImporters: OpImporter[] = [
         checkKnownAttrs(node, ctx, ['mode', 'coordinate_transformation_mode', 'nearest_mode', 'cubic_coeff_a', 'exclude_outside', 'extrapolation_value', 'antialias', 'keep_aspect_ratio_policy', 'axes']);
         ctm = str('coordinate_transformation_mode', 'half_pixel');
         nearest = str('nearest_mode', 'round_prefer_floor');
-        if (node.attrs.has('axes')) return ctx.issue("attribute 'axes' is not supported");
         if (str('keep_aspect_ratio_policy', 'stretch') !== 'stretch') return ctx.issue("keep_aspect_ratio_policy other than 'stretch' is not supported");
         if (ctm === 'tf_crop_and_resize') return ctx.issue("coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
         const sc = node.inputs[2] ? needConstant(ctx, 2, 'scales') : undefined;
@@ -321,6 +320,19 @@ export const movementImporters: OpImporter[] = [
         if ((node.inputs[2] && !sc) || (node.inputs[3] && !sz)) return;
         if (sc && sc.data.length) scales = Array.from(sc.data);
         if (sz && sz.data.length) sizes = Array.from(sz.data);
+        // Opset 18 axes: scales/sizes for those axes only; the others keep their size.
+        const ax = node.attrs.get('axes');
+        if (ax) {
+          if (ax.type !== 'ints') return ctx.issue("attribute 'axes' should be ints");
+          const axes = ax.value.map((a) => (a < 0 ? a + r : a));
+          if (axes.some((a) => a < 0 || a >= r) || new Set(axes).size !== axes.length) return ctx.issue(`axes [${ax.value}] are invalid for rank ${r}`);
+          const given = scales ?? sizes!;
+          if (given.length !== axes.length) return ctx.issue(`scales/sizes have ${given.length} values for ${axes.length} axes`);
+          const full = scales ? shape.map(() => 1) : shape.slice();
+          axes.forEach((a, i) => (full[a] = given[i]));
+          if (scales) scales = full;
+          else sizes = full;
+        }
       }
       if (!scales && !sizes) return ctx.issue('one of scales and sizes is required');
       if ((scales && scales.length !== r) || (sizes && sizes.length !== r)) return ctx.issue(`scales/sizes must have ${r} values`);
@@ -625,7 +637,8 @@ export const oneHotQ: QLayerDef<QOneHot> = {
       for (let j = 0; j < l.count; j++) if (normIndex(l.lo + j, l.depth) === c) bits.push(`${sel[k]}.b[${j}]`);
       if (!bits.length || d === 0) return String(l.offQ);
       const sum = bits.length === 1 ? bits[0] : `(${bits.join(' + ')})`;
-      return `${l.offQ ? `${l.offQ} + ` : ''}${d === 1 ? sum : `${d}*${sum}`}`;
+      // Parenthesized: consumers paste it into products (c*(...)) and negations.
+      return `(${l.offQ ? `${l.offQ} + ` : ''}${d === 1 ? sum : `${d}*${sum}`})`;
     });
   },
   constraints: (l) => sizeOf(l.inShape) * (l.count + 2),
