@@ -569,16 +569,35 @@ describe('arith: ops circuit', () => {
 });
 
 describe('arith: refusals', () => {
-  it('Pow with an exponent other than 1, 2, 3 and a constant divided by an activation name the problem', () => {
+  it('Pow with an exponent other than 1, 2, 3, 0.5, -1 names the problem', () => {
     const b = new B(3);
     const g = b.gemm('g', 'x', 4, 4);
-    b.node('Pow', 'p', [g, b.scalar('e', 0.5)]);
-    const m1 = b.model('pow_half', [1, 4], 'p', [1, 4]);
-    expect(() => importGraph(loadOnnx(m1.bytes))).toThrow(/exponent 0.5 is not supported/);
-    const c = new B(3);
-    const g1 = c.gemm('g1', 'x', 4, 4);
-    c.node('Div', 'd', [c.scalar('one', 1), g1]);
-    expect(() => importGraph(loadOnnx(c.model('div', [1, 4], 'd', [1, 4]).bytes))).toThrow(/dividing a constant by an activation is not supported/);
+    b.node('Pow', 'p', [g, b.scalar('e', 1.5)]);
+    const m1 = b.model('pow_frac', [1, 4], 'p', [1, 4]);
+    expect(() => importGraph(loadOnnx(m1.bytes))).toThrow(/exponent 1.5 is not supported/);
+  });
+
+  it('Pow 0.5 and -1 and a constant divided by an activation become tables (vs onnxruntime within the table bound)', async () => {
+    const b = new B(3);
+    const g = b.gemm('g', 'x', 4, 4, 0.3);
+    const pos = b.node('Add', 'pos', [b.node('Mul', 'sq', [g, g]), b.scalar('c', 1)]); // in [1, ~2.5]
+    const r = b.node('Pow', 'root', [pos, b.scalar('half', 0.5)]);
+    const inv = b.node('Pow', 'inv', [pos, b.scalar('m1', -1)]);
+    const cd = b.node('Div', 'cdiv', [b.scalar('three', 3), pos]);
+    b.node('Concat', 'out', [r, inv, cd], { axis: 1 });
+    const p = prepare(b.model('arith_pow_tables', [1, 4], 'out', [1, 12]));
+    expect(p.model.layers.filter((l) => l.kind === 'lut').map((l) => (l.kind === 'lut' ? l.fn : ''))).toEqual(['sqrt', 'reciprocal', 'reciprocal']);
+    let worst = 0;
+    for (const x of freshInRange(p, 64)) {
+      const o = await ort(p.m, x);
+      const out = dequantizeOutput(p.q.output.quant, runInteger(p.q, quantizeInput(p.q.input.quant, x)));
+      const f = Array.from(runFloat(p.model, x));
+      f.forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(1e-4 * Math.abs(o[i]) + 1e-6));
+      // Per block of 4 (root, 1/x, 3/x): relative to the block's largest value.
+      out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]) / Math.max(...o.slice(4 * Math.floor(i / 4), 4 * Math.floor(i / 4) + 4).map(Math.abs)))));
+    }
+    console.log(`pow tables: worst ${(100 * worst).toFixed(2)}% of the block's largest value`);
+    expect(worst).toBeLessThanOrEqual(0.02);
   });
 
   it('And of float (non-boolean) tensors is refused at quantization', () => {

@@ -126,7 +126,12 @@ function importBinary(node: OnnxNode, ctx: ImportContext): void {
     case 'Sub': return first ? pushAffine(node, ctx, [x.name], [ones], cv.map((v) => -v)) : pushAffine(node, ctx, [x.name], [ones.map(() => -1)], cv);
     case 'Mul': return pushAffine(node, ctx, [x.name], [cv], zeros);
     case 'Div':
-      if (!first) return ctx.issue('dividing a constant by an activation is not supported');
+      if (!first) {
+        // c / x = c * (1/x): the Reciprocal table (src/ops/lut.ts), then a Mul by the constant (0 constraints).
+        const recip = `${node.outputs[0]}#recip`;
+        ctx.push({ kind: 'lut', name: `${node.name}#recip`, inputs: [x.name], output: recip, inShape: x.shape, outShape: x.shape, fn: 'reciprocal', alpha: 0 });
+        return ctx.push({ kind: 'affine', name: node.name, inputs: [recip], output: node.outputs[0], inShape: x.shape, outShape: x.shape, coefs: [cv], bias: zeros });
+      }
       if (cv.some((v) => v === 0)) return ctx.issue('division by a constant that contains 0');
       return pushAffine(node, ctx, [x.name], [cv.map((v) => 1 / v)], zeros);
   }

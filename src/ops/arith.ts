@@ -153,7 +153,11 @@ function importPow(node: OnnxNode, ctx: ImportContext): void {
   if (!e || e.data.length !== 1) return ctx.issue(`the exponent ('${node.inputs[1]}') must be a constant scalar`);
   const p = e.data[0];
   if (p === 1) return ctx.alias();
-  if (p !== 2 && p !== 3) return ctx.issue(`exponent ${p} is not supported (only 1, 2 and 3: products of the input with itself)`);
+  // 0.5 and -1: the Sqrt and Reciprocal tables (src/ops/lut.ts).
+  if (p === 0.5 || p === -1) {
+    return ctx.push({ kind: 'lut', name: node.name, inputs: [x.name], output: node.outputs[0], inShape: x.shape, outShape: x.shape, fn: p === 0.5 ? 'sqrt' : 'reciprocal', alpha: 0 });
+  }
+  if (p !== 2 && p !== 3) return ctx.issue(`exponent ${p} is not supported (only 1, 2 and 3: products of the input with itself; 0.5 and -1: tables)`);
   const n = sizeOf(x.shape);
   const idx = Array.from({ length: n }, (_, i) => i);
   const base = { inShape: x.shape, outShape: x.shape, k: 1, ia: idx, ib: idx, coef: 1, linA: 0, linB: 0, bias: 0 } as const;
