@@ -26,12 +26,13 @@ import { compileCircuit } from '../src/compile/compile.ts';
 import { computeWitness } from '../src/prove/witness.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
-import type { LutFunction, LutLayer, QLut, QNeg, QPwl } from '../src/ir/layers/elementwise.ts';
+import type { LutFunction, LutLayer, QLut, QLutRequant, QNeg, QPwl } from '../src/ir/layers/elementwise.ts';
 import type { FloatModel, QuantizedModel, U8Quant } from '../src/ir/types.ts';
 import { sizeOf } from '../src/ir/types.ts';
 import { buildOnnxModel, mulberry32, type InitializerSpec, type ModelSpec, type NodeSpec } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
-import { broadcastTo, DOMAIN_CLAMPED, erf, LUT_CONSTRAINTS, lutErrorBound, lutFn, lutJump, lutLipschitz, makeTable, slopeDenominator } from '../src/ops/lut.ts';
+import { u8QuantFor } from '../src/ir/quant.ts';
+import { broadcastTo, DOMAIN_CLAMPED, erf, LUT_CONSTRAINTS, lutErrorBound, lutFn, lutJump, lutLipschitz, lutRequantConstraints, makeTable, slopeDenominator, UNFUSED } from '../src/ops/lut.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
 import { artifactWitness } from '../src/prove/witness.ts';
 import { calibrate, quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
@@ -331,17 +332,28 @@ fnCases.forEach((c, k) => {
         return;
       }
       if (c.fn === 'abs' || c.fn === 'prelu') expect(c.pre).toBeDefined();
-      const l = ql as QLut;
-      expect(l.kind).toBe('lut');
-      expect(emitted.layers[p.q.layers.indexOf(l)].constraints).toBe(LUT_CONSTRAINTS * sizeOf(l.outShape));
+      const l = ql as QLut | QLutRequant;
+      if (c.pre || UNFUSED.includes(c.fn as LutFunction) || fl.slopes) {
+        // A table of a uint8 value (or one of the functions kept unfused): Lut256, its input a requantization's output.
+        expect(l.kind).toBe('lut');
+        expect(emitted.layers[p.q.layers.indexOf(l)].constraints).toBe(LUT_CONSTRAINTS * sizeOf(l.outShape));
+      } else {
+        // A table of the Gemm's accumulator, the requantization fused: K + 31 or K + 28, plus 1 binding each.
+        expect(l.kind).toBe('lutrq');
+        const r = l as QLutRequant;
+        const live = r.bits.filter((_k, j) => r.accQuant.lo[j] !== r.accQuant.hi[j]).length;
+        expect(emitted.layers[p.q.layers.indexOf(l)].constraints).toBe(r.bits.reduce((a, _k, j) => a + lutRequantConstraints(r, j), 0) + live);
+        // The fused requantization is the one ensureU8 makes: the same grid as the calibrated input range.
+        expect(r.inQuant).toEqual(u8QuantFor(calibrate(p.model, p.cal).get(fl.inputs[0])!));
+      }
       const range = calibrate(p.model, p.cal).get(fl.inputs[0])!;
       const slopes = fl.slopes ?? [fl.alpha];
-      if (fl.slopes) expect(l.tables!.length).toBe(new Set(fl.slopes).size);
+      if (fl.slopes) expect((l as QLut).tables!.length).toBe(new Set(fl.slopes).size);
       const outLo = deq(l.outQuant, 0);
       const outHi = deq(l.outQuant, 255);
       let worstRatio = 0;
       slopes.forEach((alpha, e) => {
-        const table = l.tables ? l.tables[l.tableIndex![e]] : l.table;
+        const table = l.kind === 'lut' && l.tables ? l.tables[l.tableIndex![e]] : l.table;
         const f = lutFn(l.fn, alpha, fl.beta);
         const bound = lutErrorBound(l.fn, alpha, l.inQuant, l.outQuant, range, fl.beta);
         expect(Number.isFinite(bound)).toBe(true);
@@ -463,12 +475,15 @@ describe('elementwise: every function chained in one circuit', () => {
   afterAll(() => releaseCurve());
 
   it('what the functions became: a table each (Abs and PRelu on uint8 too), Abs and PRelu on accumulators without, Neg on an accumulator and on uint8', async () => {
-    const luts = p.q.layers.filter((l): l is QLut => l.kind === 'lut');
-    expect(luts.map((l) => l.fn)).toEqual([
+    const tables = p.q.layers.filter((l): l is QLut | QLutRequant => l.kind === 'lut' || l.kind === 'lutrq');
+    expect(tables.map((l) => l.fn)).toEqual([
       'elu', 'selu', 'celu', 'softplus', 'softsign', 'hardsigmoid', 'hardswish', 'mish', 'gelu', 'gelutanh', 'erf', 'log',
       'sigmoid', 'sqrt', 'tanh', 'reciprocal', 'sign', 'thresholdedrelu', 'floor', 'ceil', 'round', 'sin', 'prelu', 'cos', 'abs', 'exp', 'leakyrelu',
     ]);
-    expect(luts.find((l) => l.fn === 'prelu')!.tables).toHaveLength(3);
+    // Lut256 on uint8 inputs (PRelu after Sin, Abs after Cos) and for the functions kept unfused; the rest read
+    // their Gemm's accumulator through a fused requantization.
+    expect(tables.filter((l) => l.kind === 'lut').map((l) => l.fn)).toEqual(['sigmoid', 'tanh', 'prelu', 'abs', 'leakyrelu']);
+    expect((tables.find((l) => l.fn === 'prelu') as QLut).tables).toHaveLength(3);
     const pwl = p.q.layers.filter((l): l is QPwl => l.kind === 'pwl');
     expect(pwl.map((l) => l.fn)).toEqual(['abs', 'prelu']);
     const negs = p.q.layers.filter((l): l is QNeg => l.kind === 'neg');
@@ -489,6 +504,10 @@ describe('elementwise: every function chained in one circuit', () => {
     const lutElems = q.layers.filter((l) => l.kind === 'lut').reduce((a, l) => a + sizeOf(l.outShape), 0);
     expect(emitted.layers.filter((l) => l.kind === 'lut').reduce((a, l) => a + l.constraints, 0)).toBe(LUT_CONSTRAINTS * lutElems);
     expect(emitted.layers.filter((l) => l.kind === 'neg').every((l) => l.constraints === 0)).toBe(true);
+    for (const l of q.layers.filter((x): x is QLutRequant => x.kind === 'lutrq')) {
+      const live = l.bits.filter((_k, j) => l.accQuant.lo[j] !== l.accQuant.hi[j]).length;
+      expect(emitted.layers[q.layers.indexOf(l)].constraints).toBe(l.bits.reduce((a, _k, j) => a + lutRequantConstraints(l, j), 0) + live);
+    }
     for (const l of q.layers.filter((x): x is QPwl => x.kind === 'pwl')) {
       const gadgets = l.sign.filter((sg) => sg === 0).length;
       expect(emitted.layers[q.layers.indexOf(l)].constraints).toBe(l.bits.reduce((a, n, i) => a + (l.sign[i] === 0 ? n + 2 : 0), 0) + gadgets);
@@ -533,6 +552,7 @@ describe('elementwise: every function chained in one circuit', () => {
     }
     console.log(`elementwise-chain: ${mutations} mutations rejected (${[...kinds].sort().join(', ')}); ${freeHelpers} free is-zero helpers skipped`);
     expect([...kinds].some((k) => k.startsWith('lut#.'))).toBe(true);
+    expect([...kinds].filter((k) => k.startsWith('lrq#.')).sort()).toEqual(['lrq#.bits[]', 'lrq#.inv', 'lrq#.isZero', 'lrq#.out', 'lrq#.sel', 'lrq#.t.l#[]', 'lrq#.t.mono[]', 'lrq#.t.out', 'lrq#.u']);
     expect([...kinds].filter((k) => k.startsWith('abs#.')).sort()).toEqual(['abs#.bits[]', 'abs#.out', 'abs#.x']);
     expect(mutations).toBeGreaterThan(0);
   });

@@ -42,7 +42,7 @@
  *
  * Cost of a table: 35 constraints per element (plus 1 binding when the input is a linear combination).
  */
-import type { LutFunction, LutLayer, NegLayer, QLut, QNeg, QPwl } from '../ir/layers/elementwise.ts';
+import type { LutFunction, LutLayer, NegLayer, QLut, QLutRequant, QNeg, QPwl } from '../ir/layers/elementwise.ts';
 import type { ElementwiseFloatLayer, ElementwiseQLayer } from '../ir/layers/elementwise.ts';
 import type { AccQuant, U8Quant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
@@ -50,6 +50,7 @@ import { roundHalfEven, u8QuantFor } from '../ir/quant.ts';
 import type { OnnxNode } from '../onnx/load.ts';
 import { attrFloat, checkKnownAttrs } from './attrs.ts';
 import { emitLinearRow, MAX_ACC } from './linear.ts';
+import { makeRequant, MAX_REQUANT_BITS, requantValue } from './requant.ts';
 import { bitsFor, type FloatLayerDef, type ImportContext, type OpImporter, type QLayerDef, type QuantizeContext, type QState } from './types.ts';
 
 export const LUT_CONSTRAINTS = 35;
@@ -314,10 +315,23 @@ export const lutFloat: FloatLayerDef<LutLayer> = {
       const a = ctx.settle(0);
       if (a.quant.kind === 'acc' && pushPwl(l, a as QState & { quant: AccQuant }, ctx)) return;
     }
-    const s = ctx.ensureU8(0);
     const out = u8QuantFor(ctx.outRange);
     const opts: TableOptions = { beta: l.beta };
     if (DOMAIN_CLAMPED.includes(l.fn)) opts.domain = ctx.range(l.inputs[0]);
+    const a = ctx.input(0);
+    if (a.quant.kind === 'acc' && !a.clamp && !l.slopes && !UNFUSED.includes(l.fn)) {
+      // The requantization ensureU8 would make (the calibrated range's grid), fused with the table.
+      const inQ = u8QuantFor(ctx.range(l.inputs[0]));
+      const rq = makeRequant(l.name, a.tensor, l.output, a.shape, a.quant, 0, inQ, false, ctx.multiplierBits);
+      if (rq.multipliers.every((m) => Number.isSafeInteger(m)) && rq.bits.every((k) => k <= MAX_REQUANT_BITS)) {
+        return ctx.push({
+          kind: 'lutrq', name: l.name, inputs: [a.tensor], output: l.output, inShape: a.shape, outShape: l.outShape, fn: l.fn,
+          table: makeTable(l.fn, l.alpha, inQ, out, opts), multipliers: rq.multipliers, shifts: rq.shifts, bits: rq.bits,
+          accQuant: a.quant, inQuant: inQ, outQuant: out,
+        });
+      }
+    }
+    const s = ctx.ensureU8(0);
     const base = {
       kind: 'lut' as const, name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape,
       fn: l.fn, inQuant: s.quant, outQuant: out,
@@ -352,6 +366,46 @@ export const lutQ: QLayerDef<QLut> = {
   constraints: (l) => LUT_CONSTRAINTS * sizeOf(l.outShape),
   costFormula: 'per element: 35 (8 bits, 1 recomposition, 11 monomials, 15 multiplexers)',
   bitsSummary: (l) => (l.tables && l.tables.length > 1 ? `${l.fn} (${l.tables.length} tables)` : l.fn),
+};
+
+// ---- A table of an accumulator, its requantization fused in ----
+
+/**
+ * Functions that keep the separate requantization and Lut256 on an accumulator (test/ops.test.ts pins their
+ * layer kind and cost); every other table function of an accumulator without a pending clamp is fused (QLutRequant).
+ */
+export const UNFUSED: readonly LutFunction[] = ['sigmoid', 'tanh', 'leakyrelu'];
+
+const isConstantAt = (l: QLutRequant, j: number) => l.accQuant.lo[j] === l.accQuant.hi[j];
+const midBits = (l: QLutRequant, j: number) => l.bits[j] - 1 - l.shifts[j];
+
+/** Constraints of one element of a fused table: K + 31 (wide, m > 8), K + 28 (narrow), 0 for a constant. */
+export function lutRequantConstraints(l: QLutRequant, j: number): number {
+  if (isConstantAt(l, j)) return 0;
+  return midBits(l, j) > 8 ? l.bits[j] + 31 : l.bits[j] + 28;
+}
+
+const lutRequantQ: QLayerDef<QLutRequant> = {
+  reference: (l, [x]) => x.map((v, j) => l.table[requantValue(BigInt(v), l.multipliers[j], l.shifts[j], l.inQuant.zeroPoint)]),
+  emit(l, [x], w) {
+    w.include('elementwise-lut.circom');
+    const t = w.fresh('table');
+    w.line(`// ${l.name}: ${l.fn} of an accumulator, requantization fused with a 256-entry table`);
+    w.line(`var ${t}[256] = [${l.table.join(',')}];`);
+    return x.map((e, j) => {
+      if (isConstantAt(l, j)) return String(l.table[requantValue(BigInt(l.accQuant.lo[j]), l.multipliers[j], l.shifts[j], l.inQuant.zeroPoint)]);
+      const s = l.shifts[j];
+      const m = midBits(l, j);
+      const c = (1n << BigInt(s - 1)) + (BigInt(l.inQuant.zeroPoint) + (1n << BigInt(m))) * (1n << BigInt(s));
+      const id = w.fresh('lrq');
+      w.line(`component ${id} = ${m > 8 ? 'LutRequantWide' : 'LutRequantNarrow'}(${l.bits[j]}, ${s}, ${t});`);
+      w.bind(`${id}.u`, `${BigInt(l.multipliers[j])} * (${e}) + ${c}`);
+      return `${id}.out`;
+    });
+  },
+  constraints: (l) => l.bits.reduce((a, _k, j) => a + lutRequantConstraints(l, j), 0),
+  costFormula: 'per element: K + 31 (wide, m > 8) or K + 28 (narrow), K = S + m + 1 bits of the requantization, plus 1 binding u = M*acc + C; 0 if constant',
+  bitsSummary: (l) => `${l.fn}, K ${Math.min(...l.bits)}..${Math.max(...l.bits)}`,
 };
 
 // ---- Abs and PRelu on an accumulator ----
@@ -467,4 +521,4 @@ const negQ: QLayerDef<QNeg> = {
 
 /** Further element-wise layer kinds (see ElementwiseFloatLayer / ElementwiseQLayer). */
 export const elementwiseFloatDefs: { [K in ElementwiseFloatLayer['kind']]: FloatLayerDef<Extract<ElementwiseFloatLayer, { kind: K }>> } = { neg: negFloat };
-export const elementwiseQDefs: { [K in ElementwiseQLayer['kind']]: QLayerDef<Extract<ElementwiseQLayer, { kind: K }>> } = { neg: negQ, pwl: pwlQ };
+export const elementwiseQDefs: { [K in ElementwiseQLayer['kind']]: QLayerDef<Extract<ElementwiseQLayer, { kind: K }>> } = { neg: negQ, pwl: pwlQ, lutrq: lutRequantQ };

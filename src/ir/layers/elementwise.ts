@@ -71,6 +71,25 @@ export interface QPwl extends QBase {
   outQuant: AccQuant;
 }
 
+/**
+ * A table function of an accumulator, its requantization fused in (circuits/elementwise-lut.circom):
+ *   out[j] = T[clamp(floor((acc[j] * M[j] + 2^(S[j]-1)) / 2^S[j]) + inQuant.zeroPoint, 0, 255)]
+ * the requantization exactly as QRequant's (src/ops/requant.ts), T the table from inQuant's grid to outQuant's.
+ */
+export interface QLutRequant extends QBase {
+  kind: 'lutrq';
+  fn: LutFunction;
+  table: number[];
+  multipliers: number[];
+  shifts: number[];
+  /** K = S + m + 1 per element (as QRequant.bits). */
+  bits: number[];
+  accQuant: AccQuant;
+  /** The uint8 grid the table reads (the requantization's output grid). */
+  inQuant: U8Quant;
+  outQuant: U8Quant;
+}
+
 /** Further element-wise layer kinds of this family (joined into FloatLayer / QLayer). */
 export type ElementwiseFloatLayer = NegLayer;
-export type ElementwiseQLayer = QNeg | QPwl;
+export type ElementwiseQLayer = QNeg | QPwl | QLutRequant;
