@@ -15,7 +15,7 @@ pragma circom 2.1.0;
 // Every <-- is pinned by the booleanity rows and recompositions that follow it.
 
 // Cost: BQ + 2 * BD + 6 constraints (BQ bits, 1 for q, 1 product q * den, 2 * (BD + 1) bits, 2 recompositions).
-template DivRound(BD, BQ, QOFF, MUL) {
+template NormDivRound(BD, BQ, QOFF, MUL) {
     signal input num;
     signal input den;
     signal output q;
@@ -63,7 +63,7 @@ template DivRound(BD, BQ, QOFF, MUL) {
 // the equation holds over the integers and (q, r) is unique.
 
 // Cost: BQ + 2 * BD + 5 constraints (BQ bits, 1 for q, 2 * (BD + 1) bits, 2 recompositions).
-template DivRoundConst(D, BD, BQ, QOFF, MUL) {
+template NormDivRoundConst(D, BD, BQ, QOFF, MUL) {
     signal input num;
     signal output q;
     signal qb[BQ];

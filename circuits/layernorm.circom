@@ -34,7 +34,7 @@ template NormRow(N, SCALE, E, BR, BQ, QOFF, K) {
     component div[N];
     for (var i = 0; i < N; i++) {
         if (K[i] != 0) {
-            div[i] = DivRound(BR, BQ, QOFF, K[i]);
+            div[i] = NormDivRound(BR, BQ, QOFF, K[i]);
             div[i].num <== N * x[i] - S;
             div[i].den <== root.r;
             q[i] <== div[i].q;

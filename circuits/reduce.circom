@@ -7,7 +7,7 @@ pragma circom 2.1.0;
 // t = d + 2^B lies in [1, 2^(B+1)); its B + 1 bits are unique and the top bit s is 1 exactly when d >= 0;
 // out = d * (2 s - 1). Every <-- is pinned by the booleanity rows and the recomposition.
 // Cost: B + 3 constraints (B + 1 bits, 1 recomposition, 1 product).
-template AbsSmall(B) {
+template NormAbs(B) {
     signal input d;
     signal output out;
     signal bits[B + 1];
@@ -25,7 +25,7 @@ template AbsSmall(B) {
 
 // Squares of N integers d[i] = x[i] - ZP (x uint8): out[i] = d[i]^2.
 // Cost: N constraints.
-template SquaresU8(N, ZP) {
+template NormSquares(N, ZP) {
     signal input x[N];
     signal output out[N];
     for (var i = 0; i < N; i++) out[i] <== (x[i] - ZP) * (x[i] - ZP);

@@ -45,7 +45,7 @@ template SoftmaxRow(N, BS, BQ, K, T) {
     S <== sum;
     component div[N];
     for (var i = 0; i < N; i++) {
-        div[i] = DivRound(BS, BQ, 0, K);
+        div[i] = NormDivRound(BS, BQ, 0, K);
         div[i].num <== lut[i].out;
         div[i].den <== S;
         p[i] <== div[i].q;
@@ -56,7 +56,7 @@ template SoftmaxRow(N, BS, BQ, K, T) {
 // src/ops/norm.ts gives T, TL and the error bound):
 //
 //   m, e[i] = T[m - x[i]], S = sum e[i]      (as SoftmaxRow: m is proven to be the maximum, S in [2^F, N 2^F])
-//   j = round((S - 2^F) * 255 / D)            (D = (N - 1) 2^F: j in [0, 255], by DivRoundConst)
+//   j = round((S - 2^F) * 255 / D)            (D = (N - 1) 2^F: j in [0, 255], by NormDivRoundConst)
 //   L = TL[j]                                  (TL[j] ~ log(1 + j (N - 1) / 255) at the output scale)
 //
 // log(sum exp(s x)) = s m + log(S / 2^F) ~ s m + L; LogSoftmax is s (x[i] - m) - L (linear in m and L).
@@ -84,7 +84,7 @@ template LogSumExpRow(N, D, BD, T, TL, F) {
     for (var i = 2; i < N; i++) chain[i - 1] <== chain[i - 2] * (m - x[i]);
     chain[N - 2] === 0;
 
-    component j = DivRoundConst(D, BD, 8, 0, 255);
+    component j = NormDivRoundConst(D, BD, 8, 0, 255);
     j.num <== sum - (1 << F);
     component lg = Lut256(TL);
     lg.x <== j.q;

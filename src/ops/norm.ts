@@ -1,11 +1,17 @@
 /**
- * Reductions, normalizations and Softmax inside a network.
+ * Reductions, normalizations and Softmax inside a network. Every gadget works on exact integers; the errors
+ * below are against the exact function of the (uint8) integers the layer reads, on top of that input's own
+ * quantization. s is the input's uint8 scale, n the group size.
  *
  * ReduceSum / ReduceMean: a sum over each group is a linear combination, and the mean's division by n is
  * exact in the output scale (s / n): 0 constraints, exact.
  *
+ * ReduceSumSquare: sum (x - zp)^2 at scale s^2, n products per group, exact. ReduceL1: sum |x - zp| at scale
+ * s, 11 constraints per element (circuits/reduce.circom NormAbs), exact. ReduceL2: floor(sqrt(4^8 sum
+ * (x - zp)^2)) at scale s / 2^8 (circuits/isqrt.circom): n + 3 BR + 6 per group, error < s / 2^8.
+ *
  * LayerNormalization / InstanceNormalization / GroupNormalization (circuits/layernorm.circom), on the uint8
- * input x (one scale s) per group of n elements, all in exact integers:
+ * input x (one scale s) per group of n elements:
  *
  *   c_i = n x_i - sum x                       (linear; the zero point cancels)
  *   W   = 4^k sum c_i^2 + E,  E = max(1, round(4^k n^3 eps / s^2))     (n products)
@@ -14,19 +20,23 @@
  *
  * since (x_i - mean) / sqrt(var + eps) = sqrt(n) c_i / sqrt(sum c^2 + n^3 eps / s^2). sOut = max|gamma|
  * sqrt(n - 1) / 2^12 (|yhat| <= sqrt(n - 1)), and k is the smallest with 2^k sqrt(n (n - 1)) >= 2^12, so the
- * root of any non-constant group is at least 2^12. Error against the exact normalization of the uint8 values:
- * the root's floor moves yhat by a factor in [1, 1 + 2^-12), and each output rounds by sOut / 2 (plus K_i's
- * rounding, < 2^-13 relative): |out * sOut - y| <= |y - beta| 2^-11 + sOut, i.e. below 0.05% of the output
- * range. What dominates in a model is the uint8 input (s / 2 per input element, against the group's standard
- * deviation). Cost per group: see normalizeConstraints.
+ * root of any non-constant group is at least 2^12. Error: the root's floor moves yhat by a factor in
+ * [1, 1 + 2^-12), K_i's rounding by less than 2^-13, and the output rounds by sOut / 2 (B_i too):
+ * |out * sOut - y| <= |gamma yhat| 2^-11 + sOut (sOut = 2^-12 of the largest |gamma yhat|). What dominates in a
+ * model is the uint8 input: s / 2 per element, divided by the group's standard deviation.
  *
- * Softmax inside a network (circuits/softmax.circom), on the uint8 logits x (scale s) of each group of n:
+ * Softmax inside a network (circuits/softmax.circom), on the uint8 logits x of each group of n:
  *
  *   m = max x,  e_i = T[m - x_i] with T[d] = round(2^F exp(-d s)) (F = bits(n) + 11),  p_i = round(K e_i / sum e)
  *
- * output at scale 1/K (K = 2^12), an accumulator in [0, K]. Error: |p_i / K - softmax(x)_i| <= 1/(2K) +
- * (n + 1) / 2^(F+1) <= 2^-13 + 2^-11 for the uint8 logits; the logits' own quantization (s / 2 each) adds at
- * most s / 2 (softmax's derivative has infinity norm <= 1/2 per unit of max |dx|... times 2 |dx|).
+ * output at scale 1/K (K = 2^12), an accumulator in [0, K]:
+ * |p_i / K - softmax(s x)_i| <= 1/(2K) + (n + 1) / 2^(F+1) (below 2^-13 + 2^-11). The logits' own
+ * quantization (s / 2 each) moves a softmax output by at most s / 2 more.
+ *
+ * LogSoftmax inside a network and ReduceLogSumExp share the max and the exp table; the sum is brought to
+ * 8 bits, j = round((sum e - 2^F) 255 / ((n - 1) 2^F)), and L = TL[j] ~ log(1 + j (n - 1) / 255) by a table:
+ * LogSoftmax out_i = (x_i - m) 2^8 - L, ReduceLogSumExp out = (m - zp) 2^8 + L, at scale u = s / 2^8.
+ * Error: |out u - exact| <= (n - 1) / 510 + n / 2^(F+1) + u / 2 (the 8-bit sum dominates: 0.014 for n = 8).
  */
 import type { NormFloatLayer, NormQLayer, NormalizeLayer, QNormalize, QReduce, QReducePow, QSoftmax, ReduceLayer, SoftmaxLayer } from '../ir/layers/norm.ts';
 import type { AccQuant } from '../ir/types.ts';
@@ -613,14 +623,14 @@ const reducePowQ: QLayerDef<QReducePow> = {
       if (l.fn === 'l1') {
         const terms = g.map((i): [number, string] => {
           const id = w.fresh('abs');
-          w.line(`component ${id} = AbsSmall(${ABS_BITS});`);
+          w.line(`component ${id} = NormAbs(${ABS_BITS});`);
           w.bind(`${id}.d`, l.inZeroPoint ? `${x[i]} - ${l.inZeroPoint}` : x[i]);
           return [1, `${id}.out`];
         });
         return emitLinearRow(w, `${v}[${o}]`, 0, terms);
       }
       const id = w.fresh('sq');
-      w.line(`component ${id} = SquaresU8(${n}, ${l.inZeroPoint});`);
+      w.line(`component ${id} = NormSquares(${n}, ${l.inZeroPoint});`);
       g.forEach((i, j) => w.bind(`${id}.x[${j}]`, x[i]));
       const sum = emitLinearRow(w, `${v}[${o}]`, 0, g.map((_, j) => [1, `${id}.out[${j}]`]));
       if (l.fn === 'sumsquare') return sum;
