@@ -1,6 +1,6 @@
 /**
  * ONNX models written the way common exporters write them (PyTorch's torch.onnx.export, skl2onnx), for
- * test/exported.test.ts: shape subgraphs, decomposed LayerNorm, GELU via Erf, attention with
+ * test/exported.test.ts and scripts/lib/exported.ts: shape subgraphs, decomposed LayerNorm, GELU via Erf, attention with
  * Shape/Gather/Reshape/Transpose/Softmax/MatMul, a DLinear-style forecaster, and a small transformer block on
  * int64 token ids. Seeded random weights; one builder per model.
  */
