@@ -18,7 +18,8 @@ import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
 import { quantizeModelInput } from '../src/ir/io.ts';
 import { flattenCalibration, flattenInput } from '../src/io/input.ts';
-import { buildOnnxModel, mulberry32 } from '../src/onnx/builder.ts';
+import { buildOnnxModel, mulberry32, type ModelSpec } from '../src/onnx/builder.ts';
+import { supportedOps } from '../src/ops/registry.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
 import { prove } from '../src/prove/prove.ts';
 import { artifactWitness } from '../src/prove/witness.ts';
@@ -29,7 +30,7 @@ import { setupKeys } from '../src/setup/setup.ts';
 import { parseVerificationKey } from '../src/verify/key.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { catchErr } from './helpers/errors.ts';
-import { tokenSpec, twoBranchSpec } from './helpers/graph-io-models.ts';
+import { tokenSpec, twoBranchSpec, weights } from './helpers/graph-io-models.ts';
 
 const ROOT = 'artifacts/test/graph-io';
 
@@ -130,6 +131,37 @@ describe('graph-io: import', () => {
     expect(Array.from(y.slice(5, 7))).toEqual(Array.from(y.slice(0, 2)));
     const q = quantizeModel(m, [x, flattenInput(twoBranchInput(4), m.input)]);
     expect(emitCircuit(q).nOutputs).toBe(7);
+  });
+
+  it('reports every problem in one pass: unsupported ops anywhere, shapes past a shape-preserving unsupported op, graph-level problems', () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', shape: [1, 4] }, { name: 'n', shape: [1, 'len'] }],
+      outputs: [{ name: 'y', shape: [1, 2] }, { name: 'u', shape: [1, 4] }],
+      initializers: [{ name: 'W', dims: [5, 2], data: weights(10, 1) }],
+      nodes: [
+        { op: 'Hardmax', name: 'hm', inputs: ['x'], outputs: ['h'] },
+        // Past the Hardmax the shape [1, 4] is known: this Gemm's mismatch (4 columns, 5 rows) is reported too.
+        { op: 'Gemm', name: 'fc', inputs: ['h', 'W'], outputs: ['y'] },
+        { op: 'Unique', name: 'uq', inputs: ['x'], outputs: ['q'] },
+        { op: 'NonZero', name: 'nz', inputs: ['q'], outputs: ['u'] },
+      ],
+    };
+    const e = catchErr(() => importGraph(loadOnnx(buildOnnxModel(spec)))) as UnsupportedModelError;
+    expect(e.issues.map((i) => `${i.node}:${i.op}`)).toEqual(['(graph):input', 'hm:Hardmax', 'fc:Gemm', 'uq:Unique', 'nz:NonZero']);
+    expect(e.issues[0].message).toMatch(/input 'n' dimension 1 is symbolic \('len'\)/);
+    expect(e.issues[2].message).toMatch(/4 columns but B has 5 rows/);
+    // The supported ops once, in the hint; no issue repeats them.
+    expect(e.hint).toMatch(/supports these ONNX ops: .*Gemm/);
+    expect(e.issues.every((i) => !i.message.includes('Gemm,'))).toBe(true);
+  });
+
+  it('DynamicQuantizeLinear is refused with its reason and is not listed as supported', () => {
+    expect(supportedOps).not.toContain('DynamicQuantizeLinear');
+    const e = catchErr(() => importGraph(loadOnnx(buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [4] }],
+      nodes: [{ op: 'DynamicQuantizeLinear', name: 'dq', inputs: ['x'], outputs: ['y', 's', 'z'] }],
+    })))) as UnsupportedModelError;
+    expect(e.issues[0].message).toMatch(/quantize statically/);
   });
 
   it('a fully known declared output shape that differs stays an error', () => {

@@ -130,6 +130,9 @@ export function evmKey(vk: ZkonnxVerificationKey): EvmKey {
   if (!meta || typeof meta !== 'object' || !meta.input?.shape || !meta.output?.shape) return fail('it has no zkonnx section');
   const layout = meta.publicInputs?.layout ?? 'plain';
   if (!PUBLIC_INPUT_LAYOUTS.includes(layout)) return fail(`unknown public-input layout '${String(layout)}'`);
+  // The contract reads every plain input signal as a uint8; an integer input (token ids, a mask) is not one.
+  const intPart = meta.input.parts?.find((p) => p.quant?.kind === 'acc');
+  if (intPart) return fail(`its input '${intPart.name}' is an integer tensor (${intPart.dtype ?? 'int'}), and the contract takes uint8 inputs only`);
   const nOutputs = sizeOf(meta.output.shape);
   const nInputs = sizeOf(meta.input.shape);
   if (nOutputs < 1 || nInputs < 1) fail('the input or output has no elements');

@@ -264,7 +264,14 @@ export function importGraph(g: OnnxGraph, opts: ImportOptions = {}): FloatModel 
     // An op needs an activation unless it only makes constants (Constant, DequantizeLinear of a weight).
     imp.importNode(node, ctx);
     if (issues.length > before) {
-      skipOutputs(node);
+      // The layers it made despite the problem (an attribute it cannot honour) still give later nodes shapes.
+      if (produced.size) {
+        for (const o of node.outputs) if (o && !produced.has(o)) unknown.add(o);
+        for (const [o, a] of produced) {
+          acts.set(o, a);
+          tensorUses.set(a.name, uses(o));
+        }
+      } else skipOutputs(node);
       continue;
     }
     // Finiteness: reported on this node, but shapes are fine: later nodes are still checked.

@@ -1,7 +1,7 @@
 /** Test models for test/graph-io*.test.ts: two inputs and two outputs; integer and bool inputs. */
 import { mulberry32, type ModelSpec } from '../../src/onnx/builder.ts';
 
-function weights(n: number, seed: number, scale = 0.5): number[] {
+export function weights(n: number, seed: number, scale = 0.5): number[] {
   const r = mulberry32(seed);
   return Array.from({ length: n }, () => (r() * 2 - 1) * scale);
 }
