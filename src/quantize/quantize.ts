@@ -117,8 +117,8 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     const size = sizeOf(p.shape);
     if (p.dtype !== undefined) {
       const r = range(p.name);
-      const lo = p.dtype === 'bool' ? 0 : Math.min(0, Math.floor(r.min));
-      const hi = p.dtype === 'bool' ? 1 : Math.max(0, Math.ceil(r.max));
+      const lo = p.dtype === 'bool' ? 0 : Math.floor(r.min);
+      const hi = p.dtype === 'bool' ? 1 : Math.ceil(r.max);
       quant = { kind: 'acc', scales: new Array(size).fill(1), lo: new Array(size).fill(lo), hi: new Array(size).fill(hi) };
     } else {
       const fq = model.layers.find((l) => l.kind === 'fakequant' && l.inputs[0] === p.name);
