@@ -74,6 +74,7 @@ const cases: Record<string, NormCase> = {
   groupnorm21: { make: () => models.groupNormModel(21), tol: 0.02, kinds: ['conv', 'requant', 'normalize', 'conv'] },
   softmax11: { make: () => models.softmaxAxisModel(11), tol: 0.02, kinds: ['dense', 'requant', 'softmax', 'dense'] },
   softmax13: { make: () => models.softmaxAxisModel(13), tol: 0.02, kinds: ['dense', 'requant', 'softmax', 'dense'] },
+  'softmax-out': { make: models.softmaxOutputModel, tol: 0.02, kinds: ['dense', 'requant', 'softmax'] },
   logsoftmax: { make: models.logSoftmaxInsideModel, tol: 0.02, kinds: ['dense', 'requant', 'softmax', 'dense'] },
   sumsquare: { make: () => models.reducePowModel('ReduceSumSquare', 13), tol: 0.02, kinds: ['dense', 'requant', 'reducepow', 'dense'] },
   l1: { make: () => models.reducePowModel('ReduceL1', 13), tol: 0.02, kinds: ['dense', 'requant', 'reducepow', 'dense'] },

@@ -201,3 +201,12 @@ export function reducePowModel(op: 'ReduceSumSquare' | 'ReduceL1' | 'ReduceL2' |
   b.gemm('fc2', red, 3, 2, 0.8);
   return b.model(`norm-${op.toLowerCase()}${opset}`, [1, 6], 'fc2', [1, 2], opset);
 }
+
+/** Softmax per row at the graph output (attention-like probabilities, [1, 2, 4]): proven, not left out. */
+export function softmaxOutputModel(): NormModel {
+  const b = new Builder(550);
+  const g = b.gemm('fc', 'x', 5, 8, 1.2);
+  const r = b.reshape('rows', g, [1, 2, 4]);
+  b.node('Softmax', 'probs', [r], { axis: -1 });
+  return b.model('norm-softmax-out', [1, 5], 'probs', [1, 2, 4], 13);
+}
