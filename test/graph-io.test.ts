@@ -303,3 +303,32 @@ describe('graph-io: integer and bool inputs, end to end', () => {
     }
   });
 });
+
+describe('graph-io: visibility over several inputs and outputs', () => {
+  it('hashed input and output: one commitment over all inputs, one over all outputs; proves, verifies and opens', async () => {
+    const dir = join(ROOT, 'two-branch-hashed');
+    await mkdir(ROOT, { recursive: true });
+    await writeFile(join(ROOT, 'two-branch-h.onnx'), buildOnnxModel(twoBranchSpec()));
+    const cal = Array.from({ length: 8 }, (_, i) => twoBranchInput(300 + i));
+    const r = await compileModel(join(ROOT, 'two-branch-h.onnx'), { out: dir, calibration: { json: cal, source: 'cal' }, visibility: { input: 'hashed', output: 'hashed' } });
+    expect(r.manifest.circuit.publicSignals).toBe(2);
+    await setupKeys(dir);
+    const res = await prove(dir, cal[1], { includeOpening: true });
+    const vk = parseVerificationKey(JSON.parse(await readFile(artifactPath(dir, 'vk'), 'utf8')));
+    const v = await verifyBundle(res.bundle, vk, { opening: { input: res.opening!.input, salt: res.opening!.salt } });
+    expect(v.valid).toBe(true);
+    expect(res.opening!.input).toHaveLength(7);
+    expect(res.bundle.output.parts?.map((p) => p.name)).toEqual(['logits', 'hidden']);
+  });
+
+  it('an integer input needs the plain layout and a public input (refused before any work otherwise)', async () => {
+    await mkdir(ROOT, { recursive: true });
+    await writeFile(join(ROOT, 'tokens-v.onnx'), buildOnnxModel(tokenSpec()));
+    const cal = { json: [tokenInput(1)], source: 'cal' };
+    for (const opts of [{ visibility: { input: 'hashed' as const } }, { publicInputs: 'packed' as const }]) {
+      const e = await compileModel(join(ROOT, 'tokens-v.onnx'), { out: join(ROOT, 'tokens-v'), calibration: cal, ...opts }).catch((x: Error) => x);
+      expect(e).toBeInstanceOf(InputError);
+      expect((e as Error).message).toMatch(/integer input \('ids', int64\): it needs --public-inputs plain and --input-visibility public/);
+    }
+  });
+});
