@@ -1027,6 +1027,35 @@ function softmaxRun(src: Float64Array, dst: Float64Array, start: number, n: numb
   for (let k = 0; k < n; k++) dst[start + k * stride] = Math.exp(src[start + k * stride] - m) / s;
 }
 
+/** Ops that only move a dequantized weight's values: its integers, scales and zero points move with them. */
+const QUANT_CARRYING = new Set(['Identity', 'Transpose', 'Reshape', 'Squeeze', 'Unsqueeze', 'Flatten']);
+
+/**
+ * The integers and per-slice scales of a pre-quantized weight (DequantizeLinear of a constant), moved like its
+ * values by a pure layout op, so that the op reading it still uses the model's own integer weights. Undefined
+ * when the input has none, or the quantization axis does not survive the reshape.
+ */
+function carriedQuant(node: OnnxNode, ins: (FoldTensor | undefined)[], src: OnnxTensor | undefined, out: OnnxTensor, opset: number): OnnxTensor['quant'] | undefined {
+  const q = src?.quant;
+  if (!q || !QUANT_CARRYING.has(node.op) || !ins[0]) return undefined;
+  const moved = evaluate(node, [{ ...ins[0], data: q.ints }, ...ins.slice(1)], opset, 1)?.[0];
+  if (!moved) return undefined;
+  let axis = 0;
+  if (q.scales.length > 1) {
+    const dims = src!.dims;
+    if (node.op === 'Transpose') {
+      const perm = attrInts(node, 'perm') ?? dims.map((_, i) => dims.length - 1 - i);
+      axis = perm.indexOf(q.axis);
+    } else {
+      // The channel axis survives when some output axis has its size and the same number of elements before it.
+      const before = sizeOfDims(dims.slice(0, q.axis));
+      axis = out.dims.findIndex((d, i) => d === dims[q.axis] && sizeOfDims(out.dims.slice(0, i)) === before);
+      if (axis < 0) return undefined;
+    }
+  }
+  return { ints: moved.data, scales: q.scales, zeroPoints: q.zeroPoints, axis };
+}
+
 /**
  * Evaluate `node` on constant inputs (`input(name)` gives each; '' names an omitted optional input). Returns
  * one tensor per node output, undefined when the op is not foldable here (the op's importer then sees it), or
@@ -1040,7 +1069,10 @@ export function foldNode(node: OnnxNode, input: (name: string) => OnnxTensor | u
   try {
     const outs = evaluate(node, ins, opset, node.outputs.length);
     if (!outs) return undefined;
-    return outs.map((t, k) => ({ name: node.outputs[k] ?? '', dims: t.dims, dataType: t.dataType, data: t.data }));
+    const res: OnnxTensor[] = outs.map((t, k) => ({ name: node.outputs[k] ?? '', dims: t.dims, dataType: t.dataType, data: t.data }));
+    const q = carriedQuant(node, ins, input(node.inputs[0]), res[0], opset);
+    if (q) res[0].quant = q;
+    return res;
   } catch (e) {
     if (e instanceof FoldError) return { error: e.message };
     // A missing required input or a malformed tensor: say so rather than fail inside the evaluator.
