@@ -332,3 +332,13 @@ describe('graph-io: visibility over several inputs and outputs', () => {
     }
   });
 });
+
+describe('graph-io: the integer range checks under circom --O1', () => {
+  it('circom (WASM) compiles the integer input checks to the predicted constraints', async () => {
+    await mkdir(ROOT, { recursive: true });
+    await writeFile(join(ROOT, 'tokens-c.onnx'), buildOnnxModel(tokenSpec()));
+    const cal = { json: Array.from({ length: 6 }, (_, i) => tokenInput(400 + i)), source: 'cal' };
+    const r = await compileModel(join(ROOT, 'tokens-c.onnx'), { out: join(ROOT, 'tokens-circom'), calibration: cal, backend: 'circom', circom: 'wasm', witness: false });
+    expect(r.manifest.circuit.constraints).toBe(r.manifest.circuit.predictedConstraints);
+  });
+});
