@@ -554,7 +554,9 @@ function bitsForBig(d: bigint): number {
 function gridPosition(t: number, s: number): number {
   const r = t / s;
   const k = Math.round(r);
-  return Math.abs(r - k) <= 1e-6 * Math.max(1, Math.abs(r)) ? k : r;
+  // float32 rounding of t (and of a grid value in onnxruntime) is ~6e-8 relative; capped so that a wide
+  // accumulator's grid never snaps a threshold that is really between two integers.
+  return Math.abs(r - k) <= Math.min(1e-6 * Math.max(1, Math.abs(r)), 1e-4) ? k : r;
 }
 
 export const compareFloat: FloatLayerDef<CompareLayer> = {
@@ -991,11 +993,13 @@ export const divideFloat: FloatLayerDef<DivideLayer> = {
       // n / d is monotone in n for fixed d, and in d on each side of 0: extremes at the ends and at d = +-1.
       const ds = [dlo, dhi, ...(dlo <= -1 ? [-1] : []), ...(dhi >= 1 ? [1] : [])].filter((d) => d !== 0);
       const vs = ds.flatMap((d) => [nlo / d, nhi / d]);
-      const lo = Math.floor(Math.min(...vs));
-      const hi = Math.ceil(Math.max(...vs));
+      // One more on each side: the float quotients of large integers may round by an ulp.
+      const lo = Math.floor(Math.min(...vs)) - 1;
+      const hi = Math.ceil(Math.max(...vs)) + 1;
       if (!(Math.max(-lo, hi, Math.abs(nlo), Math.abs(nhi)) <= MAX_ACC)) return ctx.issue(`element ${i}: the quotient can reach 2^50`);
       k.push(K);
       bd.push(bitsFor(Math.max(dhi, -dlo)));
+      if (bd[i] + bitsFor(Math.max(-lo, hi)) > 200) return ctx.issue(`element ${i}: the division needs more than 200 bits (divisor and quotient)`);
       sign.push(dlo >= 0 ? 1 : dhi <= 0 ? -1 : 0);
       bq.push(bitsFor(Math.max(-lo, hi)));
       out.scales.push(sa / (sb * K));
