@@ -262,6 +262,47 @@ describe('Cast to an integer type', () => {
   });
 });
 
+describe('integer tables stay exact integers', () => {
+  it('Gather(int64 table, ArgMax) feeds another Gather; OneHot with int64 values', async () => {
+    const ids = [3, -2, 0, 7, 5, -8];
+    const emb = Array.from({ length: 16 }, (_, i) => Math.sin(i + 1));
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 6] }], outputs: [{ name: 'y', shape: [1, 2] }, { name: 'oh', shape: [1, 4], elemType: 'int64' }], opset: 13,
+      initializers: [I('ids', [6], ids), F('emb', [8, 2], emb), I('depth', [], [4]), I('vals', [2], [-3, 9])],
+      nodes: [N('ArgMax', ['x'], 'i', { axis: 1, keepdims: 0 }), N('Gather', ['ids', 'i'], 'tok'), N('Gather', ['emb', 'tok'], 'y'), N('OneHot', ['i', 'depth', 'vals'], 'oh')],
+    });
+    const model = importGraph(loadOnnx(bytes));
+    const cal = randomInputs(6, 16, 8);
+    const q = quantizeModel(model, cal);
+    const [l1, l2] = q.layers.filter((l) => l.kind === 'lookup') as QLookup[];
+    expect(l1.outQuant).toMatchObject({ kind: 'acc', scales: [1], lo: [-8], hi: [7] });
+    expect([l2.lo, l2.count]).toEqual([-8, 16]);
+    const oh = q.layers.find((l) => l.kind === 'onehot')!;
+    expect(oh.outQuant).toMatchObject({ kind: 'acc', lo: [-3, -3, -3, -3], hi: [9, 9, 9, 9] });
+    const s = (l2.outQuant as U8Quant).scale;
+    const session = await ort.InferenceSession.create(Buffer.from(bytes));
+    for (const x of randomInputs(6, 16, 13)) {
+      const res = await session.run({ x: new ort.Tensor('float32', Float32Array.from(x), [1, 6]) });
+      const sorted = Array.from(x).sort((a, b) => b - a);
+      if (sorted[0] - sorted[1] <= (q.input.quant as U8Quant).scale) continue;
+      const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+      Array.from(res.y.data as Float32Array).forEach((v, i) => expect(Math.abs(out[i] - v)).toBeLessThanOrEqual(s / 2 + 1e-9));
+      expect(out.slice(2)).toEqual(Array.from(res.oh.data as BigInt64Array, Number));
+    }
+    // The second lookup's index is the first's output, a linear combination of its selector: + 1 binding.
+    const e = emitCircuit(q);
+    expect(e.layers.filter((l) => l.constraints).map((l) => [l.kind, l.constraints])).toEqual([['argmax', 6 * (9 + 3) + 2], ['lookup', 6 + 2], ['lookup', 16 + 2 + 1], ['onehot', 6 + 2]]);
+    await mkdir(ROOT, { recursive: true });
+    await writeFile(`${ROOT}/inttable.onnx`, bytes);
+    const r = await compileModel(`${ROOT}/inttable.onnx`, { out: `${ROOT}/inttable`, calibration: cal });
+    expect(r.manifest.circuit.constraints).toBe(e.constraints);
+    for (const x of [[0, 0, 0, 0, 0, 0], [1, 200, 3, 4, 5, 6], [9, 8, 7, 6, 5, 250]]) {
+      const w = await artifactWitness(r.dir, { in: x });
+      expect(w.values.slice(1, 7)).toEqual(runInteger(q, x).map((v) => toField(v)));
+    }
+  }, 600_000);
+});
+
 /** Candidate rows of the one-hot selector. */
 describe('lookupRows', () => {
   it('covers the index bounds within [-N, N), at least 3 rows when N >= 2', () => {

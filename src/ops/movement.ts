@@ -12,7 +12,7 @@
  *   per candidate row and output element.
  */
 import type { IntCastLayer, LookupLayer, MovementFloatLayer, MovementQLayer, OneHotLayer, QLookup, QOneHot, QRoute, RouteLayer } from '../ir/layers/movement.ts';
-import type { AccQuant } from '../ir/types.ts';
+import type { AccQuant, TensorQuant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { quantizeInput, u8QuantFor } from '../ir/quant.ts';
 import type { OnnxTensor } from '../onnx/load.ts';
@@ -22,6 +22,9 @@ import {
   scatterNDTargets, sliceIndex, sliceParams, spaceToDepthIndex, splitSizes, tileIndex, triluKeep, type FoldTensor,
 } from './fold.ts';
 import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
+
+/** ONNX integer and bool element types. */
+const INTEGER_TYPES = new Set([2, 3, 4, 5, 6, 7, 9, 12, 13]);
 
 /** Run an index-map builder; its errors (thrown by fold.ts helpers) become issues. */
 function guarded<T>(ctx: ImportContext, f: () => T): T | undefined {
@@ -150,9 +153,12 @@ export const movementImporters: OpImporter[] = [
       }
       // A variable index: a one-hot lookup.
       const outShape = [...dataShape.slice(0, axis), ...idxAct.shape, ...dataShape.slice(axis + 1)];
-      const table = data ? undefined : ctx.constant(node.inputs[0])!.data;
+      const tableT = data ? undefined : ctx.constant(node.inputs[0])!;
       const inputs = data ? [idxAct.name, data.name] : [idxAct.name];
-      ctx.push({ kind: 'lookup', name: node.name, inputs, output: node.outputs[0], inShape: idxAct.shape, outShape: outShape.length ? outShape : [1], axis, dataShape, table: table ? Float64Array.from(table) : undefined });
+      ctx.push({
+        kind: 'lookup', name: node.name, inputs, output: node.outputs[0], inShape: idxAct.shape, outShape: outShape.length ? outShape : [1], axis, dataShape,
+        table: tableT ? Float64Array.from(tableT.data) : undefined, ...(tableT && INTEGER_TYPES.has(tableT.dataType) ? { integer: true } : {}),
+      });
     },
   },
   {
@@ -171,7 +177,7 @@ export const movementImporters: OpImporter[] = [
       const axis = normAxis(ctx, attrInt(node, ctx, 'axis', -1), rank);
       if (axis === undefined) return;
       const outShape = [...idx.shape.slice(0, axis), depth, ...idx.shape.slice(axis)];
-      ctx.push({ kind: 'onehot', name: node.name, inputs: [idx.name], output: node.outputs[0], inShape: idx.shape, outShape, depth, axis, off: vals.data[0], on: vals.data[1] });
+      ctx.push({ kind: 'onehot', name: node.name, inputs: [idx.name], output: node.outputs[0], inShape: idx.shape, outShape, depth, axis, off: vals.data[0], on: vals.data[1], ...(INTEGER_TYPES.has(vals.dataType) ? { integer: true } : {}) });
     },
   },
   {
@@ -504,6 +510,12 @@ export const lookupFloat: FloatLayerDef<LookupLayer> = {
         min = Math.min(min, v);
         max = Math.max(max, v);
       }
+      if (l.integer && Math.max(Math.abs(min), Math.abs(max)) <= 2 ** 50) {
+        // An integer table (e.g. of ids or shape values): exact, an accumulator of scale 1 bounded by the table.
+        const n = sizeOf(l.outShape);
+        const outQuant: AccQuant = { kind: 'acc', scales: new Array(n).fill(1), lo: new Array(n).fill(min), hi: new Array(n).fill(max) };
+        return ctx.push({ ...base, inputs: [s.tensor], table: Array.from(l.table), outQuant });
+      }
       const outQuant = u8QuantFor({ min, max });
       return ctx.push({ ...base, inputs: [s.tensor], table: quantizeInput(outQuant, l.table), outQuant });
     }
@@ -607,8 +619,12 @@ export const oneHotFloat: FloatLayerDef<OneHotLayer> = {
     let hi = Math.max(...s.quant.hi);
     while (hi - lo + 1 < 3) hi++;
     if (hi - lo + 1 > 1 << 16) return ctx.issue(`the indices of '${l.name}' span [${lo}, ${hi}]: a one-hot over more than 65536 values is refused (narrow the calibration range)`);
-    const outQuant = u8QuantFor({ min: Math.min(l.on, l.off), max: Math.max(l.on, l.off) });
-    const [offQ, onQ] = quantizeInput(outQuant, [l.off, l.on]);
+    const vlo = Math.min(l.on, l.off);
+    const vhi = Math.max(l.on, l.off);
+    const n = sizeOf(l.outShape);
+    const exact = l.integer && Math.max(Math.abs(vlo), Math.abs(vhi)) <= 2 ** 50;
+    const outQuant: TensorQuant = exact ? { kind: 'acc', scales: new Array(n).fill(1), lo: new Array(n).fill(vlo), hi: new Array(n).fill(vhi) } : u8QuantFor({ min: vlo, max: vhi });
+    const [offQ, onQ] = outQuant.kind === 'u8' ? quantizeInput(outQuant, [l.off, l.on]) : [l.off, l.on];
     ctx.push({ kind: 'onehot', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape, depth: l.depth, axis: l.axis, lo, count: hi - lo + 1, offQ, onQ, outQuant });
   },
 };

@@ -1,5 +1,5 @@
 /** Data movement and lookups on activations (src/ops/movement.ts). */
-import type { AccQuant, LayerBase, QBase, U8Quant } from '../types.ts';
+import type { AccQuant, LayerBase, QBase, TensorQuant } from '../types.ts';
 
 /**
  * Routing with constants: out[i] = concat(inputs)[index[i]] when index[i] >= 0, else consts[-1 - index[i]]
@@ -30,6 +30,8 @@ export interface LookupLayer extends LayerBase {
   axis: number;
   dataShape: number[];
   table?: Float64Array;
+  /** The table has an integer type: its values stay exact integers (an accumulator of scale 1). */
+  integer?: boolean;
 }
 
 /**
@@ -44,9 +46,9 @@ export interface QLookup extends QBase {
   dataShape: number[];
   lo: number;
   count: number;
-  /** The quantized table (uint8, on outQuant's grid); absent when the data is inputs[1]. */
+  /** The quantized table (uint8 on outQuant's grid, or an integer table's own values); absent when the data is inputs[1]. */
   table?: number[];
-  outQuant: U8Quant;
+  outQuant: TensorQuant;
   idxQuant: AccQuant;
 }
 
@@ -60,6 +62,8 @@ export interface OneHotLayer extends LayerBase {
   axis: number;
   off: number;
   on: number;
+  /** off/on have an integer type: the output is exact integers (an accumulator of scale 1). */
+  integer?: boolean;
 }
 
 /**
@@ -74,7 +78,7 @@ export interface QOneHot extends QBase {
   count: number;
   offQ: number;
   onQ: number;
-  outQuant: U8Quant;
+  outQuant: TensorQuant;
 }
 
 /**
