@@ -354,6 +354,35 @@ describe('arith: quantized model vs onnxruntime', () => {
     expect(worst).toBeLessThanOrEqual(0.02 * R);
   });
 
+  it('opset 18 ReduceMax/ReduceMin (axes as an input, negative axis, keepdims 0/1), softmax-style x - max(x) with broadcasting: within 2%', async () => {
+    const b = new B(23);
+    const r = b.node('Reshape', 'r', [b.gemm('g', 'x', 6, 6), b.init('r.s', [2], [2, 3], 'int64')]);
+    const mx = b.node('ReduceMax', 'rmax', [r, b.init('ax1', [1], [-1], 'int64')]);
+    const mn = b.node('ReduceMin', 'rmin', [r, b.init('ax0', [1], [0], 'int64')], { keepdims: 0 });
+    const st = b.node('Sub', 'stable', [r, mx]);
+    const big = b.node('Max', 'maxb', [st, b.node('Min', 'minb', [mn, b.scalar('z', 0.2)])]);
+    b.node('Mul', 'out', [big, mn]);
+    const p = prepare(b.model('arith_reduce18', [1, 6], 'out', [2, 3], undefined, 18));
+    const kinds = p.q.layers.map((l) => `${l.kind}:${l.name}`);
+    expect(kinds).toEqual(expect.arrayContaining(['minmax:rmax', 'minmax:rmin', 'minmax:maxb', 'minmax:minb', 'product:out']));
+    expect((p.q.layers.find((l) => l.name === 'rmax') as QMinMax).outShape).toEqual([2, 1]);
+    expect((p.q.layers.find((l) => l.name === 'rmin') as QMinMax).outShape).toEqual([3]);
+    const fresh = freshInRange(p, 64);
+    expect(fresh.length).toBeGreaterThanOrEqual(12);
+    let R = 0;
+    for (const x of p.cal) for (const v of runFloat(p.model, x)) R = Math.max(R, Math.abs(v));
+    let worst = 0;
+    for (const x of fresh) {
+      const o = await ort(p.m, x);
+      const f = Array.from(runFloat(p.model, x));
+      f.forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(1e-4 * R));
+      const out = dequantizeOutput(p.q.output.quant, runInteger(p.q, quantizeInput(p.q.input.quant, x)));
+      out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]))));
+    }
+    console.log(`reduce18: worst |quantized - onnxruntime| ${((100 * worst) / R).toFixed(2)}% of R = ${R.toFixed(3)}, ${fresh.length} inputs`);
+    expect(worst).toBeLessThanOrEqual(0.02 * R);
+  });
+
   it('div within 2% of the output range (the division rounds to 2^-13 of its calibrated range)', async () => {
     const p = div();
     const fresh = freshInRange(p, 64);
