@@ -303,6 +303,32 @@ describe('integer tables stay exact integers', () => {
   }, 600_000);
 });
 
+describe('variable-index Gather of accumulator data', () => {
+  it('selects the accumulator as it is (no requantization) when the candidates share a scale', async () => {
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 6] }], outputs: [{ name: 'y', shape: [1] }], opset: 13,
+      initializers: [F('three', [], [3])],
+      nodes: [N('ArgMax', ['x'], 'i', { axis: 1, keepdims: 0 }), N('Mul', ['x', 'three'], 'x3'), N('Gather', ['x3', 'i'], 'y', { axis: 1 })],
+    });
+    const model = importGraph(loadOnnx(bytes));
+    const cal = randomInputs(6, 16, 8);
+    const q = quantizeModel(model, cal);
+    expect(q.layers.map((l) => l.kind)).toEqual(['argmax', 'affine', 'lookup']);
+    const lk = q.layers[2] as QLookup;
+    expect(lk.outQuant.kind).toBe('acc');
+    const sIn = (q.input.quant as U8Quant).scale;
+    for (const x of randomInputs(6, 16, 13)) {
+      const o = await runOrt(bytes, x, [1, 6]);
+      const sorted = Array.from(x).sort((a, b) => b - a);
+      if (sorted[0] - sorted[1] <= sIn) continue;
+      const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+      // The input's rounding (half an LSB) times 3, plus the affine map's own rounding of its scale.
+      expect(Math.abs(out[0] - o[0])).toBeLessThanOrEqual(3 * sIn / 2 + 0.01 * Math.abs(o[0]) + 1e-9);
+    }
+    expect(emitCircuit(q).layers.find((l) => l.kind === 'lookup')!.constraints).toBe(6 + 2 + 6);
+  });
+});
+
 /** Candidate rows of the one-hot selector. */
 describe('lookupRows', () => {
   it('covers the index bounds within [-N, N), at least 3 rows when N >= 2', () => {

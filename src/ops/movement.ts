@@ -519,10 +519,40 @@ export const lookupFloat: FloatLayerDef<LookupLayer> = {
       const outQuant = u8QuantFor({ min, max });
       return ctx.push({ ...base, inputs: [s.tensor], table: quantizeInput(outQuant, l.table), outQuant });
     }
+    // Activation data: an accumulator whose candidates for each output share one scale is selected as it is
+    // (products of exact integers); otherwise the data is made uint8 first (one grid for all).
+    const settled = ctx.settle(1);
+    const acc = settled.quant.kind === 'acc' ? accSelection(l, rows, settled.quant) : undefined;
+    if (acc) return ctx.push({ ...base, inputs: [s.tensor, settled.tensor], outQuant: acc });
     const d = ctx.ensureU8(1);
     ctx.push({ ...base, inputs: [s.tensor, d.tensor], outQuant: d.quant });
   },
 };
+
+/**
+ * The output quantization of a lookup on accumulator data when, for every output element, its candidate rows
+ * share one scale: that scale, and bounds spanning the candidates' bounds. Undefined otherwise.
+ */
+function accSelection(l: LookupLayer, rows: { lo: number; count: number }, q: AccQuant): AccQuant | undefined {
+  const { pre, n, post, K } = lookupGeometry(l);
+  const out: AccQuant = { kind: 'acc', scales: [], lo: [], hi: [] };
+  for (let p = 0; p < pre; p++) for (let k = 0; k < K; k++) for (let qq = 0; qq < post; qq++) {
+    let scale = NaN;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = 0; j < rows.count; j++) {
+      const at = (p * n + rowOf(rows.lo + j, n)) * post + qq;
+      if (Number.isNaN(scale)) scale = q.scales[at];
+      else if (q.scales[at] !== scale) return undefined;
+      lo = Math.min(lo, q.lo[at]);
+      hi = Math.max(hi, q.hi[at]);
+    }
+    out.scales.push(scale);
+    out.lo.push(lo);
+    out.hi.push(hi);
+  }
+  return out;
+}
 
 /** Data row offset of candidate j for the lookup: flat data index of (p, row, q). */
 const rowOf = (r: number, n: number) => ((r % n) + n) % n;
