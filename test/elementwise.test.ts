@@ -711,3 +711,83 @@ component main {public [x]} = AbsWrap();
     }, 600_000);
   });
 }
+
+/**
+ * LutRequantWide / LutRequantNarrow (circuits/elementwise-lut.circom) alone, with circom --O1 and the direct
+ * backend, on every u in [0, 2^K): out = T[clamp(floor(u / 2^S) - 2^m, 0, 255)] (the requantization with C folded
+ * into u), K + 31 / K + 28 constraints, wire mutations rejected, and no other claimed output passes with the bits
+ * of any other u' (an honest witness for u' with u swapped in).
+ */
+for (const backend of ['circom', 'direct'] as const) {
+  for (const form of [{ tpl: 'LutRequantWide', S: 1, m: 9 }, { tpl: 'LutRequantNarrow', S: 1, m: 8 }]) {
+    describe(`${form.tpl} (circuits/elementwise-lut.circom) [${backend}]`, () => {
+      const K = form.S + form.m + 1;
+      const rnd = mulberry32(77 + form.m);
+      // A signed table with large entries (the gadget must not depend on uint8 entries).
+      const T = Array.from({ length: 256 }, (_, i) => (i === 0 ? -5n : i === 255 ? 2n ** 100n : BigInt(Math.floor((rnd() - 0.5) * 2 ** 40))));
+      const dir = `${ROOT}/${form.tpl}-${backend}`;
+      let built: { r1cs: Awaited<ReturnType<typeof readR1csFile>>; syms: Map<string, number>; constraints: number; src: string };
+      beforeAll(async () => {
+        await mkdir(dir, { recursive: true });
+        const src = `${dir}/circuit.circom`;
+        await writeFile(src, `pragma circom 2.1.0;
+include "elementwise-lut.circom";
+template Wrap() {
+    signal input u;
+    signal output out;
+    var T[256] = [${T.map((v) => toField(v)).join(',')}];
+    component g = ${form.tpl}(${K}, ${form.S}, T);
+    g.u <== u;
+    out <== g.out;
+}
+component main {public [u]} = Wrap();
+`);
+        const rep = backend === 'circom' ? await compileCircuit(src, dir, 'wasm') : await compileCircomDirect(src, dir);
+        built = { r1cs: await readR1csFile(`${dir}/circuit.r1cs`), syms: await readSymbols(`${dir}/circuit.sym`), constraints: rep.constraints, src };
+      }, 600_000);
+
+      const wit = async (u: number) =>
+        backend === 'direct' ? (await directWitness(built.src, { u: [BigInt(u)] })).values : (await computeWitness(`${dir}/circuit_js/circuit.wasm`, { u: BigInt(u) })).values;
+
+      it(`spec on every u < 2^K, K + ${form.m > 8 ? 31 : 28} constraints, mutations and other claims rejected`, async () => {
+        expect(built.constraints).toBe(K + (form.m > 8 ? 31 : 28));
+        const outWire = built.syms.get('main.out')!;
+        const uWire = built.syms.get('main.u')!;
+        const isZero = built.syms.get('main.g.isZero');
+        const inv = built.syms.get('main.g.inv');
+        const ws: bigint[][] = [];
+        for (let u = 0; u < 2 ** K; u++) {
+          const w = await wit(u);
+          const y = Math.floor(u / 2 ** form.S) - 2 ** form.m;
+          expect(w[outWire], `u = ${u}`).toBe(toField(T[Math.min(255, Math.max(0, y))]));
+          ws.push(w);
+        }
+        let mutations = 0;
+        const sample = [0, 1, 2 ** form.S * (2 ** form.m - 1), 2 ** form.S * 2 ** form.m, 2 ** form.S * (2 ** form.m + 17) + 1, 2 ** form.S * (2 ** form.m + 255), 2 ** form.S * (2 ** form.m + 256), 2 ** K - 1];
+        for (const u of sample.filter((v) => v < 2 ** K)) {
+          const w = ws[u];
+          expect(violatedConstraints(built.r1cs, w)).toEqual([]);
+          for (let wire = 1; wire < built.r1cs.nWires; wire++) {
+            if (wire === uWire) continue;
+            if (wire === inv && isZero !== undefined && w[isZero] === 1n) continue; // free when high == 0
+            for (const d of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
+              const m = [...w];
+              m[wire] = (m[wire] + d) % FIELD_PRIME;
+              expect(violatedConstraints(built.r1cs, m).length, `u = ${u}: wire ${wire} + ${d}`).toBeGreaterThan(0);
+              mutations++;
+            }
+          }
+          // Every other u' 's witness (its bits, table path and output) with u put back is rejected unless it gives
+          // the same output.
+          for (let u2 = 0; u2 < 2 ** K; u2 += 13) {
+            if (u2 === u || ws[u2][outWire] === w[outWire]) continue;
+            const m = [...ws[u2]];
+            m[uWire] = BigInt(u);
+            expect(violatedConstraints(built.r1cs, m).length, `u = ${u} claimed as ${u2}`).toBeGreaterThan(0);
+          }
+        }
+        expect(mutations).toBeGreaterThan(100);
+      }, 600_000);
+    });
+  }
+}

@@ -40,7 +40,12 @@
  * Neg needs no table: it negates the integers exactly (a uint8 q with zero point zp becomes 255 - q with zero
  * point 255 - zp; an accumulator q becomes -q), 0 constraints.
  *
- * Cost of a table: 35 constraints per element (plus 1 binding when the input is a linear combination).
+ * Cost of a table on a uint8 input: 35 constraints per element (Lut256; plus 1 binding when the input is a linear
+ * combination). On an accumulator (a Gemm/Conv output without a pending clamp) the requantization that makes the
+ * table's uint8 index is fused in (QLutRequant, circuits/elementwise-lut.circom): the table reads the
+ * requantization's own bits, K + 31 constraints per element (K + 28 when the value cannot exceed 255) instead of
+ * K + 5 + 35 (K + 2 + 35), with the same integer semantics (src/ops/requant.ts) and so the same error bound.
+ * Sigmoid, Tanh and LeakyRelu keep the separate form (UNFUSED: test/ops.test.ts pins their kind and cost).
  */
 import type { LutFunction, LutLayer, NegLayer, QLut, QLutRequant, QNeg, QPwl } from '../ir/layers/elementwise.ts';
 import type { ElementwiseFloatLayer, ElementwiseQLayer } from '../ir/layers/elementwise.ts';
