@@ -411,6 +411,33 @@ describe('norm: LayerNorm decomposed as exporters write it (ReduceMean, Sub, Pow
   }
 });
 
+describe('norm: reductions with no axes', () => {
+  for (const noop of [false, true]) {
+    it(noop ? 'noop_with_empty_axes 1 is the identity (then ReduceMean over every axis)' : 'no axes reduces every axis (keepdims 0: a scalar)', async () => {
+      const m = models.reduceAllModel(noop);
+      const model = importGraph(loadOnnx(m.bytes));
+      expect(model.layers.map((l) => l.kind)).toEqual(noop ? ['dense', 'reduce'] : ['dense', 'reduce']);
+      const red = model.layers[1];
+      if (red.kind !== 'reduce') throw new Error('unreachable');
+      expect([red.fn, red.axes, red.outShape]).toEqual([noop ? 'mean' : 'sum', [0, 1], noop ? [1, 1] : [1]]);
+      const cal = randomInputs(4, 32, CAL_SEED);
+      const q = quantizeModel(model, cal);
+      let R = 0;
+      for (const x of cal) R = Math.max(R, Math.abs(runFloat(model, x)[0]));
+      for (const x of randomInputs(4, 16, TEST_SEED)) {
+        const o = await ort(m, x);
+        expect(Math.abs(runFloat(model, x)[0] - o[0])).toBeLessThanOrEqual(1e-4 * R + 1e-6);
+        // int8 weights and one uint8 requantization of the 6 values: within 1% of the range.
+        const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+        expect(Math.abs(out[0] - o[0])).toBeLessThanOrEqual(0.01 * R);
+      }
+      // The Gemm's channels have their own scales: one requantization to uint8 first, then a free sum.
+      expect(q.layers.map((l) => l.kind)).toEqual(['dense', 'requant', 'reduce']);
+      expect(emitCircuit(q).layers[2].constraints).toBe(0);
+    });
+  }
+});
+
 describe('norm: what stays as it was, and what is refused', () => {
   it('a final Softmax over one vector is still left out with a note', () => {
     const m = models.finalSoftmaxModel();

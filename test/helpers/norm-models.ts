@@ -210,3 +210,15 @@ export function softmaxOutputModel(): NormModel {
   b.node('Softmax', 'probs', [r], { axis: -1 });
   return b.model('norm-softmax-out', [1, 5], 'probs', [1, 2, 4], 13);
 }
+
+/** ReduceSum with no axes (opset 13): over every axis, keepdims 0 (a scalar), or with noop_with_empty_axes 1 (identity) then ReduceMean over all. */
+export function reduceAllModel(noop: boolean): NormModel {
+  const b = new Builder(560);
+  const g = b.gemm('fc', 'x', 4, 6, 0.7);
+  const r = b.node('ReduceSum', 'sum_all', [g], noop ? { noop_with_empty_axes: 1 } : { keepdims: 0 });
+  if (noop) {
+    b.node('ReduceMean', 'mean_all', [r], { keepdims: 1 });
+    return b.model('norm-reduce-noop', [1, 4], 'mean_all', [1, 1], 13);
+  }
+  return b.model('norm-reduce-all', [1, 4], 'sum_all', [], 13);
+}
