@@ -1,7 +1,7 @@
 /**
  * Products of two activations, comparisons, logic and selection, Max/Min of tensors, ReduceMax/ReduceMin.
  *
- * - product: Mul of two activations (numpy broadcasting), Pow with exponent 2 or 3, MatMul of two activations
+ * - product: Mul of two activations (numpy broadcasting), Pow with exponent 2 or 3 (two products), MatMul of two activations
  *   ([.., M, K] x [.., K, N], batch dims broadcast), And/Or/Xor on 0/1 values. One constraint per product
  *   ((a - za) * (b - zb) is a single R1CS row even when a and b are linear combinations); sums are free. The
  *   output is an accumulator with scale s_a * s_b and exact interval bounds. Inputs stay accumulators when
@@ -16,6 +16,12 @@
  *   the float comparison of the dequantized value for every grid value. Output: 0/1 integers (scale 1).
  * - Not: 1 - x (an affine layer); Where(c, a, b) = B + c * (A - B), one product per element (0 when a and b
  *   are constants), A and B brought to one scale by integer multipliers (as an affine Add).
+ * - divide: Div of two activations (broadcasting), an exact rounded integer division (circuits/arith.circom
+ *   DivRound): with n = K (a - za) (K puts the quotient on a grid of 2^-12 of the calibrated output range) and
+ *   d = b - zb, q = round-half-up(n / d) from 2 n sign(d) + |d| = q * 2|d| + r, 0 <= r < 2|d|, q range-checked,
+ *   d != 0 proven by its inverse (no witness exists for a zero divisor). 3 Bd + Bq + 13 constraints, or
+ *   2 Bd + Bq + 9 when the divisor's bounds fix its sign. Pow 0.5 / -1 and constant / activation use the Sqrt
+ *   and Reciprocal tables of src/ops/lut.ts.
  * - minmax: Max/Min of tensors (n-ary, broadcasting, constants), Clip with tensor bounds, ReduceMax/ReduceMin:
  *   a tournament of Max2/Min2 (circuits/max.circom, B + 3 constraints per comparison, B the bits of the
  *   operands' difference bound). Candidates with different scales are aligned by integer multipliers
