@@ -26,7 +26,7 @@ import type { FloatModel, QuantizedModel } from '../src/ir/types.ts';
 import { sizeOf } from '../src/ir/types.ts';
 import { buildOnnxModel, mulberry32, type InitializerSpec, type NodeSpec } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
-import { exactRatio } from '../src/ops/arith.ts';
+import { decidingRatio, exactRatio } from '../src/ops/arith.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
 import { artifactWitness } from '../src/prove/witness.ts';
 import { calibrate, quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
@@ -130,8 +130,11 @@ function opsModel(): TestModel {
   const w4 = b.node('Where', 'w_eq', [eq, b.scalar('w4.a', 2), a]);
   const cast = b.node('Cast', 'cast_ge', [b.node('GreaterOrEqual', 'ge_c', [a, b.scalar('ge.c', 0)])], { to: 1 });
   const w5 = b.node('Mul', 'mask', [cast, c]);
-  b.node('Concat', 'out', [w1, w2, w3, w4, w5], { axis: 1 });
-  return b.model('arith_ops', [1, 8], 'out', [1, 30]);
+  // uint8 vs uint8 with unrelated scales: a small deciding ratio.
+  const uu = b.node('Less', 'lt_uu', [b.node('Sigmoid', 'sa', [a]), b.node('Tanh', 'tc', [c])]);
+  const w6 = b.node('Where', 'w_uu', [uu, a, c]);
+  b.node('Concat', 'out', [w1, w2, w3, w4, w5, w6], { axis: 1 });
+  return b.model('arith_ops', [1, 8], 'out', [1, 36]);
 }
 
 /** Div of two activations: g1 / (g2 * g2 + 0.5), and a broadcast division by a [1, 1] activation. */
@@ -310,6 +313,9 @@ describe('arith: what each op became', () => {
     expect(cost('and') + cost('or') + cost('xor')).toBe(18);
     const max3 = q.layers.find((l) => l.name === 'max3') as QMinMax;
     expect(max3.g).toBe(3);
+    const uu = q.layers.find((l) => l.name === 'lt_uu') as QCompare;
+    expect([uu.za > 0, uu.zb > 0]).toEqual([false, true]);
+    uu.ma.forEach((v) => expect(BigInt(v) ** 2n).toBeLessThan(2n ** 40n));
     const rmin = q.layers.find((l) => l.name === 'rmin') as QMinMax;
     expect([rmin.g, rmin.outShape]).toEqual([6, [1]]);
   });
@@ -405,8 +411,8 @@ describe('arith: quantized model vs onnxruntime', () => {
     expect(fresh.length).toBeGreaterThanOrEqual(12);
     const outs = p.cal.map((x) => Array.from(runFloat(p.model, x)));
     // Columns of the concat: per block of 6, the range over the calibration set.
-    const R = Array.from({ length: 30 }, (_, i) => Math.max(...outs.map((o) => Math.abs(o[i])), 1e-9));
-    const blockR = Array.from({ length: 5 }, (_, k) => Math.max(...R.slice(6 * k, 6 * k + 6)));
+    const R = Array.from({ length: 36 }, (_, i) => Math.max(...outs.map((o) => Math.abs(o[i])), 1e-9));
+    const blockR = Array.from({ length: 6 }, (_, k) => Math.max(...R.slice(6 * k, 6 * k + 6)));
     let worst = 0;
     for (const x of fresh) {
       const o = await ort(p.m, x);
@@ -442,12 +448,36 @@ describe('arith: comparisons on the uint8 grid equal onnxruntime exactly', () =>
     expect(checked).toBe(5 * 8 * 256);
   });
 
+  it('a small deciding ratio gives every comparison of the exact ratio (exhaustive over uint8 ranges)', () => {
+    const rnd = mulberry32(5);
+    let small = 0;
+    for (let t = 0; t < 12; t++) {
+      const sa = (0.5 + 3 * rnd()) / 255;
+      const sb = (0.5 + 3 * rnd()) / 255;
+      const [A, Bq] = exactRatio(sa, sb);
+      const lo = -Math.floor(rnd() * 256);
+      const [P, Q] = decidingRatio(A, Bq, lo, lo + 255);
+      if (P < 2n ** 20n) small++;
+      for (let n = lo; n <= lo + 255; n++) {
+        for (let m = -400; m <= 400; m++) {
+          const exact = BigInt(n) * A - BigInt(m) * Bq;
+          const approx = BigInt(n) * P - BigInt(m) * Q;
+          if ((exact > 0n) !== (approx > 0n) || (exact === 0n) !== (approx === 0n)) throw new Error(`${sa}/${sb}: n ${n}, m ${m}`);
+        }
+      }
+    }
+    console.log(`deciding ratios: ${small} of 12 below 2^20 (exact ratios ~2^53)`);
+    expect(small).toBeGreaterThan(6);
+  });
+
   it('two activations with different scales are compared exactly (2x == x + x on every grid value)', async () => {
     for (const op of ['Equal', 'Greater']) {
       const m = pairModel(op);
       const p = prepare(m);
       const cmp = p.q.layers.find((l) => l.kind === 'compare') as QCompare;
       if (op === 'Equal') expect(cmp.ma.some((v, i) => BigInt(v) !== -BigInt(cmp.mb[i]))).toBe(true);
+      // Both sides take at most 256 values: small deciding multipliers instead of ~2^53 exact ones.
+      cmp.ma.forEach((v, i) => expect(BigInt(v) ** 2n + BigInt(cmp.mb[i]) ** 2n, `${v} ${cmp.mb[i]}`).toBeLessThan(2n ** 40n));
       const { scale: s, zeroPoint: zp } = p.q.input.quant as { scale: number; zeroPoint: number };
       for (let base = 0; base < 256; base += 8) {
         const xq = Array.from({ length: 8 }, (_, i) => base + i);

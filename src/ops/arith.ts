@@ -547,6 +547,42 @@ export function exactRatio(sa: number, sb: number): [bigint, bigint] {
   return [A / g, B / g];
 }
 
+/**
+ * The smallest continued-fraction convergent P/Q of A/B (A, B > 0) that decides every comparison exactly for
+ * n in [lo, hi]: sign(n P/Q - m) = sign(n A/B - m) for every integer m. That holds exactly when n P/Q and n A/B have
+ * the same floor and are integers together, checked for each n (ranges up to RATIO_SEARCH values). The last
+ * convergent is A/B itself, so one always passes.
+ */
+export function decidingRatio(A: bigint, B: bigint, lo: number, hi: number): [bigint, bigint] {
+  const key = `${A}/${B}/${lo}/${hi}`;
+  const hit = ratioCache.get(key);
+  if (hit) return hit;
+  const fdiv = (a: bigint, b: bigint) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
+  let [p0, q0, p1, q1] = [0n, 1n, 1n, 0n];
+  let [x, y] = [A, B];
+  let best: [bigint, bigint] = [A, B];
+  while (y !== 0n) {
+    const t = x / y;
+    [p0, q0, p1, q1] = [p1, q1, t * p1 + p0, t * q1 + q0];
+    [x, y] = [y, x - t * y];
+    let ok = true;
+    for (let n = BigInt(lo); n <= BigInt(hi) && ok; n++) {
+      ok = fdiv(n * A, B) === fdiv(n * p1, q1) && (n * A % B === 0n) === (n * p1 % q1 === 0n);
+    }
+    if (ok) {
+      best = [p1, q1];
+      break;
+    }
+  }
+  ratioCache.set(key, best);
+  return best;
+}
+
+const ratioCache = new Map<string, [bigint, bigint]>();
+
+/** Ranges up to this many integers are searched for a smaller exact-deciding ratio (u8 values: 256). */
+const RATIO_SEARCH = 4096;
+
 const bigMin = (...v: bigint[]) => v.reduce((a, b) => (b < a ? b : a));
 const bigMax = (...v: bigint[]) => v.reduce((a, b) => (b > a ? b : a));
 
@@ -602,6 +638,13 @@ export const compareFloat: FloatLayerDef<CompareLayer> = {
         [MA, MB] = exactRatio(va.scale(ai), vb.scale(bi));
         blo = BigInt(vb.lo(bi));
         bhi = BigInt(vb.hi(bi));
+        // Scales that are unrelated doubles need ~53-bit multipliers; when one side takes few values a small
+        // ratio decides every comparison identically (decidingRatio), iterating over that side.
+        const [na, nb] = [va.hi(ai) - va.lo(ai) + 1, vb.hi(bi) - vb.lo(bi) + 1];
+        if (MA * MB > 1n && Math.min(na, nb) <= RATIO_SEARCH) {
+          if (na <= nb) [MA, MB] = decidingRatio(MA, MB, va.lo(ai), va.hi(ai));
+          else [MB, MA] = decidingRatio(MB, MA, vb.lo(bi), vb.hi(bi));
+        }
         // d = sign * (MA * na - MB * nb) + adj
         const neg = l.op === 'lt' || l.op === 'le';
         C = l.op === 'gt' || l.op === 'lt' ? -1n : 0n;
