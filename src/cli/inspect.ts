@@ -115,6 +115,13 @@ export const inspectCommand: CommandModule<object, Args> = {
       if (model.notes.length) extra = { notes: model.notes.join('; ') };
     }
     if (q?.notes.length) extra = { ...extra, notes: q.notes.join('; ') };
+    // Several graph inputs or outputs (or an integer input): each, as the input file and the outputs name them.
+    const io = q ?? (isDir ? null : (await loadModelFile(args.target, { dims: parseDimArgs(args.dim) })).model);
+    const describe = (p: { name: string; shape: number[]; dtype?: string; softmaxOmitted?: string; quant?: { kind: string; lo?: number[]; hi?: number[] } }) =>
+      `${p.name} [${p.shape}]${p.dtype ? ` ${p.dtype}` : ''}${p.quant?.kind === 'acc' && p.quant.lo ? ` in [${p.quant.lo[0]}, ${p.quant.hi![0]}]` : ''}${p.softmaxOmitted ? ` (logits: ${p.softmaxOmitted} omitted)` : ''}`;
+    if (io?.input.parts) extra = { ...extra, inputs: io.input.parts.map(describe).join(', ') };
+    if (io?.output.parts) extra = { ...extra, outputs: io.output.parts.map(describe).join(', ') };
+    else if (io?.output.softmaxOmitted) extra = { ...extra, outputs: describe(io.output) };
     emit(args, { layers: rows, totalConstraints: total, outputCost: OUTPUT_COST_FORMULA, ...extra }, () =>
       [
         table(rows),
