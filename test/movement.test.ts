@@ -219,7 +219,8 @@ describe('movement ops vs onnxruntime, 0 constraints', () => {
         return (e as Error).message;
       }
     };
-    expect(issue({ name: '', inShape: [1, 1, 2, 2], inits: [F('sc', [4], [1, 1, 2, 2])], nodes: [N('Resize', ['x', '', 'sc'], 'y', { mode: 'linear' })], out: 'y', kinds: [] })).toMatch(/mode 'linear' is not supported: only 'nearest'/);
+    expect(issue({ name: '', opset: 18, inShape: [1, 1, 4, 4], inits: [F('sc', [4], [1, 1, 0.5, 0.5])], nodes: [N('Resize', ['x', '', 'sc'], 'y', { mode: 'linear', antialias: 1 })], out: 'y', kinds: [] })).toMatch(/antialias = 1 is not supported/);
+    expect(issue({ name: '', inShape: [1, 1, 2, 2], inits: [F('sc', [4], [1, 1, 2, 2])], nodes: [N('Resize', ['x', '', 'sc'], 'y', { coordinate_transformation_mode: 'tf_crop_and_resize' })], out: 'y', kinds: [] })).toMatch(/'tf_crop_and_resize' is not supported/);
     expect(issue({ name: '', inShape: [1, 4], nodes: [N('Slice', ['x', 'x', 'x'], 'y')], out: 'y', kinds: [] })).toMatch(/starts \('x'\) must be a constant/);
     expect(issue({ name: '', inShape: [1, 4], inits: [I('i', [1], [4])], nodes: [N('Gather', ['x', 'i'], 'y', { axis: 1 })], out: 'y', kinds: [] })).toMatch(/index 4 is out of range for dimension 4/);
     expect(issue({ name: '', inShape: [1, 4], inits: [I('i', [1, 1], [0]), F('u', [1], [1])], nodes: [N('ScatterND', ['x', 'i', 'u'], 'y', { reduction: 'add' })], out: 'y', kinds: [] }, )).toMatch(/reduction 'none'/);
@@ -333,6 +334,72 @@ describe('variable-index Gather of accumulator data', () => {
     }
     expect(emitCircuit(q).layers.find((l) => l.kind === 'lookup')!.constraints).toBe(6 + 2 + 6);
   });
+});
+
+describe('Resize linear and cubic: a constant linear map, 0 constraints', () => {
+  const interpCases: { name: string; opset: number; node: NodeSpec; inits: InitializerSpec[] }[] = [
+    ...['half_pixel', 'align_corners', 'asymmetric', 'pytorch_half_pixel', 'half_pixel_symmetric'].map((ctm) => ({
+      name: `linear ${ctm} (scales x2 up on H, sizes 3 -> 7 on W)`, opset: 19,
+      node: N('Resize', ['x', '', '', 'sz'], 'y', { mode: 'linear', coordinate_transformation_mode: ctm }), inits: [I('sz', [4], [1, 2, 6, 7])],
+    })),
+    { name: 'linear half_pixel downsampling (sizes 3x5 -> 2x3)', opset: 13, node: N('Resize', ['x', '', '', 'sz'], 'y', { mode: 'linear' }), inits: [I('sz', [4], [1, 2, 2, 3])] },
+    { name: 'cubic half_pixel (A = -0.75) x2', opset: 13, node: N('Resize', ['x', '', 'sc'], 'y', { mode: 'cubic' }), inits: [F('sc', [4], [1, 1, 2, 2])] },
+    { name: 'cubic exclude_outside, A = -0.5, align_corners, sizes', opset: 13, node: N('Resize', ['x', '', '', 'sz'], 'y', { mode: 'cubic', cubic_coeff_a: -0.5, exclude_outside: 1, coordinate_transformation_mode: 'align_corners' }), inits: [I('sz', [4], [1, 2, 5, 8])] },
+    { name: 'Upsample linear (opset 9)', opset: 9, node: N('Upsample', ['x', 'sc'], 'y', { mode: 'linear' }), inits: [F('sc', [4], [1, 1, 2, 1.5])] },
+    { name: 'Resize linear at opset 10', opset: 10, node: N('Resize', ['x', 'sc'], 'y', { mode: 'linear' }), inits: [F('sc', [4], [1, 1, 2, 2])] },
+  ];
+  for (const c of interpCases) {
+    it(c.name, async () => {
+      const inShape = [1, 2, 3, 5];
+      const bytes = buildOnnxModel({ inputs: [{ name: 'x', shape: inShape }], outputs: [{ name: 'y', shape: [] }], initializers: c.inits, nodes: [c.node], opset: c.opset });
+      const model = importGraph(loadOnnx(bytes));
+      expect(model.layers.map((l) => l.kind)).toEqual(['interp']);
+      const cal = randomInputs(30, 8, 3);
+      for (const x of cal.slice(0, 4)) {
+        const o = await runOrt(bytes, x, inShape);
+        const f = runFloat(model, x);
+        expect(f.length).toBe(o.length);
+        f.forEach((v, i) => expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual(1e-5));
+      }
+      // Quantized: the weights are exact in 2^-F (or rounded at F = 16), so the error is the input's rounding
+      // through the weights: <= sum |w| * s / 2 per output.
+      const q = quantizeModel(model, cal);
+      const ql = q.layers[0] as Extract<QuantizedModel['layers'][number], { kind: 'interp' }>;
+      const s = (q.input.quant as U8Quant).scale;
+      const lay = model.layers[0] as Extract<FloatModel['layers'][number], { kind: 'interp' }>;
+      for (const x of cal.slice(4)) {
+        const o = await runOrt(bytes, x, inShape);
+        const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+        out.forEach((v, i) => {
+          let wsum = 0;
+          for (let t = 0; t < lay.taps; t++) wsum += Math.abs(lay.weights[i * lay.taps + t]);
+          expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual((wsum * s) / 2 + 2 ** -ql.fracBits * wsum + 1e-6);
+        });
+      }
+      expect(emitCircuit(q).layers.map((l) => l.constraints).reduce((a, b) => a + b, 0)).toBe(0);
+    });
+  }
+
+  it('compiled: bilinear x2 then cubic, constraints == formulas (outputs only), witness == integer reference', async () => {
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 1, 2, 3] }], outputs: [{ name: 'y', shape: [1, 1, 5, 7] }], opset: 13, initializers: [F('sc', [4], [1, 1, 2, 2]), I('sz', [4], [1, 1, 5, 7])],
+      nodes: [N('Resize', ['x', '', 'sc'], 'u', { mode: 'linear' }), N('Resize', ['u', '', '', 'sz'], 'y', { mode: 'cubic', coordinate_transformation_mode: 'align_corners' })],
+    });
+    const cal = randomInputs(6, 16, 5);
+    const q = quantizeModel(importGraph(loadOnnx(bytes)), cal);
+    // Bilinear half-pixel x2 weights are products of 1/4 and 3/4: exact in 4 bits; the cubic ones round at 16.
+    expect(q.layers.map((l) => [l.kind, (l as { fracBits?: number }).fracBits])).toEqual([['interp', 4], ['interp', 16]]);
+    await mkdir(ROOT, { recursive: true });
+    await writeFile(`${ROOT}/interp.onnx`, bytes);
+    const r = await compileModel(`${ROOT}/interp.onnx`, { out: `${ROOT}/interp`, calibration: cal });
+    const e = emitCircuit(q);
+    expect(r.manifest.circuit.constraints).toBe(e.constraints);
+    expect(e.constraints).toBe(35);
+    for (const x of [[0, 0, 0, 0, 0, 0], [255, 255, 255, 255, 255, 255], [0, 255, 3, 200, 17, 99]]) {
+      const w = await artifactWitness(r.dir, { in: x });
+      expect(w.values.slice(1, 36)).toEqual(runInteger(q, x).map((v) => toField(v)));
+    }
+  }, 600_000);
 });
 
 /** Candidate rows of the one-hot selector. */

@@ -11,7 +11,7 @@
  *   (circuits/lookup.circom): count + 2 constraints per index element, plus for activation data one product
  *   per candidate row and output element.
  */
-import type { IntCastLayer, LookupLayer, MovementFloatLayer, MovementQLayer, OneHotLayer, QLookup, QOneHot, QRoute, RouteLayer } from '../ir/layers/movement.ts';
+import type { IntCastLayer, InterpLayer, LookupLayer, MovementFloatLayer, MovementQLayer, OneHotLayer, QInterp, QLookup, QOneHot, QRoute, RouteLayer } from '../ir/layers/movement.ts';
 import type { AccQuant, TensorQuant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { quantizeInput, u8QuantFor } from '../ir/quant.ts';
@@ -301,7 +301,7 @@ export const movementImporters: OpImporter[] = [
         return a?.type === 'string' ? a.value : d;
       };
       const mode = str('mode', 'nearest');
-      if (mode !== 'nearest') return ctx.issue(`mode '${mode}' is not supported: only 'nearest' (linear and cubic interpolation would need products and rounding; export with mode='nearest')`);
+      if (!['nearest', 'linear', 'bilinear', 'cubic', 'bicubic'].includes(mode)) return ctx.issue(`mode '${mode}' is not supported (nearest, linear, cubic)`);
       let ctm = 'asymmetric';
       let nearest = 'simple';
       let scales: number[] | undefined;
@@ -345,6 +345,18 @@ export const movementImporters: OpImporter[] = [
       const outDims = sizes ?? shape.map((d, i) => Math.floor(d * scales![i]));
       const sc = sizes ? sizes.map((s, i) => s / shape[i]) : scales!;
       if (outDims.some((d) => !(d >= 1))) return ctx.issue(`output shape [${outDims}] is empty`);
+      if (mode !== 'nearest') {
+        if (node.op === 'Resize' && ctx.opset >= 18 && attrInt(node, ctx, 'antialias', 0) !== 0) return ctx.issue('antialias = 1 is not supported');
+        const cubic = mode === 'cubic' || mode === 'bicubic';
+        if (cubic && (node.op === 'Upsample' || ctx.opset < 11)) return ctx.issue(`mode '${mode}' needs Resize at opset 11 or later`);
+        const a = node.attrs.get('cubic_coeff_a');
+        const A = a && (a.type === 'float' || a.type === 'int') ? a.value : -0.75;
+        const exclude = attrInt(node, ctx, 'exclude_outside', 0) === 1;
+        const m = guarded(ctx, () => interpMap(shape, outDims, sc, node.op === 'Upsample' || ctx.opset < 11 ? 'asymmetric' : ctm, cubic, A, exclude));
+        if (!m) return;
+        ctx.push({ kind: 'interp', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: outDims, ...m });
+        return;
+      }
       let index: Int32Array | undefined;
       if (nearest === 'simple') {
         // Upsample and Resize-10: x_in = floor(x_out / scale) (asymmetric, floor) for upsampling, ceil when scale < 1.
@@ -713,16 +725,181 @@ export const intCastFloat: FloatLayerDef<IntCastLayer> = {
   },
 };
 
+/** Per-axis taps of a linear (2) or cubic (4) resize: for each output coordinate, input coordinates and weights. */
+function axisTaps(L: number, O: number, s: number, ctm: string, cubic: boolean, A: number, exclude: boolean): { idx: number[]; w: number[] }[] {
+  const res: { idx: number[]; w: number[] }[] = [];
+  for (let o = 0; o < O; o++) {
+    if (L === O && s === 1) {
+      res.push({ idx: [o], w: [1] });
+      continue;
+    }
+    let x: number;
+    switch (ctm) {
+      case 'half_pixel': x = (o + 0.5) / s - 0.5; break;
+      case 'pytorch_half_pixel': x = O > 1 ? (o + 0.5) / s - 0.5 : 0; break;
+      case 'align_corners': x = O === 1 ? 0 : (o * (L - 1)) / (O - 1); break;
+      case 'asymmetric': x = o / s; break;
+      case 'half_pixel_symmetric': {
+        const adj = O / (s * L);
+        const center = L / 2;
+        x = center * (1 - adj) + (o + 0.5) / s - 0.5;
+        break;
+      }
+      default: return fail2(`coordinate_transformation_mode '${ctm}' is not supported`);
+    }
+    if (!cubic) {
+      x = Math.min(Math.max(x, 0), L - 1);
+      const x0 = Math.floor(x);
+      const x1 = Math.min(x0 + 1, L - 1);
+      const t = x - x0;
+      res.push(x1 === x0 ? { idx: [x0], w: [1] } : { idx: [x0, x1], w: [1 - t, t] });
+      continue;
+    }
+    const x0 = Math.floor(x);
+    const t = x - x0;
+    const cw = [
+      ((A * (t + 1) - 5 * A) * (t + 1) + 8 * A) * (t + 1) - 4 * A,
+      ((A + 2) * t - (A + 3)) * t * t + 1,
+      ((A + 2) * (1 - t) - (A + 3)) * (1 - t) * (1 - t) + 1,
+      ((A * (2 - t) - 5 * A) * (2 - t) + 8 * A) * (2 - t) - 4 * A,
+    ];
+    const idx: number[] = [];
+    const w: number[] = [];
+    let total = 0;
+    for (let k = 0; k < 4; k++) {
+      const i = x0 - 1 + k;
+      if (exclude && (i < 0 || i >= L)) continue;
+      idx.push(Math.min(Math.max(i, 0), L - 1));
+      w.push(cw[k]);
+      total += cw[k];
+    }
+    res.push({ idx, w: exclude ? w.map((v) => v / total) : w });
+  }
+  return res;
+}
+
+function fail2(msg: string): never {
+  throw new Error(msg);
+}
+
+/** The separable product of the per-axis taps: a fixed linear map from the input to each output element. */
+export function interpMap(shape: number[], outDims: number[], scales: number[], ctm: string, cubic: boolean, A: number, exclude: boolean): { taps: number; index: Int32Array; weights: Float64Array } {
+  const per = shape.map((L, d) => axisTaps(L, outDims[d], scales[d], ctm, cubic, A, exclude));
+  const taps = per.reduce((t, ax) => t * Math.max(...ax.map((e) => e.idx.length)), 1);
+  if (taps > 256) fail2(`${taps} taps per output element`);
+  const n = sizeOf(outDims);
+  const index = new Int32Array(n * taps).fill(-1);
+  const weights = new Float64Array(n * taps);
+  const st = shape.map((_, i) => sizeOf(shape.slice(i + 1)));
+  const ost = outDims.map((_, i) => sizeOf(outDims.slice(i + 1)));
+  for (let o = 0; o < n; o++) {
+    // Combine the axes' taps (cartesian product), merging taps that land on the same input element.
+    let acc = new Map<number, number>([[0, 1]]);
+    for (let d = 0; d < shape.length; d++) {
+      const e = per[d][Math.floor(o / ost[d]) % outDims[d]];
+      const next = new Map<number, number>();
+      for (const [k, w] of acc) e.idx.forEach((i, t) => next.set(k + i * st[d], (next.get(k + i * st[d]) ?? 0) + w * e.w[t]));
+      acc = next;
+    }
+    let t = 0;
+    for (const [k, w] of acc) {
+      if (w === 0) continue;
+      index[o * taps + t] = k;
+      weights[o * taps + t] = w;
+      t++;
+    }
+  }
+  return { taps, index, weights };
+}
+
+export const interpFloat: FloatLayerDef<InterpLayer> = {
+  forward(l, [x]) {
+    const n = sizeOf(l.outShape);
+    const out = new Float64Array(n);
+    for (let o = 0; o < n; o++) {
+      let v = 0;
+      for (let t = 0; t < l.taps; t++) {
+        const i = l.index[o * l.taps + t];
+        if (i >= 0) v += l.weights[o * l.taps + t] * x[i];
+      }
+      out[o] = v;
+    }
+    return out;
+  },
+  quantize(l, ctx) {
+    let s: QState = ctx.settle(0);
+    if (s.quant.kind === 'acc' && s.quant.scales.some((v, _, a) => v !== a[0])) s = ctx.ensureU8(0);
+    const q = s.quant;
+    const scale = q.kind === 'u8' ? q.scale : q.scales[0];
+    const inOffset = q.kind === 'u8' ? q.zeroPoint : 0;
+    const lo = (i: number) => (q.kind === 'u8' ? -q.zeroPoint : q.lo[i]);
+    const hi = (i: number) => (q.kind === 'u8' ? 255 - q.zeroPoint : q.hi[i]);
+    // The fewest fraction bits that make every weight an integer (half-pixel x2: 2 bits), at most 16 (rounding).
+    let fracBits = 0;
+    while (fracBits < 16 && !l.weights.every((w) => Math.abs(w * 2 ** fracBits - Math.round(w * 2 ** fracBits)) < 1e-9)) fracBits++;
+    const weights = Array.from(l.weights, (w) => Math.round(w * 2 ** fracBits));
+    const n = sizeOf(l.outShape);
+    const out: AccQuant = { kind: 'acc', scales: new Array(n).fill(scale / 2 ** fracBits), lo: [], hi: [] };
+    for (let o = 0; o < n; o++) {
+      let a = 0;
+      let b = 0;
+      for (let t = 0; t < l.taps; t++) {
+        const i = l.index[o * l.taps + t];
+        const w = weights[o * l.taps + t];
+        if (i < 0 || !w) continue;
+        a += Math.min(w * lo(i), w * hi(i));
+        b += Math.max(w * lo(i), w * hi(i));
+      }
+      out.lo.push(a);
+      out.hi.push(b);
+    }
+    if (Math.max(...out.hi, ...out.lo.map((v) => -v)) > 2 ** 50) return ctx.issue(`'${l.name}': the interpolated integers would exceed 2^50`);
+    ctx.push({ kind: 'interp', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape, taps: l.taps, index: l.index, weights, inOffset, fracBits, outQuant: out });
+  },
+};
+
+export const interpQ: QLayerDef<QInterp> = {
+  reference(l, [x]) {
+    return Array.from({ length: sizeOf(l.outShape) }, (_, o) => {
+      let v = 0;
+      for (let t = 0; t < l.taps; t++) {
+        const i = l.index[o * l.taps + t];
+        const w = l.weights[o * l.taps + t];
+        if (i >= 0 && w) v += w * (x[i] - l.inOffset);
+      }
+      return v;
+    });
+  },
+  emit(l, [x]) {
+    return Array.from({ length: sizeOf(l.outShape) }, (_, o) => {
+      const terms: string[] = [];
+      for (let t = 0; t < l.taps; t++) {
+        const i = l.index[o * l.taps + t];
+        const w = l.weights[o * l.taps + t];
+        if (i < 0 || !w) continue;
+        const xe = l.inOffset ? `(${x[i]} - ${l.inOffset})` : x[i];
+        terms.push(w === 1 ? xe : `${w}*${xe}`);
+      }
+      return terms.length === 0 ? '0' : terms.length === 1 ? terms[0] : `(${terms.join(' + ')})`;
+    });
+  },
+  constraints: () => 0,
+  costFormula: '0 (each output a constant linear combination of its 2^r (linear) or 4^r (cubic) input taps)',
+  bitsSummary: (l) => `F ${l.fracBits}`,
+};
+
 export const movementFloatDefs: { [K in MovementFloatLayer['kind']]: FloatLayerDef<Extract<MovementFloatLayer, { kind: K }>> } = {
   route: routeFloat,
   lookup: lookupFloat,
   onehot: oneHotFloat,
   intcast: intCastFloat,
+  interp: interpFloat,
 };
 
 export const movementQDefs: { [K in MovementQLayer['kind']]: QLayerDef<Extract<MovementQLayer, { kind: K }>> } = {
   route: routeQ,
   lookup: lookupQ,
   onehot: oneHotQ,
+  interp: interpQ,
 };
 

@@ -91,6 +91,31 @@ export interface IntCastLayer extends LayerBase {
   to: number;
 }
 
+/**
+ * Linear or cubic Resize with constant scales: each output is a fixed linear combination of input elements,
+ * out[o] = sum_t weights[o * taps + t] * x[index[o * taps + t]] (index -1: a padding tap of weight 0).
+ */
+export interface InterpLayer extends LayerBase {
+  kind: 'interp';
+  taps: number;
+  index: Int32Array;
+  weights: Float64Array;
+}
+
+/**
+ * Integer form: out[o] = sum_t weights[o * taps + t] * (x[index] - inOffset), weights the real ones times 2^fracBits
+ * (exact for the usual half-pixel x2/x4 weights); outQuant's scale is the input's / 2^fracBits. Linear: 0 constraints.
+ */
+export interface QInterp extends QBase {
+  kind: 'interp';
+  taps: number;
+  index: Int32Array;
+  weights: number[];
+  inOffset: number;
+  fracBits: number;
+  outQuant: AccQuant;
+}
+
 /** Layer kinds of this family, joined into FloatLayer / QLayer in ../types.ts. */
-export type MovementFloatLayer = RouteLayer | LookupLayer | OneHotLayer | IntCastLayer;
-export type MovementQLayer = QRoute | QLookup | QOneHot;
+export type MovementFloatLayer = RouteLayer | LookupLayer | OneHotLayer | IntCastLayer | InterpLayer;
+export type MovementQLayer = QRoute | QLookup | QOneHot | QInterp;
