@@ -303,6 +303,7 @@ describe('integer tables stay exact integers', () => {
     await writeFile(`${ROOT}/inttable.onnx`, bytes);
     const r = await compileModel(`${ROOT}/inttable.onnx`, { out: `${ROOT}/inttable`, calibration: cal });
     expect(r.manifest.circuit.constraints).toBe(e.constraints);
+    console.log(`integer tables: ${e.constraints} constraints (${e.layers.filter((l) => l.constraints).map((l) => `${l.kind} ${l.constraints}`).join(', ')}; outputs ${e.outputConstraints})`);
     for (const x of [[0, 0, 0, 0, 0, 0], [1, 200, 3, 4, 5, 6], [9, 8, 7, 6, 5, 250]]) {
       const w = await artifactWitness(r.dir, { in: x });
       expect(w.values.slice(1, 7)).toEqual(runInteger(q, x).map((v) => toField(v)));
@@ -579,6 +580,7 @@ describe.runIf(intInputsSupported())('token embedding and OneHot on an int64 gra
     expect(e.layers.find((l) => l.kind === 'lookup')!.constraints).toBe(5 * 18);
     expect(e.layers.find((l) => l.kind === 'onehot')!.constraints).toBe(5 * 18);
     expect(r.manifest.circuit.constraints).toBe(e.constraints);
+    console.log(`embedding + OneHot: ${e.constraints} constraints (${e.layers.filter((l) => l.constraints).map((l) => `${l.kind} ${l.constraints}`).join(', ')}; outputs ${e.outputConstraints})`);
   });
 
   it('witness == integer reference; a wrong one-hot is rejected; proved and verified', async () => {
