@@ -171,6 +171,14 @@ const cases: FoldCase[] = [
     out: 'c', ops: ['MatMul', 'Gemm'],
   },
   {
+    name: 'Identity, Dropout, DepthToSpace (DCR, CRD), SpaceToDepth, Transpose (default perm), Sign, Sin, Cos, Softplus',
+    inits: [F('D', [1, 8, 1, 2], Array.from({ length: 16 }, (_, i) => i / 4 - 2))],
+    nodes: [N('Identity', ['D'], 'id'), N('Dropout', ['id'], 'dr'), N('DepthToSpace', ['dr'], 'd2s', { blocksize: 2 }), N('DepthToSpace', ['dr'], 'd2c', { blocksize: 2, mode: 'CRD' }),
+      N('SpaceToDepth', ['d2c'], 's2d', { blocksize: 2 }), N('Transpose', ['s2d'], 'tr'), N('Sign', ['tr'], 'sg'), N('Sin', ['d2s'], 'sn'), N('Cos', ['d2s'], 'cs'), N('Softplus', ['d2s'], 'sp'),
+      ...['sg', 'sn', 'cs', 'sp'].map((r) => N('Flatten', [r], `${r}f`, { axis: 0 })), N('Concat', ['sgf', 'snf', 'csf', 'spf'], 'c', { axis: 1 })],
+    out: 'c', ops: ['Identity', 'Dropout', 'DepthToSpace', 'SpaceToDepth', 'Transpose', 'Sign', 'Sin', 'Cos', 'Softplus'],
+  },
+  {
     name: 'NonZero, Pad (constant with axes, reflect, edge), CumSum (exclusive, reverse)',
     opset: 18, inits: [IM, M, I('pads', [2], [1, 2]), I('pax', [1], [1]), F('pv', [], [9]), I('pads4', [4], [1, 2, 1, 1]), I('cax', [], [1])],
     nodes: [N('NonZero', ['IM'], 'nz'), N('Pad', ['M', 'pads', 'pv', 'pax'], 'p1'), N('Pad', ['M', 'pads4'], 'p2', { mode: 'reflect' }), N('Pad', ['M', 'pads4'], 'p3', { mode: 'edge' }),
