@@ -723,10 +723,12 @@ function evaluate(node: OnnxNode, ins: (FoldTensor | undefined)[], opset: number
       checkSize([n]);
       const dt = x.dataType;
       const vals: number[] = [];
-      if (dt === FLOAT) {
-        // onnxruntime accumulates in float32 for float tensors: value_i = start + i * delta
-        for (let i = 0; i < n; i++) vals.push(Math.fround(s + i * d));
-      } else for (let i = 0; i < n; i++) vals.push(s + i * d);
+      // onnxruntime accumulates: value += delta, in the element type (float32 rounding for FLOAT).
+      let v = castValue(s, dt);
+      for (let i = 0; i < n; i++) {
+        vals.push(v);
+        v = castValue(v + d, dt);
+      }
       return [typed([n], dt, vals)];
     }
     case 'Cast': {
