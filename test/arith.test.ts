@@ -292,8 +292,13 @@ describe('arith: what each op became', () => {
     const mm = q.layers[8] as QProduct;
     expect(mm.k).toBe(4);
     const gt = q.layers[3] as QCompare;
-    // Dense outputs have per-channel scales: the comparison multipliers are exact ratios.
-    gt.ma.forEach((m, i) => expect([BigInt(m), -BigInt(gt.mb[i])]).toEqual(exactRatio((q.layers[0].outQuant as { scales: number[] }).scales[i], (q.layers[1].outQuant as { scales: number[] }).scales[i])));
+    // Dense outputs have per-channel scales: the comparison multipliers are a deciding convergent of the exact ratio.
+    gt.ma.forEach((m, i) => {
+      const [A] = exactRatio((q.layers[0].outQuant as { scales: number[] }).scales[i], (q.layers[1].outQuant as { scales: number[] }).scales[i]);
+      expect(A).toBeGreaterThan(2n ** 40n);
+      expect(BigInt(m)).toBeLessThan(2n ** 24n);
+      expect(-BigInt(gt.mb[i])).toBeLessThan(2n ** 24n);
+    });
     expect((q.layers[5] as QSelect).outQuant.lo.length).toBe(4);
   });
 
@@ -468,6 +473,24 @@ describe('arith: comparisons on the uint8 grid equal onnxruntime exactly', () =>
     }
     console.log(`deciding ratios: ${small} of 12 below 2^20 (exact ratios ~2^53)`);
     expect(small).toBeGreaterThan(6);
+    // Without the search: the first convergent with Q > N (the Farey-neighbour argument), exhaustively checked.
+    for (let t = 0; t < 12; t++) {
+      const [A, Bq] = exactRatio((0.5 + 3 * rnd()) / 255, (0.5 + 3 * rnd()) / 255);
+      const lo = -Math.floor(rnd() * 600);
+      const hi = lo + 599;
+      const [P, Q] = decidingRatio(A, Bq, lo, hi, 0);
+      expect(Q).toBeGreaterThan(BigInt(Math.max(-lo, hi)));
+      expect(P * Q).toBeLessThan(2n ** 30n);
+      for (let n = lo; n <= hi; n++) {
+        // Only the integers m next to n A/B can be decided differently.
+        const f = Number((BigInt(n) * A) / Bq);
+        for (let m = f - 2; m <= f + 2; m++) {
+          const exact = BigInt(n) * A - BigInt(m) * Bq;
+          const approx = BigInt(n) * P - BigInt(m) * Q;
+          if ((exact > 0n) !== (approx > 0n) || (exact === 0n) !== (approx === 0n)) throw new Error(`Q > N: n ${n}, m ${m}`);
+        }
+      }
+    }
   });
 
   it('two activations with different scales are compared exactly (2x == x + x on every grid value)', async () => {

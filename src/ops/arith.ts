@@ -548,13 +548,18 @@ export function exactRatio(sa: number, sb: number): [bigint, bigint] {
 }
 
 /**
- * The smallest continued-fraction convergent P/Q of A/B (A, B > 0) that decides every comparison exactly for
- * n in [lo, hi]: sign(n P/Q - m) = sign(n A/B - m) for every integer m. That holds exactly when n P/Q and n A/B have
- * the same floor and are integers together, checked for each n (ranges up to RATIO_SEARCH values). The last
- * convergent is A/B itself, so one always passes.
+ * A continued-fraction convergent P/Q of A/B (A, B > 0) that decides every comparison exactly for n in [lo, hi]:
+ * sign(n P/Q - m) = sign(n A/B - m) for every integer m. That holds exactly when n P/Q and n A/B have the same
+ * floor and are integers together.
+ * - Ranges of up to `search` values: the smallest convergent passing that check for each n.
+ * - Otherwise the first convergent with Q > N = max(|lo|, |hi|). It decides alike: a fraction m/|n| (|n| <= N)
+ *   in the closed interval between P/Q and A/B would be P/Q itself (|n| a multiple of Q > N), or lie strictly
+ *   between the Farey neighbours p_k/q_k and p_(k+1)/q_(k+1) (denominator >= q_k + q_(k+1) > N), or be
+ *   p_(k+1)/q_(k+1) (denominator q_(k+1) > N); so no integer m separates n A/B from n P/Q or touches one only.
+ * The last convergent is A/B itself, so both always succeed.
  */
-export function decidingRatio(A: bigint, B: bigint, lo: number, hi: number): [bigint, bigint] {
-  const key = `${A}/${B}/${lo}/${hi}`;
+export function decidingRatio(A: bigint, B: bigint, lo: number, hi: number, search = RATIO_SEARCH): [bigint, bigint] {
+  const key = `${A}/${B}/${lo}/${hi}/${search}`;
   const hit = ratioCache.get(key);
   if (hit) return hit;
   const fdiv = (a: bigint, b: bigint) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
@@ -565,6 +570,13 @@ export function decidingRatio(A: bigint, B: bigint, lo: number, hi: number): [bi
     const t = x / y;
     [p0, q0, p1, q1] = [p1, q1, t * p1 + p0, t * q1 + q0];
     [x, y] = [y, x - t * y];
+    if (hi - lo + 1 > search) {
+      if (q1 > BigInt(Math.max(-lo, hi))) {
+        best = [p1, q1];
+        break;
+      }
+      continue;
+    }
     let ok = true;
     for (let n = BigInt(lo); n <= BigInt(hi) && ok; n++) {
       ok = fdiv(n * A, B) === fdiv(n * p1, q1) && (n * A % B === 0n) === (n * p1 % q1 === 0n);
@@ -638,12 +650,14 @@ export const compareFloat: FloatLayerDef<CompareLayer> = {
         [MA, MB] = exactRatio(va.scale(ai), vb.scale(bi));
         blo = BigInt(vb.lo(bi));
         bhi = BigInt(vb.hi(bi));
-        // Scales that are unrelated doubles need ~53-bit multipliers; when one side takes few values a small
-        // ratio decides every comparison identically (decidingRatio), iterating over that side.
-        const [na, nb] = [va.hi(ai) - va.lo(ai) + 1, vb.hi(bi) - vb.lo(bi) + 1];
-        if (MA * MB > 1n && Math.min(na, nb) <= RATIO_SEARCH) {
-          if (na <= nb) [MA, MB] = decidingRatio(MA, MB, va.lo(ai), va.hi(ai));
-          else [MB, MA] = decidingRatio(MB, MA, vb.lo(bi), vb.hi(bi));
+        // Scales that are unrelated doubles need ~53-bit multipliers; a convergent of the ratio whose denominator
+        // passes the narrower side's magnitude decides every comparison identically (decidingRatio).
+        if (MA * MB > 1n) {
+          // Either side may be the one iterated over: keep the pair with the smaller difference bound.
+          const [p, q] = decidingRatio(MA, MB, va.lo(ai), va.hi(ai));
+          const [r, t] = decidingRatio(MB, MA, vb.lo(bi), vb.hi(bi));
+          const width = (x: bigint, y: bigint) => x * BigInt(Math.max(-va.lo(ai), va.hi(ai))) + y * BigInt(Math.max(-vb.lo(bi), vb.hi(bi)));
+          [MA, MB] = width(p, q) <= width(t, r) ? [p, q] : [t, r];
         }
         // d = sign * (MA * na - MB * nb) + adj
         const neg = l.op === 'lt' || l.op === 'le';
