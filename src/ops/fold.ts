@@ -997,12 +997,13 @@ function evaluate(node: OnnxNode, ins: (FoldTensor | undefined)[], opset: number
         for (let k = 0; k < D; k++) {
           const d = rev ? D - 1 - k : k;
           const i = (p * D + d) * post + q;
+          // Accumulated in the element type (float32 rounding per step), as onnxruntime does.
           if (excl) {
             data[i] = castValue(s, x.dataType);
-            s += x.data[i];
+            s = castValue(s + x.data[i], x.dataType);
           } else {
-            s += x.data[i];
-            data[i] = castValue(s, x.dataType);
+            s = castValue(s + x.data[i], x.dataType);
+            data[i] = s;
           }
         }
       }
