@@ -753,3 +753,25 @@ describe('arith: division circuit', () => {
     }
   });
 });
+
+describe('arith: a Where whose condition the bounds fix', () => {
+  /** c = x > [5, 0, -5, 0.2] on x in [-1, 1]: elements 0 and 2 are decided by the bounds (0 and 1). */
+  function fixedModel(): TestModel {
+    const b = new B(29);
+    const g = b.gemm('g', 'x', 4, 4);
+    const c = b.node('Greater', 'gt', ['x', b.init('t', [4], [5, 0, -5, 0.2])]);
+    b.node('Where', 'out', [c, g, 'x']);
+    return b.model('arith_fixed', [1, 4], 'out', [1, 4]);
+  }
+
+  it('selects linearly where the condition is fixed; constraints == formula; witness == reference; mutations break it', async () => {
+    const p = prepare(fixedModel());
+    const sel = p.q.layers.find((l) => l.kind === 'select') as QSelect;
+    expect(sel.cFixed).toEqual([0, -1, 1, -1]);
+    const cmp = p.q.layers.find((l) => l.kind === 'compare') as QCompare;
+    expect(cmp.bits.map((b) => b > 0)).toEqual([false, true, false, true]);
+    expect(emitCircuit(p.q).layers.find((l) => l.name === 'out')!.constraints).toBe(2);
+    await witnessChecks(p);
+    await mutationChecks(p);
+  }, 600_000);
+});

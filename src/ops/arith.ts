@@ -771,6 +771,7 @@ export const selectFloat: FloatLayerDef<SelectLayer> = {
   quantize(l, ctx) {
     if (!isBoolean(ctx.input(0))) return ctx.issue('the condition must be a 0/1 tensor computed by a comparison or logic op');
     const vc = viewOf(ctx.input(0));
+    const cq = vc.s.quant as AccQuant;
     let k = 1;
     const va = l.aConst ? undefined : inputView(ctx, k++);
     const vb = l.bConst ? undefined : inputView(ctx, k++);
@@ -809,7 +810,7 @@ export const selectFloat: FloatLayerDef<SelectLayer> = {
     }
     ctx.push({
       kind: 'select', name: l.name, inputs: [vc.s.tensor, ...(va ? [va.s.tensor] : []), ...(vb ? [vb.s.tensor] : [])], output: l.output, inShape: vc.s.shape, outShape: l.outShape,
-      ic: l.ic, ia: l.ia, ib: l.ib, za: va?.z ?? 0, zb: vb?.z ?? 0, ma, mb, ...(va ? {} : { aConst: aC }), ...(vb ? {} : { bConst: bC }), outQuant: out,
+      ic: l.ic, ia: l.ia, ib: l.ib, za: va?.z ?? 0, zb: vb?.z ?? 0, ma, mb, cFixed: l.ic.map((ci) => (cq.lo[ci] === cq.hi[ci] ? cq.lo[ci] : -1)), ...(va ? {} : { aConst: aC }), ...(vb ? {} : { bConst: bC }), outQuant: out,
     });
   },
 };
@@ -833,10 +834,15 @@ export const selectQ: QLayerDef<QSelect> = {
     const b = l.bConst ? undefined : xs[k++];
     const v = w.fresh('sel');
     const both = !a && !b;
-    w.line(`// ${l.name}: Where, B + c * (A - B)${both ? ' (constants: linear)' : ', 1 product per element'}`);
-    if (!both) {
+    const fixed = (i: number) => l.cFixed[i] >= 0;
+    // Slot of element i among the products (elements whose condition is not fixed).
+    const slot: number[] = [];
+    l.cFixed.reduce((n, f, i) => ((slot[i] = n), f < 0 ? n + 1 : n), 0);
+    const nVar = l.cFixed.filter((f) => f < 0).length;
+    w.line(`// ${l.name}: Where, B + c * (A - B)${both ? ' (constants: linear)' : ', 1 product per element whose condition is not fixed'}`);
+    if (!both && l.cFixed.some((f) => f < 0)) {
       w.include('arith.circom');
-      w.line(`component ${v} = ArithSignals(${l.ic.length});`);
+      w.line(`component ${v} = ArithSignals(${nVar});`);
     }
     w.line(`var ${v}_o[${l.ic.length}];`);
     // A and B of element i as constant + terms.
@@ -845,14 +851,19 @@ export const selectQ: QLayerDef<QSelect> = {
     if (both) return l.ic.map((ci, i) => emitLinearRow(w, `${v}_o[${i}]`, B(i)[0], [[A(i)[0] - B(i)[0], c[ci]]]));
     // Every product first: a component's outputs are read only once all its inputs are assigned.
     l.ic.forEach((ci, i) => {
+      if (fixed(i)) return;
       const diff = [...A(i)[1], ...B(i)[1].map(([m, e]): Term => [-m, e])].filter(([m]) => m !== 0).map(([m, e]) => (m === 1 ? e : `${m}*${e}`));
       const dc = A(i)[0] - B(i)[0];
-      w.line(`${v}.in[${i}] <== ${c[ci]} * (${[...diff, ...(dc ? [String(dc)] : [])].join(' + ') || '0'});`);
+      w.line(`${v}.in[${slot[i]}] <== ${c[ci]} * (${[...diff, ...(dc ? [String(dc)] : [])].join(' + ') || '0'});`);
     });
-    return l.ic.map((_, i) => emitLinearRow(w, `${v}_o[${i}]`, B(i)[0], [[1, `${v}.out[${i}]`], ...B(i)[1]]));
+    return l.ic.map((_, i) => {
+      // A condition fixed by its bounds selects a branch: linear.
+      if (fixed(i)) return emitLinearRow(w, `${v}_o[${i}]`, (l.cFixed[i] ? A(i) : B(i))[0], (l.cFixed[i] ? A(i) : B(i))[1]);
+      return emitLinearRow(w, `${v}_o[${i}]`, B(i)[0], [[1, `${v}.out[${slot[i]}]`], ...B(i)[1]]);
+    });
   },
-  constraints: (l) => (l.aConst && l.bConst ? 0 : l.ic.length),
-  costFormula: 'per element: 1 (the product c * (A - B)); 0 when both branches are constants',
+  constraints: (l) => (l.aConst && l.bConst ? 0 : l.cFixed.filter((f) => f < 0).length),
+  costFormula: 'per element: 1 (the product c * (A - B)); 0 when both branches are constants or the condition is fixed by its bounds',
   bitsSummary: (l) => `|M| <= ${Math.max(1, ...l.ma.map(Math.abs), ...l.mb.map(Math.abs))}`,
 };
 

@@ -125,6 +125,8 @@ export interface QSelect extends QBase {
   mb: number[];
   aConst?: number[];
   bConst?: number[];
+  /** Per element: the condition's value when its bounds fix it (a comparison decided by bounds), else -1. */
+  cFixed: number[];
   outQuant: AccQuant;
 }
 
