@@ -30,6 +30,8 @@ import { setupKeys } from '../src/setup/setup.ts';
 import { parseVerificationKey } from '../src/verify/key.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { catchErr } from './helpers/errors.ts';
+import { describeOutputs } from '../src/cli/common.ts';
+import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { tokenSpec, twoBranchSpec, weights } from './helpers/graph-io-models.ts';
 
 const ROOT = 'artifacts/test/graph-io';
@@ -340,5 +342,23 @@ describe('graph-io: the integer range checks under circom --O1', () => {
     const cal = { json: Array.from({ length: 6 }, (_, i) => tokenInput(400 + i)), source: 'cal' };
     const r = await compileModel(join(ROOT, 'tokens-c.onnx'), { out: join(ROOT, 'tokens-circom'), calibration: cal, backend: 'circom', circom: 'wasm', witness: false });
     expect(r.manifest.circuit.constraints).toBe(r.manifest.circuit.predictedConstraints);
+  });
+});
+
+describe('graph-io: an integer output among several', () => {
+  it('logits and their ArgMax (int64) as two outputs: the index keeps its dtype and reads as a class index', async () => {
+    const spec = twoBranchSpec();
+    spec.nodes.push({ op: 'ArgMax', name: 'am', inputs: ['logits'], outputs: ['cls'], attrs: { axis: 1, keepdims: 0 } });
+    spec.outputs = [{ name: 'logits', shape: [1, 2] }, { name: 'cls', shape: [1], elemType: 'int64' }];
+    const m = importGraph(loadOnnx(buildOnnxModel(spec)));
+    expect(m.output.parts?.map((p) => [p.name, p.dtype])).toEqual([['logits', undefined], ['cls', 'int64']]);
+    const cal = Array.from({ length: 8 }, (_, i) => flattenInput(twoBranchInput(500 + i), m.input));
+    const q = quantizeModel(m, cal);
+    const x = quantizeModelInput(q.input, cal[0]);
+    const out = dequantizeOutput(q.output.quant, runInteger(q, x));
+    const shown = describeOutputs(out, q.output);
+    expect(shown.outputs[1]).toMatchObject({ name: 'cls', dtype: 'int64', argmax: out[2] });
+    expect(out[2]).toBe(out[0] >= out[1] ? 0 : 1);
+    expect(shown.lines[1]).toMatch(/^output 'cls' \[1\]: \[\d\] \(class index \d\)$/);
   });
 });
