@@ -18,7 +18,7 @@ import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } fro
 import { emitCircuit } from '../src/emit/circuit.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
-import type { QLookup } from '../src/ir/layers/movement.ts';
+import type { QLookup, QSelect } from '../src/ir/layers/movement.ts';
 import type { FloatModel, QuantizedModel, U8Quant } from '../src/ir/types.ts';
 import { sizeOf } from '../src/ir/types.ts';
 import { buildOnnxModel, mulberry32, type InitializerSpec, type NodeSpec } from '../src/onnx/builder.ts';
@@ -399,6 +399,57 @@ describe('Resize linear and cubic: a constant linear map, 0 constraints', () => 
     for (const x of [[0, 0, 0, 0, 0, 0], [255, 255, 255, 255, 255, 255], [0, 255, 3, 200, 17, 99]]) {
       const w = await artifactWitness(r.dir, { in: x });
       expect(w.values.slice(1, 36)).toEqual(runInteger(q, x).map((v) => toField(v)));
+    }
+  }, 600_000);
+});
+
+describe('GatherElements with a variable index (constant and activation data)', () => {
+  it('vs onnxruntime; compiled: constraints == formulas, witness == reference, selector mutations rejected', async () => {
+    const T = Array.from({ length: 8 }, (_, i) => Math.round(Math.sin(i + 2) * 100) / 50);
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [2, 6] }], opset: 13,
+      initializers: [F('T', [2, 4], T), I('eshape', [2], [2, 3]), I('rep', [2], [2, 1])],
+      nodes: [N('ArgMax', ['x'], 'i', { axis: 1 }), N('Expand', ['i', 'eshape'], 'ie'), N('GatherElements', ['T', 'ie'], 'e1', { axis: 1 }), N('Tile', ['x', 'rep'], 'xt'),
+        N('GatherElements', ['xt', 'ie'], 'e2', { axis: -1 }), N('Concat', ['e1', 'e2'], 'y', { axis: 1 })],
+    });
+    const model = importGraph(loadOnnx(bytes));
+    expect(model.layers.map((l) => l.kind)).toEqual(['argmax', 'gather', 'gatherel', 'gather', 'gatherel', 'gather']);
+    const cal = randomInputs(4, 16, 6);
+    const q = quantizeModel(model, cal);
+    const sIn = (q.input.quant as U8Quant).scale;
+    const sT = ((q.layers.find((l) => l.kind === 'gatherel') as QSelect).outQuant as U8Quant).scale;
+    for (const x of randomInputs(4, 16, 17)) {
+      const o = await runOrt(bytes, x, [1, 4]);
+      runFloat(model, x).forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(1e-6));
+      const sorted = Array.from(x).sort((a, b) => b - a);
+      if (sorted[0] - sorted[1] <= sIn || Math.max(...x) > Math.max(...cal.flatMap((c) => Array.from(c)))) continue;
+      const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+      out.forEach((v, i) => expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual((i % 6 < 3 ? sT : sIn) / 2 + 1e-9));
+    }
+    const e = emitCircuit(q);
+    expect(e.layers.filter((l) => l.kind === 'gatherel').map((l) => l.constraints)).toEqual([6 * 6, 6 * 6 + 6 * 4]);
+    await mkdir(ROOT, { recursive: true });
+    await writeFile(`${ROOT}/select.onnx`, bytes);
+    const r = await compileModel(`${ROOT}/select.onnx`, { out: `${ROOT}/select`, calibration: cal });
+    expect(r.manifest.circuit.constraints).toBe(e.constraints);
+    console.log(`GatherElements: ${e.constraints} constraints (${e.layers.filter((l) => l.constraints).map((l) => `${l.kind} ${l.constraints}`).join(', ')}; outputs ${e.outputConstraints})`);
+    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
+    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
+    const byWire = constraintsByWire(r1cs);
+    for (const x of [[0, 0, 0, 0], [10, 250, 3, 9], [1, 2, 3, 200]]) {
+      const w = (await artifactWitness(r.dir, { in: x })).values;
+      expect(w.slice(1, 13)).toEqual(runInteger(q, x).map((v) => toField(v)));
+      let mutations = 0;
+      for (const [name, wire] of syms) {
+        if (!/^main\.(onehot\d+\.b\[\d+\]|sel\d+\[\d+\]\[\d+\]|out\[\d+\])$/.test(name)) continue;
+        for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
+          const m2 = [...w];
+          m2[wire] = (m2[wire] + delta) % FIELD_PRIME;
+          if (violatedConstraints(r1cs, m2, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
+          mutations++;
+        }
+      }
+      expect(mutations).toBe(3 * (12 * 4 + 6 * 4 + 12));
     }
   }, 600_000);
 });

@@ -11,7 +11,7 @@
  *   (circuits/lookup.circom): count + 2 constraints per index element, plus for activation data one product
  *   per candidate row and output element.
  */
-import type { IntCastLayer, InterpLayer, LookupLayer, MovementFloatLayer, MovementQLayer, OneHotLayer, QInterp, QLookup, QOneHot, QRoute, RouteLayer } from '../ir/layers/movement.ts';
+import type { IntCastLayer, InterpLayer, LookupLayer, MovementFloatLayer, MovementQLayer, OneHotLayer, QInterp, QLookup, QOneHot, QRoute, QSelect, RouteLayer, SelectLayer } from '../ir/layers/movement.ts';
 import type { AccQuant, TensorQuant } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
 import { quantizeInput, u8QuantFor } from '../ir/quant.ts';
@@ -185,7 +185,19 @@ export const movementImporters: OpImporter[] = [
     importNode(node, ctx) {
       checkKnownAttrs(node, ctx, ['axis']);
       const data = ctx.activation(node.inputs[0]);
-      if (!data) return ctx.issue('data must be an activation when the indices are not constant (a variable index is supported by Gather only)');
+      const idxAct = ctx.activation(node.inputs[1]);
+      if (idxAct) {
+        // A variable index: one selector per output element.
+        const dataShape = data?.shape ?? ctx.constant(node.inputs[0])?.dims;
+        if (!dataShape) return ctx.issue('data is neither an activation nor a constant');
+        const ax = normAxis(ctx, attrInt(node, ctx, 'axis', 0), dataShape.length);
+        if (ax === undefined) return;
+        if (idxAct.shape.length !== dataShape.length || idxAct.shape.some((d, i) => i !== ax && d > dataShape[i])) return ctx.issue(`indices of shape [${idxAct.shape}] do not fit data of shape [${dataShape}]`);
+        const tableT = data ? undefined : ctx.constant(node.inputs[0])!;
+        ctx.push({ kind: 'gatherel', name: node.name, inputs: data ? [idxAct.name, data.name] : [idxAct.name], output: node.outputs[0], inShape: idxAct.shape, outShape: idxAct.shape, axis: ax, dataShape, table: tableT ? Float64Array.from(tableT.data) : undefined });
+        return;
+      }
+      if (!data) return ctx.issue('data must be an activation or a constant');
       const idx = needConstant(ctx, 1, 'indices');
       const axis = normAxis(ctx, attrInt(node, ctx, 'axis', 0), data.shape.length);
       if (!idx || axis === undefined) return;
@@ -888,12 +900,95 @@ export const interpQ: QLayerDef<QInterp> = {
   bitsSummary: (l) => `F ${l.fracBits}`,
 };
 
+/** For GatherElements output element o (coordinates in the indices' shape), the data index of row r. */
+function selectAt(l: { axis: number; dataShape: number[]; inShape: number[] }, o: number, r: number): number {
+  const ist = l.inShape.map((_, i) => sizeOf(l.inShape.slice(i + 1)));
+  const st = l.dataShape.map((_, i) => sizeOf(l.dataShape.slice(i + 1)));
+  let k = 0;
+  for (let d = 0; d < l.inShape.length; d++) k += (d === l.axis ? r : Math.floor(o / ist[d]) % l.inShape[d]) * st[d];
+  return k;
+}
+
+export const selectFloat: FloatLayerDef<SelectLayer> = {
+  forward(l, xs) {
+    const data = l.table ?? xs[1];
+    const n = l.dataShape[l.axis];
+    return Float64Array.from(xs[0], (v, o) => {
+      let r = Math.round(v);
+      if (r < 0) r += n;
+      if (!(r >= 0 && r < n)) throw new Error(`GatherElements '${l.name}': index ${v} is out of range [-${n}, ${n})`);
+      return data[selectAt(l, o, r)];
+    });
+  },
+  quantize(l, ctx) {
+    const s = indexState(ctx, l.name);
+    if (!s) return;
+    const n = l.dataShape[l.axis];
+    const rows = lookupRows(Math.min(...s.quant.lo), Math.max(...s.quant.hi), n);
+    if (!rows) return ctx.issue(`the indices of '${l.name}' lie in [${Math.min(...s.quant.lo)}, ${Math.max(...s.quant.hi)}], outside [-${n}, ${n})`);
+    const base = { kind: 'gatherel' as const, name: l.name, output: l.output, inShape: s.shape, outShape: l.outShape, axis: l.axis, dataShape: l.dataShape, ...rows };
+    if (l.table) {
+      let min = Infinity;
+      let max = -Infinity;
+      for (const v of l.table) {
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
+      const outQuant = u8QuantFor({ min, max });
+      return ctx.push({ ...base, inputs: [s.tensor], table: quantizeInput(outQuant, l.table), outQuant });
+    }
+    const d = ctx.ensureU8(1);
+    ctx.push({ ...base, inputs: [s.tensor, d.tensor], outQuant: d.quant });
+  },
+};
+
+export const selectQ: QLayerDef<QSelect> = {
+  reference(l, xs) {
+    const data = l.table ?? xs[1];
+    const n = l.dataShape[l.axis];
+    return xs[0].map((idx, o) => {
+      if (!(idx >= l.lo && idx < l.lo + l.count)) throw new Error(`GatherElements '${l.name}': index ${idx} is outside the circuit's rows [${l.lo}, ${l.lo + l.count})`);
+      return data[selectAt(l, o, rowOf(idx, n))];
+    });
+  },
+  emit(l, xs, w) {
+    w.include('lookup.circom');
+    const n = l.dataShape[l.axis];
+    w.line(`// ${l.name}: GatherElements with a variable index (one-hot over rows ${l.lo}..${l.lo + l.count - 1})`);
+    let prod = '';
+    if (!l.table) {
+      prod = w.fresh('sel');
+      w.line(`signal ${prod}[${xs[0].length}][${l.count}];`);
+    }
+    return xs[0].map((e, o) => {
+      const id = w.fresh('onehot');
+      w.line(`component ${id} = OneHotIndex(${l.count}, ${l.lo});`);
+      w.bind(`${id}.idx`, e);
+      const terms: string[] = [];
+      for (let j = 0; j < l.count; j++) {
+        const at = selectAt(l, o, rowOf(l.lo + j, n));
+        if (l.table) {
+          if (l.table[at]) terms.push(`${l.table[at]}*${id}.b[${j}]`);
+        } else {
+          w.line(`${prod}[${o}][${j}] <== ${id}.b[${j}] * (${xs[1][at]});`);
+          terms.push(`${prod}[${o}][${j}]`);
+        }
+      }
+      return terms.length === 0 ? '0' : terms.length === 1 ? terms[0] : `(${terms.join(' + ')})`;
+    });
+  },
+  constraints: (l) => sizeOf(l.inShape) * (l.count + 2) + (l.table ? 0 : sizeOf(l.inShape) * l.count),
+  costFormula: 'per output element: R + 2 (its selector over R rows, R >= 3), + R products for activation data',
+  bitsSummary: (l) => `R ${l.count}${l.table ? '' : ' x act'}`,
+};
+
 export const movementFloatDefs: { [K in MovementFloatLayer['kind']]: FloatLayerDef<Extract<MovementFloatLayer, { kind: K }>> } = {
   route: routeFloat,
   lookup: lookupFloat,
   onehot: oneHotFloat,
   intcast: intCastFloat,
   interp: interpFloat,
+  gatherel: selectFloat,
 };
 
 export const movementQDefs: { [K in MovementQLayer['kind']]: QLayerDef<Extract<MovementQLayer, { kind: K }>> } = {
@@ -901,5 +996,6 @@ export const movementQDefs: { [K in MovementQLayer['kind']]: QLayerDef<Extract<M
   lookup: lookupQ,
   onehot: oneHotQ,
   interp: interpQ,
+  gatherel: selectQ,
 };
 

@@ -116,6 +116,28 @@ export interface QInterp extends QBase {
   outQuant: AccQuant;
 }
 
+/**
+ * GatherElements with a variable index: out[c] = data[c with c[axis] = idx[c]] for every position c of the
+ * indices (shape inShape); the data is the constant `table` or the activation inputs[1].
+ */
+export interface SelectLayer extends LayerBase {
+  kind: 'gatherel';
+  axis: number;
+  dataShape: number[];
+  table?: Float64Array;
+}
+
+/** One selector per output element over the rows lo .. lo + count - 1 (as QLookup). */
+export interface QSelect extends QBase {
+  kind: 'gatherel';
+  axis: number;
+  dataShape: number[];
+  lo: number;
+  count: number;
+  table?: number[];
+  outQuant: TensorQuant;
+}
+
 /** Layer kinds of this family, joined into FloatLayer / QLayer in ../types.ts. */
-export type MovementFloatLayer = RouteLayer | LookupLayer | OneHotLayer | IntCastLayer | InterpLayer;
-export type MovementQLayer = QRoute | QLookup | QOneHot | QInterp;
+export type MovementFloatLayer = RouteLayer | LookupLayer | OneHotLayer | IntCastLayer | InterpLayer | SelectLayer;
+export type MovementQLayer = QRoute | QLookup | QOneHot | QInterp | QSelect;
