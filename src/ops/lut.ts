@@ -324,11 +324,16 @@ export const lutFloat: FloatLayerDef<LutLayer> = {
     const opts: TableOptions = { beta: l.beta };
     if (DOMAIN_CLAMPED.includes(l.fn)) opts.domain = ctx.range(l.inputs[0]);
     const a = ctx.input(0);
-    if (a.quant.kind === 'acc' && !a.clamp && !l.slopes && !UNFUSED.includes(l.fn)) {
+    // A pending ReLU (a clamp from 0, e.g. Relu or Relu6 after a Gemm) is applied by the requantization itself: the
+    // grid then starts at 0 (zero point 0) and ends at the calibrated maximum (within the clamp), so clamping to
+    // [0, 255] is the ReLU, exactly what ensureU8 does for it.
+    const reluOnly = !a.clamp || (a.clamp.lo === 0 && !a.clamp.quant);
+    if (a.quant.kind === 'acc' && reluOnly && !l.slopes && !UNFUSED.includes(l.fn)) {
       // The requantization ensureU8 would make (the calibrated range's grid), fused with the table.
       const inQ = u8QuantFor(ctx.range(l.inputs[0]));
-      const rq = makeRequant(l.name, a.tensor, l.output, a.shape, a.quant, 0, inQ, false, ctx.multiplierBits);
-      if (rq.multipliers.every((m) => Number.isSafeInteger(m)) && rq.bits.every((k) => k <= MAX_REQUANT_BITS)) {
+      const rq = makeRequant(l.name, a.tensor, l.output, a.shape, a.quant, 0, inQ, !!a.clamp, ctx.multiplierBits);
+      const fits = rq.multipliers.every((m) => Number.isSafeInteger(m)) && rq.bits.every((k) => k <= MAX_REQUANT_BITS);
+      if (fits && (!a.clamp || (inQ.zeroPoint === 0 && inQ.scale * 255 <= a.clamp.hi))) {
         return ctx.push({
           kind: 'lutrq', name: l.name, inputs: [a.tensor], output: l.output, inShape: a.shape, outShape: l.outShape, fn: l.fn,
           table: makeTable(l.fn, l.alpha, inQ, out, opts), multipliers: rq.multipliers, shifts: rq.shifts, bits: rq.bits,
