@@ -760,17 +760,28 @@ describe('arith: a Where whose condition the bounds fix', () => {
     const b = new B(29);
     const g = b.gemm('g', 'x', 4, 4);
     const c = b.node('Greater', 'gt', ['x', b.init('t', [4], [5, 0, -5, 0.2])]);
-    b.node('Where', 'out', [c, g, 'x']);
+    const w = b.node('Where', 'sel', [c, g, 'x']);
+    const m = b.node('Mul', 'mask', [b.node('Cast', 'cf', [c], { to: 1 }), b.node('Pow', 'cube', [g, b.scalar('three', 3)])]);
+    b.node('Add', 'out', [w, m]);
     return b.model('arith_fixed', [1, 4], 'out', [1, 4]);
   }
 
-  it('selects linearly where the condition is fixed; constraints == formula; witness == reference; mutations break it', async () => {
+  it('selects (and multiplies) linearly where the condition is fixed; constraints == formula; witness == reference; mutations break it', async () => {
     const p = prepare(fixedModel());
     const sel = p.q.layers.find((l) => l.kind === 'select') as QSelect;
     expect(sel.cFixed).toEqual([0, -1, 1, -1]);
     const cmp = p.q.layers.find((l) => l.kind === 'compare') as QCompare;
     expect(cmp.bits.map((b) => b > 0)).toEqual([false, true, false, true]);
-    expect(emitCircuit(p.q).layers.find((l) => l.name === 'out')!.constraints).toBe(2);
+    const em = emitCircuit(p.q);
+    expect(em.layers.find((l) => l.name === 'sel')!.constraints).toBe(2);
+    expect(em.layers.find((l) => l.name === 'mask')!.constraints).toBe(2);
+    expect((p.q.layers.find((l) => l.name === 'mask') as QProduct).fixedA).toEqual([0, null, 1, null]);
+    for (const x of p.cal.slice(0, 8)) {
+      const o = await ort(p.m, x);
+      const out = dequantizeOutput(p.q.output.quant, runInteger(p.q, quantizeInput(p.q.input.quant, x)));
+      const R = Math.max(...o.map(Math.abs), 1);
+      if (tieMargin(p, x) > 0.02) out.forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(0.03 * R));
+    }
     await witnessChecks(p);
     await mutationChecks(p);
   }, 600_000);

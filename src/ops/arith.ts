@@ -454,7 +454,12 @@ export const productFloat: FloatLayerDef<ProductLayer> = {
 };
 
 function pushProduct(l: ProductLayer, ctx: QuantizeContext, va: View, vb: View, outQuant: AccQuant): void {
+  const fix = (v: View, idx: number[]) => idx.map((e) => (v.lo(e) === v.hi(e) ? v.lo(e) : null));
+  const fixedA = fix(va, l.ia);
+  const fixedB = fix(vb, l.ib);
+  const any = fixedA.some((f) => f !== null) || fixedB.some((f) => f !== null);
   ctx.push({
+    ...(any ? { fixedA, fixedB } : {}),
     kind: 'product', name: l.name, inputs: [va.s.tensor, vb.s.tensor], output: l.output, inShape: va.s.shape, outShape: l.outShape,
     k: l.k, ia: l.ia, ib: l.ib, za: va.z, zb: vb.z, coef: l.coef, linA: l.linA, linB: l.linB, bias: l.bias, ...(l.cube ? { cube: true } : {}), outQuant,
   });
@@ -479,29 +484,50 @@ export const productQ: QLayerDef<QProduct> = {
     const n = l.outQuant.lo.length;
     const v = w.fresh('prod');
     w.include('arith.circom');
+    const fa = (j: number) => l.fixedA?.[j] ?? null;
+    const fb = (j: number) => l.fixedB?.[j] ?? null;
+    const linear = (j: number) => fa(j) !== null || fb(j) !== null;
+    // Slot of each product term among the signals (terms with a fixed factor are linear).
+    const slot: number[] = [];
+    let nVar = 0;
+    for (let j = 0; j < n * l.k; j++) slot.push(linear(j) ? -1 : nVar++);
     if (l.cube) {
       w.line(`// ${l.name}: cubes (2 products each)`);
       // A component's outputs are read only once all its inputs are assigned: squares, then cubes.
-      w.line(`component ${v}_sq = ArithSignals(${n});`);
-      w.line(`component ${v} = ArithSignals(${n});`);
-      for (let i = 0; i < n; i++) w.line(`${v}_sq.in[${i}] <== ${minus(a[l.ia[i]], l.za)} * ${minus(a[l.ia[i]], l.za)};`);
-      for (let i = 0; i < n; i++) w.line(`${v}.in[${i}] <== ${v}_sq.out[${i}] * ${minus(a[l.ia[i]], l.za)};`);
-      return Array.from({ length: n }, (_, i) => `${v}.out[${i}]`);
+      if (nVar) {
+        w.line(`component ${v}_sq = ArithSignals(${nVar});`);
+        w.line(`component ${v} = ArithSignals(${nVar});`);
+      }
+      for (let i = 0; i < n; i++) if (slot[i] >= 0) w.line(`${v}_sq.in[${slot[i]}] <== ${minus(a[l.ia[i]], l.za)} * ${minus(a[l.ia[i]], l.za)};`);
+      for (let i = 0; i < n; i++) if (slot[i] >= 0) w.line(`${v}.in[${slot[i]}] <== ${v}_sq.out[${slot[i]}] * ${minus(a[l.ia[i]], l.za)};`);
+      return Array.from({ length: n }, (_, i) => (slot[i] >= 0 ? `${v}.out[${slot[i]}]` : String(fa(i)! ** 3)));
     }
-    w.line(`// ${l.name}: ${n * l.k} products of two activations (1 constraint each)`);
-    w.line(`component ${v} = ArithSignals(${n * l.k});`);
+    w.line(`// ${l.name}: ${nVar} products of two activations (1 constraint each)`);
+    if (nVar) w.line(`component ${v} = ArithSignals(${nVar});`);
     w.line(`var ${v}_o[${n}];`);
-    for (let j = 0; j < n * l.k; j++) w.line(`${v}.in[${j}] <== ${minus(a[l.ia[j]], l.za)} * ${minus(b[l.ib[j]], l.zb)};`);
+    for (let j = 0; j < n * l.k; j++) if (slot[j] >= 0) w.line(`${v}.in[${slot[j]}] <== ${minus(a[l.ia[j]], l.za)} * ${minus(b[l.ib[j]], l.zb)};`);
     return Array.from({ length: n }, (_, i) => {
       const terms: Term[] = [];
-      for (let t = 0; t < l.k; t++) terms.push([l.coef, `${v}.out[${i * l.k + t}]`]);
+      let c0 = 0;
+      for (let t = 0; t < l.k; t++) {
+        const j = i * l.k + t;
+        if (slot[j] >= 0) terms.push([l.coef, `${v}.out[${slot[j]}]`]);
+        else if (fa(j) !== null && fb(j) !== null) c0 += l.coef * fa(j)! * fb(j)!;
+        else if (fa(j) !== null) (terms.push([l.coef * fa(j)!, b[l.ib[j]]]), (c0 -= l.coef * fa(j)! * l.zb));
+        else (terms.push([l.coef * fb(j)!, a[l.ia[j]]]), (c0 -= l.coef * fb(j)! * l.za));
+      }
       if (l.linA) terms.push([l.linA, a[l.ia[i * l.k]]]);
       if (l.linB) terms.push([l.linB, b[l.ib[i * l.k]]]);
-      return emitLinearRow(w, `${v}_o[${i}]`, l.bias - l.linA * l.za - l.linB * l.zb, terms);
+      return emitLinearRow(w, `${v}_o[${i}]`, c0 + l.bias - l.linA * l.za - l.linB * l.zb, terms);
     });
   },
-  constraints: (l) => l.outQuant.lo.length * (l.cube ? 2 : l.k),
-  costFormula: '1 per product: n (elementwise Mul, Pow 2, And/Or/Xor), 2n (Pow 3), M * N * K per batch (MatMul)',
+  constraints: (l) => {
+    const terms = l.outQuant.lo.length * (l.cube ? 1 : l.k);
+    let fixed = 0;
+    for (let j = 0; j < terms; j++) if ((l.fixedA?.[j] ?? null) !== null || (l.fixedB?.[j] ?? null) !== null) fixed++;
+    return (terms - fixed) * (l.cube ? 2 : 1);
+  },
+  costFormula: '1 per product: n (elementwise Mul, Pow 2, And/Or/Xor), 2n (Pow 3), M * N * K per batch (MatMul); 0 for a term with a factor fixed by its bounds',
   bitsSummary(l) {
     const m = Math.max(...l.outQuant.lo.map(Math.abs), ...l.outQuant.hi.map(Math.abs));
     return `K ${l.k}, |out| <= 2^${Math.ceil(Math.log2(m + 1))}`;

@@ -87,6 +87,12 @@ export interface QProduct extends QBase {
   linB: number;
   bias: number;
   cube?: boolean;
+  /**
+   * Per product term (i * k + t), when an input's bounds fix its integer (a comparison decided by its bounds):
+   * that value of a - za (fixedA) or b - zb (fixedB), else null. The term is then linear: no constraint.
+   */
+  fixedA?: (number | null)[];
+  fixedB?: (number | null)[];
   /** Bounds of the inputs' integers (less the zero points), per element: they size the output bounds. */
   outQuant: AccQuant;
 }
