@@ -423,7 +423,7 @@ afterAll(() => {
 
 /**
  * Every function in one chain, width 3, a Gemm between functions (Log, Sqrt and Reciprocal after a Gemm whose
- * bias keeps its outputs positive): Neg on an accumulator (first) and on a uint8 table output (after Softsign),
+ * bias keeps its outputs positive, and Sqrt after a Relu): Neg on an accumulator (first) and on a uint8 table output (after Softsign),
  * PRelu with a slope per channel.
  */
 function chainModel(): TestModel {
@@ -463,6 +463,8 @@ function chainModel(): TestModel {
   step('Cos');
   step('Abs'); fc();
   step('Exp'); fc(0.5);
+  step('Relu');
+  step('Sqrt'); fc();
   step('LeakyRelu', { alpha: 0.05 });
   t = b.gemm('out', t, W, 2, 0.6);
   return b.model('elementwise-chain', [1, 4], t, [1, 2], 20);
@@ -492,8 +494,11 @@ describe('elementwise: every function chained in one circuit', () => {
     const tables = p.q.layers.filter((l): l is QLut | QLutRequant => l.kind === 'lut' || l.kind === 'lutrq');
     expect(tables.map((l) => l.fn)).toEqual([
       'elu', 'selu', 'celu', 'softplus', 'softsign', 'hardsigmoid', 'hardswish', 'mish', 'gelu', 'gelutanh', 'erf', 'log',
-      'sigmoid', 'sqrt', 'tanh', 'reciprocal', 'sign', 'thresholdedrelu', 'floor', 'ceil', 'round', 'sin', 'prelu', 'cos', 'abs', 'exp', 'leakyrelu',
+      'sigmoid', 'sqrt', 'tanh', 'reciprocal', 'sign', 'thresholdedrelu', 'floor', 'ceil', 'round', 'sin', 'prelu', 'cos', 'abs', 'exp', 'sqrt', 'leakyrelu',
     ]);
+    // Relu -> Sqrt: the ReLU is the fused requantization's clamp at zero point 0.
+    const relu = tables[tables.length - 2] as QLutRequant;
+    expect([relu.kind, relu.inQuant.zeroPoint]).toEqual(['lutrq', 0]);
     // Lut256 on uint8 inputs (PRelu after Sin, Abs after Cos) and for the functions kept unfused; the rest read
     // their Gemm's accumulator through a fused requantization.
     expect(tables.filter((l) => l.kind === 'lut').map((l) => l.fn)).toEqual(['sigmoid', 'tanh', 'prelu', 'abs', 'leakyrelu']);
