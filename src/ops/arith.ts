@@ -9,11 +9,13 @@
  * - compare: Greater, Less, Equal, GreaterOrEqual, LessOrEqual. An integer difference d whose sign (or
  *   zero-ness) is the result: d >= 0 by one range check of d + 2^B (circuits/arith.circom GeZero, B + 2
  *   constraints), d == 0 by an inverse (EqZero, 2 constraints). Two activations with different scales are
- *   compared exactly: each scale is a dyadic rational m * 2^e, so integer multipliers M_a / M_b = s_a / s_b
- *   exactly (decimal strings: they may pass 2^53). A constant threshold t is placed on the input's integer
- *   grid: x > t <=> n >= floor(t/s) + 1, x >= t <=> n >= ceil(t/s), and so on (t/s within 1e-6 of an integer is
- *   taken as that integer: the grid point is the threshold, up to float32 rounding), so the decision equals
- *   the float comparison of the dequantized value for every grid value. Output: 0/1 integers (scale 1).
+ *   compared exactly (the decision is that of the dequantized reals n_a s_a vs n_b s_b, Equal included): each
+ *   scale is a dyadic rational, so s_a / s_b = A / B exactly, and the multipliers are the convergent of A / B
+ *   that decides every comparison identically over the inputs' integer ranges (decidingRatio: ~2 log2 N bits
+ *   instead of ~53; decimal strings, as they may pass 2^53). A constant threshold t is placed on the input's
+ *   integer grid: x > t <=> n >= floor(t/s) + 1, x >= t <=> n >= ceil(t/s), and so on (t/s within float32
+ *   rounding of an integer, at most 1e-4, is that integer: the grid point is the threshold), so the decision
+ *   equals the float comparison of the dequantized value for every grid value. Output: 0/1 integers (scale 1).
  * - Not: 1 - x (an affine layer); Where(c, a, b) = B + c * (A - B), one product per element (0 when a and b
  *   are constants), A and B brought to one scale by integer multipliers (as an affine Add).
  * - divide: Div of two activations (broadcasting), an exact rounded integer division (circuits/arith.circom
