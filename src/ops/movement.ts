@@ -6,10 +6,12 @@
  *   SpaceToDepth, Resize/Upsample (nearest), Trilu, ScatterND / ScatterElements with constant indices: each
  *   output element is an input element (or a constant), so they become 'gather' layers (src/ops/gather.ts) or,
  *   with constant parts that are not one value, 'route' layers: 0 constraints, routing only, exact.
- * - OneHot of integer activation indices: a 'onehot' layer, the same selector, outputs linear in it.
+ * - Resize/Upsample linear and cubic: 'interp', each output a constant linear combination of its taps (0).
  * - Gather with a variable (integer activation) index: a 'lookup' layer, a one-hot selector per index
- *   (circuits/lookup.circom): count + 2 constraints per index element, plus for activation data one product
- *   per candidate row and output element.
+ *   (circuits/lookup.circom): R + 2 constraints per index element (R candidate rows), plus for activation data
+ *   one product per candidate row and output element. GatherElements likewise ('gatherel', one selector per
+ *   output element); OneHot ('onehot', the same selector, outputs linear in it).
+ * - Cast of an integer tensor to an integer type: 'intcast', the same data (refused for real values).
  */
 import type { IntCastLayer, InterpLayer, LookupLayer, MovementFloatLayer, MovementQLayer, OneHotLayer, QInterp, QLookup, QOneHot, QRoute, QSelect, RouteLayer, SelectLayer } from '../ir/layers/movement.ts';
 import type { AccQuant, TensorQuant } from '../ir/types.ts';
@@ -757,7 +759,7 @@ function axisTaps(L: number, O: number, s: number, ctm: string, cubic: boolean, 
         x = center * (1 - adj) + (o + 0.5) / s - 0.5;
         break;
       }
-      default: return fail2(`coordinate_transformation_mode '${ctm}' is not supported`);
+      default: return failMap(`coordinate_transformation_mode '${ctm}' is not supported`);
     }
     if (!cubic) {
       x = Math.min(Math.max(x, 0), L - 1);
@@ -790,7 +792,8 @@ function axisTaps(L: number, O: number, s: number, ctm: string, cubic: boolean, 
   return res;
 }
 
-function fail2(msg: string): never {
+/** An error building an index map (the importer's `guarded` turns it into an issue). */
+function failMap(msg: string): never {
   throw new Error(msg);
 }
 
@@ -798,7 +801,7 @@ function fail2(msg: string): never {
 export function interpMap(shape: number[], outDims: number[], scales: number[], ctm: string, cubic: boolean, A: number, exclude: boolean): { taps: number; index: Int32Array; weights: Float64Array } {
   const per = shape.map((L, d) => axisTaps(L, outDims[d], scales[d], ctm, cubic, A, exclude));
   const taps = per.reduce((t, ax) => t * Math.max(...ax.map((e) => e.idx.length)), 1);
-  if (taps > 256) fail2(`${taps} taps per output element`);
+  if (taps > 256) failMap(`${taps} taps per output element (at most 256)`);
   const n = sizeOf(outDims);
   const index = new Int32Array(n * taps).fill(-1);
   const weights = new Float64Array(n * taps);
