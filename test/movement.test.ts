@@ -131,6 +131,12 @@ const cases: MoveCase[] = [
     nodes: [N('Resize', ['x', 'sc'], 'y', { mode: 'nearest' })],
     out: 'y', kinds: ['gather'],
   },
+  {
+    name: 'Resize nearest at opset 10, downsampling (scales 0.5, 0.6)',
+    opset: 10, inShape: [1, 2, 4, 5], inits: [F('sc', [4], [1, 1, 0.5, 0.6])],
+    nodes: [N('Resize', ['x', 'sc'], 'y', { mode: 'nearest' })],
+    out: 'y', kinds: ['gather'],
+  },
   ...(['edge', 'reflect', 'wrap'] as const).map((mode): MoveCase => ({
     name: `Pad mode ${mode} (and a negative pad cropping)`,
     opset: 19, inShape: [1, 3, 4], inits: [I('pads', [6], mode === 'reflect' ? [0, 1, 1, 0, -1, 2] : [0, 2, 1, 0, -1, 2])],
