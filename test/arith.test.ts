@@ -74,7 +74,7 @@ class B {
   scalar(name: string, v: number): string {
     return this.init(name, [], [v]);
   }
-  model(name: string, inputShape: number[], output: string, outShape: number[], outType?: 'bool', opset = 13): TestModel {
+  model(name: string, inputShape: number[], output: string, outShape: number[], outType?: 'bool' | 'int64', opset = 13): TestModel {
     const bytes = buildOnnxModel({
       inputs: [{ name: 'x', shape: inputShape }],
       outputs: [{ name: output, shape: outShape, elemType: outType }],
@@ -785,4 +785,36 @@ describe('arith: a Where whose condition the bounds fix', () => {
     await witnessChecks(p);
     await mutationChecks(p);
   }, 600_000);
+});
+
+describe('arith: ArgMin', () => {
+  it('is the ArgMax of -x (first or last minimum), equal to onnxruntime on every input of the uint8 grid, ties included', async () => {
+    for (const last of [0, 1]) {
+      const b = new B(31);
+      b.node('ArgMin', 'amin', [b.gemm('g', 'x', 6, 5)], { axis: 1, keepdims: 0, select_last_index: last });
+      const p = prepare(b.model(`arith_argmin${last}`, [1, 6], 'amin', [1], 'int64'));
+      expect(p.model.layers.map((l) => l.kind)).toEqual(['dense', 'affine', 'argmax']);
+      let decided = 0;
+      for (const x of freshInRange(p, 64)) {
+        const o = await ort(p.m, x);
+        const out = runInteger(p.q, quantizeInput(p.q.input.quant, x));
+        const logits = Array.from(runFloat({ ...p.model, layers: p.model.layers.slice(0, 1), output: { ...p.model.output, tensor: 'g' } }, x));
+        const sorted = [...logits].sort((u, v) => u - v);
+        if (sorted[1] - sorted[0] > 0.05) {
+          expect(out).toEqual(o);
+          decided++;
+        }
+      }
+      expect(decided).toBeGreaterThan(20);
+      // Ties on the input grid: ArgMin of x itself, vs onnxruntime on the dequantized values.
+      const c = new B(1);
+      c.node('ArgMin', 'amin', ['x'], { axis: 1, keepdims: 1, select_last_index: last });
+      const t = prepare(c.model(`arith_argmin_ties${last}`, [1, 6], 'amin', [1, 1], 'int64'));
+      const { scale: sc, zeroPoint: zp } = t.q.input.quant as { scale: number; zeroPoint: number };
+      for (const xq of [[50, 10, 10, 70, 10, 90], [3, 3, 3, 3, 3, 3], [200, 0, 255, 0, 1, 0]]) {
+        const xf = xq.map((v) => Math.fround((v - zp) * sc));
+        expect(runInteger(t.q, xq)).toEqual(await ort(t.m, xf));
+      }
+    }
+  });
 });

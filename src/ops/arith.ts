@@ -321,7 +321,28 @@ function importReduce(node: OnnxNode, ctx: ImportContext): void {
   ctx.push({ kind: 'minmax', name: node.name, inputs: [x.name], output: node.outputs[0], inShape: shape, outShape: outShapeOf(outShape), max: node.op === 'ReduceMax', g, refs, consts: [] });
 }
 
+/**
+ * ArgMin: the ArgMax (src/ops/argmax.ts) of -x, an internal affine negation (0 constraints). The first (last)
+ * minimum of x is the first (last) maximum of -x, so select_last_index carries over.
+ */
+function importArgMin(node: OnnxNode, ctx: ImportContext): void {
+  checkKnownAttrs(node, ctx, ['axis', 'keepdims', 'select_last_index']);
+  const x = ctx.current;
+  const shape = x.shape;
+  let axis = attrInt(node, ctx, 'axis', 0);
+  if (axis < 0) axis += shape.length;
+  if (axis < 0 || axis >= shape.length) return ctx.issue(`axis out of range for shape [${shape}]`);
+  if (shape.some((d, i) => i !== axis && d !== 1)) return ctx.issue(`only an ArgMin over a whole vector is supported (every other dimension 1), got shape [${shape}]`);
+  const keep = attrInt(node, ctx, 'keepdims', 1);
+  const outShape = keep ? shape.map(() => 1) : shape.filter((_, i) => i !== axis);
+  const n = sizeOf(shape);
+  const neg = `${node.outputs[0]}#neg`;
+  ctx.push({ kind: 'affine', name: `${node.name}#neg`, inputs: [x.name], output: neg, inShape: shape, outShape: shape, coefs: [new Float64Array(n).fill(-1)], bias: new Float64Array(n) });
+  ctx.push({ kind: 'argmax', name: node.name, inputs: [neg], output: node.outputs[0], inShape: shape, outShape: outShape.length ? outShape : [1], selectLast: attrInt(node, ctx, 'select_last_index', 0) === 1 });
+}
+
 export const arithImporters: OpImporter[] = [
+  { onnxOps: ['ArgMin'], importNode: importArgMin },
   { onnxOps: ['Pow'], importNode: importPow },
   { onnxOps: Object.keys(COMPARE_OPS), importNode: importCompare },
   { onnxOps: ['Not', 'And', 'Or', 'Xor'], importNode: importLogic },
