@@ -201,11 +201,11 @@ export function opset9Model(): OpsModel {
   return b.model('ops-opset9', [1, 2, 4, 4], 'fc', [1, 4], 9);
 }
 
-/** A model with ops zkonnx does not support: Erf (after a Gemm) and an LSTM node. */
+/** A model with an op zkonnx does not support: Det (a determinant, after a Gemm). */
 export function unsupportedModel(): OpsModel {
   const b = new Builder(1);
   const g = b.gemm('fc', 'x', 4, 4);
-  const e = b.node('Erf', 'my_erf', [g]);
+  const e = b.node('Det', 'my_det', [g]);
   b.node('Relu', 'relu', [e]);
   return b.model('ops-unsupported', [1, 4], 'relu', [1, 4]);
 }
