@@ -37,6 +37,8 @@ export interface RunOptions {
   limits?: Partial<ModelLimits>;
   /** Sizes of symbolic input dimensions (see CompileModelOptions.dims); others are read from the input's nesting. */
   dims?: Record<string, number>;
+  /** Bounds of integer inputs (see CompileModelOptions.inputBounds). */
+  inputBounds?: Record<string, [number, number]>;
   progress?: ProgressReporter;
 }
 
@@ -70,6 +72,7 @@ export async function runModel(modelPath: string, opts: RunOptions): Promise<Run
     visibility: opts.visibility,
     limits: opts.limits,
     dims: opts.dims,
+    inputBounds: opts.inputBounds,
     progress,
   });
   const dir = compiled.dir;

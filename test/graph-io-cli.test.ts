@@ -132,6 +132,12 @@ describe('graph-io CLI', () => {
     expect(oneJson(compiled).constraints).toBeGreaterThan(0);
     const badDim = await cli('inspect', join(WORK, 'tokens.onnx'), '--dim', 'seq', '--json');
     expect(badDim.code).toBe(2);
+    // --input-bounds: the ids checked to [0, 127] (7 bits, one check each) instead of the calibration's 0..9.
+    const bounded = await cli('compile', join(WORK, 'tokens.onnx'), '--calibration', join(WORK, 'tokens-cal.json'), '--out', join(WORK, 'tokens-b'), '--input-bounds', 'ids=0:127', '--json', '--quiet');
+    ok(bounded);
+    expect(oneJson(bounded).constraints).toBe(oneJson(compiled).constraints - 4 * 10 + 4 * 8);
+    const badBounds = await cli('compile', join(WORK, 'tokens.onnx'), '--calibration', join(WORK, 'tokens-cal.json'), '--out', join(WORK, 'tokens-b'), '--input-bounds', 'ids=5', '--json');
+    expect(badBounds.code).toBe(2);
   });
 
   it('more than 200 KiB of --json through a pipe arrives whole (the CLI exits once stdout has drained)', async () => {

@@ -362,3 +362,16 @@ describe('graph-io: an integer output among several', () => {
     expect(shown.lines[1]).toMatch(/^output 'cls' \[1\]: \[\d\] \(class index \d\)$/);
   });
 });
+
+describe('graph-io: integer input bounds given by the user', () => {
+  it('inputBounds replaces min..max (the range checks follow); bounds that miss the samples or name no integer input are refused', () => {
+    const m = importGraph(loadOnnx(buildOnnxModel(tokenSpec())), { dims: { seq: 4 } });
+    const cal = Array.from({ length: 6 }, (_, i) => flattenInput(tokenInput(600 + i), m.input));
+    const q = quantizeModel(m, cal, { inputBounds: { ids: [0, 127] } });
+    expect(q.input.parts![0].quant).toMatchObject({ lo: [0, 0, 0, 0], hi: [127, 127, 127, 127] });
+    // 128 values: one 7-bit check per element.
+    expect(emitCircuit(q).layers.find((l) => l.name === 'ids:range')!.constraints).toBe(4 * 8);
+    expect(catchErr(() => quantizeModel(m, cal, { inputBounds: { ids: [0, 3] } })).message).toMatch(/must be integers that hold its calibration values/);
+    expect(catchErr(() => quantizeModel(m, cal, { inputBounds: { nope: [0, 3] } })).message).toMatch(/'nope', which is not an integer input/);
+  });
+});

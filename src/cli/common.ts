@@ -127,3 +127,12 @@ export const dimOption = {
     describe: 'Size of a symbolic input dimension, NAME=N (the ONNX dim_param, or INPUT[i] for an unnamed one); repeatable. Default: read from the input/calibration file\'s nesting; the batch dimension is 1',
   },
 } as const;
+
+/** `--input-bounds NAME=LO:HI` (repeatable), shared by compile and run. */
+export const inputBoundsOption = {
+  'input-bounds': {
+    type: 'string',
+    array: true,
+    describe: 'Bounds of an integer input, NAME=LO:HI (e.g. input_ids=0:30521 for a vocabulary); the circuit range-checks every element to them. Default: min..max over the calibration set (bool: 0:1)',
+  },
+} as const;

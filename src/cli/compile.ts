@@ -2,11 +2,11 @@ import { peakRssMiB } from '../progress.ts';
 import type { CommandModule } from 'yargs';
 import { InputError } from '../errors.ts';
 import { backendOf, publicInputLayoutOf, visibilityOf } from '../artifacts/manifest.ts';
-import { compileModel, parseDimArgs } from '../compile/model.ts';
+import { compileModel, parseBoundsArgs, parseDimArgs } from '../compile/model.ts';
 import { DEFAULT_MODEL_LIMITS, mibToBytes, type ModelLimits } from '../compile/limits.ts';
 import { BACKENDS, DEFAULT_BACKEND, type Backend, type CircomChoice } from '../compile/compile.ts';
 import { INPUT_VISIBILITIES, OUTPUT_VISIBILITIES, PARAM_VISIBILITIES, PUBLIC_INPUT_LAYOUTS, type InputVisibility, type OutputVisibility, type ParamVisibility, type PublicInputLayout, type Visibility } from '../verify/layout.ts';
-import { dimOption, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+import { dimOption, inputBoundsOption, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
 
 /** `--public-inputs plain|packed`, shared by compile and run (yargs refuses other values: a usage error). */
 export const publicInputsOption = {
@@ -124,6 +124,7 @@ interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs, VisibilityArgs {
   witness: boolean;
   publicInputs: PublicInputLayout;
   dim?: string[];
+  inputBounds?: string[];
 }
 
 export const compileCommand: CommandModule<object, Args> = {
@@ -145,6 +146,7 @@ export const compileCommand: CommandModule<object, Args> = {
         ...visibilityOptions,
         ...modelLimitOptions,
         ...dimOption,
+        ...inputBoundsOption,
       }) as never,
   async handler(args) {
     const progress = progressFor(args);
@@ -159,7 +161,7 @@ export const compileCommand: CommandModule<object, Args> = {
     const r = await compileModel(args.model, {
       out: args.out, calibration, calibrationSource: args.calibration ? 'file' : 'input', backend: args.backend, circom: args.circom,
       multiplierBits: args.multiplierBits, force: args.force, witness: args.witness, publicInputs: args.publicInputs,
-      visibility: visibilityFromArgs(args), limits: limitsFromArgs(args), dims: parseDimArgs(args.dim), progress,
+      visibility: visibilityFromArgs(args), limits: limitsFromArgs(args), dims: parseDimArgs(args.dim), inputBounds: parseBoundsArgs(args.inputBounds), progress,
     });
     const c = r.manifest.circuit;
     const layout = publicInputLayoutOf(r.manifest);

@@ -3,8 +3,8 @@ import { backendOf, publicInputLayoutOf, visibilityOf } from '../artifacts/manif
 import { runModel } from '../run.ts';
 import type { PublicInputLayout } from '../verify/layout.ts';
 import { backendOptions, limitsFromArgs, modelLimitOptions, publicInputsOption, visibilityFromArgs, visibilityOptions, visibilityText, type BackendArgs, type ModelLimitArgs, type VisibilityArgs } from './compile.ts';
-import { describeOutput, describeOutputs, dimOption, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
-import { parseDimArgs } from '../compile/model.ts';
+import { describeOutput, describeOutputs, dimOption, inputBoundsOption, emit, globalOptions, progressFor, readInputFile, type GlobalArgs } from './common.ts';
+import { parseBoundsArgs, parseDimArgs } from '../compile/model.ts';
 
 interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs, VisibilityArgs {
   model: string;
@@ -15,6 +15,7 @@ interface Args extends GlobalArgs, ModelLimitArgs, BackendArgs, VisibilityArgs {
   ptau?: string;
   publicInputs: PublicInputLayout;
   dim?: string[];
+  inputBounds?: string[];
 }
 
 export const runCommand: CommandModule<object, Args> = {
@@ -35,12 +36,13 @@ export const runCommand: CommandModule<object, Args> = {
         ...visibilityOptions,
         ...modelLimitOptions,
         ...dimOption,
+        ...inputBoundsOption,
       }) as never,
   async handler(args) {
     const progress = progressFor(args);
     const input = await readInputFile(args.input, 'input');
     const calibration = args.calibration ? { json: await readInputFile(args.calibration, 'calibration'), source: args.calibration } : undefined;
-    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, backend: args.backend, circom: args.circom, publicInputs: args.publicInputs, visibility: visibilityFromArgs(args), limits: limitsFromArgs(args), dims: parseDimArgs(args.dim), progress });
+    const r = await runModel(args.model, { input, calibration, out: args.dir, bundleOut: args.out, ptau: args.ptau, backend: args.backend, circom: args.circom, publicInputs: args.publicInputs, visibility: visibilityFromArgs(args), limits: limitsFromArgs(args), dims: parseDimArgs(args.dim), inputBounds: parseBoundsArgs(args.inputBounds), progress });
     if (r.manifest.setup?.keyKind === 'dev' && !args.quiet) {
       process.stderr.write('warning: dev key (single-party setup on this machine): fine for development, not for production\n');
     }

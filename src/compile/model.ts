@@ -77,6 +77,11 @@ export interface CompileModelOptions {
    * from the first calibration sample's nesting when it is nested as the tensor's shape.
    */
   dims?: Record<string, number>;
+  /**
+   * Bounds of integer inputs by name ([lo, hi], e.g. [0, vocab - 1] for token ids; `--input-bounds NAME=LO:HI`);
+   * default min..max over the calibration samples (bool: [0, 1]). The circuit range-checks every element.
+   */
+  inputBounds?: Record<string, [number, number]>;
   progress?: ProgressReporter;
 }
 
@@ -114,6 +119,17 @@ export function checkedDims(dims: Record<string, number> | undefined): Record<st
     if (!Number.isSafeInteger(v) || v < 1) throw new InputError(`Dimension '${k}' must be a positive integer, got ${v}.`, { hint: 'Give --dim NAME=N with N >= 1.' });
   }
   return { ...dims };
+}
+
+/** `--input-bounds NAME=LO:HI` values (repeatable) as a bounds record; InputError on a malformed one. */
+export function parseBoundsArgs(args: readonly string[] | string | undefined): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (const a of args === undefined ? [] : Array.isArray(args) ? args : [args]) {
+    const m = /^(.+)=(-?\d+):(-?\d+)$/.exec(String(a));
+    if (!m || Number(m[2]) > Number(m[3])) throw new InputError(`--input-bounds '${a}' is not NAME=LO:HI with integers LO <= HI.`, { hint: 'For example --input-bounds input_ids=0:30521.' });
+    out[m[1]] = [Number(m[2]), Number(m[3])];
+  }
+  return out;
 }
 
 /** `--dim NAME=N` values (repeatable) as a dims record; InputError on a malformed one. */
@@ -178,7 +194,7 @@ export async function compileModel(modelPath: string, opts: CompileModelOptions)
   const visibility = resolveVisibility(opts.visibility);
 
   const doneQ = progress.step(`quantize: calibrating on ${samples.length} sample(s)`);
-  const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource, privateParams: visibility.params === 'hashed' });
+  const q = quantizeModel(model, samples, { multiplierBits, calibrationSource: opts.calibrationSource, privateParams: visibility.params === 'hashed', inputBounds: opts.inputBounds });
   q.name = modelNameFromPath(modelPath);
   if (visibility.params === 'hashed' && paramLayout(q).nWeights === 0) {
     throw new InputError(`'${modelPath}' has no Gemm, MatMul or Conv weights: there are no parameters to commit to with --param-visibility hashed.`, {

@@ -34,6 +34,11 @@ export interface QuantizeOptions {
    * 'hashed'): their inputs are uint8 and their output bounds hold for every admissible weight set.
    */
   privateParams?: boolean;
+  /**
+   * Bounds of integer graph inputs by name, [lo, hi] (e.g. [0, vocab - 1] for token ids), instead of min..max
+   * over the calibration samples: the circuit range-checks every element to them. They must hold the samples.
+   */
+  inputBounds?: Record<string, [number, number]>;
 }
 
 export const DEFAULT_MULTIPLIER_BITS = 10;
@@ -117,8 +122,12 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     const size = sizeOf(p.shape);
     if (p.dtype !== undefined) {
       const r = range(p.name);
-      const lo = p.dtype === 'bool' ? 0 : Math.floor(r.min);
-      const hi = p.dtype === 'bool' ? 1 : Math.ceil(r.max);
+      const given = opts.inputBounds?.[p.name];
+      const lo = given ? given[0] : p.dtype === 'bool' ? 0 : Math.floor(r.min);
+      const hi = given ? given[1] : p.dtype === 'bool' ? 1 : Math.ceil(r.max);
+      if (given && !(Number.isSafeInteger(lo) && Number.isSafeInteger(hi) && lo <= r.min && r.max <= hi && hi - lo < 2 ** 52)) {
+        throw new InputError(`The bounds [${lo}, ${hi}] given for input '${p.name}' must be integers that hold its calibration values (${r.min}..${r.max}).`);
+      }
       quant = { kind: 'acc', scales: new Array(size).fill(1), lo: new Array(size).fill(lo), hi: new Array(size).fill(hi) };
     } else {
       const fq = model.layers.find((l) => l.kind === 'fakequant' && l.inputs[0] === p.name);
@@ -127,6 +136,11 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     states.set(p.name, { tensor: p.name, shape: p.shape, quant, label: 'input' });
     return { ...p, quant };
   });
+  for (const name of Object.keys(opts.inputBounds ?? {})) {
+    if (!inParts.some((p) => p.name === name && p.dtype !== undefined)) {
+      throw new InputError(`Bounds were given for '${name}', which is not an integer input of the model.`, { hint: `Its integer inputs: ${inParts.filter((p) => p.dtype !== undefined).map((p) => `'${p.name}'`).join(', ') || 'none'}.` });
+    }
+  }
   const firstU8 = inParts.find((p) => p.quant?.kind === 'u8')?.quant as U8Quant | undefined;
   const inQuant: U8Quant = firstU8 ?? { kind: 'u8', scale: 1, zeroPoint: 0 };
   let requants = 0;
