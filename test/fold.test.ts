@@ -314,6 +314,18 @@ describe('constant folding vs onnxruntime', () => {
     runFloat(model, Float64Array.from(x)).forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(1e-5));
   });
 
+  it('Constant value_ints / value_int are int64: their Div truncates (7 / 2 = 3, -7 / 2 = -3)', async () => {
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 2] }], outputs: [{ name: 'y', shape: [1, 2] }], opset: 13,
+      nodes: [N('Constant', [], 'a', { value_ints: [7, -7] }), N('Constant', [], 'b', { value_int: 2 }), N('Div', ['a', 'b'], 'd'), N('Cast', ['d'], 'df', { to: 1 }), N('Add', ['x', 'df'], 'y'),
+        N('Constant', [], 'f', { value_floats: { floats: [0.5, 1.5] } })],
+    });
+    const model = importGraph(loadOnnx(bytes));
+    const o = await runOrt(bytes, Float32Array.of(0, 0), [1, 2]);
+    expect(o).toEqual([3, -3]);
+    expect(Array.from(runFloat(model, Float64Array.of(0, 0)))).toEqual([3, -3]);
+  });
+
   it('an import error from a bad folded node names the node', () => {
     const bytes = buildOnnxModel({
       inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 4] }],
