@@ -460,6 +460,55 @@ describe('GatherElements with a variable index (constant and activation data)', 
   }, 600_000);
 });
 
+describe('GatherND with variable index tuples (x[arange(B), argmax] pooling)', () => {
+  it('vs onnxruntime; compiled: constraints == formulas, witness == reference', async () => {
+    // x [1, 4, 3]; i = ArgMax over the 4 tokens of channel 0; idx = Concat([[0]], [[i]]) -> GatherND(x, idx) = x[0, i, :].
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 4, 3] }], outputs: [{ name: 'y', shape: [1, 3] }], opset: 13,
+      initializers: [I('s0', [1], [0]), I('s1', [1], [1]), I('ax2', [1], [2]), I('m1', [1], [-1]), I('zero', [1, 1], [0])],
+      nodes: [N('Slice', ['x', 's0', 's1', 'ax2'], 'c0'), N('Flatten', ['c0'], 'cf'), N('ArgMax', ['cf'], 'i', { axis: 1, keepdims: 0 }), N('Unsqueeze', ['i', 'm1'], 'iu'),
+        N('Concat', ['zero', 'iu'], 'idx', { axis: 1 }), N('GatherND', ['x', 'idx'], 'y')],
+    });
+    const model = importGraph(loadOnnx(bytes));
+    expect(model.layers.map((l) => l.kind)).toEqual(['gather', 'reshape', 'argmax', 'reshape', 'gather', 'lookup']);
+    const cal = randomInputs(12, 16, 9);
+    const q = quantizeModel(model, cal);
+    const lk = q.layers.find((l) => l.kind === 'lookup') as QLookup;
+    expect([lk.lo, lk.count, lk.strides]).toEqual([0, 4, [4, 1]]);
+    const sIn = (q.input.quant as U8Quant).scale;
+    for (const x of [...cal.slice(0, 8), ...randomInputs(12, 8, 19)]) {
+      const o = await runOrt(bytes, x, [1, 4, 3]);
+      runFloat(model, x).forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(1e-6));
+      const c0 = [0, 1, 2, 3].map((t) => x[t * 3]).sort((a, b) => b - a);
+      if (c0[0] - c0[1] <= sIn || !cal.includes(x)) continue;
+      const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+      out.forEach((v, i) => expect(Math.abs(v - o[i])).toBeLessThanOrEqual(sIn / 2 + 1e-9));
+    }
+    const e = emitCircuit(q);
+    // One tuple: 4 rows + 2, and 4 products per output element (3).
+    expect(e.layers.find((l) => l.kind === 'lookup')!.constraints).toBe(4 + 2 + 3 * 4);
+    await mkdir(ROOT, { recursive: true });
+    await writeFile(`${ROOT}/gathernd.onnx`, bytes);
+    const r = await compileModel(`${ROOT}/gathernd.onnx`, { out: `${ROOT}/gathernd`, calibration: cal });
+    expect(r.manifest.circuit.constraints).toBe(e.constraints);
+    console.log(`GatherND pooling: ${e.constraints} constraints (${e.layers.filter((l) => l.constraints).map((l) => `${l.kind} ${l.constraints}`).join(', ')}; outputs ${e.outputConstraints})`);
+    for (const x of [new Array(12).fill(0), Array.from({ length: 12 }, (_, i) => (i * 53) % 256), Array.from({ length: 12 }, (_, i) => (i === 9 ? 255 : i))]) {
+      const w = await artifactWitness(r.dir, { in: x });
+      expect(w.values.slice(1, 4)).toEqual(runInteger(q, x).map((v) => toField(v)));
+    }
+  }, 600_000);
+
+  it('refuses a tuple component whose bounds leave [0, dim)', () => {
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1] }], opset: 13,
+      initializers: [F('T', [2, 3], [1, 2, 3, 4, 5, 6]), I('m1', [1], [-1]), I('ax', [1], [0])],
+      nodes: [N('ArgMax', ['x'], 'i', { axis: 1 }), N('Concat', ['i', 'i'], 'idx', { axis: 1 }), N('GatherND', ['T', 'idx'], 'y0'), N('Identity', ['y0'], 'y')],
+    });
+    // Calibration stays in range (ONNX would fail otherwise), but ArgMax's bounds [0, 3] admit 2 and 3.
+    expect(() => quantizeModel(importGraph(loadOnnx(bytes)), [Float64Array.of(1, 0, 0, 0), Float64Array.of(0, 1, 0, 0)])).toThrow(/index component 0 lies in \[0, 3\], not within \[0, 2\)/);
+  });
+});
+
 /** Candidate rows of the one-hot selector. */
 describe('lookupRows', () => {
   it('covers the index bounds within [-N, N), at least 3 rows when N >= 2', () => {

@@ -212,7 +212,26 @@ export const movementImporters: OpImporter[] = [
     importNode(node, ctx) {
       checkKnownAttrs(node, ctx, ['batch_dims']);
       const data = ctx.activation(node.inputs[0]);
-      if (!data) return ctx.issue('data must be an activation when the indices are not constant');
+      const idxAct = ctx.activation(node.inputs[1]);
+      if (idxAct) {
+        // Variable index tuples: a lookup whose row is the tuple's flattened position.
+        const dataShape = data?.shape ?? ctx.constant(node.inputs[0])?.dims;
+        if (!dataShape) return ctx.issue('data is neither an activation nor a constant');
+        if (attrInt(node, ctx, 'batch_dims', 0) !== 0) return ctx.issue('batch_dims must be 0 when the indices are not constant');
+        const kk = idxAct.shape[idxAct.shape.length - 1];
+        if (!(kk >= 1 && kk <= dataShape.length)) return ctx.issue(`indices' last dimension ${kk} must be 1..${dataShape.length}`);
+        const tupleDims = dataShape.slice(0, kk);
+        const strides = tupleDims.map((_, j) => sizeOf(tupleDims.slice(j + 1)));
+        const flat = [sizeOf(tupleDims), ...dataShape.slice(kk)];
+        const outShape = [...idxAct.shape.slice(0, -1), ...dataShape.slice(kk)];
+        const tableT = data ? undefined : ctx.constant(node.inputs[0])!;
+        ctx.push({
+          kind: 'lookup', name: node.name, inputs: data ? [idxAct.name, data.name] : [idxAct.name], output: node.outputs[0], inShape: idxAct.shape, outShape: outShape.length ? outShape : [1],
+          axis: 0, dataShape: flat, strides, tupleDims, table: tableT ? Float64Array.from(tableT.data) : undefined, ...(tableT && INTEGER_TYPES.has(tableT.dataType) ? { integer: true } : {}),
+        });
+        return;
+      }
+      if (!data) return ctx.issue('data must be an activation or a constant');
       const idx = needConstant(ctx, 1, 'indices');
       if (!idx) return;
       const r = guarded(ctx, () => gatherNDIndex(data.shape, Array.from(idx.data), idx.dims, attrInt(node, ctx, 'batch_dims', 0)));
@@ -490,8 +509,16 @@ export const routeQ: QLayerDef<QRoute> = {
 };
 
 /** Geometry of a lookup: for output element o, which index element k and the data offset of row 0. */
-function lookupGeometry(l: { axis: number; dataShape: number[]; inShape: number[] }): { pre: number; n: number; post: number; K: number } {
-  return { pre: sizeOf(l.dataShape.slice(0, l.axis)), n: l.dataShape[l.axis], post: sizeOf(l.dataShape.slice(l.axis + 1)), K: sizeOf(l.inShape) };
+function lookupGeometry(l: { axis: number; dataShape: number[]; inShape: number[]; strides?: number[] }): { pre: number; n: number; post: number; K: number } {
+  return { pre: sizeOf(l.dataShape.slice(0, l.axis)), n: l.dataShape[l.axis], post: sizeOf(l.dataShape.slice(l.axis + 1)), K: sizeOf(l.inShape) / (l.strides?.length ?? 1) };
+}
+
+/** The index of lookup element k: the value itself, or a GatherND tuple's row (sum_j tuple[j] * strides[j]). */
+function indexValue(l: { strides?: number[] }, idx: ArrayLike<number>, k: number): number {
+  if (!l.strides) return idx[k];
+  let r = 0;
+  l.strides.forEach((st, j) => (r += st * idx[k * l.strides!.length + j]));
+  return r;
 }
 
 /** Candidate rows lo .. lo + count - 1 for indices in [idxLo, idxHi], within [-N, N), at least 3 when N >= 2. */
@@ -513,7 +540,13 @@ export const lookupFloat: FloatLayerDef<LookupLayer> = {
     const { pre, n, post, K } = lookupGeometry(l);
     const out = new Float64Array(pre * K * post);
     for (let p = 0; p < pre; p++) for (let k = 0; k < K; k++) {
-      let r = Math.round(xs[0][k]);
+      if (l.strides) {
+        for (let j = 0; j < l.strides.length; j++) {
+          const v = xs[0][k * l.strides.length + j];
+          if (!(v >= 0 && v < l.tupleDims![j])) throw new Error(`GatherND '${l.name}': index ${v} is out of range [0, ${l.tupleDims![j]})`);
+        }
+      }
+      let r = Math.round(indexValue(l, xs[0], k));
       if (r < 0) r += n;
       if (!(r >= 0 && r < n)) throw new Error(`Gather '${l.name}': index ${xs[0][k]} is out of range [-${n}, ${n})`);
       for (let q = 0; q < post; q++) out[(p * K + k) * post + q] = data[(p * n + r) * post + q];
@@ -525,9 +558,27 @@ export const lookupFloat: FloatLayerDef<LookupLayer> = {
     if (!s) return;
     const q = s.quant;
     const { n } = lookupGeometry(l);
-    const rows = lookupRows(Math.min(...q.lo), Math.max(...q.hi), n);
+    let rows: { lo: number; count: number } | undefined;
+    if (l.strides) {
+      // Each tuple component's bounds must lie in [0, dim): then the row sum_j c_j * stride_j is the tuple's.
+      const kk = l.strides.length;
+      let rlo = 0;
+      let rhi = 0;
+      for (let j = 0; j < kk; j++) {
+        let clo = Infinity;
+        let chi = -Infinity;
+        for (let t = j; t < q.lo.length; t += kk) {
+          clo = Math.min(clo, q.lo[t]);
+          chi = Math.max(chi, q.hi[t]);
+        }
+        if (clo < 0 || chi >= l.tupleDims![j]) return ctx.issue(`GatherND '${l.name}': index component ${j} lies in [${clo}, ${chi}], not within [0, ${l.tupleDims![j]}) (negative or out-of-range tuple components are not supported)`);
+        rlo += clo * l.strides[j];
+        rhi += chi * l.strides[j];
+      }
+      rows = lookupRows(rlo, rhi, n);
+    } else rows = lookupRows(Math.min(...q.lo), Math.max(...q.hi), n);
     if (!rows) return ctx.issue(`the indices of '${l.name}' lie in [${Math.min(...q.lo)}, ${Math.max(...q.hi)}], outside [-${n}, ${n})`);
-    const base = { kind: 'lookup' as const, name: l.name, output: l.output, inShape: s.shape, outShape: l.outShape, axis: l.axis, dataShape: l.dataShape, ...rows, idxQuant: q };
+    const base = { kind: 'lookup' as const, name: l.name, output: l.output, inShape: s.shape, outShape: l.outShape, axis: l.axis, dataShape: l.dataShape, ...rows, idxQuant: q, ...(l.strides ? { strides: l.strides } : {}) };
     if (l.table) {
       // The table per tensor on a uint8 grid covering its values: each output is one table entry, error <= scale / 2.
       let min = Infinity;
@@ -589,7 +640,7 @@ export const lookupQ: QLayerDef<QLookup> = {
     const { pre, n, post, K } = lookupGeometry(l);
     const out: number[] = new Array(pre * K * post);
     for (let p = 0; p < pre; p++) for (let k = 0; k < K; k++) {
-      const idx = xs[0][k];
+      const idx = indexValue(l, xs[0], k);
       if (!(idx >= l.lo && idx < l.lo + l.count)) throw new Error(`Gather '${l.name}': index ${idx} is outside the circuit's rows [${l.lo}, ${l.lo + l.count})`);
       const r = rowOf(idx, n);
       for (let q = 0; q < post; q++) out[(p * K + k) * post + q] = data[(p * n + r) * post + q];
@@ -604,7 +655,7 @@ export const lookupQ: QLayerDef<QLookup> = {
     for (let k = 0; k < K; k++) {
       const id = w.fresh('onehot');
       w.line(`component ${id} = OneHotIndex(${l.count}, ${l.lo});`);
-      w.bind(`${id}.idx`, xs[0][k]);
+      w.bind(`${id}.idx`, l.strides ? tupleExpr(l.strides, xs[0], k) : xs[0][k]);
       sel.push(id);
     }
     const out: string[] = new Array(pre * K * post);
@@ -637,6 +688,17 @@ export const lookupQ: QLayerDef<QLookup> = {
   costFormula: 'per index element: R + 2 (R candidate rows, R >= 3: R booleans, 1 sum, 1 weighted sum = index); with activation data + R products per output element; 0 per output element for a constant table',
   bitsSummary: (l) => `R ${l.count}${l.table ? '' : ' x act'}`,
 };
+
+/** A GatherND tuple's row as a circom expression: sum_j strides[j] * component j (constant-zero terms left out). */
+function tupleExpr(strides: number[], idx: string[], k: number): string {
+  const terms: string[] = [];
+  strides.forEach((st, j) => {
+    const e = idx[k * strides.length + j];
+    if (e === '0' || st === 0) return;
+    terms.push(st === 1 ? e : `${st}*(${e})`);
+  });
+  return terms.length === 0 ? '0' : terms.length === 1 ? terms[0] : terms.join(' + ');
+}
 
 /** The integer state of an index tensor (an accumulator of scale 1), or an issue. */
 function indexState(ctx: QuantizeContext, name: string): (QState & { quant: AccQuant }) | undefined {

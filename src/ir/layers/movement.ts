@@ -32,6 +32,13 @@ export interface LookupLayer extends LayerBase {
   table?: Float64Array;
   /** The table has an integer type: its values stay exact integers (an accumulator of scale 1). */
   integer?: boolean;
+  /**
+   * GatherND: the indices' last dimension holds index tuples; the row is sum_j tuple[j] * strides[j] (dataShape
+   * is the data with its first strides.length dimensions flattened into one, axis 0).
+   */
+  strides?: number[];
+  /** GatherND: the tuple components' dimensions (each component must lie in [0, dims[j])). */
+  tupleDims?: number[];
 }
 
 /**
@@ -49,6 +56,8 @@ export interface QLookup extends QBase {
   /** The quantized table (uint8 on outQuant's grid, or an integer table's own values); absent when the data is inputs[1]. */
   table?: number[];
   outQuant: TensorQuant;
+  /** GatherND: index tuples, row = sum_j tuple[j] * strides[j] (a linear combination bound to the selector). */
+  strides?: number[];
   idxQuant: AccQuant;
 }
 
