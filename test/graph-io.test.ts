@@ -20,7 +20,7 @@ import { quantizeModelInput } from '../src/ir/io.ts';
 import { flattenCalibration, flattenInput } from '../src/io/input.ts';
 import { buildOnnxModel, mulberry32, type ModelSpec } from '../src/onnx/builder.ts';
 import { supportedOps } from '../src/ops/registry.ts';
-import { loadOnnx } from '../src/onnx/load.ts';
+import { loadOnnx, measureOnnx } from '../src/onnx/load.ts';
 import { prove } from '../src/prove/prove.ts';
 import { artifactWitness } from '../src/prove/witness.ts';
 import { quantizeModel } from '../src/quantize/quantize.ts';
@@ -32,7 +32,7 @@ import { verifyBundle } from '../src/verify/verify.ts';
 import { catchErr } from './helpers/errors.ts';
 import { describeOutputs } from '../src/cli/common.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
-import { tokenSpec, twoBranchSpec, weights } from './helpers/graph-io-models.ts';
+import { tokenSpec, twoBranchSpec, weights, withValueInfo } from './helpers/graph-io-models.ts';
 
 const ROOT = 'artifacts/test/graph-io';
 
@@ -155,6 +155,27 @@ describe('graph-io: import', () => {
     // The supported ops once, in the hint; no issue repeats them.
     expect(e.hint).toMatch(/supports these ONNX ops: .*Gemm/);
     expect(e.issues.every((i) => !i.message.includes('Gemm,'))).toBe(true);
+  });
+
+  it('past a node it cannot import, the shapes the model records (value_info) keep later nodes checked', () => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', shape: [1, 4] }],
+      outputs: [{ name: 'y', shape: [1, 2] }],
+      initializers: [{ name: 'W', dims: [3, 2], data: weights(6, 2) }],
+      nodes: [
+        // Unique is not shape-preserving: without value_info the Gemm after it could not be checked.
+        { op: 'Unique', name: 'uq', inputs: ['x'], outputs: ['u'] },
+        { op: 'Gemm', name: 'fc', inputs: ['u', 'W'], outputs: ['y'] },
+      ],
+    };
+    const plain = catchErr(() => importGraph(loadOnnx(buildOnnxModel(spec)))) as UnsupportedModelError;
+    expect(plain.issues.map((i) => i.node)).toEqual(['uq']);
+    const bytes = withValueInfo(buildOnnxModel(spec), [{ name: 'u', shape: ['batch', 4] }]);
+    expect(loadOnnx(bytes).valueInfo?.get('u')).toEqual({ name: 'u', dims: ['batch', 4], elemType: 1 });
+    expect(measureOnnx(bytes).complete).toBe(true);
+    const e = catchErr(() => importGraph(loadOnnx(bytes))) as UnsupportedModelError;
+    expect(e.issues.map((i) => i.node)).toEqual(['uq', 'fc']);
+    expect(e.issues[1].message).toMatch(/4 columns but B has 3 rows/);
   });
 
   it('DynamicQuantizeLinear is refused with its reason and is not listed as supported', () => {

@@ -164,8 +164,10 @@ export function importGraph(g: OnnxGraph, opts: ImportOptions = {}): FloatModel 
     const shape = first && SHAPE_PRESERVING.has(node.op) && !node.inputs.some((n) => n && unknown.has(n)) ? acts.get(first)!.shape : undefined;
     for (const o of node.outputs) {
       if (!o) continue;
-      if (shape) {
-        acts.set(o, { name: o, shape });
+      // Else the shape the model records for it (value_info, or a graph output's declared shape), when fully known.
+      const recorded = shape && o === node.outputs[0] ? shape : knownShape(g.valueInfo?.get(o) ?? g.outputs.find((v) => v.name === o));
+      if (recorded) {
+        acts.set(o, { name: o, shape: recorded });
         tensorUses.set(o, uses(o));
       } else unknown.add(o);
     }
@@ -352,6 +354,13 @@ export function importGraph(g: OnnxGraph, opts: ImportOptions = {}): FloatModel 
     ? (({ offset: _o, ...o }) => o)(outputs[0])
     : { name: outputs.map((o) => o.name).join(','), shape: [outOffset], tensor: '', parts: outputs };
   return { name: g.name, sha256: g.sha256, opset: g.opset, input, output, layers, notes };
+}
+
+/** A recorded shape with every dimension known (a symbolic or unknown first dimension, the batch, is 1). */
+function knownShape(v: { dims: (number | string)[] } | undefined): number[] | undefined {
+  if (!v || v.dims.length === 0) return undefined;
+  const dims = v.dims.map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : null));
+  return dims.every((d) => d !== null) ? (dims as number[]) : undefined;
 }
 
 /** For a Constant node past a problem: only its constant is kept (anything else it does is ignored). */

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { OnnxParseError, UnsupportedModelError, type ModelIssue } from '../errors.ts';
+import protobuf from 'protobufjs/light.js';
 import { AttributeType, DataLocation, ModelProto, type AttributeProtoMsg, type ModelProtoMsg, type TensorProtoMsg, type ValueInfoProtoMsg } from './proto.ts';
 
 export const MIN_OPSET = 9;
@@ -60,6 +61,11 @@ export interface OnnxGraph {
   nodes: OnnxNode[];
   /** sha256 of the model bytes, hex. */
   sha256: string;
+  /**
+   * The graph's value_info (shapes an exporter or onnx shape inference recorded for inner tensors), by name.
+   * Only ever a hint: import uses it to keep checking nodes past one it cannot import.
+   */
+  valueInfo?: Map<string, OnnxValueInfo>;
 }
 
 const DATA_TYPE_NAMES: Record<number, string> = {
@@ -491,5 +497,57 @@ export function loadOnnx(bytes: Uint8Array, source = 'model', opts: LoadOnnxOpti
     initializers,
     nodes,
     sha256: createHash('sha256').update(bytes).digest('hex'),
+    valueInfo: readValueInfo(bytes),
   };
+}
+
+/** A protobuf varint. */
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+/** A length-delimited field: tag (field, wire type 2), length, bytes. */
+function lengthDelimited(field: number, body: Uint8Array): Uint8Array {
+  const head = [...varint((field << 3) | 2), ...varint(body.length)];
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+/**
+ * GraphProto.value_info (field 13), which the decoder's descriptor leaves out: each entry is decoded as if it
+ * were a graph input (a ValueInfoProto too), by wrapping it as ModelProto.graph.input. Never throws: a model
+ * whose value_info cannot be read simply has none (it is only a hint).
+ */
+function readValueInfo(bytes: Uint8Array): Map<string, OnnxValueInfo> {
+  const out = new Map<string, OnnxValueInfo>();
+  try {
+    const fields = (buf: Uint8Array, want: number): Uint8Array[] => {
+      const r = protobuf.Reader.create(buf);
+      const found: Uint8Array[] = [];
+      while (r.pos < r.len) {
+        const tag = r.uint32();
+        if (tag >>> 3 === want && (tag & 7) === 2) found.push(r.bytes());
+        else r.skipType(tag & 7);
+      }
+      return found;
+    };
+    for (const graph of fields(bytes, 7)) {
+      for (const vi of fields(graph, 13)) {
+        const wrapped = ModelProto.decode(lengthDelimited(7, lengthDelimited(11, vi)));
+        const v = wrapped.graph?.input?.[0];
+        if (v?.name) out.set(v.name, valueInfo(v as ValueInfoProtoMsg));
+      }
+    }
+  } catch {
+    return new Map();
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 /** Test models for test/graph-io*.test.ts: two inputs and two outputs; integer and bool inputs. */
-import { mulberry32, type ModelSpec } from '../../src/onnx/builder.ts';
+import protobuf from 'protobufjs/light.js';
+import { buildOnnxModel, mulberry32, type ModelSpec, type ValueInfoSpec } from '../../src/onnx/builder.ts';
 
 export function weights(n: number, seed: number, scale = 0.5): number[] {
   const r = mulberry32(seed);
@@ -52,3 +53,45 @@ export function tokenSpec(): ModelSpec {
   };
 }
 
+
+/** Protobuf length-delimited fields `want` of a message. */
+function fieldsOf(buf: Uint8Array, want: number): { at: number; end: number; body: Uint8Array }[] {
+  const r = protobuf.Reader.create(buf);
+  const found: { at: number; end: number; body: Uint8Array }[] = [];
+  while (r.pos < r.len) {
+    const at = r.pos;
+    const tag = r.uint32();
+    if (tag >>> 3 === want && (tag & 7) === 2) {
+      const body = r.bytes();
+      found.push({ at, end: r.pos, body });
+    } else r.skipType(tag & 7);
+  }
+  return found;
+}
+
+function field(n: number, body: Uint8Array): Uint8Array {
+  const w = protobuf.Writer.create();
+  w.uint32((n << 3) | 2).bytes(body);
+  return w.finish();
+}
+
+const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let k = 0;
+  for (const p of parts) {
+    out.set(p, k);
+    k += p.length;
+  }
+  return out;
+};
+
+/**
+ * The model with graph value_info entries added (GraphProto field 13), as exporters and onnx shape inference
+ * write them (buildOnnxModel writes none): each ValueInfoProto made as a graph input of a scratch model.
+ */
+export function withValueInfo(bytes: Uint8Array, infos: ValueInfoSpec[]): Uint8Array {
+  const scratch = buildOnnxModel({ inputs: infos, outputs: [{ name: 'o', shape: [1] }], nodes: [{ op: 'Identity', inputs: [infos[0].name], outputs: ['o'] }] });
+  const entries = fieldsOf(fieldsOf(scratch, 7)[0].body, 11).map((f) => field(13, f.body));
+  const g = fieldsOf(bytes, 7)[0];
+  return concat(bytes.subarray(0, g.at), field(7, concat(g.body, ...entries)), bytes.subarray(g.end));
+}
