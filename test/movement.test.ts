@@ -119,6 +119,12 @@ const cases: MoveCase[] = [
     nodes: [N('Resize', ['x', '', '', 'sz'], 'y', { mode: 'nearest', axes: [2, -1] })],
     out: 'y', kinds: ['gather'],
   },
+  ...(['not_larger', 'not_smaller'] as const).map((policy): MoveCase => ({
+    name: `Resize nearest keep_aspect_ratio_policy ${policy} (opset 18, axes)`,
+    opset: 18, inShape: [1, 2, 3, 4], inits: [I('sz', [2], [7, 6])],
+    nodes: [N('Resize', ['x', '', '', 'sz'], 'y', { mode: 'nearest', axes: [2, 3], keep_aspect_ratio_policy: policy })],
+    out: 'y', kinds: ['gather'],
+  })),
   {
     name: 'Upsample nearest (opset 9)',
     opset: 9, inShape: [1, 2, 2, 3], inits: [F('sc', [4], [1, 1, 2, 3])],
@@ -354,6 +360,7 @@ describe('Resize linear and cubic: a constant linear map, 0 constraints', () => 
     { name: 'cubic exclude_outside, A = -0.5, align_corners, sizes', opset: 13, node: N('Resize', ['x', '', '', 'sz'], 'y', { mode: 'cubic', cubic_coeff_a: -0.5, exclude_outside: 1, coordinate_transformation_mode: 'align_corners' }), inits: [I('sz', [4], [1, 2, 5, 8])] },
     { name: 'Upsample linear (opset 9)', opset: 9, node: N('Upsample', ['x', 'sc'], 'y', { mode: 'linear' }), inits: [F('sc', [4], [1, 1, 2, 1.5])] },
     { name: 'Resize linear at opset 10', opset: 10, node: N('Resize', ['x', 'sc'], 'y', { mode: 'linear' }), inits: [F('sc', [4], [1, 1, 2, 2])] },
+    { name: 'linear keep_aspect_ratio_policy not_smaller (opset 18)', opset: 18, node: N('Resize', ['x', '', '', 'sz'], 'y', { mode: 'linear', keep_aspect_ratio_policy: 'not_smaller', axes: [2, 3] }), inits: [I('sz', [2], [4, 6])] },
   ];
   for (const c of interpCases) {
     it(c.name, async () => {

@@ -352,7 +352,8 @@ export const movementImporters: OpImporter[] = [
         checkKnownAttrs(node, ctx, ['mode', 'coordinate_transformation_mode', 'nearest_mode', 'cubic_coeff_a', 'exclude_outside', 'extrapolation_value', 'antialias', 'keep_aspect_ratio_policy', 'axes']);
         ctm = str('coordinate_transformation_mode', 'half_pixel');
         nearest = str('nearest_mode', 'round_prefer_floor');
-        if (str('keep_aspect_ratio_policy', 'stretch') !== 'stretch') return ctx.issue("keep_aspect_ratio_policy other than 'stretch' is not supported");
+        const policy = str('keep_aspect_ratio_policy', 'stretch');
+        if (!['stretch', 'not_larger', 'not_smaller'].includes(policy)) return ctx.issue(`keep_aspect_ratio_policy '${policy}' is not supported`);
         if (ctm === 'tf_crop_and_resize') return ctx.issue("coordinate_transformation_mode 'tf_crop_and_resize' is not supported");
         const sc = node.inputs[2] ? needConstant(ctx, 2, 'scales') : undefined;
         const sz = node.inputs[3] ? needConstant(ctx, 3, 'sizes') : undefined;
@@ -372,11 +373,19 @@ export const movementImporters: OpImporter[] = [
           if (scales) scales = full;
           else sizes = full;
         }
+        // not_larger / not_smaller: one scale for the given axes (the min / max of sizes / input), sizes rounded.
+        if (sizes && policy !== 'stretch') {
+          const axes = ax?.type === 'ints' ? ax.value.map((a) => (a < 0 ? a + r : a)) : shape.map((_, i) => i);
+          const ratios = axes.map((a) => sizes![a] / shape[a]);
+          const k = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
+          scales = shape.map((_, i) => (axes.includes(i) ? k : 1));
+          sizes = shape.map((d, i) => (axes.includes(i) ? Math.round(d * k) : d));
+        }
       }
       if (!scales && !sizes) return ctx.issue('one of scales and sizes is required');
       if ((scales && scales.length !== r) || (sizes && sizes.length !== r)) return ctx.issue(`scales/sizes must have ${r} values`);
       const outDims = sizes ?? shape.map((d, i) => Math.floor(d * scales![i]));
-      const sc = sizes ? sizes.map((s, i) => s / shape[i]) : scales!;
+      const sc = sizes && !(scales && sizes) ? sizes.map((s, i) => s / shape[i]) : scales!;
       if (outDims.some((d) => !(d >= 1))) return ctx.issue(`output shape [${outDims}] is empty`);
       if (mode !== 'nearest') {
         if (node.op === 'Resize' && ctx.opset >= 18 && attrInt(node, ctx, 'antialias', 0) !== 0) return ctx.issue('antialias = 1 is not supported');
