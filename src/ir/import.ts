@@ -11,6 +11,18 @@
  * and the problem is reported on that node, naming the non-finite constants it read (an initializer, a
  * Constant's value, a dequantized weight) or attributes. Infinity in a constant is fine where the layer
  * does not keep it (Clip's bounds mean "no bound"; dividing by it gives 0); NaN never is.
+ *
+ * Graph inputs and outputs: any number of each. The model's input is the concatenation of the graph inputs in
+ * declaration order, its output the concatenation of the graph outputs (FloatModel.input/output `parts`, when
+ * there are several or an input is an integer tensor). Integer and bool inputs (token ids, masks) are carried
+ * as exact integers. A symbolic or unknown first input dimension (the batch) is 1; other symbolic dimensions
+ * come from ImportOptions.dims (`--dim`, or the input file's nesting) or are reported, naming the dimension. A
+ * declared output shape with a symbolic or unknown dimension is taken as onnxruntime takes it.
+ *
+ * One pass reports every problem: an unsupported op anywhere, and past a node that cannot be imported, later
+ * nodes are still checked when its outputs' shapes are known (a shape-preserving op; the layers it made; the
+ * model's value_info or declared output shapes); otherwise they are checked for op support only. The
+ * supported-op list is given once, in the error's hint.
  */
 import { UnsupportedModelError, type ModelIssue } from '../errors.ts';
 import type { OnnxGraph, OnnxTensor } from '../onnx/load.ts';
@@ -123,9 +135,7 @@ export function importGraph(g: OnnxGraph, opts: ImportOptions = {}): FloatModel 
         });
       }
     });
-    if (info.dims.length === 0 && info.elemType !== 0) {
-      // A scalar input (rank 0) is one element.
-    }
+    // A scalar input (rank 0) is one element.
     if (ok) acts.set(info.name, { name: info.name, shape: shape.length ? shape : [1] });
     else unknown.add(info.name);
     inputs.push({ name: info.name, shape: shape.length ? shape : [1], ...(dtype ? { dtype } : {}), offset });
