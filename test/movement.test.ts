@@ -409,9 +409,18 @@ describe('Resize linear and cubic: a constant linear map, 0 constraints', () => 
     const e = emitCircuit(q);
     expect(r.manifest.circuit.constraints).toBe(e.constraints);
     expect(e.constraints).toBe(35);
+    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
     for (const x of [[0, 0, 0, 0, 0, 0], [255, 255, 255, 255, 255, 255], [0, 255, 3, 200, 17, 99]]) {
       const w = await artifactWitness(r.dir, { in: x });
       expect(w.values.slice(1, 36)).toEqual(runInteger(q, x).map((v) => toField(v)));
+      // The outputs are linear in the input: each changed output breaks its binding row.
+      for (let k = 1; k <= 35; k++) {
+        for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
+          const m2 = [...w.values];
+          m2[k] = (m2[k] + delta) % FIELD_PRIME;
+          expect(violatedConstraints(r1cs, m2).length).toBeGreaterThan(0);
+        }
+      }
     }
   }, 600_000);
 });
