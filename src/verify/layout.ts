@@ -5,7 +5,12 @@
  * Public signals are the outputs first (one per output element, signed integers as field elements), then
  * the input:
  * - `plain`: one signal per input element, each a uint8 (0..255). The circuit does not range-check them:
- *   every verifier must check that each is < 256.
+ *   every verifier must check that each is < 256. Exception: the elements of an integer or bool graph input
+ *   (the key's input `parts` with an accumulator quant, scale 1, bounds lo..hi) are signed integers (a
+ *   negative x is r + x), which the circuit range-checks to [lo, hi] (circuits/intrange.circom); integer
+ *   inputs exist only in this layout with a public input.
+ * With several graph inputs (outputs), the input (output) elements are their concatenation in declaration
+ * order; the key's `parts` say where each starts.
  * - `packed`: the uint8 input packed PACK_BYTES (31) per signal, little-endian within a signal: signal j is
  *   sum_{i < 31} in[31 j + i] * 256^i (the last signal holds the remaining bytes). The circuit decomposes
  *   each signal into range-checked bytes, so a packed signal is < 2^(8 * 31) for every valid proof.

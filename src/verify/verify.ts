@@ -25,11 +25,14 @@
  *    parameter commitments, the public input signals);
  * 9. every signal canonical (< r); the commitments the bundle states are exactly the hashed parts' and each
  *    equals its public signal; a public input the bundle claims is uint8 and equals the public input signals
- *    (plain: one each; packed: re-packed 31 per signal, and a packed signal wider than its bytes is refused);
+ *    (plain: one each, an integer input's elements within its bounds; packed: re-packed 31 per signal, and a
+ *    packed signal wider than its bytes is refused);
  *    a hashed input is claimed only with its opening's salt, and then opens the commitment (as does an opening
  *    passed in options); a private input is never claimed; a parameter commitment passed in options equals
  *    the proof's; the output it claims equals the public output signals (or, hashed, opens the output
  *    commitment), and its floats equal their dequantization under the key's own quantization parameters;
+ *    per-output `parts` (several outputs, a left-out Softmax), when stated, are exactly the key's outputs
+ *    with those floats;
  * 10. the proof: pi_a, pi_b, pi_c of canonical coordinates, protocol 'groth16', curve 'bn128';
  * 11. curve work: gamma != delta as points (a key with no phase-2 contribution lets anyone forge proofs);
  *    pi_b in the order-r subgroup of G2; then the pairing check.
