@@ -58,6 +58,8 @@ const all: [string, () => ExportedModel][] = [
   ['DLinear forecaster', () => M.dlinear()],
   ['transformer block on int64 token ids', () => M.transformerBlock()],
   ['sklearn MLPClassifier (label + probabilities)', () => M.sklearnMlp()],
+  ['a model that is only a Softmax', () => M.softmaxOnly('Softmax')],
+  ['a model that is only a LogSoftmax', () => M.softmaxOnly('LogSoftmax')],
 ];
 
 describe('exported models: float IR against onnxruntime', () => {

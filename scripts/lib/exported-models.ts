@@ -207,3 +207,19 @@ export function sklearnMlp(f = 6, hidden = 8, classes = 3): ExportedModel {
   const { bytes, spec } = g.model('sklearn-mlp', [{ name: 'X', shape: ['N', f] }], [{ name: 'label', shape: ['N'], elemType: 'int64' }, { name: 'probabilities', shape: ['N', classes] }], 13);
   return { name: 'sklearn-mlp', bytes, spec, inputs: [{ name: 'X', shape: [1, f], dtype: 'float', sample: floatSample(f, 2) }] };
 }
+
+/** A model that is nothing but a Softmax (or LogSoftmax) over its input: the circuit proves it (nothing to leave out). */
+export function softmaxOnly(op: 'Softmax' | 'LogSoftmax' = 'Softmax', n = 6): ExportedModel {
+  const g = new GraphWriter(18);
+  const y = g.op(op, ['x'], { axis: -1 });
+  const { bytes, spec } = g.model(`${op.toLowerCase()}-only`, [{ name: 'x', shape: ['N', n] }], [{ name: y, shape: ['N', n] }], 13);
+  return { name: `${op.toLowerCase()}-only`, bytes, spec, inputs: [{ name: 'x', shape: [1, n], dtype: 'float', sample: floatSample(n, 3) }] };
+}
+
+/** A model that is nothing but an Identity: the proven output is the (quantized) input. */
+export function identityOnly(n = 6): ExportedModel {
+  const g = new GraphWriter(19);
+  const y = g.op('Identity', ['x']);
+  const { bytes, spec } = g.model('identity-only', [{ name: 'x', shape: [1, n] }], [{ name: y, shape: [1, n] }], 13);
+  return { name: 'identity-only', bytes, spec, inputs: [{ name: 'x', shape: [1, n], dtype: 'float', sample: floatSample(n, 2) }] };
+}

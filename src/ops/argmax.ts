@@ -44,7 +44,9 @@ export const argmaxImporters: OpImporter[] = [
       // Monotone over the whole tensor only when it normalizes over the one axis that is not 1: at the graph
       // output or before an ArgMax it changes nothing the circuit proves, and is left out.
       const whole = !shape.some((d, i) => i !== axis && d !== 1);
-      if (whole && (ctx.isGraphOutput || ctx.onlyFeeds('ArgMax'))) {
+      // A Softmax applied to the graph input itself is the whole model's computation: proven, not left out.
+      const onInput = !ctx.layerOf(ctx.current.name);
+      if (whole && (ctx.onlyFeeds('ArgMax') || (ctx.isGraphOutput && !onInput))) {
         if (ctx.isGraphOutput) ctx.note(`the final ${node.op} ('${node.name}') is left out: the proven output is its input (the logits), which has the same argmax`);
         return ctx.alias();
       }
