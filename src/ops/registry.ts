@@ -31,6 +31,17 @@ export const onnxImporters: ReadonlyMap<string, OpImporter> = new Map(importers.
 
 export const supportedOps: readonly string[] = [...onnxImporters.keys()].sort();
 
+/** The family def tables joined below: a kind defined twice would silently take the later family's definition. */
+function assertDisjoint(label: string, tables: Record<string, unknown>[]): void {
+  const seen = new Set<string>();
+  for (const t of tables) {
+    for (const k of Object.keys(t)) {
+      if (seen.has(k)) throw new Error(`internal: ${label} layer kind '${k}' is defined by two op families`);
+      seen.add(k);
+    }
+  }
+}
+
 const floatDefs: { [K in FloatLayer['kind']]: FloatLayerDef<Extract<FloatLayer, { kind: K }>> } = {
   dense: denseFloat,
   conv: convFloat,
@@ -67,6 +78,15 @@ const qDefs: { [K in QLayer['kind']]: QLayerDef<Extract<QLayer, { kind: K }>> } 
   ...normQDefs,
   ...convTransposeQDefs,
 };
+
+assertDisjoint('float', [
+  { dense: 0, conv: 0, clip: 0, maxpool: 0, avgpool: 0, reshape: 0, gather: 0, affine: 0, lut: 0, argmax: 0, fakequant: 0 },
+  elementwiseFloatDefs, movementFloatDefs, arithFloatDefs, normFloatDefs, convTransposeFloatDefs,
+]);
+assertDisjoint('quantized', [
+  { dense: 0, conv: 0, requant: 0, maxpool: 0, avgpool: 0, gather: 0, affine: 0, lut: 0, clamp: 0, argmax: 0 },
+  elementwiseQDefs, movementQDefs, arithQDefs, normQDefs, convTransposeQDefs,
+]);
 
 export function floatDef(l: FloatLayer): FloatLayerDef {
   return floatDefs[l.kind] as FloatLayerDef;
