@@ -10,8 +10,10 @@
  * 4. The browser bundle of `zkonnx/verify` (esbuild, minified and gzipped).
  * 5. Visibility (scripts/lib/visibility.ts): the example MLP and CNN under each input/output/parameter
  *    visibility: constraints, setup, prove, verify and EVM gas (skip with --skip-visibility).
+ * 6. Exported models (scripts/lib/exported.ts): models written as PyTorch and skl2onnx export them, the small
+ *    transformer block among them: constraints, setup, prove, verify, error (skip with --skip-exported).
  * Writes artifacts/bench/results.{json,md} and artifacts/bench/*.svg.
- * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --scale-max 18] [-- --skip-sweep] [-- --skip-visibility]
+ * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --scale-max 18] [-- --skip-sweep] [-- --skip-visibility] [-- --skip-exported]
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +29,7 @@ import { loadMnistSplit } from './lib/mnist-data.ts';
 import { writeSweep } from './lib/sweep.ts';
 import { scaleLadder, scaleMarkdown, type ScaleRow } from './lib/scale.ts';
 import { visibilityMarkdown, visibilityTable, type VisibilityRow } from './lib/visibility.ts';
+import { exportedMarkdown, exportedTable, type ExportedRow } from './lib/exported.ts';
 // @ts-expect-error plain JavaScript build script without declarations
 import { bundleVerifier } from './bundle-verify.mjs';
 
@@ -95,7 +98,11 @@ const verifyBundleSize = await bundleVerifier({ cwd: '.', outfile: join(OUT, 'zk
 let visibility: VisibilityRow[] = [];
 if (!flag('--skip-visibility')) visibility = await visibilityTable(join(OUT, 'visibility'), { runs: Math.min(runs, 3), progress });
 
-const results = { ...report, scale, snarkjsRoute, verifyBundle: verifyBundleSize, visibility, benchSeconds: (performance.now() - started) / 1000 };
+// 6. Models as exporters write them, the transformer block among them.
+let exported: ExportedRow[] = [];
+if (!flag('--skip-exported')) exported = await exportedTable(join(OUT, 'exported'), { progress });
+
+const results = { ...report, scale, snarkjsRoute, verifyBundle: verifyBundleSize, visibility, exported, benchSeconds: (performance.now() - started) / 1000 };
 const md = [
   formatMarkdown(examplesReport),
   '',
@@ -112,6 +119,9 @@ const md = [
   ...(visibility.length
     ? ['Visibility (dev keys; prove: median of 3; EVM gas: verifyProof execution, no base or calldata):', '', ...visibilityMarkdown(visibility), '',
       ...visibility.filter((r) => r.note).map((r) => `- ${r.model}, input ${r.visibility.input}, output ${r.visibility.output}, params ${r.visibility.params}: ${r.note}`), '']
+    : []),
+  ...(exported.length
+    ? ['Exported models (direct backend, dev keys, one proof each; error: the proven first output against onnxruntime, of its range over 16 samples):', '', ...exportedMarkdown(exported), '']
     : []),
   `\`zkonnx/verify\` bundled for browsers (esbuild, minified): ${(verifyBundleSize.bytes / 1024).toFixed(1)} KB, ${(verifyBundleSize.gzipBytes / 1024).toFixed(1)} KB gzipped.`,
   '',
