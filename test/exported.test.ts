@@ -60,6 +60,7 @@ const all: [string, () => ExportedModel][] = [
   ['sklearn MLPClassifier (label + probabilities)', () => M.sklearnMlp()],
   ['a model that is only a Softmax', () => M.softmaxOnly('Softmax')],
   ['a model that is only a LogSoftmax', () => M.softmaxOnly('LogSoftmax')],
+  ['a model that is only an Identity', () => M.identityOnly()],
 ];
 
 describe('exported models: float IR against onnxruntime', () => {
@@ -140,5 +141,20 @@ describe('exported models: end to end', () => {
     const tampered = structuredClone(p.bundle);
     tampered.publicSignals[0] = (BigInt(tampered.publicSignals[0]) + 1n).toString();
     expect((await verifyBundle(tampered, vk)).valid).toBe(false);
+  }, 300_000);
+
+  it('a model that is only an Identity proves its (quantized) input as its output', async () => {
+    const m = M.identityOnly();
+    const dir = 'artifacts/test/exported/identity-only';
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${dir}/model.onnx`, m.bytes);
+    const c = await compileModel(`${dir}/model.onnx`, { out: dir, calibration: { json: samples(m, 8, 1).map((s) => inputJson(m, s)), source: 'seeded' }, force: true });
+    expect(c.manifest.circuit.constraints).toBe(6); // one binding per output element: 6
+    await setupKeys(dir);
+    const [sample] = samples(m, 1, 2);
+    const p = await prove(dir, inputJson(m, sample));
+    const vk = await readVerificationKey(artifactPath(dir, 'vk'));
+    expect((await verifyBundle(p.bundle, vk)).valid).toBe(true);
+    expect(p.bundle.output.quantized.map(Number)).toEqual(p.bundle.input.quantized);
   }, 300_000);
 });

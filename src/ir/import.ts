@@ -347,8 +347,17 @@ export function importGraph(g: OnnxGraph, opts: ImportOptions = {}): FloatModel 
       issues.push({ node: '(graph)', op: 'output', message: `graph output '${info.name}' is declared [${info.dims}] but the ops compute [${final.shape}]` });
     }
     const omitted = softmaxOmitted.get(info.name);
+    // An output that is a graph input passed through (an Identity-only model): a routing copy makes it a
+    // computed tensor like any other (0 constraints; the proof shows the quantized input as the output).
+    let tensor = final.name;
+    if (!producers.has(tensor)) {
+      const copy = `${info.name}#copy`;
+      const n = final.shape.reduce((a, b) => a * b, 1);
+      layers.push({ kind: 'gather', name: copy, inputs: [tensor], output: copy, inShape: final.shape, outShape: final.shape, index: Int32Array.from({ length: n }, (_, i) => i), padValue: 0 });
+      tensor = copy;
+    }
     outputs.push({
-      name: info.name, shape: final.shape, tensor: final.name, offset: outOffset,
+      name: info.name, shape: final.shape, tensor, offset: outOffset,
       ...integerDtype(info.elemType), ...(omitted ? { softmaxOmitted: omitted } : {}),
     });
     outOffset += final.shape.reduce((a, b) => a * b, 1);
