@@ -67,6 +67,7 @@ export function emitBaseline(model: FloatModel): BaselineCircuit {
         break;
       }
       case 'conv': {
+        if (l.inShape.length !== 4) throw new BaselineUnsupported(`conv '${l.name}' is 1-D (circomlib-ml's Conv2D is 2-D)`);
         if (l.pads.some((p) => p !== 0) || l.group !== 1 || l.dilations.some((d) => d !== 1)) {
           throw new BaselineUnsupported(`conv '${l.name}' has padding, groups or dilations (circomlib-ml's Conv2D has none)`);
         }

@@ -207,8 +207,8 @@ export function emitCircuit(model: QuantizedModel, opts: EmitOptions = {}): Emit
   const includes = new Set<string>();
   let counter = 0;
   let bindings = 0;
-  // Multiply-accumulate terms of the linear layers: unrolled, each costs ~60 bytes of witness code.
-  const terms = model.layers.reduce((a, l) => a + (l.kind === 'dense' || l.kind === 'conv' ? qDef(l).terms?.(l) ?? 0 : 0), 0);
+  // Multiply-accumulate terms of the linear layers (each op says its own): unrolled, each costs ~60 bytes of witness code.
+  const terms = model.layers.reduce((a, l) => a + (qDef(l).terms?.(l) ?? 0), 0);
   const pl = vis.params === 'hashed' ? paramLayout(model) : undefined;
   const w: CircuitWriter = {
     unroll: opts.unroll ?? terms <= UNROLL_TERMS,

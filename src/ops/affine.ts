@@ -43,7 +43,8 @@ export function broadcastTo(c: OnnxTensor, shape: number[]): Float64Array | null
 
 /** Output channel of flat element i of a dense ([..., n]) or conv ([1, C, H, W]) output. */
 function channelOf(l: DenseLayer | ConvLayer, i: number): number {
-  return l.kind === 'dense' ? i % l.outSize : Math.floor(i / (l.outShape[2] * l.outShape[3]));
+  // A conv's output is [1, C, ...spatial] (1-D or 2-D): channel-major.
+  return l.kind === 'dense' ? i % l.outSize : Math.floor(i / (sizeOf(l.outShape) / l.outC));
 }
 
 /**
