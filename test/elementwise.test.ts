@@ -592,9 +592,7 @@ describe('elementwise: every function chained in one circuit', () => {
 
 /**
  * GELU as PyTorch exports it (nn.GELU(), approximate 'none', before opset 20): x * (1 + Erf(x / sqrt 2)) * 0.5,
- * i.e. Div, Erf, Add, Mul, Mul. Div/Add/Mul by constants are affine layers, Erf a table; the Mul of x by
- * (1 + erf) is a product of two activations (src/ops/arith.ts). If that product is not supported, the import
- * names that Mul alone.
+ * i.e. Div, Erf, Add, Mul, Mul. Import fuses the pattern into one Gelu table (src/ops/elementwise-fuse.ts).
  */
 function exportedGeluModel(): TestModel {
   const b = new Builder(4321);
@@ -618,14 +616,9 @@ describe('elementwise: GELU as PyTorch exports it (Div, Erf, Add, Mul, Mul)', ()
     importError = e;
   }
 
-  it('imports (Erf a table), or names only the product of two activations as unsupported', () => {
-    if (!model) {
-      const issues = (importError as { issues?: { node: string; op: string }[] }).issues;
-      expect(issues?.map((i) => `${i.node}:${i.op}`)).toEqual(['mul_x:Mul']);
-      console.log('GELU as exported: the product of two activations (Mul x by 1 + erf) is not supported yet');
-      return;
-    }
-    expect(model.layers.find((l) => l.name === 'erf')).toMatchObject({ kind: 'lut', fn: 'erf' });
+  it('imports as one Gelu table (the Erf pattern fused)', () => {
+    expect(importError).toBeUndefined();
+    expect(model!.layers.filter((l) => l.kind === 'lut').map((l) => [l.name, (l as { fn: string }).fn])).toEqual([['erf:gelu', 'gelu']]);
   });
 
   it.runIf(model !== undefined)('float IR matches onnxruntime; quantized within 2% of the output range; witness == integer reference', async () => {

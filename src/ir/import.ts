@@ -27,6 +27,7 @@
 import { UnsupportedModelError, type ModelIssue } from '../errors.ts';
 import type { OnnxGraph, OnnxTensor } from '../onnx/load.ts';
 import { dataTypeName } from '../onnx/load.ts';
+import { fuseGeluErf } from '../ops/elementwise-fuse.ts';
 import { foldNode } from '../ops/fold.ts';
 import { onnxImporters, supportedOps } from '../ops/registry.ts';
 import type { Activation, ImportContext } from '../ops/types.ts';
@@ -92,7 +93,9 @@ const SHAPE_PRESERVING = new Set([
   'DynamicQuantizeLinear', 'LayerNormalization', 'InstanceNormalization', 'BatchNormalization', 'MeanVarianceNormalization',
 ]);
 
-export function importGraph(g: OnnxGraph, opts: ImportOptions = {}): FloatModel {
+export function importGraph(graph: OnnxGraph, opts: ImportOptions = {}): FloatModel {
+  // Patterns exporters spell out in primitive ops, proven as one op (src/ops/elementwise-fuse.ts).
+  const g = fuseGeluErf(graph);
   const issues: ModelIssue[] = [];
   const constants = new Map<string, OnnxTensor>(g.initializers);
   const layers: FloatLayer[] = [];

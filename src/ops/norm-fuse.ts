@@ -18,7 +18,7 @@
 import type { OnnxGraph, OnnxNode, OnnxTensor } from '../onnx/load.ts';
 
 /** The constant behind a tensor name: an initializer or a Constant node's value. */
-function constantOf(g: OnnxGraph, name: string): OnnxTensor | undefined {
+export function constantOf(g: OnnxGraph, name: string): OnnxTensor | undefined {
   const init = g.initializers.get(name);
   if (init) return init;
   const node = g.nodes.find((n) => n.op === 'Constant' && n.outputs[0] === name);
@@ -29,7 +29,7 @@ function constantOf(g: OnnxGraph, name: string): OnnxTensor | undefined {
   return undefined;
 }
 
-const scalarOf = (t: OnnxTensor | undefined): number | undefined => (t && t.data.length === 1 ? t.data[0] : undefined);
+export const scalarOf = (t: OnnxTensor | undefined): number | undefined => (t && t.data.length === 1 ? t.data[0] : undefined);
 
 /** The axes of a ReduceMean (attribute, or constant input), with its keepdims; undefined if not constant. */
 function meanAxes(g: OnnxGraph, n: OnnxNode): { axes: number[]; keep: boolean } | undefined {
