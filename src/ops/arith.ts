@@ -718,7 +718,8 @@ export const compareFloat: FloatLayerDef<CompareLayer> = {
         if (!Number.isFinite(r)) {
           // An infinite threshold: the result is constant.
           const above = r < 0; // x > -inf
-          const v = eq ? 0 : l.op === 'gt' || l.op === 'ge' ? (above ? 1 : 0) : above ? 0 : 1;
+          // (A NaN threshold, refused at import anyway, compares false, as in ONNX.)
+          const v = eq || Number.isNaN(r) ? 0 : l.op === 'gt' || l.op === 'ge' ? (above ? 1 : 0) : above ? 0 : 1;
           ma.push('0'); mb.push('0'); c.push(String(v === 1 ? 0 : -1)); bits.push(0); konst.push(v);
           continue;
         }
