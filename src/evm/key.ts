@@ -2,11 +2,13 @@
  * What the EVM verifier needs from a zkonnx verification key, checked once: affine BN254 points on their
  * curves (as the EVM precompiles take them), gamma != delta, and the public-signal layout of the key's
  * visibility (src/verify/layout.ts signalLayout: the outputs or their commitment, the input and parameter
- * commitments when hashed, then the input as `plain` or `packed` when public). No node:* imports.
+ * commitments when hashed, then the input as `plain` or `packed` when public), and for an input with integer
+ * (or bool) parts, each part's kind and bounds (EvmKey.integerInput). No node:* imports.
  */
 import { BASE_FIELD_PRIME as Q, parseDecimal } from '../field.ts';
 import { InputError } from '../errors.ts';
 import { sizeOf } from '../ir/types.ts';
+import { checkVerificationKey } from '../verify/key.ts';
 import {
   isDefaultVisibility, PACK_BYTES, parseVisibility, PUBLIC_INPUT_LAYOUTS, signalLayout, type PublicInputLayout, type SignalLayout, type Visibility,
 } from '../verify/layout.ts';
@@ -16,6 +18,27 @@ import type { ZkonnxVerificationKey } from '../verify/types.ts';
 export type EvmG1 = readonly [bigint, bigint];
 /** A G2 point as EIP-197 takes it: x = x_im * u + x_re is written (x_im, x_re), likewise y. Infinity: zeros. */
 export type EvmG2 = readonly [readonly [bigint, bigint], readonly [bigint, bigint]];
+
+/**
+ * One graph input of a key whose input has an integer (or bool) part: where its signals sit and what they hold.
+ * A 'u8' part's signals are uint8 values (the contract checks < 256: the circuit assumes it); an 'int' part's
+ * are signed integers in [lo, hi] as field elements (a negative x is r + x), which the circuit range-checks
+ * (circuits/intrange.circom) and the contract checks only to be canonical (< r).
+ */
+export interface EvmInputPart {
+  name: string;
+  dtype?: string;
+  shape: number[];
+  /** Its first element in the input: its signals are [signals.input.at + offset, ... + count). */
+  offset: number;
+  count: number;
+  kind: 'u8' | 'int';
+  /** Bounds of every element: [0, 255] for a uint8 part, the key's lo/hi for an integer part. */
+  lo: number;
+  hi: number;
+  /** A uint8 part's quantization: real = (q - zeroPoint) * scale. */
+  u8?: { scale: number; zeroPoint: number };
+}
 
 export interface EvmKey {
   alpha: EvmG1;
@@ -27,8 +50,13 @@ export interface EvmKey {
   nPublic: number;
   /** Elements of the model output (whether public or hashed: a hashed output is one signal, see `signals`). */
   nOutputs: number;
-  /** uint8 values of the input. */
+  /** Elements of the input: uint8 values, or (integerInput) uint8 values and integers. */
   nInputs: number;
+  /**
+   * The input's parts when one is an integer (or bool) input (then the layout is plain and the input public:
+   * one signal per element); null for a uint8-only input, whose contract is the one made before integer inputs.
+   */
+  integerInput: EvmInputPart[] | null;
   layout: PublicInputLayout;
   /** Public signals carrying the input (0 unless the input is public). */
   inputSignals: number;
@@ -103,6 +131,31 @@ function g2(p: unknown, what: string): EvmG2 {
   return [[x[1], x[0]], [y[1], y[0]]];
 }
 
+/**
+ * The input's parts when one is an integer input (token ids, a mask), else null. Such a key must be shaped as
+ * zkonnx setup writes it (checkVerificationKey: parts that tile the input, integer parts with integer bounds)
+ * and have the plain layout and a public input, as the circuit requires (src/emit/circuit.ts).
+ */
+function integerInputParts(vk: ZkonnxVerificationKey, visibility: Visibility, layout: PublicInputLayout): EvmInputPart[] | null {
+  const parts = vk.zkonnx.input.parts;
+  if (!Array.isArray(parts) || !parts.some((p) => p?.quant?.kind === 'acc')) return null;
+  const problem = checkVerificationKey(vk);
+  if (problem) return fail(`field '${problem.field}' ${problem.what}`);
+  const intPart = parts.find((p) => p.quant?.kind === 'acc')!;
+  if (layout !== 'plain' || visibility.input !== 'public') {
+    return fail(`its input '${intPart.name}' is an integer tensor, which needs the plain public-input layout and a public input (the key has ${layout}, input ${visibility.input})`);
+  }
+  return parts.map((p) => {
+    const q = p.quant!;
+    const int = q.kind === 'acc';
+    return {
+      name: p.name, ...(p.dtype !== undefined ? { dtype: p.dtype } : {}), shape: p.shape, offset: p.offset, count: sizeOf(p.shape),
+      kind: int ? 'int' : 'u8', lo: int ? q.lo[0] : 0, hi: int ? q.hi[0] : 255,
+      ...(q.kind === 'u8' ? { u8: { scale: q.scale, zeroPoint: q.zeroPoint } } : {}),
+    };
+  });
+}
+
 /** "4 outputs and 12 input signals", "an output commitment, an input commitment and a parameter commitment"... */
 export function describeSignals(v: Visibility, sl: SignalLayout): string {
   const parts = [v.output === 'hashed' ? 'an output commitment' : `${sl.outputs.count} outputs`];
@@ -117,7 +170,7 @@ const sameG2 = (a: EvmG2, b: EvmG2) => a.flat().every((v, i) => v === b.flat()[i
 /**
  * Check a verification key for export and put its points in EVM form. Throws InputError on anything an EVM
  * verifier could not use or should not be made for: not Groth16 on BN254, no zkonnx section, an unknown
- * visibility, a signal count that disagrees with the input/output shapes, the layout and the visibility, points off their curve or not affine, and a key
+ * visibility, an integer input that is not plain and public or whose parts are malformed (checkVerificationKey), a signal count that disagrees with the input/output shapes, the layout and the visibility, points off their curve or not affine, and a key
  * whose gamma equals delta (no phase-2 contribution: anyone can forge proofs for it).
  *
  * Not checked here (it needs curve arithmetic): that the G2 points are in the order-r subgroup. The EVM's
@@ -130,9 +183,6 @@ export function evmKey(vk: ZkonnxVerificationKey): EvmKey {
   if (!meta || typeof meta !== 'object' || !meta.input?.shape || !meta.output?.shape) return fail('it has no zkonnx section');
   const layout = meta.publicInputs?.layout ?? 'plain';
   if (!PUBLIC_INPUT_LAYOUTS.includes(layout)) return fail(`unknown public-input layout '${String(layout)}'`);
-  // The contract reads every plain input signal as a uint8; an integer input (token ids, a mask) is not one.
-  const intPart = meta.input.parts?.find((p) => p.quant?.kind === 'acc');
-  if (intPart) return fail(`its input '${intPart.name}' is an integer tensor (${intPart.dtype ?? 'int'}), and the contract takes uint8 inputs only`);
   const nOutputs = sizeOf(meta.output.shape);
   const nInputs = sizeOf(meta.input.shape);
   if (nOutputs < 1 || nInputs < 1) fail('the input or output has no elements');
@@ -146,6 +196,7 @@ export function evmKey(vk: ZkonnxVerificationKey): EvmKey {
       ? `publicInputs.signals is ${meta.publicInputs.signals}, but ${nInputs} inputs in the ${layout} layout take ${inputSignals}`
       : `publicInputs.signals is ${meta.publicInputs.signals}, but a ${visibility.input} input has no public input signals`);
   }
+  const integerInput = integerInputParts(vk, visibility, layout);
   const nPublic = signals.total;
   if (vk.nPublic !== nPublic) fail(`nPublic is ${vk.nPublic}, but ${describeSignals(visibility, signals)} make ${nPublic}`);
   if (!Array.isArray(vk.IC) || vk.IC.length !== nPublic + 1) fail(`IC has ${Array.isArray(vk.IC) ? vk.IC.length : 'no'} points, expected ${nPublic + 1}`);
@@ -155,7 +206,7 @@ export function evmKey(vk: ZkonnxVerificationKey): EvmKey {
     gamma: g2(vk.vk_gamma_2, 'vk_gamma_2'),
     delta: g2(vk.vk_delta_2, 'vk_delta_2'),
     ic: vk.IC.map((p, i) => g1(p, `IC[${i}]`)),
-    nPublic, nOutputs, nInputs, layout, inputSignals,
+    nPublic, nOutputs, nInputs, integerInput, layout, inputSignals,
     lastSignalBytes: layout === 'packed' && inputSignals > 0 ? nInputs - (inputSignals - 1) * PACK_BYTES : 1,
     visibility, signals, isDefault: isDefaultVisibility(visibility),
   };

@@ -17,6 +17,15 @@
  * decodeOutputs/verifyAndDecode exist only for a public output, decodeInput only for a public input. A key of
  * the default visibility gives exactly the contract made before visibilities existed.
  *
+ * Integer inputs (token ids, masks: src/ir/io.ts; plain layout and a public input only): one signal per
+ * element, a negative x as r - |x|. The contract checks a uint8 part's signals < 256, as for any uint8 input,
+ * and an integer part's < r only: the circuit range-checks each element to the part's [lo, hi]
+ * (circuits/intrange.circom), so the pairing fails for any other value, and checking the bounds again would
+ * cost gas for nothing; < r is what the pairing cannot see (ecMul reduces its scalar mod r, so s + r would
+ * verify as s). Such a contract has no bytes decodeInput (it would truncate ids and misread negative ones) but
+ * decodeInputIntegers, every input element as an int256 (a signal s > (r - 1) / 2 is s - r). A uint8-only key
+ * gives exactly the contract made before integer inputs existed.
+ *
  * Size: the IC points are one `bytes` constant (64 bytes each) read in a loop, so the runtime bytecode is
  * about BASE + 64 bytes per public signal (predictRuntimeBytes); gas is ~184k (the 4-pairing check is 181k)
  * plus ~6.7k per non-zero public signal (ecMul 6,000 + ecAdd 150 + two warm calls + the loop); a zero signal
@@ -29,7 +38,7 @@ import { canonicalJson } from '../verify/canonical.ts';
 import { DEFAULT_VISIBILITY, isDefaultVisibility, PACK_BYTES, type PublicInputLayout, type SignalLayout, type Visibility } from '../verify/layout.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
 import { ZKONNX_VERSION } from '../version.ts';
-import { describeSignals, evmKey, type EvmG1, type EvmG2, type EvmKey } from './key.ts';
+import { describeSignals, evmKey, type EvmG1, type EvmG2, type EvmInputPart, type EvmKey } from './key.ts';
 
 /** EIP-170: the largest runtime bytecode a contract may have on Ethereum mainnet. */
 export const EIP170_MAX_RUNTIME_BYTES = 24_576;
@@ -62,6 +71,16 @@ export function runtimeBaseBytes(layout: PublicInputLayout, visibility: Visibili
   if (isDefaultVisibility(visibility)) return RUNTIME_BASE_BYTES[layout];
   return VISIBILITY_BASE_BYTES[`${visibility.input === 'public' ? layout : visibility.input}/${visibility.output}/${visibility.params}`];
 }
+
+/**
+ * The base of a key with integer inputs (plain layout, public input; src/evm/key.ts integerInput), measured the
+ * same way over keys of 1 to 300 outputs and 8 to 300 inputs in 1 to 4 parts, by `output/params`: the contract
+ * with one run of integer input signals (checked with the outputs) and decodeInputIntegers, a few bytes above
+ * the largest. Each further run of consecutive parts of one kind adds a loop: INTEGER_LOOP_BYTES.
+ */
+const INTEGER_BASE_BYTES: Record<string, number> = { 'public/fixed': 2590, 'hashed/fixed': 2122, 'public/hashed': 2621, 'hashed/hashed': 2141 };
+/** Runtime bytes of one more input-check loop of a key with integer inputs (measured 36 and 52, + push widths). */
+const INTEGER_LOOP_BYTES = { u8: 40, int: 56 } as const;
 
 export const RUNTIME_BYTES_PER_SIGNAL = 64;
 /** How far above solc's real size the prediction may be. */
@@ -139,6 +158,7 @@ function signalChecks(k: EvmKey): string[] {
     ? '            for { let i := 0 } lt(i, N_OUTPUTS) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }'
     : '            for { let i := 0 } lt(i, N_FIELD_SIGNALS) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }';
   if (k.inputSignals === 0) return ['            // Outputs and commitments: canonical field elements. The input is not among the signals.', canonical];
+  if (k.integerInput) return integerSignalChecks(k, k.integerInput);
   const at = inputAt(k);
   if (k.layout === 'plain') {
     return [
@@ -153,6 +173,71 @@ function signalChecks(k: EvmKey): string[] {
     `            for { let i := ${at} } lt(i, sub(N_PUBLIC, 1)) { i := add(i, 1) } { bad := or(bad, shr(248, calldataload(add(s, shl(5, i))))) }`,
     `            bad := or(bad, shr(${8 * k.lastSignalBytes}, calldataload(add(s, ${32 * (k.nPublic - 1)}))))`,
   ];
+}
+
+/**
+ * An input with integer parts (plain layout, one signal per element), in runs of consecutive parts of one
+ * kind: a uint8 run's signals must be < 256 (the circuit assumes it, as for any uint8 input); an integer run's
+ * must be canonical (< r): ecMul takes its scalar mod r, so s + r would pass the pairing as s does. The bounds
+ * [lo, hi] are not checked here: the circuit range-checks every integer element (circuits/intrange.circom), so
+ * a value outside them has no proof. A leading integer run joins the outputs' and commitments' < r loop.
+ */
+function integerSignalChecks(k: EvmKey, parts: EvmInputPart[]): string[] {
+  const runs = inputRuns(k, parts);
+  const bound = (n: number) => (n === k.nPublic ? 'N_PUBLIC' : String(n));
+  const lines: string[] = [];
+  let first = 0;
+  if (runs[0]?.kind === 'int') {
+    lines.push(`            // Outputs${k.signals.input.at > k.nOutputs ? ', commitments' : ''} and the integer input signals ${runs[0].from}..${runs[0].to - 1}: canonical field elements (a negative x is r - |x|).`);
+    lines.push(`            for { let i := 0 } lt(i, ${bound(runs[0].to)}) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }`);
+    first = 1;
+  } else {
+    lines.push(`            for { let i := 0 } lt(i, ${k.isDefault ? 'N_OUTPUTS' : 'N_FIELD_SIGNALS'}) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }`);
+  }
+  for (const r of runs.slice(first)) {
+    lines.push(r.kind === 'u8'
+      ? `            // Input signals ${r.from}..${r.to - 1}: one uint8 each (the circuit assumes it and does not check it).`
+      : `            // Input signals ${r.from}..${r.to - 1}: integers as canonical field elements (the circuit range-checks their bounds).`);
+    lines.push(r.kind === 'u8'
+      ? `            for { let i := ${r.from} } lt(i, ${bound(r.to)}) { i := add(i, 1) } { bad := or(bad, gt(calldataload(add(s, shl(5, i))), 0xff)) }`
+      : `            for { let i := ${r.from} } lt(i, ${bound(r.to)}) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }`);
+  }
+  return lines;
+}
+
+/** Consecutive input parts of one kind, as signal ranges [from, to). */
+function inputRuns(k: EvmKey, parts: EvmInputPart[]): { kind: 'u8' | 'int'; from: number; to: number }[] {
+  const runs: { kind: 'u8' | 'int'; from: number; to: number }[] = [];
+  for (const p of parts) {
+    if (p.count === 0) continue;
+    const from = k.signals.input.at + p.offset;
+    const last = runs[runs.length - 1];
+    if (last && last.kind === p.kind && last.to === from) last.to = from + p.count;
+    else runs.push({ kind: p.kind, from, to: from + p.count });
+  }
+  return runs;
+}
+
+/** The runtime base (bytes without the IC points) of the contract for `k`: runtimeBaseBytes, or a key with integer inputs'. */
+function keyBaseBytes(k: EvmKey): number {
+  if (!k.integerInput) return runtimeBaseBytes(k.layout, k.visibility);
+  const runs = inputRuns(k, k.integerInput);
+  // The first run's loop is the outputs' own when it is an integer run; any other run adds one.
+  const loops = runs.slice(runs[0]?.kind === 'int' ? 1 : 0);
+  return INTEGER_BASE_BYTES[`${k.visibility.output}/${k.visibility.params}`] + loops.reduce((n, r) => n + INTEGER_LOOP_BYTES[r.kind], 0);
+}
+
+/** The input's parts for the @notice: which signals each takes and what they hold. */
+function integerInputDoc(k: EvmKey, parts: EvmInputPart[]): string {
+  const lines = [`the ${k.nInputs} input elements, one per signal (input[j] is signal ${inputAt(k)} + j):`];
+  for (const p of parts) {
+    const span = p.count === 1 ? `input[${p.offset}]` : `input[${p.offset}..${p.offset + p.count - 1}]`;
+    const what = `'${sanitizeComment(p.name)}' (${p.dtype ? `${sanitizeComment(p.dtype)} ` : ''}[${p.shape.join(', ')}])`;
+    lines.push(p.kind === 'u8'
+      ? `${span}: ${what}, uint8 values q (the contract checks each < 256)${p.u8 ? `, real = (q - ${p.u8.zeroPoint}) * ${p.u8.scale}` : ''}`
+      : `${span}: ${what}, integers in [${p.lo}, ${p.hi}] the circuit range-checks, as field elements (a negative x is r - |x|)`);
+  }
+  return lines.join('\n///     ');
 }
 
 function decodeInputBody(k: EvmKey): string {
@@ -224,20 +309,29 @@ const g2Stores = (name: string, at: number) =>
  *
  * The contract: `verifyProof(a, b, c, pubSignals)` (snarkjs' signature; returns false, never reverts, for
  * any values of well-formed calldata), `verifyAndDecode` (valid, the signed integer outputs and their argmax,
- * first maximum as ONNX ArgMax), the pure `decodeOutputs` and `decodeInput`, and the key's and model's
+ * first maximum as ONNX ArgMax), the pure `decodeOutputs` and `decodeInput` (`decodeInputIntegers`, int256
+ * values, for a key with integer inputs), and the key's and model's
  * sha256 as constants. Throws InputError for a key it cannot use (see evmKey) and ContractSizeError when the
  * runtime bytecode would exceed `maxRuntimeBytes` (EIP-170 by default): recompile with
- * `--public-inputs packed` (31 input bytes per public signal).
+ * `--public-inputs packed` (31 input bytes per public signal); for a key with integer inputs, which take one
+ * signal per element whatever the flags, with fewer input elements or a hashed output.
  */
 export function exportSolidity(vk: ZkonnxVerificationKey, opts: ExportSolidityOptions = {}): SolidityVerifier {
   const k = evmKey(vk);
   const meta = vk.zkonnx;
   const contractName = opts.contractName ?? defaultContractName(meta.model?.name ?? 'model');
   if (!SOLIDITY_IDENTIFIER.test(contractName)) throw new InputError(`'${contractName}' is not a Solidity contract name.`, { hint: 'Use letters, digits and _ only, not starting with a digit.' });
-  const predicted = predictRuntimeBytes(k.layout, k.nPublic, k.visibility);
+  const predicted = k.integerInput ? keyBaseBytes(k) + RUNTIME_BYTES_PER_SIGNAL * (k.nPublic + 1) : predictRuntimeBytes(k.layout, k.nPublic, k.visibility);
   const limit = opts.maxRuntimeBytes ?? EIP170_MAX_RUNTIME_BYTES;
   if (predicted > limit) {
-    const max = maxPublicSignals(k.layout, limit, k.visibility);
+    const max = k.integerInput ? Math.floor((limit - keyBaseBytes(k)) / RUNTIME_BYTES_PER_SIGNAL) - 1 : maxPublicSignals(k.layout, limit, k.visibility);
+    if (k.integerInput) {
+      // An integer input takes one signal per element (no packed layout, no hashed input for it).
+      throw new ContractSizeError(
+        `The verifier for this key would be about ${predicted.toLocaleString('en')} bytes of runtime bytecode, over the ${limit.toLocaleString('en')}-byte limit (EIP-170): ${k.nPublic} public signals (${describeSignals(k.visibility, k.signals)}; an integer input takes one signal per element).`,
+        { hint: `Recompile the model with fewer input elements (a shorter sequence: --dim)${k.visibility.output === 'public' ? ' or `--output-visibility hashed` (one signal for the outputs)' : ''}, then run setup again; a contract holds at most ${max} public signals.` },
+      );
+    }
     if (k.isDefault) {
       throw new ContractSizeError(
         `The verifier for this key would be about ${predicted.toLocaleString('en')} bytes of runtime bytecode, over the ${limit.toLocaleString('en')}-byte limit (EIP-170): ${k.nPublic} public signals (${k.nOutputs} outputs + ${k.inputSignals} ${k.layout} input signals).`,
@@ -258,7 +352,7 @@ export function exportSolidity(vk: ZkonnxVerificationKey, opts: ExportSolidityOp
   const modelSha = /^[0-9a-f]{64}$/.test(meta.model?.sha256 ?? '') ? meta.model.sha256 : '0'.repeat(64);
   const N = k.nPublic;
   const icData = k.ic.map((p) => word(p[0]) + word(p[1])).join('');
-  const inputDoc = k.layout === 'plain'
+  const inputDoc = k.integerInput ? integerInputDoc(k, k.integerInput) : k.layout === 'plain'
     ? `the ${k.nInputs} uint8 input values, one per signal`
     : `the ${k.nInputs} uint8 input values packed ${PACK_BYTES} per signal, little-endian (signal j = sum_i in[${PACK_BYTES}j + i] * 256^i)`;
 
@@ -285,7 +379,7 @@ export function exportSolidity(vk: ZkonnxVerificationKey, opts: ExportSolidityOp
     }
 
 ` : '';
-  const inputFunctions = k.inputSignals > 0 ? `    /// @notice The uint8 input values, WITHOUT verifying (e.g. keccak256(decodeInput(s)) to compare with a
+  const inputFunctions = k.integerInput ? integerInputFunction(N, inputAt(k)) : k.inputSignals > 0 ? `    /// @notice The uint8 input values, WITHOUT verifying (e.g. keccak256(decodeInput(s)) to compare with a
     ///   stored input): meaningful only for signals verifyProof accepted.
     function decodeInput(uint256[${N}] calldata pubSignals) public pure returns (bytes memory input) {
         input = new bytes(N_INPUTS);
@@ -307,7 +401,7 @@ ${k.isDefault ? `/// @notice A valid proof shows that the model (pinned by MODEL
 ///   is r - |x|), then ${inputDoc}.
 ///   The contract returns integer outputs. Dequantization (the key's output scale):` : visibilityNotice(k, inputDoc)}
 ${scaleDoc(vk).map((l) => `///     ${l}`).join('\n')}
-/// @dev Checks: ${k.isDefault ? 'outputs < r' : `${k.visibility.output === 'hashed' ? 'commitments' : k.signals.input.at > k.nOutputs ? 'outputs and commitments' : 'outputs'} < r`}; ${k.inputSignals === 0 ? 'no input signals' : k.layout === 'plain' ? 'each input signal < 256' : `each input signal < 2^(8 * its bytes)`}; proof coordinates < q; the pairing
+/// @dev Checks: ${k.isDefault ? 'outputs < r' : `${k.visibility.output === 'hashed' ? 'commitments' : k.signals.input.at > k.nOutputs ? 'outputs and commitments' : 'outputs'} < r`}; ${k.inputSignals === 0 ? 'no input signals' : k.integerInput ? integerChecksDoc(k.integerInput) : k.layout === 'plain' ? 'each input signal < 256' : `each input signal < 2^(8 * its bytes)`}; proof coordinates < q; the pairing
 ///   e(-A, B) e(alpha, beta) e(vk_x, gamma) e(C, delta) == 1. Groth16 proofs are malleable: never use them as ids.
 ///   A key made by a single party ('dev') lets that party forge proofs.
 contract ${contractName} {
@@ -317,7 +411,7 @@ contract ${contractName} {
 
     uint256 public constant N_PUBLIC = ${N};
     uint256 public constant N_OUTPUTS = ${k.nOutputs};
-    /// @notice uint8 values of the model input (${k.inputSignals > 0 ? `${k.inputSignals} public signal${k.inputSignals === 1 && !k.isDefault ? '' : 's'}, ${k.layout} layout` : `${k.visibility.input}: not among the public signals`}).
+    /// @notice ${k.integerInput ? `Elements of the model input, integers and uint8 values (${k.inputSignals} public signals, one each; see the contract's notice)` : `uint8 values of the model input (${k.inputSignals > 0 ? `${k.inputSignals} public signal${k.inputSignals === 1 && !k.isDefault ? '' : 's'}, ${k.layout} layout` : `${k.visibility.input}: not among the public signals`})`}.
     uint256 public constant N_INPUTS = ${k.nInputs};
 ${k.isDefault ? '' : indexConstants(k)}    /// @notice sha256 of the verification key's canonical JSON, as proof bundles name it (vkSha256).
     bytes32 public constant VK_SHA256 = 0x${vkSha256};
@@ -401,6 +495,32 @@ ${g2Stores('DELTA', 640)}
     source, contractName, publicSignals: N, outputs: k.nOutputs, inputSignals: k.inputSignals, layout: k.layout,
     visibility: k.visibility, signals: k.signals, predictedBytecodeBytes: predicted, verifyProofSignature: verifyProofSignature(N), vkSha256,
   };
+}
+
+/** The input checks of a key with integer inputs, for the @dev line. */
+function integerChecksDoc(parts: EvmInputPart[]): string {
+  const u8 = parts.some((p) => p.kind === 'u8');
+  return `${u8 ? 'each uint8 input signal < 256, ' : ''}each integer input signal < r (the circuit range-checks it to its bounds)`;
+}
+
+/**
+ * A key with integer inputs has no decodeInput (its bytes would truncate token ids and misread negative
+ * values); decodeInputIntegers gives every input element as a signed integer instead.
+ */
+function integerInputFunction(N: number, at: string): string {
+  return `    /// @notice The input elements as signed integers (uint8 parts as their values 0..255; an integer signal
+    ///   s > (r - 1) / 2 is s - r), WITHOUT verifying: meaningful only for signals verifyProof accepted. Reverts on a
+    ///   signal >= r. This key's input has integer parts (token ids, masks), so the contract has no bytes decodeInput.
+    function decodeInputIntegers(uint256[${N}] calldata pubSignals) public pure returns (int256[] memory input) {
+        input = new int256[](N_INPUTS);
+        for (uint256 j = 0; j < N_INPUTS; j++) {
+            uint256 v = pubSignals[${at} + j];
+            require(v < R);
+            input[j] = v > R / 2 ? -int256(R - v) : int256(v);
+        }
+    }
+
+`;
 }
 
 /** The largest public-signal count whose verifier fits in `limit` runtime bytes. */
