@@ -6,7 +6,7 @@
  * with a uint8 input next to an integer one keeps the uint8 check (< 256) on its part; the size prediction
  * bounds solc's; keys the circuit cannot have are refused.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath } from '../src/artifacts/paths.ts';
@@ -22,6 +22,7 @@ import { setupKeys } from '../src/setup/setup.ts';
 import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { argsOf, callWithSignals, int256, int256Array, verifyProof, words } from './helpers/evm.ts';
+import { cli } from './helpers/cli.ts';
 import { catchErr } from './helpers/errors.ts';
 import { tokenSpec, weights } from './helpers/graph-io-models.ts';
 
@@ -140,6 +141,15 @@ describe('token ids (int64, bounds [-8, 60]) and a bool mask, default visibility
     ];
     for (const [name, args] of cases) expect(await verifyProof(dep.d, args), name).toBe(false);
     expect(await verifyProof(dep.d, good)).toBe(true);
+
+    // The < r check is what stops s + r: the same contract with the check over the outputs only accepts it.
+    const loop = 'for { let i := 0 } lt(i, N_PUBLIC) { i := add(i, 1) } { bad := or(bad, iszero(lt(calldataload(add(s, shl(5, i))), R))) }';
+    expect(dep.v.source).toContain(loop);
+    const weak = dep.v.source.replace(loop, loop.replace('lt(i, N_PUBLIC)', 'lt(i, N_OUTPUTS)'));
+    const c = await compileContract(weak, dep.v.contractName, { cacheDir: CACHE });
+    const w = await (await createEvmSession()).deploy(c.creation);
+    expect(await verifyProof(w, sig(ID + 1, (v) => v + R))).toBe(true);
+    expect(await verifyProof(w, sig(ID + 1, (v) => v + 1n))).toBe(false);
   });
 
   it('the size prediction bounds solc\'s; verificationGas measures the token-id model', async () => {
@@ -151,6 +161,21 @@ describe('token ids (int64, bounds [-8, 60]) and a bool mask, default visibility
     expect(g.executionGas).toBeLessThan(260_000);
     // calldata() encodes the integer signals as they are.
     expect(calldata(bundle, { vk }).publicSignals.map(BigInt)).toEqual(argsOf(bundle).publicSignals);
+  });
+
+  it('the CLI: export solidity writes this contract; calldata prints a call the contract accepts', async () => {
+    let r = await cli('export', 'solidity', dir, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { out: string; publicSignals: number; inputSignals: number };
+    expect(out).toMatchObject({ publicSignals: 10, inputSignals: 8 });
+    expect(await readFile(out.out, 'utf8')).toBe(dep.v.source);
+    const bundleFile = join(WORK, 'tokens-bundle.json');
+    await writeFile(bundleFile, JSON.stringify(bundle));
+    r = await cli('calldata', bundleFile, '--key', dir);
+    expect(r.code, r.stderr).toBe(0);
+    const call = await dep.d.call(r.stdout.trim());
+    expect(call.success).toBe(true);
+    expect(words(call.returnValue)).toEqual([1n]);
   });
 
   it('refuses a key the circuit cannot have: an integer input in the packed layout or not public; malformed bounds', () => {

@@ -6,7 +6,8 @@
  * or their commitment, the input and parameter commitments, then a public input): the encoding does not
  * depend on it. What does: verifyAndDecode exists only in the contract of a key with a public output, and a
  * bundle's stated commitments must be the signals their layout puts them at (checked, with the key when given,
- * else with the visibility the bundle states).
+ * else with the visibility the bundle states). An integer input's signals (token ids, a mask: a negative x is
+ * r + x) are canonical field elements like any other and go in as they are.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { InputError } from '../errors.ts';

@@ -1,7 +1,7 @@
 /**
  * Compile a generated verifier with solc (npm `solc`, optimizer on) and run it on a JavaScript EVM
  * (@ethereumjs/evm): the bench's and the tests' way to measure bytecode size and gas (verificationGas: a
- * bundle's verifyProof gas for an artifact directory's key, any visibility). Node only. solc and
+ * bundle's verifyProof gas for an artifact directory's key, any visibility, integer inputs included). Node only. solc and
  * @ethereumjs/* are optional packages, loaded on first use: without them the functions throw
  * MissingPackageError (src/toolchain.ts), naming the package to install.
  */
