@@ -25,7 +25,7 @@ function keyPath(dir: string): string {
 
 const exportSolidityCommand: CommandModule<object, SolidityArgs> = {
   command: 'solidity <dir>',
-  describe: 'Write a Solidity verifier for DIR\'s verification key, any visibility (verifyProof; verifyAndDecode and decodeOutputs for a public output, decodeInput for a public input)',
+  describe: 'Write a Solidity verifier for DIR\'s verification key, any visibility (verifyProof; verifyAndDecode and decodeOutputs for a public output, decodeInput for a public input, decodeInputIntegers when it has integer parts)',
   builder: (y) =>
     y
       .positional('dir', { type: 'string', demandOption: true, describe: 'Artifact directory with verification_key.json (or the key file)' })
