@@ -12,7 +12,7 @@ import { compileModel } from '../src/compile/model.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
 import { setupKeys } from '../src/setup/setup.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
-import { inputJson } from '../scripts/lib/exported.ts';
+import { inputJson, ortOutputs, samplesOf } from '../scripts/lib/exported.ts';
 import { importGraph } from '../src/ir/import.ts';
 import { partsOf, quantizeModelInput } from '../src/ir/io.ts';
 import { sizeOf } from '../src/ir/types.ts';
@@ -20,7 +20,6 @@ import { quantizeModel } from '../src/quantize/quantize.ts';
 import { runInteger } from '../src/reference/integer.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
-import { mulberry32 } from '../src/onnx/builder.ts';
 import { runFloat } from '../src/reference/float.ts';
 import * as M from '../scripts/lib/exported-models.ts';
 import type { ExportedModel } from '../scripts/lib/exported-models.ts';
@@ -28,25 +27,13 @@ import type { ExportedModel } from '../scripts/lib/exported-models.ts';
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 
 /** onnxruntime on one sample (flat values per input, in graph order); returns every graph output, flat. */
-export async function ortRun(m: ExportedModel, sample: number[][]): Promise<Record<string, number[]>> {
+async function ortRun(m: ExportedModel, sample: number[][]): Promise<Record<string, number[]>> {
   let s = sessions.get(m.name);
   if (!s) sessions.set(m.name, (s = ort.InferenceSession.create(Buffer.from(m.bytes))));
-  const session = await s;
-  const feeds: Record<string, ort.Tensor> = {};
-  m.inputs.forEach((inp, k) => {
-    const v = sample[k];
-    feeds[inp.name] = inp.dtype === 'int64'
-      ? new ort.Tensor('int64', BigInt64Array.from(v, (e) => BigInt(e)), inp.shape)
-      : inp.dtype === 'bool' ? new ort.Tensor('bool', Uint8Array.from(v), inp.shape) : new ort.Tensor('float32', Float32Array.from(v), inp.shape);
-  });
-  const out = await session.run(feeds);
-  return Object.fromEntries(session.outputNames.map((n) => [n, Array.from(out[n].data as ArrayLike<number | bigint>, Number)]));
+  return ortOutputs(await s, m, sample);
 }
 
-export function samples(m: ExportedModel, n: number, seed: number): number[][][] {
-  const rnd = mulberry32(seed);
-  return Array.from({ length: n }, () => m.inputs.map((i) => i.sample(rnd)));
-}
+const samples = samplesOf;
 
 const range = (v: number[]) => Math.max(...v.map(Math.abs));
 

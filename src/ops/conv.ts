@@ -37,13 +37,26 @@ export function convRows(g: ConvGeometry, inShape: number[], outShape: number[])
 
 function buildConvRows(g: ConvGeometry, inShape: number[], outShape: number[]): { c: number; taps: [number, number][] }[] {
   const [, H, W] = spatialOf(inShape);
+  return channelRows(g, inShape, outShape, (oy, ox) => windowTaps(g, H, W, oy, ox));
+}
+
+/**
+ * For every output element of a grouped convolution-like layer (channel-major), its channel and [weight index,
+ * input index] taps, given each output position's [kernel index, input position] taps (`tapsAt`): Conv reads a
+ * window, ConvTranspose the inputs whose strided kernel lands on the position. Weights are [outC][inC/group][k].
+ */
+export function channelRows(
+  g: { inC: number; outC: number; group: number; kernel: [number, number] }, inShape: number[], outShape: number[],
+  tapsAt: (oy: number, ox: number) => [number, number][],
+): { c: number; taps: [number, number][] }[] {
+  const [, H, W] = spatialOf(inShape);
   const [, OH, OW] = spatialOf(outShape);
   const cinG = g.inC / g.group;
   const coutG = g.outC / g.group;
   const kk = g.kernel[0] * g.kernel[1];
   const rows: { c: number; taps: [number, number][] }[] = [];
   const spatial: [number, number][][] = [];
-  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) spatial.push(windowTaps(g, H, W, oy, ox));
+  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) spatial.push(tapsAt(oy, ox));
   for (let co = 0; co < g.outC; co++) {
     const grp = Math.floor(co / coutG);
     for (const taps of spatial) {

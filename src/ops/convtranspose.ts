@@ -22,6 +22,7 @@
 import type { ConvTransposeFloatLayer, ConvTransposeGeometry, ConvTransposeLayer, ConvTransposeQLayer, QConvTranspose } from '../ir/layers/convtranspose.ts';
 import type { OnnxNode } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
+import { channelRows } from './conv.ts';
 import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr, type Term } from './linear.ts';
 import type { CircuitWriter, FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 import { intsAttr, spatialOf } from './window.ts';
@@ -59,24 +60,7 @@ export function transposeRows(l: ConvTransposeGeometry & { inShape: number[]; ou
   let rows = rowCache.get(l);
   if (rows) return rows;
   const [, H, W] = spatialOf(l.inShape);
-  const [, OH, OW] = spatialOf(l.outShape);
-  const cinG = l.inC / l.group;
-  const coutG = l.outC / l.group;
-  const kk = l.kernel[0] * l.kernel[1];
-  const spatial: [number, number][][] = [];
-  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) spatial.push(transposeTaps(l, H, W, oy, ox));
-  rows = [];
-  for (let co = 0; co < l.outC; co++) {
-    const grp = Math.floor(co / coutG);
-    for (const taps of spatial) {
-      const row: [number, number][] = [];
-      for (let ci = 0; ci < cinG; ci++) {
-        const inCh = grp * cinG + ci;
-        for (const [k, pos] of taps) row.push([(co * cinG + ci) * kk + k, inCh * H * W + pos]);
-      }
-      rows.push({ c: co, taps: row });
-    }
-  }
+  rows = channelRows(l, l.inShape, l.outShape, (oy, ox) => transposeTaps(l, H, W, oy, ox));
   rowCache.set(l, rows);
   return rows;
 }

@@ -7,7 +7,7 @@ import { sizeOf } from '../ir/types.ts';
 import { quantizeInput } from '../ir/quant.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import type { Activation, FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
-import { pushRouted, type Part } from './movement.ts';
+import { accView, pushRouted, type Part } from './movement.ts';
 import { padIndex } from './fold.ts';
 
 const stridesOf = (shape: number[]) => shape.map((_, i) => sizeOf(shape.slice(i + 1)));
@@ -165,23 +165,7 @@ export const gatherFloat: FloatLayerDef<GatherLayer> = {
       return ctx.push({ ...base, padValue: quantizeInput(q0, [l.padValue])[0], inOffsets: states.map(() => 0), outQuant: q0 });
     }
     // Mixed inputs: uint8 ones become accumulators (q - zp), scales follow each element.
-    const scales: number[] = [];
-    const lo: number[] = [];
-    const hi: number[] = [];
-    for (const s of states) {
-      const n = sizeOf(s.shape);
-      for (let i = 0; i < n; i++) {
-        if (s.quant.kind === 'u8') {
-          scales.push(s.quant.scale);
-          lo.push(-s.quant.zeroPoint);
-          hi.push(255 - s.quant.zeroPoint);
-        } else {
-          scales.push(s.quant.scales[i]);
-          lo.push(s.quant.lo[i]);
-          hi.push(s.quant.hi[i]);
-        }
-      }
-    }
+    const { scales, lo, hi } = accView(states);
     const padScale = scales[0];
     const pad = Math.round(l.padValue / padScale);
     const out = { kind: 'acc' as const, scales: [] as number[], lo: [] as number[], hi: [] as number[] };

@@ -481,27 +481,6 @@ export const routeFloat: FloatLayerDef<RouteLayer> = {
   },
 };
 
-/** Per-element scales and bounds of the concatenated inputs, uint8 ones as accumulators (q - zp). */
-function accView(states: QState[]): { scales: number[]; lo: number[]; hi: number[] } {
-  const scales: number[] = [];
-  const lo: number[] = [];
-  const hi: number[] = [];
-  for (const s of states) {
-    const n = sizeOf(s.shape);
-    for (let i = 0; i < n; i++) {
-      if (s.quant.kind === 'u8') {
-        scales.push(s.quant.scale);
-        lo.push(-s.quant.zeroPoint);
-        hi.push(255 - s.quant.zeroPoint);
-      } else {
-        scales.push(s.quant.scales[i]);
-        lo.push(s.quant.lo[i]);
-        hi.push(s.quant.hi[i]);
-      }
-    }
-  }
-  return { scales, lo, hi };
-}
 
 export const routeQ: QLayerDef<QRoute> = {
   reference(l, xs) {
@@ -1073,3 +1052,24 @@ export const movementQDefs: { [K in MovementQLayer['kind']]: QLayerDef<Extract<M
   gatherel: selectQ,
 };
 
+/** Per-element scales and bounds of the concatenated inputs, uint8 ones as accumulators (q - zp). */
+export function accView(states: QState[]): { scales: number[]; lo: number[]; hi: number[] } {
+  const scales: number[] = [];
+  const lo: number[] = [];
+  const hi: number[] = [];
+  for (const s of states) {
+    const n = sizeOf(s.shape);
+    for (let i = 0; i < n; i++) {
+      if (s.quant.kind === 'u8') {
+        scales.push(s.quant.scale);
+        lo.push(-s.quant.zeroPoint);
+        hi.push(255 - s.quant.zeroPoint);
+      } else {
+        scales.push(s.quant.scales[i]);
+        lo.push(s.quant.lo[i]);
+        hi.push(s.quant.hi[i]);
+      }
+    }
+  }
+  return { scales, lo, hi };
+}
