@@ -17,6 +17,8 @@ import type { MovementFloatLayer, MovementQLayer } from './layers/movement.ts';
 import type { ArithFloatLayer, ArithQLayer } from './layers/arith.ts';
 import type { NormFloatLayer, NormQLayer } from './layers/norm.ts';
 import type { ConvTransposeFloatLayer, ConvTransposeQLayer } from './layers/convtranspose.ts';
+import type { RecurrentFloatLayer, RecurrentQLayer } from './layers/recurrent.ts';
+import type { TreesFloatLayer, TreesQLayer } from './layers/trees.ts';
 
 // Layer families are declared in ./layers/<family>.ts (one file each) and joined into the unions here.
 export type { LutFunction, LutLayer, QLut } from './layers/elementwise.ts';
@@ -133,7 +135,8 @@ export interface FakeQuantLayer extends LayerBase {
 export type FloatLayer =
   | DenseLayer | ConvLayer | ClipLayer | MaxPoolLayer | AvgPoolLayer | ReshapeLayer | GatherLayer | AffineLayer
   | LutLayer | ArgMaxLayer | FakeQuantLayer
-  | ElementwiseFloatLayer | MovementFloatLayer | ArithFloatLayer | NormFloatLayer | ConvTransposeFloatLayer;
+  | ElementwiseFloatLayer | MovementFloatLayer | ArithFloatLayer | NormFloatLayer | ConvTransposeFloatLayer
+  | RecurrentFloatLayer | TreesFloatLayer;
 
 export interface TensorSpec {
   name: string;
@@ -314,7 +317,8 @@ export interface QArgMax extends QBase {
 
 export type QLayer =
   | QDense | QConv | QRequant | QMaxPool | QAvgPool | QGather | QAffine | QLut | QClamp | QArgMax
-  | ElementwiseQLayer | MovementQLayer | ArithQLayer | NormQLayer | ConvTransposeQLayer;
+  | ElementwiseQLayer | MovementQLayer | ArithQLayer | NormQLayer | ConvTransposeQLayer
+  | RecurrentQLayer | TreesQLayer;
 
 export interface CalibrationInfo {
   /** 'file': a calibration set was given; 'input': calibrated on the input being proven. */

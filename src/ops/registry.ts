@@ -13,6 +13,8 @@ import { convTransposeFloatDefs, convTransposeImporters, convTransposeQDefs } fr
 import { movementFloatDefs, movementImporters, movementQDefs } from './movement.ts';
 import { normFloatDefs, normImporters, normQDefs } from './norm.ts';
 import { matMulRowsImporter } from './matmul-rows.ts';
+import { recurrentFloatDefs, recurrentImporters, recurrentQDefs } from './recurrent.ts';
+import { treesFloatDefs, treesImporters, treesQDefs } from './trees.ts';
 import { avgPoolFloat, avgPoolQ, maxPoolFloat, maxPoolQ, poolImporters } from './pool.ts';
 import { fakeQuantFloat, qdqImporters } from './qdq.ts';
 import { requantQ } from './requant.ts';
@@ -22,7 +24,7 @@ import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 const importers: OpImporter[] = [
   ...denseImporters, convImporter, ...clipImporters, ...poolImporters, ...affineImporters, ...reshapeImporters,
   ...gatherImporters, ...lutImporters, ...argmaxImporters, ...qdqImporters, constantImporter,
-  ...movementImporters, ...arithImporters, ...normImporters, ...convTransposeImporters,
+  ...movementImporters, ...arithImporters, ...normImporters, ...convTransposeImporters, ...recurrentImporters, ...treesImporters,
   // Last: it wraps dense.ts's MatMul importer (a later entry wins in the map below).
   matMulRowsImporter,
 ];
@@ -59,6 +61,8 @@ const floatDefs: { [K in FloatLayer['kind']]: FloatLayerDef<Extract<FloatLayer, 
   ...arithFloatDefs,
   ...normFloatDefs,
   ...convTransposeFloatDefs,
+  ...recurrentFloatDefs,
+  ...treesFloatDefs,
 };
 
 const qDefs: { [K in QLayer['kind']]: QLayerDef<Extract<QLayer, { kind: K }>> } = {
@@ -77,15 +81,17 @@ const qDefs: { [K in QLayer['kind']]: QLayerDef<Extract<QLayer, { kind: K }>> } 
   ...arithQDefs,
   ...normQDefs,
   ...convTransposeQDefs,
+  ...recurrentQDefs,
+  ...treesQDefs,
 };
 
 assertDisjoint('float', [
   { dense: 0, conv: 0, clip: 0, maxpool: 0, avgpool: 0, reshape: 0, gather: 0, affine: 0, lut: 0, argmax: 0, fakequant: 0 },
-  elementwiseFloatDefs, movementFloatDefs, arithFloatDefs, normFloatDefs, convTransposeFloatDefs,
+  elementwiseFloatDefs, movementFloatDefs, arithFloatDefs, normFloatDefs, convTransposeFloatDefs, recurrentFloatDefs, treesFloatDefs,
 ]);
 assertDisjoint('quantized', [
   { dense: 0, conv: 0, requant: 0, maxpool: 0, avgpool: 0, gather: 0, affine: 0, lut: 0, clamp: 0, argmax: 0 },
-  elementwiseQDefs, movementQDefs, arithQDefs, normQDefs, convTransposeQDefs,
+  elementwiseQDefs, movementQDefs, arithQDefs, normQDefs, convTransposeQDefs, recurrentQDefs, treesQDefs,
 ]);
 
 export function floatDef(l: FloatLayer): FloatLayerDef {
