@@ -29,6 +29,7 @@ export type OnnxAttr =
   | { type: 'string'; value: string }
   | { type: 'ints'; value: number[] }
   | { type: 'floats'; value: number[] }
+  | { type: 'strings'; value: string[] }
   | { type: 'tensor'; value: OnnxTensor }
   | { type: 'other'; value: null };
 
@@ -190,6 +191,7 @@ function decodeAttr(a: AttributeProtoMsg, where: string): OnnxAttr {
     case T.STRING: return { type: 'string', value: new TextDecoder().decode(a.s ?? new Uint8Array()) };
     case T.INTS: return { type: 'ints', value: (a.ints ?? []).map(attrInt) };
     case T.FLOATS: return { type: 'floats', value: [...(a.floats ?? [])] };
+    case T.STRINGS: return { type: 'strings', value: (a.strings ?? []).map((b) => new TextDecoder().decode(b)) };
     case T.TENSOR: return { type: 'tensor', value: decodeTensor(a.t as TensorProtoMsg, where) };
     default: return { type: 'other', value: null };
   }
@@ -481,7 +483,8 @@ export function loadOnnx(bytes: Uint8Array, source = 'model', opts: LoadOnnxOpti
     const attrs = new Map<string, OnnxAttr>();
     for (const a of n.attribute ?? []) attrs.set(a.name ?? '', decodeAttr(a as AttributeProtoMsg, `node '${name}'`));
     const domain = n.domain ?? '';
-    if (domain !== '' && domain !== 'ai.onnx') {
+    // ai.onnx.ml: only its tree ensembles have importers (src/ops/trees.ts); its other ops are refused there.
+    if (domain !== '' && domain !== 'ai.onnx' && domain !== 'ai.onnx.ml') {
       issues.push({ node: name, op: `${domain}.${n.opType}`, message: `custom domain '${domain}' is not supported` });
     }
     return { name, op: n.opType ?? '', domain, inputs: [...(n.input ?? [])], outputs: [...(n.output ?? [])], attrs };

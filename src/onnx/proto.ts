@@ -32,6 +32,7 @@ export interface AttributeProtoMsg {
   t?: TensorProtoMsg;
   floats?: number[];
   ints?: Int64[];
+  strings?: Uint8Array[];
 }
 
 export interface ValueInfoProtoMsg {
@@ -80,6 +81,7 @@ const descriptor = {
             t: { type: 'TensorProto', id: 5 },
             floats: { rule: 'repeated', type: 'float', id: 7, options: packed },
             ints: { rule: 'repeated', type: 'int64', id: 8, options: packed },
+            strings: { rule: 'repeated', type: 'bytes', id: 9 },
             type: { type: 'AttributeType', id: 20 },
           },
           nested: {
@@ -182,4 +184,4 @@ export const TensorProto = type<TensorProtoMsg>('TensorProto');
 
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 } as const;
 export const DataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const;
-export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;

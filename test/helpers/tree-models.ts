@@ -1,0 +1,153 @@
+/**
+ * Random tree-ensemble ONNX models (ai.onnx.ml TreeEnsembleRegressor / TreeEnsembleClassifier) for
+ * test/trees.test.ts. buildOnnxModel cannot write STRINGS attributes (nodes_modes, classlabels_strings,
+ * post_transform is a STRING): the model is built with placeholders, decoded, patched and re-encoded.
+ */
+import * as ort from 'onnxruntime-node';
+import { buildOnnxModel, mulberry32, type AttrValue } from '../../src/onnx/builder.ts';
+import { ModelProto } from '../../src/onnx/proto.ts';
+
+export const ALL_MODES = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ'] as const;
+
+export interface TreeSpec {
+  /** Flat ONNX node lists of the ensemble. */
+  treeIds: number[];
+  nodeIds: number[];
+  featureIds: number[];
+  values: number[];
+  modes: string[];
+  trueIds: number[];
+  falseIds: number[];
+  /** Leaf weights: (tree, node, column, weight). */
+  wTree: number[];
+  wNode: number[];
+  wCol: number[];
+  w: number[];
+}
+
+/**
+ * nTrees random trees of the given depth over nFeat features (leaves at depth 2..depth, the rest branches);
+ * modes cycle through `modes`; thresholds in (-0.8, 0.8), every leaf gets a weight per column. EQ/NEQ compare
+ * with a threshold on the test inputs' grid (`eqGrid`: x = k / eqGrid).
+ */
+export function randomTrees(seed: number, nTrees: number, depth: number, nFeat: number, nCols: number, modes: readonly string[] = ALL_MODES, eqGrid = 8): TreeSpec {
+  const rnd = mulberry32(seed);
+  const s: TreeSpec = { treeIds: [], nodeIds: [], featureIds: [], values: [], modes: [], trueIds: [], falseIds: [], wTree: [], wNode: [], wCol: [], w: [] };
+  let m = 0;
+  for (let t = 0; t < nTrees; t++) {
+    let next = 0;
+    const grow = (d: number): number => {
+      const id = next++;
+      const leaf = d >= depth || (d >= 2 && rnd() < 0.3);
+      const at = s.treeIds.length;
+      s.treeIds.push(t);
+      s.nodeIds.push(id);
+      if (leaf) {
+        s.featureIds.push(0);
+        s.values.push(0);
+        s.modes.push('LEAF');
+        s.trueIds.push(0);
+        s.falseIds.push(0);
+        for (let c = 0; c < nCols; c++) {
+          s.wTree.push(t);
+          s.wNode.push(id);
+          s.wCol.push(c);
+          s.w.push(Math.round((2 * rnd() - 1) * 1000) / 1000);
+        }
+        return id;
+      }
+      const mode = modes[m++ % modes.length];
+      s.featureIds.push(Math.floor(rnd() * nFeat));
+      const eq = mode === 'BRANCH_EQ' || mode === 'BRANCH_NEQ';
+      s.values.push(eq ? Math.round((2 * rnd() - 1) * 0.5 * eqGrid) / eqGrid : Math.round((2 * rnd() - 1) * 0.8 * 1000) / 1000);
+      s.modes.push(mode);
+      s.trueIds.push(0);
+      s.falseIds.push(0);
+      s.trueIds[at] = grow(d + 1);
+      s.falseIds[at] = grow(d + 1);
+      return id;
+    };
+    grow(0);
+  }
+  return s;
+}
+
+export interface EnsembleOptions {
+  kind: 'regressor' | 'classifier';
+  nFeat: number;
+  nCols: number;
+  aggregate?: 'SUM' | 'AVERAGE' | 'MIN' | 'MAX';
+  post?: 'NONE' | 'LOGISTIC' | 'SOFTMAX' | 'SOFTMAX_ZERO' | 'PROBIT';
+  base?: number[];
+  intLabels?: number[];
+  strLabels?: string[];
+  /** Graph outputs of a classifier: both (label first), or only the probabilities. */
+  outputs?: 'both' | 'probabilities';
+  zipmap?: boolean;
+  /** ml opset (1 or 3). */
+  mlOpset?: number;
+}
+
+/** The ONNX bytes of one ensemble node (input 'x' [1, nFeat]). */
+export function ensembleModel(spec: TreeSpec, o: EnsembleOptions): Uint8Array {
+  const cls = o.kind === 'classifier';
+  const p = cls ? 'class' : 'target';
+  const attrs: Record<string, AttrValue> = {
+    nodes_treeids: spec.treeIds, nodes_nodeids: spec.nodeIds, nodes_featureids: spec.featureIds,
+    nodes_values: { floats: spec.values }, nodes_truenodeids: spec.trueIds, nodes_falsenodeids: spec.falseIds,
+    nodes_modes: 'PLACEHOLDER',
+    [`${p}_treeids`]: spec.wTree, [`${p}_nodeids`]: spec.wNode, [`${p}_ids`]: spec.wCol, [`${p}_weights`]: { floats: spec.w },
+    post_transform: o.post ?? 'NONE',
+  };
+  if (o.base) attrs.base_values = { floats: o.base };
+  if (!cls) {
+    attrs.n_targets = o.nCols;
+    attrs.aggregate_function = o.aggregate ?? 'SUM';
+  }
+  if (cls && o.intLabels) attrs.classlabels_int64s = { ints: o.intLabels };
+  if (cls && o.strLabels) attrs.classlabels_strings = 'PLACEHOLDER';
+  const strLabels = cls && o.strLabels !== undefined;
+  const outputs = cls ? ['label', 'probabilities'] : ['Y'];
+  const nodes = [{ op: o.kind === 'regressor' ? 'TreeEnsembleRegressor' : 'TreeEnsembleClassifier', name: 'trees', domain: 'ai.onnx.ml', inputs: ['x'], outputs, attrs }];
+  let probs = 'probabilities';
+  if (cls && o.zipmap) {
+    // ZipMap's output is a sequence of maps: zkonnx treats it as its input; onnxruntime tests use 'probabilities'.
+    nodes.push({ op: 'ZipMap', name: 'zipmap', domain: 'ai.onnx.ml', inputs: ['probabilities'], outputs: ['zm'], attrs: (strLabels ? { classlabels_strings: 'PLACEHOLDER' } : { classlabels_int64s: { ints: o.intLabels! } }) as Record<string, AttrValue> });
+    probs = 'zm';
+  }
+  const gOut = cls
+    ? o.outputs === 'probabilities' ? [{ name: probs, shape: [1, o.nCols] }] : [{ name: 'label', shape: [1], elemType: 'int64' as const }, { name: probs, shape: [1, o.nCols] }]
+    : [{ name: 'Y', shape: [1, o.nCols] }];
+  const bytes = buildOnnxModel({
+    inputs: [{ name: 'x', shape: [1, o.nFeat] }], outputs: gOut, initializers: [], nodes, opset: 13,
+    extraOpsets: [{ domain: 'ai.onnx.ml', version: o.mlOpset ?? 3 }], graphName: `trees_${o.kind}`,
+  });
+  const m = ModelProto.decode(bytes);
+  const enc = (xs: string[]) => xs.map((v) => new TextEncoder().encode(v));
+  for (const n of m.graph!.node ?? []) {
+    for (const a of n.attribute ?? []) {
+      if (a.name === 'nodes_modes') Object.assign(a, { type: 8, s: undefined, strings: enc(spec.modes) });
+      if (a.name === 'classlabels_strings') Object.assign(a, { type: 8, s: undefined, strings: enc(o.strLabels!) });
+    }
+  }
+  return ModelProto.encode(m).finish();
+}
+
+const sessions = new Map<Uint8Array, Promise<ort.InferenceSession>>();
+
+/** Every output of the model in onnxruntime (the ensemble node's own outputs, by name). */
+export async function runOrtAll(bytes: Uint8Array, x: ArrayLike<number>, names: string[]): Promise<Record<string, number[] | string[]>> {
+  let s = sessions.get(bytes);
+  if (!s) {
+    s = ort.InferenceSession.create(Buffer.from(bytes));
+    sessions.set(bytes, s);
+  }
+  const session = await s;
+  const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from(x), [1, x.length]) }, names);
+  const r: Record<string, number[] | string[]> = {};
+  for (const k of names) {
+    const d = out[k].data as ArrayLike<number | bigint | string>;
+    r[k] = Array.from(d, (v) => (typeof v === 'bigint' ? Number(v) : v)) as number[] | string[];
+  }
+  return r;
+}
