@@ -149,8 +149,13 @@ function importEnsemble(node: OnnxNode, ctx: ImportContext): void {
   if (tIds.some((c) => c < 0 || c >= nOut)) return ctx.issue(`${prefix}_ids out of range 0..${nOut - 1}`);
   const agg = g.str('aggregate_function', 'SUM');
   if (agg !== 'SUM' && agg !== 'AVERAGE') return ctx.issue(`aggregate_function ${agg} is not supported (SUM, AVERAGE)`);
-  const post = g.str('post_transform', 'NONE');
+  let post = g.str('post_transform', 'NONE');
   if (!['NONE', 'LOGISTIC', 'SOFTMAX'].includes(post)) return ctx.issue(`post_transform ${post} is not supported (NONE, LOGISTIC, SOFTMAX)`);
+  if (!classifier && nOut === 1 && post !== 'NONE') {
+    // onnxruntime's single-target regressor applies only PROBIT (refused above): the output is the raw score.
+    ctx.note(`'${node.name}': post_transform ${post} of a single-target regressor is not applied (as onnxruntime)`);
+    post = 'NONE';
+  }
   const base = g.floats('base_values') ?? [];
   if (base.length && base.length !== nOut) return ctx.issue(`base_values has ${base.length} values, expected ${nOut}`);
 
