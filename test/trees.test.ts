@@ -32,7 +32,7 @@ import { setupKeys } from '../src/setup/setup.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { randomInputs } from './helpers/fixtures.ts';
-import { ensembleModel, randomTrees, runOrtAll, type EnsembleOptions, type TreeSpec } from './helpers/tree-models.ts';
+import { ensembleModel, hummingbirdGemm, randomTrees, runOrtAll, type EnsembleOptions, type TreeSpec } from './helpers/tree-models.ts';
 
 const ROOT = 'artifacts/test/trees';
 const NF = 4;
@@ -263,4 +263,42 @@ describe('trees: e2e circuit', () => {
     expect(out[0]).toBe(o.label);
     console.log(`${e2eCase.name} prove: ${JSON.stringify(res.timings)}`);
   }, 600_000);
+});
+
+describe('trees: hummingbird tensor forms', () => {
+  for (const [mode, op] of [['BRANCH_LEQ', 'LessOrEqual'], ['BRANCH_LT', 'Less']] as const) {
+    it(`GEMM strategy (${op}) == the ensemble in onnxruntime; quantized within 2%`, async () => {
+      const spec = randomTrees(21, 3, 3, NF, 2, [mode]);
+      const ens = ensembleModel(spec, { kind: 'regressor', nFeat: NF, nCols: 2 });
+      const gemm = hummingbirdGemm(spec, NF, 2, op);
+      const model = importGraph(loadOnnx(gemm));
+      const cal = randomInputs(NF, 64, 41);
+      const q = quantizeModel(model, cal);
+      const mine = importGraph(loadOnnx(ens));
+      let R = 0;
+      for (const x of cal) for (const v of (await runOrtAll(ens, x, ['Y'])).Y as number[]) R = Math.max(R, Math.abs(v));
+      const half = q.input.quant.kind === 'u8' ? q.input.quant.scale / 2 : 0;
+      let worst = 0;
+      let near = 0;
+      for (const x of randomInputs(NF, 200, 5)) {
+        const o = (await runOrtAll(ens, x, ['Y'])).Y as number[];
+        const hb = (await runOrtAll(gemm, x, ['y'])).y as number[];
+        const f = Array.from(runFloat(model, x));
+        for (let j = 0; j < 2; j++) {
+          expect(Math.abs(hb[j] - o[j])).toBeLessThan(1e-5);
+          expect(Math.abs(f[j] - o[j])).toBeLessThan(1e-5);
+        }
+        if (nearThreshold(spec, x, half)) {
+          near++;
+          continue;
+        }
+        const qi = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+        for (let j = 0; j < 2; j++) worst = Math.max(worst, Math.abs(qi[j] - o[j]) / R);
+      }
+      const cost = emitCircuit(q).constraints;
+      const native = emitCircuit(quantizeModel(mine, cal)).constraints;
+      console.log(`hummingbird GEMM ${op}: ${cost} constraints (the TreeEnsembleRegressor itself: ${native}); worst ${(100 * worst).toFixed(3)}% of ${R.toFixed(3)}; ${near} rows near a threshold`);
+      expect(worst).toBeLessThan(0.02);
+    });
+  }
 });

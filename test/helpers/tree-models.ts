@@ -151,3 +151,54 @@ export async function runOrtAll(bytes: Uint8Array, x: ArrayLike<number>, names: 
   }
   return r;
 }
+
+/** Branches and leaves of a spec, and each leaf's path: (branch index, went to the true child). */
+export function paths(spec: TreeSpec): { br: number[]; lv: number[]; path: [number, boolean][][] } {
+  const br = spec.modes.map((_, i) => i).filter((i) => spec.modes[i] !== 'LEAF');
+  const lv = spec.modes.map((_, i) => i).filter((i) => spec.modes[i] === 'LEAF');
+  const path = lv.map((li) => {
+    const p: [number, boolean][] = [];
+    let cur = li;
+    for (;;) {
+      const t = spec.treeIds[cur];
+      const id = spec.nodeIds[cur];
+      const par = br.findIndex((i) => spec.treeIds[i] === t && (spec.trueIds[i] === id || spec.falseIds[i] === id));
+      if (par < 0) return p;
+      p.push([par, spec.trueIds[br[par]] === id]);
+      cur = br[par];
+    }
+  });
+  return { br, lv, path };
+}
+
+/**
+ * hummingbird's GEMM strategy for the same trees (one comparison op for every branch, `op` as hummingbird writes
+ * it for BRANCH_LEQ / BRANCH_LT): t = x A; c = t OP thr; u = c C; e = (u == D); y = e E.
+ */
+export function hummingbirdGemm(spec: TreeSpec, nFeat: number, nCols: number, op: 'LessOrEqual' | 'Less'): Uint8Array {
+  const { br, lv, path } = paths(spec);
+  const A = new Array(nFeat * br.length).fill(0);
+  br.forEach((i, b) => (A[spec.featureIds[i] * br.length + b] = 1));
+  const C = new Array(br.length * lv.length).fill(0);
+  const D = new Array(lv.length).fill(0);
+  const E = new Array(lv.length * nCols).fill(0);
+  lv.forEach((li, l) => {
+    for (const [b, left] of path[l]) {
+      C[b * lv.length + l] = left ? 1 : -1;
+      if (left) D[l]++;
+    }
+    for (let j = 0; j < spec.w.length; j++) if (spec.wTree[j] === spec.treeIds[li] && spec.wNode[j] === spec.nodeIds[li]) E[l * nCols + spec.wCol[j]] += spec.w[j];
+  });
+  return buildOnnxModel({
+    inputs: [{ name: 'x', shape: [1, nFeat] }], outputs: [{ name: 'y', shape: [1, nCols] }], opset: 13, graphName: 'hb_gemm',
+    initializers: [
+      { name: 'A', dims: [nFeat, br.length], data: A }, { name: 'thr', dims: [br.length], data: br.map((i) => spec.values[i]) },
+      { name: 'C', dims: [br.length, lv.length], data: C }, { name: 'D', dims: [lv.length], data: D }, { name: 'E', dims: [lv.length, nCols], data: E },
+    ],
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'A'], outputs: ['t'] }, { op, inputs: ['t', 'thr'], outputs: ['c'] }, { op: 'Cast', inputs: ['c'], outputs: ['cf'], attrs: { to: 1 } },
+      { op: 'MatMul', inputs: ['cf', 'C'], outputs: ['u'] }, { op: 'Equal', inputs: ['u', 'D'], outputs: ['e'] }, { op: 'Cast', inputs: ['e'], outputs: ['ef'], attrs: { to: 1 } },
+      { op: 'MatMul', inputs: ['ef', 'E'], outputs: ['y'] },
+    ],
+  });
+}
