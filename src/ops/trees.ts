@@ -8,14 +8,15 @@
  * 2. D = the decisions concatenated ('route', 0 constraints; left out when one mode is used).
  * 3. s = 'dense' D -> one value per leaf: the number of literals on the leaf's path that hold (d on a true
  *    edge, 1 - d on a false edge), 0 constraints.
- * 4. leaf = s >= L - 1/2 ('compare', L the path length): 1 exactly on the leaf the input reaches.
+ * 4. leaf = (s == L) ('compare' eq, L the path length; s <= L always): 1 exactly on the leaf the input reaches.
  * 5. scores = 'dense' leaf -> targets/classes: leaf weights (divided by the tree count for AVERAGE) plus
  *    base_values, 0 constraints; then LOGISTIC (sigmoid table) or SOFTMAX (src/ops/norm.ts) when asked.
  * 6. Classifier label: ArgMax of the scores (post_transform is monotone), mapped to int64 labels when they are
  *    an arithmetic progression (0..C-1 included), else the class index (a note names the label table).
  *
- * Cost: sum over branch nodes of (B_n + 2) + sum over leaves of (B_l + 2) + the post-transform + the ArgMax,
- * B_n the bits of the branch's integer difference, B_l those of s - L + 1/2 (a few bits).
+ * Cost: sum over branch nodes of (B_n + 2) + the leaves' equality tests (src/ops/arith.ts compare, eq: a few
+ * constraints each, s - L being a small integer) + the post-transform + the ArgMax; B_n the bits of the branch's
+ * integer difference (about 8 for a uint8 input: 11 per branch node).
  */
 import type { TreesFloatLayer, TreesQLayer } from '../ir/layers/trees.ts';
 import type { OnnxNode } from '../onnx/load.ts';
@@ -267,8 +268,8 @@ function importEnsemble(node: OnnxNode, ctx: ImportContext): void {
   // 4. Leaf indicators.
   const lName = `${node.name}#leaves`;
   ctx.push({
-    kind: 'compare', name: lName, inputs: [sName], output: lName, inShape: [nl], outShape: [nl], op: 'ge',
-    ia: leaves.map((_, j) => j), ib: [], threshold: leaves.map((lf) => lf.path.length - 0.5),
+    kind: 'compare', name: lName, inputs: [sName], output: lName, inShape: [nl], outShape: [nl], op: 'eq',
+    ia: leaves.map((_, j) => j), ib: [], threshold: leaves.map((lf) => lf.path.length),
   });
   // 5. Scores.
   const outShape = [1, nOut];
