@@ -32,7 +32,7 @@ import { setupKeys } from '../src/setup/setup.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { randomInputs } from './helpers/fixtures.ts';
-import { ensembleModel, hummingbirdGemm, randomTrees, runOrtAll, type EnsembleOptions, type TreeSpec } from './helpers/tree-models.ts';
+import { ensembleModel, hummingbirdGemm, hummingbirdTraversal, randomTrees, runOrtAll, type EnsembleOptions, type TreeSpec } from './helpers/tree-models.ts';
 
 const ROOT = 'artifacts/test/trees';
 const NF = 4;
@@ -301,4 +301,20 @@ describe('trees: hummingbird tensor forms', () => {
       expect(worst).toBeLessThan(0.02);
     });
   }
+});
+
+describe('trees: hummingbird tree traversal', () => {
+  it('matches the ensemble in onnxruntime, float IR too; quantization refuses it (Where of int64 constants is not an integer index tensor)', async () => {
+    const spec = randomTrees(21, 2, 3, NF, 1, ['BRANCH_LEQ']);
+    const ens = ensembleModel(spec, { kind: 'regressor', nFeat: NF, nCols: 1 });
+    const tt = hummingbirdTraversal(spec, NF, 3);
+    const model = importGraph(loadOnnx(tt));
+    for (const x of randomInputs(NF, 50, 5)) {
+      const o = (await runOrtAll(ens, x, ['Y'])).Y as number[];
+      const h = (await runOrtAll(tt, x, ['y'])).y as number[];
+      expect(Math.abs(h[0] - o[0])).toBeLessThan(1e-5);
+      expect(Math.abs(runFloat(model, x)[0] - o[0])).toBeLessThan(1e-5);
+    }
+    expect(() => quantizeModel(model, randomInputs(NF, 16, 41))).toThrow(/indices of 'Gather_\d+' must be an integer tensor .* they are a scaled accumulator/);
+  });
 });

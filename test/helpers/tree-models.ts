@@ -202,3 +202,49 @@ export function hummingbirdGemm(spec: TreeSpec, nFeat: number, nCols: number, op
     ],
   });
 }
+
+/**
+ * hummingbird's tree-traversal strategy for the same trees (BRANCH_LEQ only, one column): per level,
+ * f = Gather(feat, i); v = Gather(x, f, axis 1); c = v <= Gather(thr, i); i = Where(c, Gather(left, i), Gather(right, i));
+ * then y = ReduceSum(Gather(val, i)). Leaves point at themselves.
+ */
+export function hummingbirdTraversal(spec: TreeSpec, nFeat: number, depth: number): Uint8Array {
+  const T = Math.max(...spec.treeIds) + 1;
+  const M = Math.max(...spec.nodeIds) + 1;
+  const z = () => new Array(T * M).fill(0);
+  const [feat, thr, left, right, val] = [z(), z(), z(), z(), z()];
+  spec.treeIds.forEach((t, i) => {
+    const k = t * M + spec.nodeIds[i];
+    if (spec.modes[i] === 'LEAF') left[k] = right[k] = k;
+    else {
+      feat[k] = spec.featureIds[i];
+      thr[k] = spec.values[i];
+      left[k] = t * M + spec.trueIds[i];
+      right[k] = t * M + spec.falseIds[i];
+    }
+  });
+  spec.w.forEach((w, j) => (val[spec.wTree[j] * M + spec.wNode[j]] += w));
+  const nodes: { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, AttrValue> }[] = [];
+  let idx = 'root';
+  for (let d = 0; d < depth; d++) {
+    nodes.push({ op: 'Gather', inputs: ['feat', idx], outputs: [`f${d}`], attrs: { axis: 0 } });
+    nodes.push({ op: 'Gather', inputs: ['x', `f${d}`], outputs: [`xv${d}`], attrs: { axis: 1 } });
+    nodes.push({ op: 'Gather', inputs: ['thr', idx], outputs: [`t${d}`], attrs: { axis: 0 } });
+    nodes.push({ op: 'LessOrEqual', inputs: [`xv${d}`, `t${d}`], outputs: [`c${d}`] });
+    nodes.push({ op: 'Gather', inputs: ['left', idx], outputs: [`l${d}`], attrs: { axis: 0 } });
+    nodes.push({ op: 'Gather', inputs: ['right', idx], outputs: [`r${d}`], attrs: { axis: 0 } });
+    nodes.push({ op: 'Where', inputs: [`c${d}`, `l${d}`, `r${d}`], outputs: [`i${d + 1}`] });
+    idx = `i${d + 1}`;
+  }
+  nodes.push({ op: 'Gather', inputs: ['val', idx], outputs: ['v'], attrs: { axis: 0 } });
+  nodes.push({ op: 'ReduceSum', inputs: ['v'], outputs: ['y'], attrs: { keepdims: 0 } });
+  return buildOnnxModel({
+    inputs: [{ name: 'x', shape: [1, nFeat] }], outputs: [{ name: 'y', shape: [] }], opset: 13, graphName: 'hb_traversal',
+    initializers: [
+      { name: 'root', dims: [T], data: Array.from({ length: T }, (_, t) => t * M), dataType: 'int64' },
+      { name: 'feat', dims: [T * M], data: feat, dataType: 'int64' }, { name: 'left', dims: [T * M], data: left, dataType: 'int64' },
+      { name: 'right', dims: [T * M], data: right, dataType: 'int64' }, { name: 'thr', dims: [T * M], data: thr }, { name: 'val', dims: [T * M], data: val },
+    ],
+    nodes,
+  });
+}
