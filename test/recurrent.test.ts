@@ -90,14 +90,14 @@ describe('recurrent: seq 32, hidden 32, integer reference within 2% of onnxrunti
       const I = 8;
       const m = cellModel(`${cell}-32`, seq, I, { cell, hidden: 32, init: 'zeros' }, 9);
       const model = importGraph(loadOnnx(m.bytes));
-      const cal = randomInputs(seq * I, 48, 21);
+      const cal = randomInputs(seq * I, 256, 21);
       const q = quantizeModel(model, cal);
       let R = 0;
       for (const x of cal) for (const v of runFloat(model, x)) R = Math.max(R, Math.abs(v));
       let worst = 0;
-      const fresh = freshInRange(model, cal, 64, 22);
-      expect(fresh.length).toBeGreaterThanOrEqual(4);
-      for (const x of fresh.slice(0, 8)) {
+      // Every step's tensors have their own calibrated grid: with 32 steps a fresh input almost always leaves
+      // some step's range a little (clamped there), so the inputs are fresh random ones, not filtered.
+      for (const x of randomInputs(seq * I, 8, 22)) {
         const o = await ort(m, x);
         const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
         out.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - o[i]))));

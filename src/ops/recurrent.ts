@@ -19,9 +19,11 @@
 import type { RecurrentFloatLayer, RecurrentQLayer } from '../ir/layers/recurrent.ts';
 import type { LutFunction } from '../ir/layers/elementwise.ts';
 import { sizeOf } from '../ir/types.ts';
+import { u8QuantFor } from '../ir/quant.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
-import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
+import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef, QuantizeContext } from './types.ts';
+import { lutFn, makeTable } from './lut.ts';
 
 /** A recurrent state or vector: an IR activation, or constant values (an initial state given as a constant). */
 type Val = { name: string } | { consts: Float64Array };
@@ -109,8 +111,34 @@ class Unroller {
     return out;
   }
 
-  /** An activation function applied to an activation of n elements. */
-  act(tag: string, a: Act, x: string, n: number): string {
+  /** x requantized onto the grid shared by `group` (every step's instance of the same quantity). */
+  grid(tag: string, x: string, n: number, group: string[]): string {
+    const out = this.fresh(tag);
+    group.push(x);
+    this.ctx.push({ kind: 'rgrid', name: out, inputs: [x], output: out, inShape: [n], outShape: [n], group });
+    return out;
+  }
+
+  /** An activation function applied to an activation of n elements (its input on a grid shared over the steps). */
+  act(tag: string, a: Act, x0: string, n: number, group?: string[], outGroup?: string[]): string {
+    const fn = LUT_OF[a.fn];
+    if (fn && group && outGroup) {
+      const out = this.fresh(tag);
+      group.push(x0);
+      outGroup.push(out);
+      const hasAlpha = ['LeakyRelu', 'ThresholdedRelu', 'HardSigmoid', 'Elu'].includes(a.fn);
+      this.ctx.push({
+        kind: 'ract', name: out, inputs: [x0], output: out, inShape: [n], outShape: [n], fn, alpha: hasAlpha ? a.alpha : 0,
+        ...(a.fn === 'HardSigmoid' ? { beta: a.beta } : {}), inGroup: group, outGroup,
+      });
+      return out;
+    }
+    const x = group ? this.grid(`${tag}.q`, x0, n, group) : x0;
+    const y = this.act1(tag, a, x, n);
+    return outGroup ? this.grid(`${tag}.g`, y, n, outGroup) : y;
+  }
+
+  private act1(tag: string, a: Act, x: string, n: number): string {
     const ones = (v: number) => new Float64Array(n).fill(v);
     if (a.fn === 'Relu') {
       const out = this.fresh(tag);
@@ -120,7 +148,7 @@ class Unroller {
     if (a.fn === 'Affine') return this.affine(tag, [x], [ones(a.alpha)], ones(a.beta));
     if (a.fn === 'ScaledTanh') {
       const pre = this.affine(`${tag}.in`, [x], [ones(a.beta)], ones(0));
-      const t = this.act(tag, { fn: 'Tanh', alpha: 0, beta: 0 }, pre, n);
+      const t = this.act1(tag, { fn: 'Tanh', alpha: 0, beta: 0 }, pre, n);
       return this.affine(`${tag}.out`, [t], [ones(a.alpha)], ones(0));
     }
     const out = this.fresh(tag);
@@ -277,6 +305,11 @@ function importRecurrent(node: OnnxNode, ctx: ImportContext): void {
     const Wb = (k: number) => Float64Array.from(B.subarray(bOff + k * H, bOff + (k + 1) * H));
     const Rb = (k: number) => Float64Array.from(B.subarray(bOff + (nG + k) * H, bOff + (nG + k + 1) * H));
     const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
+    const gPre = Array.from({ length: nG + 1 }, () => [] as string[]);
+    const gOut = Array.from({ length: nG + 1 }, () => [] as string[]);
+    const gMisc = Array.from({ length: 3 }, () => [] as string[]);
+    const gH: string[] = [];
+    const gC: string[] = [];
     let hPrev: Val = h0[d];
     let cPrev: Val | undefined = c0[d];
     for (let s = 0; s < seq; s++) {
@@ -295,27 +328,27 @@ function importRecurrent(node: OnnxNode, ctx: ImportContext): void {
       };
       let hNew: string;
       if (cell === 'RNN') {
-        hNew = u.act(`${tag}.h`, f, pre(0, true), H);
+        hNew = u.act(`${tag}.h`, f, pre(0, true), H, [], gOut[0]);
       } else if (cell === 'LSTM') {
-        const gi = u.act(`${tag}.i`, f, pre(0, true), H);
-        const go = u.act(`${tag}.o`, f, pre(1, true), H);
-        const gf = u.act(`${tag}.f`, f, pre(2, true), H);
-        const gc = u.act(`${tag}.c~`, g, pre(3, true), H);
+        const gi = u.act(`${tag}.i`, f, pre(0, true), H, gPre[0], gOut[0]);
+        const go = u.act(`${tag}.o`, f, pre(1, true), H, gPre[1], gOut[1]);
+        const gf = u.act(`${tag}.f`, f, pre(2, true), H, gPre[2], gOut[2]);
+        const gc = u.act(`${tag}.c~`, g, pre(3, true), H, gPre[3], gOut[3]);
         const fc = cPrev ? u.mul(`${tag}.fc`, gf, cPrev, H) : undefined;
         const ig = u.product(`${tag}.ig`, gi, gc, H);
-        const c = u.sum(`${tag}.c`, [fc, ig], H);
+        const c = u.grid(`${tag}.cq`, u.sum(`${tag}.c`, [fc, ig], H), H, gC);
         cPrev = { name: c };
-        hNew = u.product(`${tag}.h`, go, u.act(`${tag}.hc`, h, c, H), H);
+        hNew = u.product(`${tag}.h`, go, u.act(`${tag}.hc`, h, c, H, gMisc[2], gOut[4]), H);
       } else {
-        const z = u.act(`${tag}.z`, f, pre(0, true), H);
-        const r = u.act(`${tag}.r`, f, pre(1, true), H);
+        const z = u.act(`${tag}.z`, f, pre(0, true), H, gPre[0], gOut[0]);
+        const r = u.act(`${tag}.r`, f, pre(1, true), H, gPre[1], gOut[1]);
         let hhPre: string;
         if (lbr === 0) {
           // Wh x + Wbh + Rh (r * h) + Rbh
           const px = u.dense(`${tag}.W2`, xt, I, Wg(2), add(Wb(2), Rb(2)));
           if ('consts' in hPrev && isZero(hPrev)) hhPre = px;
           else {
-            const rh = u.mul(`${tag}.rh`, r, hPrev, H)!;
+            const rh = u.grid(`${tag}.rhq`, u.mul(`${tag}.rh`, r, hPrev, H)!, H, gMisc[0]);
             hhPre = u.sum(`${tag}.pre2`, [px, u.dense(`${tag}.R2`, rh, H, Rg(2), new Float64Array(H))], H);
           }
         } else {
@@ -326,14 +359,15 @@ function importRecurrent(node: OnnxNode, ctx: ImportContext): void {
           else rt = u.product(`${tag}.rRh`, r, u.dense(`${tag}.R2`, hPrev.name, H, Rg(2), Rb(2)), H);
           hhPre = u.sum(`${tag}.pre2`, [px, rt], H);
         }
-        const hh = u.act(`${tag}.hh`, g, hhPre, H);
+        const hh = u.act(`${tag}.hh`, g, hhPre, H, gPre[2], gOut[2]);
         // h = (1 - z) * hh + z * h_{t-1} = hh + z * (h_{t-1} - hh)
         const one = new Float64Array(H).fill(1);
         const diff = 'consts' in hPrev
           ? u.affine(`${tag}.dh`, [hh], [one.map(() => -1)], Float64Array.from(hPrev.consts))
           : u.affine(`${tag}.dh`, [hPrev.name, hh], [one, one.map(() => -1)], new Float64Array(H));
-        hNew = u.sum(`${tag}.h`, [hh, u.product(`${tag}.zdh`, z, diff, H)], H);
+        hNew = u.sum(`${tag}.h`, [hh, u.product(`${tag}.zdh`, z, u.grid(`${tag}.dhq`, diff, H, gMisc[1]), H)], H);
       }
+      hNew = u.grid(`${tag}.hq`, hNew, H, gH);
       hs[d][t] = hNew;
       hPrev = { name: hNew };
     }
@@ -366,7 +400,38 @@ function importRecurrent(node: OnnxNode, ctx: ImportContext): void {
 
 export const recurrentImporters: OpImporter[] = [{ onnxOps: ['LSTM', 'GRU', 'RNN'], importNode: importRecurrent }];
 
-export const recurrentFloatDefs: { [K in RecurrentFloatLayer['kind']]: FloatLayerDef<Extract<RecurrentFloatLayer, { kind: K }>> } = {};
+/** The union of the calibrated ranges of float tensors. */
+function unionRange(ctx: QuantizeContext, names: string[]): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const g of names) {
+    const r = ctx.range(g);
+    min = Math.min(min, r.min);
+    max = Math.max(max, r.max);
+  }
+  return { min, max };
+}
+
+export const recurrentFloatDefs: { [K in RecurrentFloatLayer['kind']]: FloatLayerDef<Extract<RecurrentFloatLayer, { kind: K }>> } = {
+  rgrid: {
+    forward: (_l, xs) => Float64Array.from(xs[0]),
+    quantize(l, ctx) {
+      const st = ctx.requantTo(0, u8QuantFor(unionRange(ctx, l.group)), l.name);
+      ctx.alias(0, { state: st });
+    },
+  },
+  ract: {
+    forward: (l, [x]) => x.map(lutFn(l.fn, l.alpha, l.beta)),
+    quantize(l, ctx) {
+      const s = ctx.requantTo(0, u8QuantFor(unionRange(ctx, l.inGroup)), l.name);
+      const out = u8QuantFor(unionRange(ctx, l.outGroup));
+      ctx.push({
+        kind: 'lut', name: l.name, inputs: [s.tensor], output: l.output, inShape: s.shape, outShape: l.outShape, fn: l.fn,
+        inQuant: s.quant, outQuant: out, table: makeTable(l.fn, l.alpha, s.quant, out, { beta: l.beta }),
+      });
+    },
+  },
+};
 
 export const recurrentQDefs: { [K in RecurrentQLayer['kind']]: QLayerDef<Extract<RecurrentQLayer, { kind: K }>> } = {};
 
