@@ -9,13 +9,15 @@
  *   npx tsx scripts/train-trees.ts [--out DIR]
  *
  * Data (seeded, synthetic; one applicant per row, 6 float features):
- *   0 income_k         annual income, k$: lognormal, median 55
- *   1 debt_ratio       monthly debt / income: Beta-like in [0, 1.2]
- *   2 credit_age_years age of the oldest credit line: uniform-ish 0..30
- *   3 delinquencies    past 30+ day delinquencies: Poisson(0.4) (integer valued)
- *   4 utilization      revolving credit utilization: [0, 1]
- *   5 inquiries        hard inquiries, last 6 months: Poisson(1.0)
- * Default (label 1) ~ Bernoulli(sigmoid(z)), z = -1.2 + 5 max(debt_ratio - 0.35, 0) + 0.9 delinquencies
+ *   0 income_100k       annual income in 100k$: lognormal, median 0.55
+ *   1 debt_ratio        monthly debt / income: clipped normal in [0, 1.2]
+ *   2 credit_age_decades age of the oldest credit line in decades: 0..3
+ *   3 delinquencies     past 30+ day delinquencies: Poisson(0.4), reported as 5 when 5 or more
+ *   4 utilization       revolving credit utilization: [0, 1]
+ *   5 inquiries         hard inquiries, last 6 months: Poisson(1.0), reported as 5 when 5 or more
+ * (in these units all six features span similar ranges: zkonnx quantizes the input tensor with one 8-bit scale, so
+ * income in dollars next to a ratio would leave the ratio's thresholds a single quantization step)
+ * Default (label 1) ~ Bernoulli(sigmoid(z)) with, in raw units (income in k$, age in years, uncapped counts), z = -1.2 + 5 max(debt_ratio - 0.35, 0) + 0.9 delinquencies
  *   + 2.2 (utilization > 0.8) - 1.2 log(income_k / 55) - 0.12 min(credit_age_years, 15) + 0.4 inquiries
  *   + 1.2 (delinquencies >= 2 and debt_ratio > 0.5) (thresholds and an interaction: what trees are good at).
  * 6000 rows train, 2000 test.
@@ -32,7 +34,7 @@ import { buildOnnxModel, mulberry32 } from '../src/onnx/builder.ts';
 import { AttributeType, ModelProto } from '../src/onnx/proto.ts';
 
 export const SEED = 20261202;
-export const FEATURES = ['income_k', 'debt_ratio', 'credit_age_years', 'delinquencies', 'utilization', 'inquiries'] as const;
+export const FEATURES = ['income_100k', 'debt_ratio', 'credit_age_decades', 'delinquencies', 'utilization', 'inquiries'] as const;
 export const NF = FEATURES.length;
 export const N_TRAIN = 6000;
 export const N_TEST = 2000;
@@ -87,7 +89,8 @@ export function riskData(n: number, seed: number): Dataset {
     const util = r4(Math.min(1, Math.max(0, 0.4 + 0.3 * gaussian(rand))));
     const inq = poisson(rand, 1);
     const z = trueLogOdds(income, debt, age, delinq, util, inq);
-    x.push(Float64Array.from([income, debt, age, delinq, util, inq]));
+    // model units: similar ranges for all six (zkonnx quantizes the input tensor to one 8-bit scale)
+    x.push(Float64Array.from([r4(income / 100), debt, r4(age / 10), Math.min(delinq, 5), util, Math.min(inq, 5)]));
     y.push(rand() < sigmoid(z) ? 1 : 0);
   }
   return { x, y };
@@ -262,6 +265,73 @@ function withStringsAttr(bytes: Uint8Array, name: string, values: string[]): Uin
   return ModelProto.encode(model).finish();
 }
 
+/**
+ * The same ensemble in hummingbird's GEMM strategy (flattened over the trees, binary GBDT head):
+ * t = x A (one column per branch picks its feature); c = t <= thr; u = Cast(c) C (+1 for a left ancestor, -1 for a
+ * right one); e = (u == D) (D = the leaf's left ancestors: exactly one leaf per tree); score = Cast(e) E + base;
+ * p = Sigmoid(score); probabilities = Concat(1 - p, p); label = ArgMax(probabilities). ~200 KB (C is dense
+ * [branches, leaves]), so it is not committed: scripts/lib/examples14.ts writes it next to its artifacts.
+ */
+export function gbtGemmOnnx(m: Gbt): Uint8Array {
+  const branches: { feature: number; threshold: number }[] = [];
+  const leaves: { value: number; path: [number, boolean][] }[] = [];
+  const visit = (t: TreeNode, path: [number, boolean][]) => {
+    if (t.leaf) {
+      leaves.push({ value: t.value, path });
+      return;
+    }
+    const b = branches.length;
+    branches.push({ feature: t.feature, threshold: t.threshold });
+    visit(t.left, [...path, [b, true]]);
+    visit(t.right, [...path, [b, false]]);
+  };
+  for (const t of m.trees) visit(t, []);
+  const B = branches.length, L = leaves.length;
+  const A = new Array(NF * B).fill(0);
+  branches.forEach((br, b) => (A[br.feature * B + b] = 1));
+  const C = new Array(B * L).fill(0);
+  const D = new Array(L).fill(0);
+  leaves.forEach((lf, l) => {
+    for (const [b, left] of lf.path) {
+      C[b * L + l] = left ? 1 : -1;
+      if (left) D[l]++;
+    }
+  });
+  return buildOnnxModel({
+    opset: 17,
+    producer: 'hummingbird (GEMM strategy), written by scripts/train-trees.ts',
+    graphName: 'hb_gemm',
+    inputs: [{ name: 'input', shape: [1, NF] }],
+    outputs: [
+      { name: 'label', shape: [1], elemType: 'int64' },
+      { name: 'probabilities', shape: [1, 2] },
+    ],
+    initializers: [
+      { name: 'A', dims: [NF, B], data: A },
+      { name: 'thr', dims: [B], data: branches.map((b) => b.threshold) },
+      { name: 'C', dims: [B, L], data: C },
+      { name: 'D', dims: [L], data: D },
+      { name: 'E', dims: [L, 1], data: leaves.map((l) => l.value) },
+      { name: 'base', dims: [1], data: [m.base] },
+      { name: 'one', dims: [1], data: [1] },
+    ],
+    nodes: [
+      { op: 'MatMul', inputs: ['input', 'A'], outputs: ['t'] },
+      { op: 'LessOrEqual', inputs: ['t', 'thr'], outputs: ['c'] },
+      { op: 'Cast', inputs: ['c'], outputs: ['cf'], attrs: { to: 1 } },
+      { op: 'MatMul', inputs: ['cf', 'C'], outputs: ['u'] },
+      { op: 'Equal', inputs: ['u', 'D'], outputs: ['e'] },
+      { op: 'Cast', inputs: ['e'], outputs: ['ef'], attrs: { to: 1 } },
+      { op: 'MatMul', inputs: ['ef', 'E'], outputs: ['s'] },
+      { op: 'Add', inputs: ['s', 'base'], outputs: ['score'] },
+      { op: 'Sigmoid', inputs: ['score'], outputs: ['p1'] },
+      { op: 'Sub', inputs: ['one', 'p1'], outputs: ['p0'] },
+      { op: 'Concat', inputs: ['p0', 'p1'], outputs: ['probabilities'], attrs: { axis: 1 } },
+      { op: 'ArgMax', inputs: ['probabilities'], outputs: ['label'], attrs: { axis: 1, keepdims: 0 } },
+    ],
+  });
+}
+
 /** Area under the ROC curve (rank statistic, ties counted half). */
 export function auc(scores: number[], y: number[]): number {
   const idx = scores.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
@@ -284,7 +354,8 @@ export function gbtMetrics(m: Gbt, d: Dataset): { accuracy: number; auc: number;
   const p = d.x.map((x) => gbtProba(m, x));
   const acc = p.filter((v, i) => (v > 0.5 ? 1 : 0) === d.y[i]).length / p.length;
   const rate = d.y.reduce((a, b) => a + b, 0) / d.y.length;
-  const bayes = d.x.map((x) => trueLogOdds(x[0]!, x[1]!, x[2]!, x[3]!, x[4]!, x[5]!));
+  // the generator's log-odds on the model's features (counts capped at 5: within a hair of the true Bayes score)
+  const bayes = d.x.map((x) => trueLogOdds(x[0]! * 100, x[1]!, x[2]! * 10, x[3]!, x[4]!, x[5]!));
   const bayesAcc = bayes.filter((v, i) => (v > 0 ? 1 : 0) === d.y[i]).length / p.length;
   return { accuracy: acc, auc: auc(p, d.y), majorityAccuracy: Math.max(rate, 1 - rate), debtRatioAuc: auc(d.x.map((x) => x[1]!), d.y), bayesAuc: auc(bayes, d.y), bayesAccuracy: bayesAcc, defaultRate: rate };
 }

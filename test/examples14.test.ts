@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { HIDDEN, WINDOW, garchSeries, lstmForward, lstmOnnx, windows, type LstmParams } from '../scripts/train-lstm.ts';
-import { NF, gbtOnnx, gbtProba, riskData, trainGbt } from '../scripts/train-trees.ts';
+import { NF, gbtGemmOnnx, gbtOnnx, gbtProba, riskData, trainGbt } from '../scripts/train-trees.ts';
 import { ModelProto } from '../src/onnx/proto.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -109,6 +109,17 @@ describe('examples/risk-trees', () => {
       const p = gbtProba(model, x);
       expect(Math.abs(o.p1 - p)).toBeLessThan(1e-4);
       expect(o.label).toBe(p > 0.5 ? 1 : 0);
+    }
+  });
+
+  it("the hummingbird GEMM form of the same trees computes the same in onnxruntime (1e-4, same label) on 200 rows", async () => {
+    const { model } = trainOnce();
+    const session = await ort.InferenceSession.create(Buffer.from(gbtGemmOnnx(model)));
+    for (const x of riskData(200, 98).x) {
+      const out = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x), [1, NF]) });
+      const p = gbtProba(model, x);
+      expect(Math.abs((out.probabilities!.data as Float32Array)[1]! - p)).toBeLessThan(1e-4);
+      expect(Number((out.label!.data as BigInt64Array)[0])).toBe(p > 0.5 ? 1 : 0);
     }
   });
 });

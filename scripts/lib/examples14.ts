@@ -1,16 +1,16 @@
 /**
  * The issue-14 examples of `npm run bench`: examples/volatility-lstm (nn.LSTM + Linear, torch.onnx layout;
  * scripts/train-lstm.ts) and examples/risk-trees (boosted trees, skl2onnx TreeEnsembleClassifier;
- * scripts/train-trees.ts). Each is compiled on its calibration.json (direct backend), set up (dev key), proven once
+ * scripts/train-trees.ts; and the same trees in hummingbird's GEMM form, risk-trees-gemm). Each is compiled on its calibration.json (direct backend), set up (dev key), proven once
  * on sample-0.json and verified; accuracy is the integer reference (what the circuit proves, bit for bit) against
  * onnxruntime on held-out data: for the forecaster 200 test windows (MAE of the log-variance, relative error of the
  * volatility exp(y/2), and the MAE against the true log-variance next to the float model's and a naive
  * baseline's), for the scorer 2000 test applicants (decision agreement, max |P(default) difference|, AUC and
  * accuracy against the labels next to the float model's). A model whose ops are not supported yet is a row
  * that says so (the importer's message), not an error.
- * Also runnable alone: `npx tsx scripts/lib/examples14.ts [--only volatility-lstm|risk-trees]`.
+ * Also runnable alone: `npx tsx scripts/lib/examples14.ts [--only volatility-lstm|risk-trees|risk-trees-gemm]`.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { compileModel, loadModelFile } from '../../src/compile/model.ts';
@@ -27,7 +27,7 @@ import { artifactPath } from '../../src/artifacts/paths.ts';
 import { dequantizeOutput } from '../../src/verify/dequantize.ts';
 import { verifyBundle } from '../../src/verify/verify.ts';
 import { SEED as LSTM_SEED, WINDOW, garchSeries, windows } from '../train-lstm.ts';
-import { N_TEST, NF, SEED as TREES_SEED, auc, riskData } from '../train-trees.ts';
+import { N_TEST, NF, SEED as TREES_SEED, auc, gbtGemmOnnx, riskData, trainGbt } from '../train-trees.ts';
 
 export interface Examples14Row {
   model: string;
@@ -48,6 +48,10 @@ export interface Examples14Row {
 interface Example {
   name: string;
   description: string;
+  /** the example directory holding calibration.json and sample-0.json (default: name) */
+  dataDir?: string;
+  /** a model written at bench time (too large to commit) instead of <dataDir>/model.onnx */
+  write?: () => Uint8Array;
   inputName: string;
   shape: number[];
   /** held-out inputs (flat) and their ground truth (log-variance or label) */
@@ -56,6 +60,34 @@ interface Example {
 }
 
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+
+function riskTrees(name: string, description: string, write?: () => Uint8Array): Example {
+  return {
+    name,
+    description,
+    dataDir: 'risk-trees',
+    ...(write ? { write } : {}),
+    inputName: 'input',
+    shape: [1, NF],
+    testSet: () => {
+      const d = riskData(N_TEST, TREES_SEED + 1);
+      return { x: d.x.map((r) => Array.from(r)), y: d.y };
+    },
+    metrics: (quant, onnx, y) => {
+      // outputs, flat: [label, P(no default), P(default)]
+      const agree = mean(quant.map((o, i) => (o[0] === onnx[i]![0] ? 1 : 0)));
+      const maxPDiff = Math.max(...quant.map((o, i) => Math.abs(o[2]! - onnx[i]![2]!)));
+      const quantAuc = auc(quant.map((o) => o[2]!), y);
+      const floatAuc = auc(onnx.map((o) => o[2]!), y);
+      const quantAcc = mean(quant.map((o, i) => (o[0] === y[i] ? 1 : 0)));
+      const floatAcc = mean(onnx.map((o, i) => (o[0] === y[i] ? 1 : 0)));
+      return {
+        accuracy: `decisions agree with onnxruntime ${(100 * agree).toFixed(2)}%, max |P diff| ${maxPDiff.toFixed(4)}; AUC proven ${quantAuc.toFixed(4)} / float ${floatAuc.toFixed(4)}, accuracy ${(100 * quantAcc).toFixed(1)}% / ${(100 * floatAcc).toFixed(1)}%`,
+        metrics: { agree, maxPDiff, quantAuc, floatAuc, quantAcc, floatAcc },
+      };
+    },
+  };
+}
 
 const EXAMPLES: Example[] = [
   {
@@ -83,29 +115,8 @@ const EXAMPLES: Example[] = [
       };
     },
   },
-  {
-    name: 'risk-trees',
-    description: '30 depth-3 boosted trees (skl2onnx GradientBoostingClassifier: TreeEnsembleClassifier, LOGISTIC), 6 applicant features -> label, P(default)',
-    inputName: 'input',
-    shape: [1, NF],
-    testSet: () => {
-      const d = riskData(N_TEST, TREES_SEED + 1);
-      return { x: d.x.map((r) => Array.from(r)), y: d.y };
-    },
-    metrics: (quant, onnx, y) => {
-      // outputs, flat: [label, P(no default), P(default)]
-      const agree = mean(quant.map((o, i) => (o[0] === onnx[i]![0] ? 1 : 0)));
-      const maxPDiff = Math.max(...quant.map((o, i) => Math.abs(o[2]! - onnx[i]![2]!)));
-      const quantAuc = auc(quant.map((o) => o[2]!), y);
-      const floatAuc = auc(onnx.map((o) => o[2]!), y);
-      const quantAcc = mean(quant.map((o, i) => (o[0] === y[i] ? 1 : 0)));
-      const floatAcc = mean(onnx.map((o, i) => (o[0] === y[i] ? 1 : 0)));
-      return {
-        accuracy: `decisions agree with onnxruntime ${(100 * agree).toFixed(2)}%, max |P diff| ${maxPDiff.toFixed(4)}; AUC proven ${quantAuc.toFixed(4)} / float ${floatAuc.toFixed(4)}, accuracy ${(100 * quantAcc).toFixed(1)}% / ${(100 * floatAcc).toFixed(1)}%`,
-        metrics: { agree, maxPDiff, quantAuc, floatAuc, quantAcc, floatAcc },
-      };
-    },
-  },
+  riskTrees('risk-trees', '30 depth-3 boosted trees (skl2onnx GradientBoostingClassifier: TreeEnsembleClassifier, LOGISTIC), 6 applicant features -> label, P(default)'),
+  riskTrees('risk-trees-gemm', 'the same trees in hummingbird\'s GEMM form (MatMul, LessOrEqual, Cast, MatMul, Equal, Cast, MatMul; Sigmoid, Concat, ArgMax), written at bench time (~200 KB)', () => gbtGemmOnnx(trainGbt().model)),
 ];
 
 /** The integer reference's output (what the circuit proves), dequantized, flat over the output parts. */
@@ -125,9 +136,13 @@ export async function examples14Table(root: string, opts: { only?: string; progr
   const rows: Examples14Row[] = [];
   for (const e of EXAMPLES) {
     if (opts.only && e.name !== opts.only) continue;
-    const file = join(examplesDir, e.name, 'model.onnx');
-    const calJson = JSON.parse(await readFile(join(examplesDir, e.name, 'calibration.json'), 'utf8')) as unknown;
-    const sample = JSON.parse(await readFile(join(examplesDir, e.name, 'sample-0.json'), 'utf8')) as Record<string, number[]>;
+    const data = join(examplesDir, e.dataDir ?? e.name);
+    const dir = join(root, e.name);
+    await mkdir(dir, { recursive: true });
+    const file = e.write ? join(dir, 'model.onnx') : join(data, 'model.onnx');
+    if (e.write) await writeFile(file, e.write());
+    const calJson = JSON.parse(await readFile(join(data, 'calibration.json'), 'utf8')) as unknown;
+    const sample = JSON.parse(await readFile(join(data, 'sample-0.json'), 'utf8')) as Record<string, number[]>;
     let q: QuantizedModel;
     try {
       const { model } = await loadModelFile(file);
@@ -140,8 +155,6 @@ export async function examples14Table(root: string, opts: { only?: string; progr
       continue;
     }
     const done = progress.step(`bench: issue-14 example ${e.name}`);
-    const dir = join(root, e.name);
-    await mkdir(dir, { recursive: true });
     const c = await compileModel(file, { out: dir, calibration: { json: calJson, source: 'calibration.json' }, force: true });
     const t0 = performance.now();
     await setupKeys(dir);
