@@ -7,7 +7,8 @@
  * 2. quantized integer model vs onnxruntime: on rows with no feature within half an input step of a threshold
  *    it tests, identical leaves, hence identical labels, and scores within 2% of the score range (the rows near
  *    a threshold are counted and reported: there the quantized input may fall on the other side);
- * 3. refusals: MIN/MAX aggregation, SOFTMAX_ZERO/PROBIT, binary one-column classifiers;
+ * 3. refusals: MIN/MAX aggregation, SOFTMAX_ZERO/PROBIT, SOFTMAX on a binary one-column classifier (the
+ *    one-column form itself: test/trees-binary.test.ts);
  * 4. one compiled classifier: constraints == the emitted cost, witness == integer reference, every private wire
  *    mutated (+1, -1, +2^64) breaks a constraint, compile + setup + prove + verify.
  */
@@ -168,13 +169,13 @@ describe('trees: quantized vs onnxruntime', () => {
 describe('trees: refusals', () => {
   const spec = randomTrees(9, 2, 3, NF, 3);
   const refused = (o: EnsembleOptions, re: RegExp) => expect(() => importGraph(loadOnnx(ensembleModel(spec, o)))).toThrow(re);
-  it('MIN/MAX aggregation, SOFTMAX_ZERO/PROBIT, binary one-column classifier', () => {
+  it('MIN/MAX aggregation, SOFTMAX_ZERO/PROBIT, SOFTMAX on a binary one-column classifier', () => {
     refused({ kind: 'regressor', nFeat: NF, nCols: 3, aggregate: 'MIN' }, /aggregate_function MIN is not supported/);
     refused({ kind: 'regressor', nFeat: NF, nCols: 3, aggregate: 'MAX' }, /aggregate_function MAX is not supported/);
     refused({ kind: 'classifier', nFeat: NF, nCols: 3, intLabels: [0, 1, 2], post: 'SOFTMAX_ZERO' }, /post_transform SOFTMAX_ZERO/);
     refused({ kind: 'classifier', nFeat: NF, nCols: 3, intLabels: [0, 1, 2], post: 'PROBIT' }, /post_transform PROBIT/);
     const one = randomTrees(10, 2, 3, NF, 1);
-    expect(() => importGraph(loadOnnx(ensembleModel(one, { kind: 'classifier', nFeat: NF, nCols: 2, intLabels: [0, 1] })))).toThrow(/binary classifier/);
+    expect(() => importGraph(loadOnnx(ensembleModel(one, { kind: 'classifier', nFeat: NF, nCols: 2, intLabels: [0, 1], post: 'SOFTMAX' })))).toThrow(/SOFTMAX of a binary classifier/);
   });
 });
 

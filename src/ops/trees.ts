@@ -139,10 +139,6 @@ function importEnsemble(node: OnnxNode, ctx: ImportContext): void {
   if (classifier) {
     nOut = intLabels?.length ?? strLabels?.length ?? 0;
     if (!nOut) return ctx.issue('needs classlabels_int64s or classlabels_strings');
-    const used = new Set(tIds);
-    if (nOut === 2 && used.size === 1) {
-      return ctx.issue('binary classifier with one score column (onnxruntime derives the other class from it) is not supported');
-    }
   } else {
     const a = node.attrs.get('n_targets');
     nOut = a?.type === 'int' ? a.value : Math.max(0, ...tIds) + 1;
@@ -158,7 +154,13 @@ function importEnsemble(node: OnnxNode, ctx: ImportContext): void {
     post = 'NONE';
   }
   const base = g.floats('base_values') ?? [];
-  if (base.length && base.length !== nOut) return ctx.issue(`base_values has ${base.length} values, expected ${nOut}`);
+  // A binary classifier with one score column s (what skl2onnx writes for a binary GradientBoosting or
+  // RandomForest): onnxruntime derives both classes from s. Label 1 iff s > 0 (s > 0.5 when every class
+  // weight is >= 0); scores [-s, s] ([1 - s, s]) with NONE, [1 - sigmoid(s), sigmoid(s)] with LOGISTIC.
+  const used = new Set(tIds);
+  const binary = classifier && nOut === 2 && used.size === 1 ? { col: [...used][0], allPositive: tW.every((v) => v >= 0) } : undefined;
+  if (binary && post === 'SOFTMAX') return ctx.issue('post_transform SOFTMAX of a binary classifier with one score column is not supported (NONE, LOGISTIC)');
+  if (binary ? base.length > 2 : base.length && base.length !== nOut) return ctx.issue(`base_values has ${base.length} values, expected ${nOut}`);
 
   // The nodes, by tree.
   const nodes = new Map<string, TreeNode>();
@@ -274,6 +276,7 @@ function importEnsemble(node: OnnxNode, ctx: ImportContext): void {
   // 5. Scores.
   const outShape = [1, nOut];
   const scoreOut = classifier ? node.outputs[1] : node.outputs[0];
+  if (binary) return binaryScores(node, ctx, { leaves, lName, nTrees, agg, base, post, scoreOut, ...binary, intLabels });
   const rawName = post === 'NONE' && scoreOut ? scoreOut : `${node.name}#scores`;
   const sw = new Float64Array(nOut * nl);
   const div = agg === 'AVERAGE' ? nTrees : 1;
@@ -310,6 +313,38 @@ function importEnsemble(node: OnnxNode, ctx: ImportContext): void {
       }
     }
   }
+}
+
+/** Steps 5-6 for a binary classifier with one score column (see importEnsemble). */
+function binaryScores(node: OnnxNode, ctx: ImportContext, o: {
+  leaves: Leaf[]; lName: string; nTrees: number; agg: string; base: number[]; post: string; scoreOut: string | undefined;
+  col: number; allPositive: boolean; intLabels: number[] | undefined;
+}): void {
+  const nl = o.leaves.length;
+  const sName = `${node.name}#score`;
+  const sw = new Float64Array(nl);
+  const div = o.agg === 'AVERAGE' ? o.nTrees : 1;
+  o.leaves.forEach((lf, j) => void (sw[j] += (lf.weights.get(o.col) ?? 0) / div));
+  ctx.push({ kind: 'dense', name: sName, inputs: [o.lName], output: sName, inShape: [nl], outShape: [1, 1], inSize: nl, outSize: 1, weights: sw, bias: Float64Array.of(Math.fround(o.base[0] ?? 0)) });
+  const pair = (name: string, output: string, plusOne: boolean) =>
+    ctx.push({ kind: 'dense', name, inputs: [sName], output, inShape: [1, 1], outShape: [1, 2], inSize: 1, outSize: 2, weights: Float64Array.of(-1, 1), bias: Float64Array.of(plusOne ? 1 : 0, 0) });
+  // What the label compares: [1 - s, s] or [-s, s] (argmax takes the first on a tie, as onnxruntime's s > t).
+  const decide = o.post === 'NONE' && o.scoreOut ? o.scoreOut : `${node.name}#pair`;
+  pair(decide === o.scoreOut ? node.name : decide, decide, o.allPositive);
+  if (o.post === 'LOGISTIC' && o.scoreOut) {
+    const signed = o.allPositive ? `${node.name}#signed` : decide;
+    if (o.allPositive) pair(signed, signed, false);
+    ctx.push({ kind: 'lut', name: `${node.name}#sigmoid`, inputs: [signed], output: o.scoreOut, inShape: [1, 2], outShape: [1, 2], fn: 'sigmoid', alpha: 0 });
+  }
+  if (!node.outputs[0]) return;
+  const labels = o.intLabels;
+  const direct = labels !== undefined && labels[0] === 0 && labels[1] === 1;
+  const am = direct ? node.outputs[0] : `${node.name}#argmax`;
+  ctx.push({ kind: 'argmax', name: `${node.name}#label`, inputs: [decide], output: am, inShape: [1, 2], outShape: [1], selectLast: false });
+  if (direct) return;
+  const step = labels ? labels[1] - labels[0] : 1;
+  ctx.push({ kind: 'affine', name: `${node.name}#labelmap`, inputs: [am], output: node.outputs[0], inShape: [1], outShape: [1], coefs: [Float64Array.of(step)], bias: Float64Array.of(labels ? labels[0] : 0) });
+  if (!labels) ctx.note(`'${node.name}': the proven label is the class index; the labels are [${(node.attrs.get('classlabels_strings') as { value: string[] } | undefined)?.value.map((v) => JSON.stringify(v)).join(', ')}] (index k is the k-th)`);
 }
 
 export const treesImporters: OpImporter[] = [
