@@ -12,8 +12,10 @@
  *    visibility: constraints, setup, prove, verify and EVM gas (skip with --skip-visibility).
  * 6. Exported models (scripts/lib/exported.ts): models written as PyTorch and skl2onnx export them, the small
  *    transformer block among them: constraints, setup, prove, verify, error (skip with --skip-exported).
+ * 7. The issue-14 examples (scripts/lib/examples14.ts): the LSTM volatility forecaster and the boosted-tree risk
+ *    scorer (skl2onnx and hummingbird forms): constraints, setup, prove, verify, accuracy (skip with --skip-examples14).
  * Writes artifacts/bench/results.{json,md} and artifacts/bench/*.svg.
- * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --scale-max 18] [-- --skip-sweep] [-- --skip-visibility] [-- --skip-exported]
+ * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --scale-max 18] [-- --skip-sweep] [-- --skip-visibility] [-- --skip-exported] [-- --skip-examples14]
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +32,7 @@ import { writeSweep } from './lib/sweep.ts';
 import { scaleLadder, scaleMarkdown, type ScaleRow } from './lib/scale.ts';
 import { visibilityMarkdown, visibilityTable, type VisibilityRow } from './lib/visibility.ts';
 import { exportedMarkdown, exportedTable, type ExportedRow } from './lib/exported.ts';
+import { examples14Markdown, examples14Table } from './lib/examples14.ts';
 // @ts-expect-error plain JavaScript build script without declarations
 import { bundleVerifier } from './bundle-verify.mjs';
 
@@ -102,7 +105,10 @@ if (!flag('--skip-visibility')) visibility = await visibilityTable(join(OUT, 'vi
 let exported: ExportedRow[] = [];
 if (!flag('--skip-exported')) exported = await exportedTable(join(OUT, 'exported'), { progress });
 
-const results = { ...report, scale, snarkjsRoute, verifyBundle: verifyBundleSize, visibility, exported, benchSeconds: (performance.now() - started) / 1000 };
+// 7. The time-series and tabular examples.
+const examples14 = flag('--skip-examples14') ? [] : await examples14Table(join(OUT, 'examples14'), { progress });
+
+const results = { ...report, scale, snarkjsRoute, verifyBundle: verifyBundleSize, visibility, exported, examples14, benchSeconds: (performance.now() - started) / 1000 };
 const md = [
   formatMarkdown(examplesReport),
   '',
