@@ -129,6 +129,7 @@ const md = [
   ...(exported.length
     ? ['Exported models (direct backend, dev keys, one proof each; error: the proven first output against onnxruntime, of its range over 16 samples):', '', ...exportedMarkdown(exported), '']
     : []),
+  ...(examples14.length ? ['Time-series and tabular examples (dev keys, one proof of sample-0 each):', '', ...examples14Markdown(examples14), ''] : []),
   `\`zkonnx/verify\` bundled for browsers (esbuild, minified): ${(verifyBundleSize.bytes / 1024).toFixed(1)} KB, ${(verifyBundleSize.gzipBytes / 1024).toFixed(1)} KB gzipped.`,
   '',
   `The whole \`npm run bench\` took ${((performance.now() - started) / 60000).toFixed(1)} min.`,
