@@ -210,13 +210,13 @@ export function unsupportedModel(): OpsModel {
   return b.model('ops-unsupported', [1, 4], 'relu', [1, 4]);
 }
 
-export function lstmModel(): OpsModel {
+/** TopK (k = 2) of a Gemm's outputs: an op zkonnx does not support on activations. */
+export function topkModel(): OpsModel {
   const b = new Builder(2);
-  const H = 3;
-  b.init('W', [1, 4 * H, 4], b.rand(4 * H * 4, 0.5));
-  b.init('R', [1, 4 * H, H], b.rand(4 * H * H, 0.5));
-  b.nodes.push({ op: 'LSTM', name: 'the_lstm', inputs: ['x', 'W', 'R'], outputs: ['y'], attrs: { hidden_size: H } });
-  return b.model('ops-lstm', [2, 1, 4], 'y', [2, 1, 1, H]);
+  const g = b.gemm('fc', 'x', 4, 5);
+  b.init('k', [1], [2], 'int64');
+  b.nodes.push({ op: 'TopK', name: 'the_topk', inputs: [g, 'k'], outputs: ['vals', 'idx'], attrs: { axis: -1 } });
+  return b.model('ops-topk', [1, 4], 'vals', [1, 2]);
 }
 
 /**
