@@ -293,16 +293,24 @@ function rowConstant(l: QConv, r: { c: number; taps: [number, number][] }): numb
 /** A row's terms: weight times input expression. */
 const rowTerms = (l: QConv, r: { taps: [number, number][] }, x: string[]): Term[] => r.taps.map(([k, i]) => [l.weights[k], x[i]]);
 
+/**
+ * The integer outputs of a convolution-like layer: per row, its constant plus the sum of weight * input over
+ * its taps (Conv and ConvTranspose).
+ */
+export function rowSums(rows: { c: number; taps: [number, number][] }[], weights: ArrayLike<number>, x: readonly number[], constant: (r: { c: number; taps: [number, number][] }) => number): number[] {
+  return rows.map((r) => {
+    let s = constant(r);
+    // An index loop: for-of with destructuring is several times slower here, and calibration runs this
+    // for every sample.
+    const taps = r.taps;
+    for (let t = 0; t < taps.length; t++) s += weights[taps[t][0]] * x[taps[t][1]];
+    return s;
+  });
+}
+
 export const convQ: QLayerDef<QConv> = {
   reference(l, [x]) {
-    return convRows(l, l.inShape, l.outShape).map((r) => {
-      let s = rowConstant(l, r);
-      // An index loop: for-of with destructuring is several times slower here, and calibration runs this
-      // for every sample.
-      const taps = r.taps;
-      for (let t = 0; t < taps.length; t++) s += l.weights[taps[t][0]] * x[taps[t][1]];
-      return s;
-    });
+    return rowSums(convRows(l, l.inShape, l.outShape), l.weights, x, (r) => rowConstant(l, r));
   },
 
   /**

@@ -22,7 +22,7 @@
 import type { ConvTransposeFloatLayer, ConvTransposeGeometry, ConvTransposeLayer, ConvTransposeQLayer, QConvTranspose } from '../ir/layers/convtranspose.ts';
 import type { OnnxNode } from '../onnx/load.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
-import { channelRows } from './conv.ts';
+import { channelRows, rowSums } from './conv.ts';
 import { arrayLiteral, boundsOf, emitLinearRow, inputArray, linearInput, MAX_ACC, pinnedChannel, quantizeChannel, rowExpr, type Term } from './linear.ts';
 import type { CircuitWriter, FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 import { intsAttr, spatialOf } from './window.ts';
@@ -270,12 +270,7 @@ function emitLoops(l: QConvTranspose, x: string[], w: CircuitWriter, v: string):
 
 const convTransposeQ: QLayerDef<QConvTranspose> = {
   reference(l, [x]) {
-    return transposeRows(l).map((r) => {
-      let s = rowConstant(l, r);
-      const taps = r.taps;
-      for (let t = 0; t < taps.length; t++) s += l.weights[taps[t][0]] * x[taps[t][1]];
-      return s;
-    });
+    return rowSums(transposeRows(l), l.weights, x, (r) => rowConstant(l, r));
   },
 
   emit(l, [x], w) {
