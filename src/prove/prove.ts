@@ -49,6 +49,35 @@ export interface ProveOptions {
    * model's own. It must fit the circuit (src/ir/params.ts paramSetProblem): InputError otherwise.
    */
   params?: ParamSet;
+  /**
+   * The directory's keys read once (loadKeys), for a process that proves many times (a proving node). Used only
+   * while they are the directory's current keys (same vk hash as its manifest); otherwise the files are read.
+   */
+  keys?: LoadedKeys;
+}
+
+/** A directory's proving key bytes and verification key, held in memory between proofs. */
+export interface LoadedKeys {
+  dir: string;
+  vkSha256: string;
+  zkey: Uint8Array;
+  vk: ZkonnxVerificationKey;
+}
+
+/** Read DIR's proving and verification keys once (under its shared lock, so a running setup cannot switch them). */
+export async function loadKeys(dir: string): Promise<LoadedKeys> {
+  return withDirLock(dir, 'shared', 'load keys', async () => {
+    const manifest = await readManifest(dir);
+    const setup = requireFreshSetup(dir, manifest);
+    let zkey: Uint8Array;
+    try {
+      zkey = await readFile(artifactPath(dir, 'zkey'));
+    } catch (e) {
+      throw isFileSystemFailure(e) ? fileSystemError(e, 'read', 'proving key', artifactPath(dir, 'zkey')) : e;
+    }
+    const vk = await readVerificationKey(artifactPath(dir, 'vk'));
+    return { dir, vkSha256: setup.vkSha256, zkey, vk };
+  });
 }
 
 export interface ProveTimings {
@@ -172,7 +201,9 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   await snarkjs.curves.getCurveFromName('bn128');
   const t1 = performance.now();
   const done = progress.step('prove: groth16');
-  const { proof, publicSignals } = await snarkjs.groth16.prove(artifactPath(dir, 'zkey'), { type: 'mem', data: witness.bin });
+  const keys = opts.keys && opts.keys.vkSha256 === setup.vkSha256 && resolve(opts.keys.dir) === resolve(dir) ? opts.keys : undefined;
+  const zkey = keys ? { type: 'mem', data: keys.zkey } : artifactPath(dir, 'zkey');
+  const { proof, publicSignals } = await snarkjs.groth16.prove(zkey, { type: 'mem', data: witness.bin });
   const t2 = performance.now();
   done();
 
@@ -212,7 +243,7 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   }
   // Check our own proof against the directory's key (~20 ms): a key file that does not match the manifest
   // would otherwise only show up when someone else verifies.
-  const vk = await readVerificationKey(artifactPath(dir, 'vk'));
+  const vk = keys?.vk ?? (await readVerificationKey(artifactPath(dir, 'vk')));
   const t3 = performance.now();
   const check = await verifyBundle(bundle, vk);
   const t4 = performance.now();

@@ -1,0 +1,86 @@
+/**
+ * The proving node's moving parts, shared by the HTTP server (src/serve/server.ts), the in-process queue with
+ * its prover pool (embedded mode) and the BullMQ queue with its workers (`--redis`, src/serve/bullmq.ts).
+ * The server only talks to a ProofQueue; where the proof is made is the queue's business.
+ */
+import { ZkonnxError } from '../errors.ts';
+import type { ProofBundle } from '../verify/types.ts';
+
+/** One inference to prove: a model id (an artifact directory's folder name under the models root) and its input JSON. */
+export interface ProofJobData {
+  modelId: string;
+  /** The same JSON as an input file (object keyed by input name, or a bare nested array). */
+  input: unknown;
+}
+
+/** What a finished job returns: the dequantized output (and per-part outputs) and the proof bundle. */
+export interface ProofJobResult {
+  output: number[];
+  /** Several graph outputs (or an omitted Softmax): each by name, as `zkonnx prove --json` shows them. */
+  outputs?: unknown;
+  bundle: ProofBundle;
+  /** Seconds: witness and Groth16 proof, as ProveTimings says. */
+  timings: { witnessSeconds: number; proveSeconds: number; verifySeconds: number };
+}
+
+export type JobStatus = 'queued' | 'active' | 'completed' | 'failed';
+
+/** A job as GET /v1/jobs/:id shows it. */
+export interface JobView {
+  id: string;
+  modelId: string;
+  status: JobStatus;
+  /** Attempts made so far (a job whose worker died is tried again). */
+  attempts: number;
+  createdAt: string;
+  finishedAt?: string;
+  result?: ProofJobResult;
+  /** A failed job: the error's code (ZkonnxError code, or TIMEOUT / INTERNAL) and message. */
+  error?: { code: string; message: string };
+}
+
+export interface AddJobOptions {
+  /** Per-job time limit in milliseconds: a proof running longer fails with code TIMEOUT. */
+  timeoutMs: number;
+}
+
+/** The queue the server puts proofs on. Implementations: embedded (in-process) and BullMQ (Redis). */
+export interface ProofQueue {
+  readonly kind: 'embedded' | 'redis';
+  /** Queue a job. Throws QueueFullError when `maxQueued` jobs are already waiting. */
+  add(data: ProofJobData, opts: AddJobOptions): Promise<JobView>;
+  /** The job's current state; undefined for an unknown (or expired) id. */
+  get(id: string): Promise<JobView | undefined>;
+  /** Resolve when the job completes or fails, or after `timeoutMs` with its state then (possibly still queued/active). */
+  wait(id: string, timeoutMs: number): Promise<JobView | undefined>;
+  /** Jobs waiting plus running. */
+  depth(): Promise<{ waiting: number; active: number }>;
+  /**
+   * Stop taking new jobs; let running ones finish within `graceMs` (embedded: jobs still running after it are
+   * failed with SHUTDOWN; redis: they stay in Redis for another worker). Then release resources.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** The queue is full: the HTTP layer answers 429 with Retry-After. */
+export class QueueFullError extends ZkonnxError {
+  override name = 'QueueFullError';
+  override readonly code = 'QUEUE_FULL';
+  constructor(readonly retryAfterSeconds: number, maxQueued: number) {
+    super(`The proof queue is full (${maxQueued} jobs waiting).`, { hint: `Retry after ${retryAfterSeconds} s.` });
+  }
+}
+
+/** Options of BullMQ mode (src/serve/bullmq.ts createBullQueue), shared by `serve --redis` and `worker`. */
+export interface BullQueueOptions {
+  /** redis://host:port[/db] */
+  redisUrl: string;
+  /** BullMQ queue name (default 'zkonnx-proofs'); server and workers must agree. */
+  queueName?: string;
+  /** Jobs waiting at most (QueueFullError beyond). */
+  maxQueued: number;
+  /** How long finished jobs (and their results) stay readable, in seconds. */
+  keepResultsSeconds: number;
+  /** Attempts per job (a job whose worker dies or fails transiently is retried with exponential backoff). */
+  attempts: number;
+}
