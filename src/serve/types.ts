@@ -53,6 +53,8 @@ export interface ProofQueue {
   get(id: string): Promise<JobView | undefined>;
   /** Resolve when the job completes or fails, or after `timeoutMs` with its state then (possibly still queued/active). */
   wait(id: string, timeoutMs: number): Promise<JobView | undefined>;
+  /** Call `listener` once for every job that completes or fails (for metrics and logs), in whichever process proved it. */
+  onFinished(listener: (job: JobView) => void): void;
   /** Jobs waiting plus running. */
   depth(): Promise<{ waiting: number; active: number }>;
   /**
