@@ -33,14 +33,16 @@ import type {
   ArithFloatLayer, ArithQLayer, CompareLayer, CompareOp, DivideLayer, MinMaxLayer, ProductLayer, QCompare, QDivide, QMinMax, QProduct, QSelect, SelectLayer,
 } from '../ir/layers/arith.ts';
 import type { AccQuant, AffineLayer } from '../ir/types.ts';
+import type { LookupLayer } from '../ir/layers/movement.ts';
 import { sizeOf } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { affineScale } from './affine.ts';
 import { alignScales } from './argmax.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { emitLinearRow, MAX_ACC, type Term } from './linear.ts';
-import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
+import type { Activation, CircuitWriter, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
 import { bitsFor } from './types.ts';
+import { lookupRows } from './movement.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Shapes
@@ -189,10 +191,30 @@ function importCompare(node: OnnxNode, ctx: ImportContext): void {
   if (!('act' in x)) return ctx.issue('computes on constants only');
   const shape = broadcastShapes([shapeOf(x), shapeOf(y)]);
   if (!shape) return ctx.issue(`shapes [${shapeOf(x)}] and [${shapeOf(y)}] do not broadcast`);
+  // A threshold read from a constant table at a variable index (hummingbird's tree traversal): compared with the
+  // table's entries placed on x's grid, selected by the index (exact, as for a constant threshold).
+  if (op !== 'eq' && 'act' in y && !thresholdLookup(ctx, y.act.name) && thresholdLookup(ctx, x.act.name)) {
+    [x, y] = [y, x];
+    op = FLIP[op];
+  }
   const base = { kind: 'compare' as const, name: node.name, output: node.outputs[0], inShape: x.act.shape, outShape: outShapeOf(shape), op, ia: broadcastIndex(x.act.shape, shape) };
+  const tl = op !== 'eq' && 'act' in y ? thresholdLookup(ctx, y.act.name) : undefined;
+  if (tl && 'act' in y) {
+    return ctx.push({
+      ...base, inputs: [x.act.name, tl.inputs[0]], ib: broadcastIndex(y.act.shape, shape),
+      thrTable: { table: tl.table!, axis: tl.axis, dataShape: tl.dataShape, idxShape: tl.inShape },
+    });
+  }
   if ('act' in y) return ctx.push({ ...base, inputs: [x.act.name, y.act.name], ib: broadcastIndex(y.act.shape, shape) });
   const c = y.c;
   ctx.push({ ...base, inputs: [x.act.name], ib: [], threshold: broadcastIndex(c.dims, shape).map((i) => c.data[i]) });
+}
+
+/** The Gather of a constant table at a variable index that computes `tensor` (through reshapes), if any. */
+function thresholdLookup(ctx: ImportContext, tensor: string): LookupLayer | undefined {
+  let l = ctx.layerOf(tensor);
+  for (let hops = 0; l && l.kind === 'reshape' && hops < 8; hops++) l = ctx.layerOf(l.inputs[0]);
+  return l && l.kind === 'lookup' && l.table && !l.strides && l.table.every((v) => Number.isFinite(v)) ? l : undefined;
 }
 
 function importLogic(node: OnnxNode, ctx: ImportContext): void {
@@ -662,19 +684,57 @@ function gridPosition(t: number, s: number): number {
   return Math.abs(r - k) <= Math.min(1e-6 * Math.max(1, Math.abs(r)), 1e-4) ? k : r;
 }
 
+/** Geometry of a threshold table read at a variable index: pre, n (rows), post, K (index elements). */
+function tableGeometry(t: NonNullable<CompareLayer['thrTable']>): { pre: number; n: number; post: number; K: number } {
+  return { pre: sizeOf(t.dataShape.slice(0, t.axis)), n: t.dataShape[t.axis], post: sizeOf(t.dataShape.slice(t.axis + 1)), K: sizeOf(t.idxShape) };
+}
+
+/** Element o of the Gather's output: its index element k, and the table position of row r (pos(r)). */
+function tableAt(t: NonNullable<CompareLayer['thrTable']>, o: number): { k: number; pos: (r: number) => number } {
+  const { n, post, K } = tableGeometry(t);
+  const q = o % post;
+  const k = Math.floor(o / post) % K;
+  const p = Math.floor(o / (post * K));
+  return { k, pos: (r) => (p * n + (((r % n) + n) % n)) * post + q };
+}
+
+/** The threshold of Gather output element o for the float index values idx (ONNX Gather: negative wraps once). */
+function tableThreshold(l: CompareLayer, o: number, idx: Float64Array): number {
+  const t = l.thrTable!;
+  const { n } = tableGeometry(t);
+  const { k, pos } = tableAt(t, o);
+  const r = Math.round(idx[k]);
+  if (!(r >= -n && r < n)) throw new Error(`Gather (thresholds of '${l.name}'): index ${idx[k]} is out of range [-${n}, ${n})`);
+  return t.table[pos(r)];
+}
+
+/** The integer C with x OP t <=> MA * n + C >= 0 for n on the grid of scale s (MA = 1 for gt/ge, -1 for lt/le). */
+function gridConstant(op: CompareOp, t: number, s: number): bigint {
+  const r = gridPosition(t, s);
+  const fl = BigInt(Math.floor(r));
+  const ce = BigInt(Math.ceil(r));
+  switch (op) {
+    case 'gt': return -(fl + 1n);
+    case 'ge': return -ce;
+    case 'lt': return ce - 1n;
+    default: return fl;
+  }
+}
+
 export const compareFloat: FloatLayerDef<CompareLayer> = {
   forward(l, [a, b]) {
     const n = sizeOf(l.outShape);
     const y = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const x = a[l.ia[i]];
-      const z = l.threshold ? l.threshold[i] : b[l.ib[i]];
+      const z = l.threshold ? l.threshold[i] : l.thrTable ? tableThreshold(l, l.ib[i], b) : b[l.ib[i]];
       const r = l.op === 'gt' ? x > z : l.op === 'ge' ? x >= z : l.op === 'lt' ? x < z : l.op === 'le' ? x <= z : x === z;
       y[i] = r ? 1 : 0;
     }
     return y;
   },
   quantize(l, ctx) {
+    if (l.thrTable) return quantizeTableCompare(l, ctx);
     const n = sizeOf(l.outShape);
     const va = inputView(ctx, 0);
     const vb = l.threshold ? undefined : inputView(ctx, 1);
@@ -760,6 +820,66 @@ export const compareFloat: FloatLayerDef<CompareLayer> = {
   },
 };
 
+/**
+ * A comparison with a constant table's entry at a variable index: each candidate row's threshold is placed on
+ * x's grid at compile time (gridConstant, the rule of a constant threshold), and the index's one-hot selector
+ * picks the constant: d = MA * (x - zx) + sum_j C_j b_j. The index must be an exact integer tensor.
+ */
+function quantizeTableCompare(l: CompareLayer, ctx: QuantizeContext): void {
+  const t = l.thrTable!;
+  const n = sizeOf(l.outShape);
+  const va = inputView(ctx, 0);
+  const si = ctx.settle(1);
+  const iq = si.quant;
+  if (iq.kind !== 'acc' || iq.scales.some((v) => v !== 1)) {
+    return ctx.issue(`the threshold indices of '${l.name}' must be an integer tensor; they are a ${iq.kind === 'u8' ? 'uint8 activation' : 'scaled accumulator'}`);
+  }
+  const { n: rowsN, K } = tableGeometry(t);
+  const lo: number[] = [];
+  const count: number[] = [];
+  for (let k = 0; k < K; k++) {
+    const r = lookupRows(iq.lo[k], iq.hi[k], rowsN);
+    if (!r) return ctx.issue(`the threshold indices of '${l.name}' lie in [${iq.lo[k]}, ${iq.hi[k]}], outside [-${rowsN}, ${rowsN})`);
+    lo.push(r.lo);
+    count.push(r.count);
+  }
+  const ks: number[] = [];
+  const cand: string[][] = [];
+  const ma: string[] = [];
+  const bits: number[] = [];
+  const konst: number[] = [];
+  const MA = l.op === 'gt' || l.op === 'ge' ? 1n : -1n;
+  for (let i = 0; i < n; i++) {
+    const ai = l.ia[i];
+    const { k, pos } = tableAt(t, l.ib[i]);
+    const cs: bigint[] = [];
+    for (let j = 0; j < count[k]; j++) cs.push(gridConstant(l.op, t.table[pos(lo[k] + j)], va.scale(ai)));
+    const alo = BigInt(va.lo(ai));
+    const ahi = BigInt(va.hi(ai));
+    const dlo = bigMin(...cs) + bigMin(MA * alo, MA * ahi);
+    const dhi = bigMax(...cs) + bigMax(MA * alo, MA * ahi);
+    ks.push(k);
+    ma.push(String(MA));
+    if (dlo >= 0n || dhi < 0n) {
+      bits.push(0);
+      konst.push(dlo >= 0n ? 1 : 0);
+      cand.push([]);
+      continue;
+    }
+    const B = bitsForBig(bigMax(dhi, -dlo));
+    if (B > 250) return ctx.issue(`element ${i}: the aligned difference needs ${B} bits (at most 250)`);
+    bits.push(B);
+    konst.push(0);
+    cand.push(cs.map(String));
+  }
+  ctx.push({
+    kind: 'compare', name: l.name, inputs: [va.s.tensor, si.tensor], output: l.output, inShape: va.s.shape, outShape: l.outShape,
+    eq: false, ia: l.ia, ib: ks, za: va.z, zb: 0, ma, mb: new Array(n).fill('0'), c: new Array(n).fill('0'), bits, konst,
+    sel: { k: ks, lo, count, n: rowsN, cand },
+    outQuant: { kind: 'acc', scales: new Array(n).fill(1), lo: konst.map((v, i) => (bits[i] ? 0 : v)), hi: konst.map((v, i) => (bits[i] ? 1 : v)) },
+  });
+}
+
 /** The integer compared with 0, exactly. */
 function compareD(l: QCompare, a: number[], b: number[] | undefined, i: number): bigint {
   let d = BigInt(l.ma[i]) * BigInt(a[l.ia[i]] - l.za) + BigInt(l.c[i]);
@@ -775,8 +895,29 @@ function termOf(m: bigint, e: string): string {
   return `${m}*${e}`;
 }
 
+/** The table constant element i selects: cand[i][idx - lo] (the index checked against the selector's rows). */
+function selectedConstant(l: QCompare, idx: number[], i: number): bigint {
+  const sel = l.sel!;
+  const k = sel.k[i];
+  const v = idx[k];
+  if (!(v >= sel.lo[k] && v < sel.lo[k] + sel.count[k])) throw new Error(`Gather (thresholds of '${l.name}'): index ${v} is outside the circuit's rows [${sel.lo[k]}, ${sel.lo[k] + sel.count[k]})`);
+  return sel.cand[i].length ? BigInt(sel.cand[i][v - sel.lo[k]]) : 0n;
+}
+
+/** Index elements the selectors of a table comparison cover: every one an element reads. */
+const selectedIndices = (sel: NonNullable<QCompare['sel']>) => [...new Set(sel.k)].sort((x, y) => x - y);
+
 export const compareQ: QLayerDef<QCompare> = {
   reference(l, [a, b]) {
+    if (l.sel) {
+      // Every selector's index must lie in its rows (the circuit's selector proves it), decided elements too.
+      for (const k of selectedIndices(l.sel)) if (!(b[k] >= l.sel.lo[k] && b[k] < l.sel.lo[k] + l.sel.count[k])) throw new Error(`Gather (thresholds of '${l.name}'): index ${b[k]} is outside the circuit's rows [${l.sel.lo[k]}, ${l.sel.lo[k] + l.sel.count[k]})`);
+      return l.bits.map((B, i) => {
+        if (!B) return l.konst[i];
+        const d = BigInt(l.ma[i]) * BigInt(a[l.ia[i]] - l.za) + selectedConstant(l, b, i);
+        return d >= 0n ? 1 : 0;
+      });
+    }
     return l.bits.map((B, i) => {
       if (!B) return l.konst[i];
       const d = compareD(l, a, b, i);
@@ -784,6 +925,7 @@ export const compareQ: QLayerDef<QCompare> = {
     });
   },
   emit(l, [a, b], w) {
+    if (l.sel) return emitTableCompare(l, a, b, w);
     w.include('arith.circom');
     w.line(`// ${l.name}: ${l.eq ? 'equality' : 'comparison'} bits`);
     return l.bits.map((B, i) => {
@@ -799,13 +941,44 @@ export const compareQ: QLayerDef<QCompare> = {
       return `${id}.out`;
     });
   },
-  constraints: (l) => l.bits.reduce((s, B) => s + (B === 0 ? 0 : l.eq ? 2 : B + 2), 0),
-  costFormula: 'per element: B + 2 (d >= 0: B bits bound |d|) or 2 (Equal); 0 when the bounds decide; plus 1 binding when d is a linear combination',
+  constraints: (l) => l.bits.reduce((s, B) => s + (B === 0 ? 0 : l.eq ? 2 : B + 2), 0) + (l.sel ? selectedIndices(l.sel).reduce((s, k) => s + l.sel!.count[k] + 2, 0) : 0),
+  costFormula: 'per element: B + 2 (d >= 0: B bits bound |d|) or 2 (Equal); 0 when the bounds decide; plus 1 binding when d is a linear combination; a threshold table at a variable index adds R + 2 per index element (its one-hot selector over R candidate rows)',
   bitsSummary(l) {
     const bs = l.bits.filter((b) => b > 0);
     return l.eq ? 'equal' : bs.length ? `B ${Math.min(...bs)}..${Math.max(...bs)}` : 'constant';
   },
 };
+
+/**
+ * A table comparison's circuit: one OneHotIndex per index element (R + 2, and the proof that the index is in
+ * range), then per element d = MA * x + sum_j C_j b_j - MA * zx, a linear combination bound to GeZero(B).
+ */
+function emitTableCompare(l: QCompare, a: string[], idx: string[], w: CircuitWriter): string[] {
+  const sel = l.sel!;
+  w.include('arith.circom');
+  w.include('lookup.circom');
+  w.line(`// ${l.name}: comparison bits against a threshold table at a variable index (candidates placed on the input grid)`);
+  const ids = new Map<number, string>();
+  for (const k of selectedIndices(sel)) {
+    const id = w.fresh('onehot');
+    w.line(`component ${id} = OneHotIndex(${sel.count[k]}, ${sel.lo[k]});`);
+    w.bind(`${id}.idx`, idx[k]);
+    ids.set(k, id);
+  }
+  return l.bits.map((B, i) => {
+    if (!B) return String(l.konst[i]);
+    const MA = BigInt(l.ma[i]);
+    const id = ids.get(sel.k[i])!;
+    const parts = [termOf(MA, a[l.ia[i]]), ...sel.cand[i].map((c, j) => termOf(BigInt(c), `${id}.b[${j}]`))].filter(Boolean);
+    const cst = -MA * BigInt(l.za);
+    if (cst !== 0n) parts.push(String(cst));
+    const expr = parts.join(' + ').replace(/\+ -/g, '- ');
+    const cid = w.fresh('cmp');
+    w.line(`component ${cid} = GeZero(${B});`);
+    w.bind(`${cid}.d`, expr);
+    return `${cid}.out`;
+  });
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // select (Where)
@@ -837,7 +1010,10 @@ export const selectFloat: FloatLayerDef<SelectLayer> = {
       if (va && vb) s = affineScale([va.scale(l.ia[i]), vb.scale(l.ib[i])], [X(va, l.ia[i]), X(vb, l.ib[i])], ctx.multiplierBits) ?? va.scale(l.ia[i]);
       else if (va) s = va.scale(l.ia[i]);
       else if (vb) s = vb.scale(l.ib[i]);
-      else {
+      else if (Number.isInteger(l.aConst![i]) && Number.isInteger(l.bConst![i]) && Math.max(Math.abs(l.aConst![i]), Math.abs(l.bConst![i])) <= MAX_ACC) {
+        // Integer constants (node ids of a tree traversal): exact, scale 1, so the result can index a Gather.
+        s = 1;
+      } else {
         const m = Math.max(Math.abs(l.aConst![i]), Math.abs(l.bConst![i]));
         s = m > 0 ? m / 2 ** ctx.multiplierBits : 1;
       }

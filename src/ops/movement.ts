@@ -566,7 +566,21 @@ export const lookupFloat: FloatLayerDef<LookupLayer> = {
       rows = lookupRows(rlo, rhi, n);
     } else rows = lookupRows(Math.min(...q.lo), Math.max(...q.hi), n);
     if (!rows) return ctx.issue(`the indices of '${l.name}' lie in [${Math.min(...q.lo)}, ${Math.max(...q.hi)}], outside [-${n}, ${n})`);
-    const base = { kind: 'lookup' as const, name: l.name, output: l.output, inShape: s.shape, outShape: l.outShape, axis: l.axis, dataShape: l.dataShape, ...rows, idxQuant: q, ...(l.strides ? { strides: l.strides } : {}) };
+    // Per index element, its own candidate rows when the elements' bounds differ (a tree-traversal index: tree t's
+    // node ids lie in t's block of the table): each selector spans only what its element can hold.
+    let perIndex: { lo: number[]; count: number[] } | undefined;
+    if (l.table && !l.strides && q.lo.some((v, k) => v !== q.lo[0] || q.hi[k] !== q.hi[0])) {
+      perIndex = { lo: [], count: [] };
+      for (let k = 0; k < q.lo.length; k++) {
+        const r = lookupRows(q.lo[k], q.hi[k], n)!;
+        perIndex.lo.push(r.lo);
+        perIndex.count.push(r.count);
+      }
+    }
+    const base = {
+      kind: 'lookup' as const, name: l.name, output: l.output, inShape: s.shape, outShape: l.outShape, axis: l.axis, dataShape: l.dataShape, ...rows, idxQuant: q,
+      ...(l.strides ? { strides: l.strides } : {}), ...(perIndex ? { perIndex } : {}),
+    };
     if (l.table) {
       // The table per tensor on a uint8 grid covering its values: each output is one table entry, error <= scale / 2.
       let min = Infinity;
@@ -575,10 +589,24 @@ export const lookupFloat: FloatLayerDef<LookupLayer> = {
         min = Math.min(min, v);
         max = Math.max(max, v);
       }
-      if (l.integer && Math.max(Math.abs(min), Math.abs(max)) <= 2 ** 50) {
-        // An integer table (e.g. of ids or shape values): exact, an accumulator of scale 1 bounded by the table.
-        const n = sizeOf(l.outShape);
-        const outQuant: AccQuant = { kind: 'acc', scales: new Array(n).fill(1), lo: new Array(n).fill(min), hi: new Array(n).fill(max) };
+      // An integer table (of ids, shape values, or a float table of node ids as hummingbird writes its children):
+      // exact, an accumulator of scale 1, each element bounded by the table entries its candidate rows hold.
+      if ((l.integer || l.table.every((v) => Number.isInteger(v))) && Math.max(Math.abs(min), Math.abs(max)) <= 2 ** 50) {
+        const { pre, post, K } = lookupGeometry(l);
+        const outQuant: AccQuant = { kind: 'acc', scales: [], lo: [], hi: [] };
+        for (let p = 0; p < pre; p++) for (let k = 0; k < K; k++) for (let qq = 0; qq < post; qq++) {
+          const r = rowsAt(base, k);
+          let a = Infinity;
+          let b = -Infinity;
+          for (let j = 0; j < r.count; j++) {
+            const v = l.table[(p * n + rowOf(r.lo + j, n)) * post + qq];
+            a = Math.min(a, v);
+            b = Math.max(b, v);
+          }
+          outQuant.scales.push(1);
+          outQuant.lo.push(a);
+          outQuant.hi.push(b);
+        }
         return ctx.push({ ...base, inputs: [s.tensor], table: Array.from(l.table), outQuant });
       }
       const outQuant = u8QuantFor({ min, max });
@@ -622,6 +650,11 @@ function accSelection(l: LookupLayer, rows: { lo: number; count: number }, q: Ac
 /** Data row offset of candidate j for the lookup: flat data index of (p, row, q). */
 const rowOf = (r: number, n: number) => ((r % n) + n) % n;
 
+/** Candidate rows of index element k: its own (perIndex) or the layer's. */
+export function rowsAt(l: { lo: number; count: number; perIndex?: { lo: number[]; count: number[] } }, k: number): { lo: number; count: number } {
+  return l.perIndex ? { lo: l.perIndex.lo[k], count: l.perIndex.count[k] } : { lo: l.lo, count: l.count };
+}
+
 export const lookupQ: QLayerDef<QLookup> = {
   reference(l, xs) {
     const data = l.table ?? xs[1];
@@ -629,7 +662,8 @@ export const lookupQ: QLayerDef<QLookup> = {
     const out: number[] = new Array(pre * K * post);
     for (let p = 0; p < pre; p++) for (let k = 0; k < K; k++) {
       const idx = indexValue(l, xs[0], k);
-      if (!(idx >= l.lo && idx < l.lo + l.count)) throw new Error(`Gather '${l.name}': index ${idx} is outside the circuit's rows [${l.lo}, ${l.lo + l.count})`);
+      const rk = rowsAt(l, k);
+      if (!(idx >= rk.lo && idx < rk.lo + rk.count)) throw new Error(`Gather '${l.name}': index ${idx} is outside the circuit's rows [${rk.lo}, ${rk.lo + rk.count})`);
       const r = rowOf(idx, n);
       for (let q = 0; q < post; q++) out[(p * K + k) * post + q] = data[(p * n + r) * post + q];
     }
@@ -642,7 +676,8 @@ export const lookupQ: QLayerDef<QLookup> = {
     const sel: string[] = [];
     for (let k = 0; k < K; k++) {
       const id = w.fresh('onehot');
-      w.line(`component ${id} = OneHotIndex(${l.count}, ${l.lo});`);
+      const rk = rowsAt(l, k);
+      w.line(`component ${id} = OneHotIndex(${rk.count}, ${rk.lo});`);
       w.bind(`${id}.idx`, l.strides ? tupleExpr(l.strides, xs[0], k) : xs[0][k]);
       sel.push(id);
     }
@@ -655,8 +690,9 @@ export const lookupQ: QLayerDef<QLookup> = {
     for (let p = 0; p < pre; p++) for (let k = 0; k < K; k++) for (let q = 0; q < post; q++) {
       const o = (p * K + k) * post + q;
       const terms: string[] = [];
-      for (let j = 0; j < l.count; j++) {
-        const at = (p * n + rowOf(l.lo + j, n)) * post + q;
+      const rk = rowsAt(l, k);
+      for (let j = 0; j < rk.count; j++) {
+        const at = (p * n + rowOf(rk.lo + j, n)) * post + q;
         if (l.table) {
           const v = l.table[at];
           if (v) terms.push(`${v}*${sel[k]}.b[${j}]`);
@@ -671,10 +707,15 @@ export const lookupQ: QLayerDef<QLookup> = {
   },
   constraints(l) {
     const { pre, post, K } = lookupGeometry(l);
-    return K * (l.count + 2) + (l.table ? 0 : pre * K * post * l.count);
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      const R = rowsAt(l, k).count;
+      sum += R + 2 + (l.table ? 0 : pre * post * R);
+    }
+    return sum;
   },
-  costFormula: 'per index element: R + 2 (R candidate rows, R >= 3: R booleans, 1 sum, 1 weighted sum = index); with activation data + R products per output element; 0 per output element for a constant table',
-  bitsSummary: (l) => `R ${l.count}${l.table ? '' : ' x act'}`,
+  costFormula: 'per index element: R + 2 (R candidate rows, R >= 3: R booleans, 1 sum, 1 weighted sum = index; with a constant table R is the element\'s own, from its bounds); with activation data + R products per output element; 0 per output element for a constant table',
+  bitsSummary: (l) => `R ${l.perIndex ? `${Math.min(...l.perIndex.count)}..${Math.max(...l.perIndex.count)}` : l.count}${l.table ? '' : ' x act'}`,
 };
 
 /** A GatherND tuple's row as a circom expression: sum_j strides[j] * component j (constant-zero terms left out). */

@@ -297,6 +297,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     output = { ...spec, quant: acc, parts };
     outputTensor = '';
   }
+  pruneUnreadTableLookups(layers, outputTensor || undefined, output);
   return {
     name: model.name,
     sha256: model.sha256,
@@ -310,4 +311,18 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     notes: model.notes,
     ...(opts.privateParams ? { params: 'hashed' as const } : {}),
   };
+}
+
+/**
+ * Drop Gathers of a constant table whose result no layer reads (a threshold table that a comparison reads through
+ * its own selector, src/ops/arith.ts): they would only repeat that selector's proof that the index is in range.
+ */
+function pruneUnreadTableLookups(layers: QLayer[], outputTensor: string | undefined, output: QuantizedModel['output']): void {
+  const outs = new Set<string>([...(outputTensor ? [outputTensor] : []), ...(output.parts ?? []).map((p) => p.tensor)]);
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const l = layers[i];
+    if (l.kind !== 'lookup' || !l.table || outs.has(l.output)) continue;
+    if (layers.some((m) => m.inputs.includes(l.output))) continue;
+    layers.splice(i, 1);
+  }
 }

@@ -32,6 +32,12 @@ export interface CompareLayer extends LayerBase {
   ib: number[];
   /** Per output element, when the right-hand side is a constant. */
   threshold?: number[];
+  /**
+   * The right-hand side is a constant table read at a variable index (hummingbird's Gather(thresholds, node)):
+   * inputs = [a, index]; ib[i] is element i's position in the Gather's output, whose geometry is that of a
+   * lookup (table of shape dataShape read along axis by an index of shape idxShape).
+   */
+  thrTable?: { table: Float64Array; axis: number; dataShape: number[]; idxShape: number[] };
 }
 
 /**
@@ -113,6 +119,13 @@ export interface QCompare extends QBase {
   c: string[];
   bits: number[];
   konst: number[];
+  /**
+   * A threshold table at a variable index: c[i] is then 0 and d[i] adds sum_j cand[i][j] * b_j, b the one-hot
+   * selector of index element k[i] over its rows lo[k] .. lo[k] + count[k] - 1 (circuits/lookup.circom; it also
+   * proves the index in range). cand[i][j] is the constant the threshold of candidate row j gives on a's grid, as
+   * for a constant threshold (empty when the bounds decide the element).
+   */
+  sel?: { k: number[]; lo: number[]; count: number[]; n: number; cand: string[][] };
   outQuant: AccQuant;
 }
 

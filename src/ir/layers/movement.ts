@@ -59,6 +59,11 @@ export interface QLookup extends QBase {
   /** GatherND: index tuples, row = sum_j tuple[j] * strides[j] (a linear combination bound to the selector). */
   strides?: number[];
   idxQuant: AccQuant;
+  /**
+   * Constant tables: per index element k, its own candidate rows perIndex.lo[k] .. + perIndex.count[k] - 1 (from
+   * the element's bounds), instead of lo/count (which then span them all).
+   */
+  perIndex?: { lo: number[]; count: number[] };
 }
 
 /**
