@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { buildOnnxModel, mulberry32, randomMlp, type AttrValue, type RandomMlpOptions } from '../src/onnx/builder.ts';
+import { loadOnnx } from '../src/onnx/load.ts';
 
 async function runModel(bytes: Uint8Array, feeds: Record<string, { data: Float32Array; dims: number[] }>) {
   const session = await ort.InferenceSession.create(Buffer.from(bytes));
@@ -150,6 +151,34 @@ describe('buildOnnxModel', () => {
       expect(b[1]).toBeCloseTo(1000, 3);
     });
   }
+
+  it('writes STRINGS attributes (string[] or { strings }): loadOnnx reads them back, onnxruntime runs them', async () => {
+    // RNN, hidden 2, one step: h = f(W x) with W = [[2], [-3]]; activations per direction as a STRINGS list.
+    const rnn = (activations: AttrValue, direction = 'forward') => {
+      const D = direction === 'bidirectional' ? 2 : 1;
+      return buildOnnxModel({
+        inputs: [{ name: 'x', shape: [1, 1, 1] }],
+        outputs: [{ name: 'y', shape: [1, D, 1, 2] }],
+        initializers: [
+          { name: 'W', dims: [D, 2, 1], data: Array.from({ length: D }, () => [2, -3]).flat() },
+          { name: 'R', dims: [D, 2, 2], data: new Array(4 * D).fill(0) },
+        ],
+        nodes: [{ op: 'RNN', name: 'rnn', inputs: ['x', 'W', 'R'], outputs: ['y'], attrs: { hidden_size: 2, direction, activations } }],
+      });
+    };
+    const attrOf = (bytes: Uint8Array) => loadOnnx(bytes).nodes[0]!.attrs.get('activations');
+    expect(attrOf(rnn(['Relu']))).toEqual({ type: 'strings', value: ['Relu'] });
+    expect(attrOf(rnn({ strings: ['Relu', 'Sigmoid'] }, 'bidirectional'))).toEqual({ type: 'strings', value: ['Relu', 'Sigmoid'] });
+    expect(attrOf(rnn({ strings: [] }))).toEqual({ type: 'strings', value: [] });
+    expect(attrOf(rnn('Relu'))).toEqual({ type: 'string', value: 'Relu' });
+    const x = { x: { data: Float32Array.from([0.5]), dims: [1, 1, 1] } };
+    expect((await runModel(rnn(['Relu']), x)).y!.data).toEqual([1, 0]);
+    const bi = (await runModel(rnn(['Relu', 'Sigmoid'], 'bidirectional'), x)).y!.data;
+    [1, 0, 1 / (1 + Math.exp(-1)), 1 / (1 + Math.exp(1.5))].forEach((e, i) => expect(bi[i]).toBeCloseTo(e, 6));
+    // Not a list of strings: refused when building.
+    expect(() => rnn(['Relu', 1] as unknown as string[])).toThrow(/mixes strings and numbers/);
+    expect(() => rnn({ strings: ['Relu', 2] } as unknown as AttrValue)).toThrow(/non-string/);
+  });
 
   it('rejects out-of-range int8 / uint8 / int32 values', () => {
     for (const encoding of ['raw', 'typed'] as const) {

@@ -29,6 +29,7 @@ export interface TensorSpec {
  * - integer `number` -> INT, non-integer `number` -> FLOAT
  * - `number[]` -> INTS (every element must be an integer; use `{ floats }` otherwise)
  * - `string` -> STRING
+ * - `string[]` (non-empty) -> STRINGS (e.g. an LSTM's `activations`); `{ strings }` forces STRINGS (also empty)
  * - `{ int }` / `{ float }` force INT / FLOAT (e.g. `{ float: 1 }` for alpha=1.0)
  * - `{ ints }` / `{ floats }` force INTS / FLOATS (also the way to write empty lists)
  * - `{ tensor }` -> TENSOR (e.g. the `value` of a Constant node)
@@ -37,10 +38,12 @@ export type AttrValue =
   | number
   | number[]
   | string
+  | string[]
   | { int: number }
   | { float: number }
   | { ints: number[] }
   | { floats: number[] }
+  | { strings: string[] }
   | { tensor: TensorSpec };
 
 export interface InitializerSpec extends TensorSpec {
@@ -200,6 +203,11 @@ function makeTensor(spec: TensorSpec, name?: string): TensorProtoMsg {
   return props;
 }
 
+function makeStrings(name: string, v: readonly string[]): AttributeProtoMsg {
+  for (const x of v) if (typeof x !== 'string') throw new Error(`attr ${name}: STRINGS holds a non-string ${JSON.stringify(x)}`);
+  return { name, type: AT.STRINGS, strings: v.map((x) => new TextEncoder().encode(x)) };
+}
+
 function makeAttr(name: string, v: AttrValue): AttributeProtoMsg {
   if (typeof v === 'number') {
     return Number.isInteger(v)
@@ -209,13 +217,15 @@ function makeAttr(name: string, v: AttrValue): AttributeProtoMsg {
   if (typeof v === 'string') {
     return { name, type: AT.STRING, s: new TextEncoder().encode(v) };
   }
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')) return makeStrings(name, v as string[]);
   if (Array.isArray(v)) {
     for (const x of v) {
+      if (typeof x === 'string') throw new Error(`attr ${name}: a list mixes strings and numbers`);
       if (!Number.isInteger(x)) {
         throw new Error(`attr ${name}: number[] is written as INTS but contains ${x}; use { floats: [...] }`);
       }
     }
-    return { name, type: AT.INTS, ints: v.map((x) => checkedInt(x, `attr ${name}`)) };
+    return { name, type: AT.INTS, ints: (v as number[]).map((x) => checkedInt(x, `attr ${name}`)) };
   }
   if ('int' in v) return { name, type: AT.INT, i: checkedInt(v.int, `attr ${name}`) };
   if ('float' in v) return { name, type: AT.FLOAT, f: v.float };
@@ -223,6 +233,7 @@ function makeAttr(name: string, v: AttrValue): AttributeProtoMsg {
     return { name, type: AT.INTS, ints: v.ints.map((x) => checkedInt(x, `attr ${name}`)) };
   }
   if ('floats' in v) return { name, type: AT.FLOATS, floats: [...v.floats] };
+  if ('strings' in v) return makeStrings(name, v.strings);
   if ('tensor' in v) return { name, type: AT.TENSOR, t: makeTensor(v.tensor) };
   throw new Error(`attr ${name}: unsupported value ${JSON.stringify(v)}`);
 }
