@@ -248,3 +248,120 @@ export function hummingbirdTraversal(spec: TreeSpec, nFeat: number, depth: numbe
     nodes,
   });
 }
+
+export interface V5Options {
+  nFeat: number;
+  nTargets: number;
+  /** Which target each leaf votes for: its tree's (tree % nTargets, as LightGBM's multiclass trees), or per leaf. */
+  targets?: 'tree' | 'leaf';
+  /** 0 AVERAGE, 1 SUM (default), 2 MIN, 3 MAX. */
+  aggregate?: number;
+  /** 0 NONE (default), 1 SOFTMAX, 2 LOGISTIC, 3 SOFTMAX_ZERO, 4 PROBIT (the ONNX spec's numbering). */
+  post?: number;
+  /**
+   * Turn each BRANCH_EQ node into BRANCH_MEMBER (6) with these offsets added to its threshold (e.g. [0, 0.25,
+   * -0.375]: three members on the k/8 grid); NaN separates the nodes' sets in membership_values.
+   */
+  memberOffsets?: number[];
+  /** Also add a tree that is a single leaf (weight 0.125, target 0). */
+  leafTree?: boolean;
+}
+
+/**
+ * The same trees as TreeEnsemble of ai.onnx.ml opset 5, written as an exporter does (tensor attributes for
+ * nodes_splits, nodes_modes (uint8), leaf_weights and membership_values): interior nodes and leaves in separate
+ * lists, children by index with *_leafs flags, one (target, weight) per leaf (the spec's first weight).
+ */
+export function ensembleV5Model(spec: TreeSpec, o: V5Options): Uint8Array {
+  const modeCode: Record<string, number> = { BRANCH_LEQ: 0, BRANCH_LT: 1, BRANCH_GTE: 2, BRANCH_GT: 3, BRANCH_EQ: 4, BRANCH_NEQ: 5 };
+  const key = (t: number, id: number) => `${t}/${id}`;
+  const interior = new Map<string, number>();
+  const leafIx = new Map<string, number>();
+  const at = new Map<string, number>();
+  spec.modes.forEach((m, i) => {
+    const k = key(spec.treeIds[i], spec.nodeIds[i]);
+    at.set(k, i);
+    if (m === 'LEAF') leafIx.set(k, leafIx.size);
+    else interior.set(k, interior.size);
+  });
+  const trees = [...new Set(spec.treeIds)];
+  const feat: number[] = [];
+  const splits: number[] = [];
+  const modes: number[] = [];
+  const tIds: number[] = [];
+  const tLeaf: number[] = [];
+  const fIds: number[] = [];
+  const fLeaf: number[] = [];
+  const members: number[] = [];
+  const ref = (t: number, id: number): [number, number] => {
+    const k = key(t, id);
+    return leafIx.has(k) ? [leafIx.get(k)!, 1] : [interior.get(k)!, 0];
+  };
+  for (const [k, ix] of interior) {
+    const i = at.get(k)!;
+    const t = spec.treeIds[i];
+    void ix;
+    feat.push(spec.featureIds[i]);
+    const member = o.memberOffsets && spec.modes[i] === 'BRANCH_EQ';
+    modes.push(member ? 6 : modeCode[spec.modes[i]]);
+    splits.push(member ? 0 : spec.values[i]);
+    if (member) members.push(...o.memberOffsets!.map((d) => spec.values[i] + d), NaN);
+    const [tc, tl] = ref(t, spec.trueIds[i]);
+    const [fc, fl] = ref(t, spec.falseIds[i]);
+    tIds.push(tc);
+    tLeaf.push(tl);
+    fIds.push(fc);
+    fLeaf.push(fl);
+  }
+  const leafTarget: number[] = [];
+  const leafWeight: number[] = [];
+  let n = 0;
+  for (const [k] of leafIx) {
+    const i = at.get(k)!;
+    const t = spec.treeIds[i];
+    const j = spec.w.findIndex((_, jj) => spec.wTree[jj] === t && spec.wNode[jj] === spec.nodeIds[i]);
+    leafTarget.push(o.targets === 'leaf' ? n++ % o.nTargets : trees.indexOf(t) % o.nTargets);
+    leafWeight.push(spec.w[j]);
+  }
+  // Roots: the interior node of each tree that no node points at.
+  const roots = trees.map((t) => {
+    const pointed = new Set<number>();
+    spec.modes.forEach((m, i) => {
+      if (spec.treeIds[i] === t && m !== 'LEAF') pointed.add(spec.trueIds[i]).add(spec.falseIds[i]);
+    });
+    const r = spec.modes.findIndex((_, i) => spec.treeIds[i] === t && !pointed.has(spec.nodeIds[i]));
+    return interior.get(key(t, spec.nodeIds[r]))!;
+  });
+  if (o.leafTree) {
+    // A single-leaf tree: its root index is the leaf's index, with both children that leaf.
+    const li = leafTarget.length;
+    leafTarget.push(0);
+    leafWeight.push(0.125);
+    // onnxruntime reads leaf index tree_roots[t] and checks nodes_*[root]: the root index must also be a node.
+    while (feat.length <= li) {
+      feat.push(0);
+      splits.push(0);
+      modes.push(0);
+      tIds.push(li);
+      tLeaf.push(1);
+      fIds.push(li);
+      fLeaf.push(1);
+    }
+    tIds[li] = fIds[li] = li;
+    tLeaf[li] = fLeaf[li] = 1;
+    roots.push(li);
+  }
+  const attrs: Record<string, AttrValue> = {
+    nodes_featureids: { ints: feat }, nodes_splits: { tensor: { dims: [splits.length], data: splits } },
+    nodes_modes: { tensor: { dims: [modes.length], data: modes, dataType: 'uint8' } },
+    nodes_truenodeids: { ints: tIds }, nodes_trueleafs: { ints: tLeaf }, nodes_falsenodeids: { ints: fIds }, nodes_falseleafs: { ints: fLeaf },
+    tree_roots: { ints: roots }, leaf_targetids: { ints: leafTarget }, leaf_weights: { tensor: { dims: [leafWeight.length], data: leafWeight } },
+    n_targets: o.nTargets, aggregate_function: o.aggregate ?? 1, post_transform: o.post ?? 0,
+  };
+  if (members.length) attrs.membership_values = { tensor: { dims: [members.length], data: members } };
+  return buildOnnxModel({
+    inputs: [{ name: 'x', shape: [1, o.nFeat] }], outputs: [{ name: 'Y', shape: [1, o.nTargets] }], initializers: [], opset: 21,
+    nodes: [{ op: 'TreeEnsemble', name: 'trees', domain: 'ai.onnx.ml', inputs: ['x'], outputs: ['Y'], attrs }],
+    extraOpsets: [{ domain: 'ai.onnx.ml', version: 5 }], graphName: 'trees_v5',
+  });
+}

@@ -1,0 +1,267 @@
+/**
+ * TreeEnsemble of ai.onnx.ml opset 5 (src/ops/trees.ts importEnsembleV5), models written as an exporter writes
+ * them (test/helpers/tree-models.ts ensembleV5Model: tensor attributes nodes_splits, nodes_modes (uint8),
+ * leaf_weights, membership_values):
+ *
+ * 1. float IR == onnxruntime 1.30 (1e-5) for SUM (targets per leaf), AVERAGE, MIN, MAX (a target no tree votes
+ *    for: 0), post_transform 1 and 2 as onnxruntime reads them (LOGISTIC and SOFTMAX: its enum order, not the
+ *    spec's), a single target's post_transform not applied, BRANCH_MEMBER (features put on the members), a tree
+ *    that is one leaf;
+ * 2. quantized integer model vs the float IR and onnxruntime: on every row with no feature within half an input
+ *    step of a threshold or member it tests, the same leaves (the decisions), the same argmax of the targets,
+ *    and scores within 0.5% of the output range (rows near a threshold counted and reported);
+ * 3. refusals naming the node and the value: PROBIT, SOFTMAX_ZERO, MIN/MAX with a tree voting for a target on
+ *    some leaves only, unknown modes, aggregate functions and post transforms, targets out of range;
+ * 4. one compiled model (MAX over 2 targets, members, SOFTMAX): constraints == emitted cost, witness == integer
+ *    reference, every private wire mutated breaks a constraint, setup + prove + verify.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { artifactPath } from '../src/artifacts/paths.ts';
+import { compileModel, type CompileModelResult } from '../src/compile/model.ts';
+import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
+import { emitCircuit } from '../src/emit/circuit.ts';
+import { FIELD_PRIME, toField } from '../src/field.ts';
+import { importGraph } from '../src/ir/import.ts';
+import type { FloatModel, QuantizedModel } from '../src/ir/types.ts';
+import { mulberry32 } from '../src/onnx/builder.ts';
+import { loadOnnx } from '../src/onnx/load.ts';
+import { ModelProto } from '../src/onnx/proto.ts';
+import { prove, readVerificationKey } from '../src/prove/prove.ts';
+import { artifactWitness } from '../src/prove/witness.ts';
+import { quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
+import { runFloat, runFloatAll } from '../src/reference/float.ts';
+import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
+import { setupKeys } from '../src/setup/setup.ts';
+import { dequantizeOutput } from '../src/verify/dequantize.ts';
+import { verifyBundle } from '../src/verify/verify.ts';
+import { ensembleV5Model, randomTrees, runOrtAll, type TreeSpec, type V5Options } from './helpers/tree-models.ts';
+
+const NF = 4;
+/** Members of a BRANCH_MEMBER node: its k/8 threshold plus these (>= 0 and <= 30, as onnxruntime needs for a small set). */
+const MEMBERS = [0.5, 0.75, 1];
+
+interface Case {
+  name: string;
+  spec: TreeSpec;
+  o: V5Options;
+}
+
+const cases: Case[] = [
+  { name: 'sum_targets_per_leaf', spec: randomTrees(31, 4, 3, NF, 1), o: { nFeat: NF, nTargets: 3, targets: 'leaf' } },
+  { name: 'average', spec: randomTrees(32, 4, 4, NF, 1), o: { nFeat: NF, nTargets: 2, aggregate: 0 } },
+  { name: 'min', spec: randomTrees(33, 6, 3, NF, 1), o: { nFeat: NF, nTargets: 2, aggregate: 2 } },
+  { name: 'max_one_target_unvoted', spec: randomTrees(34, 2, 3, NF, 1), o: { nFeat: NF, nTargets: 3, aggregate: 3 } },
+  { name: 'min_single_target', spec: randomTrees(35, 4, 3, NF, 1), o: { nFeat: NF, nTargets: 1, aggregate: 2 } },
+  { name: 'post1_logistic_in_ort', spec: randomTrees(36, 3, 3, NF, 1), o: { nFeat: NF, nTargets: 3, targets: 'leaf', post: 1 } },
+  { name: 'post2_softmax_in_ort', spec: randomTrees(37, 3, 3, NF, 1), o: { nFeat: NF, nTargets: 3, targets: 'leaf', post: 2 } },
+  { name: 'single_target_post_ignored', spec: randomTrees(38, 3, 3, NF, 1), o: { nFeat: NF, nTargets: 1, post: 2 } },
+  { name: 'member', spec: randomTrees(39, 4, 4, NF, 1), o: { nFeat: NF, nTargets: 2, targets: 'leaf', memberOffsets: MEMBERS } },
+  { name: 'leaf_tree', spec: randomTrees(40, 3, 3, NF, 1), o: { nFeat: NF, nTargets: 2, targets: 'leaf', leafTree: true } },
+];
+
+/** Rows in [-1, 1); the first half on the k/8 grid (EQ thresholds) or on members (BRANCH_MEMBER). */
+function rows(n: number, seed: number, spec?: TreeSpec, members = false): number[][] {
+  const rnd = mulberry32(seed);
+  return Array.from({ length: n }, (_, r) => {
+    const x = Array.from({ length: NF }, () => 2 * rnd() - 1);
+    if (r < n / 2) {
+      x.forEach((v, i) => (x[i] = Math.round(v * 8) / 8));
+      if (members && spec) {
+        // Put one feature on a member of some BRANCH_MEMBER node.
+        const eq = spec.modes.map((m, i) => i).filter((i) => spec.modes[i] === 'BRANCH_EQ');
+        const i = eq[r % eq.length];
+        x[spec.featureIds[i]] = spec.values[i] + MEMBERS[r % MEMBERS.length];
+      }
+    }
+    return x;
+  });
+}
+
+/** Every threshold a row is compared with: the splits, and the members of member nodes. */
+function thresholds(c: Case): { feature: number; value: number }[] {
+  const out: { feature: number; value: number }[] = [];
+  c.spec.modes.forEach((m, i) => {
+    if (m === 'LEAF') return;
+    const f = c.spec.featureIds[i];
+    if (c.o.memberOffsets && m === 'BRANCH_EQ') for (const d of c.o.memberOffsets) out.push({ feature: f, value: Math.fround(c.spec.values[i] + d) });
+    else out.push({ feature: f, value: Math.fround(c.spec.values[i]) });
+  });
+  return out;
+}
+
+interface Prepared {
+  bytes: Uint8Array;
+  model: FloatModel;
+  cal: Float64Array[];
+  q: QuantizedModel;
+}
+const prepared = new Map<string, Prepared>();
+function prepare(c: Case): Prepared {
+  let p = prepared.get(c.name);
+  if (!p) {
+    const bytes = ensembleV5Model(c.spec, c.o);
+    const model = importGraph(loadOnnx(bytes));
+    const cal = rows(64, 41).map((r) => Float64Array.from(r));
+    p = { bytes, model, cal, q: quantizeModel(model, cal) };
+    prepared.set(c.name, p);
+  }
+  return p;
+}
+
+const ort = async (p: Prepared, x: ArrayLike<number>) => (await runOrtAll(p.bytes, x, ['Y'])).Y as number[];
+const argmaxOf = (v: ArrayLike<number>) => Array.from(v).reduce((b, x, i, a) => (x > a[b] ? i : b), 0);
+
+describe('TreeEnsemble (ml opset 5): float IR vs onnxruntime', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const p = prepare(c);
+      let memberHits = 0;
+      for (const x of rows(200, 87, c.spec, !!c.o.memberOffsets)) {
+        const want = await ort(p, x);
+        const got = runFloat(p.model, x);
+        expect(got.length).toBe(c.o.nTargets);
+        want.forEach((v, i) => expect(Math.abs(got[i] - v)).toBeLessThan(1e-5));
+        if (c.o.memberOffsets && thresholds(c).some((t) => x[t.feature] === t.value)) memberHits++;
+      }
+      if (c.o.memberOffsets) expect(memberHits).toBeGreaterThan(50);
+    });
+  }
+
+  it('notes: onnxruntime\'s post_transform order, a single target\'s post_transform', () => {
+    expect(prepare(cases[5]).model.notes.join('\n')).toMatch(/post_transform 1 \(SOFTMAX in the ONNX spec\) is applied as LOGISTIC, as onnxruntime 1.30 runs it/);
+    expect(prepare(cases[6]).model.notes.join('\n')).toMatch(/post_transform 2 \(LOGISTIC in the ONNX spec\) is applied as SOFTMAX/);
+    const single = prepare(cases[7]).model.notes.join('\n');
+    expect(single).toMatch(/post_transform 2 \(SOFTMAX\) of a single target is not applied/);
+    expect(single).not.toMatch(/enum order/);
+  });
+});
+
+describe('TreeEnsemble (ml opset 5): quantized vs onnxruntime', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const p = prepare(c);
+      const quant = p.q.input.quant;
+      const half = quant.scale / 2;
+      const ths = thresholds(c);
+      // Output range: over the calibration rows (probabilities: 1).
+      let R = 0;
+      for (const x of p.cal) for (const v of await ort(p, x)) R = Math.max(R, Math.abs(v));
+      if (c.o.post && c.o.nTargets > 1) R = 1;
+      let near = 0;
+      let far = 0;
+      let worst = 0;
+      for (const x of rows(200, 91, c.spec, !!c.o.memberOffsets)) {
+        if (ths.some((t) => Math.abs(x[t.feature] - t.value) <= half + 1e-9)) {
+          near++;
+          continue;
+        }
+        far++;
+        const xq = quantizeInput(quant, x);
+        // Decisions: the leaves the integer model reaches are the float model's (== onnxruntime's, part 1).
+        const leaves = runIntegerAll(p.q, xq).get('trees#leaves');
+        expect(leaves).toEqual(Array.from(runFloatAll(p.model, x).get('trees#leaves')!));
+        const got = dequantizeOutput(p.q.output.quant, runInteger(p.q, xq));
+        const want = await ort(p, x);
+        for (let j = 0; j < want.length; j++) worst = Math.max(worst, Math.abs(got[j] - want[j]) / R);
+        const sorted = [...want].sort((a, b) => b - a);
+        if (want.length > 1 && sorted[0] - sorted[1] > 0.01 * R) expect(argmaxOf(got)).toBe(argmaxOf(want));
+      }
+      console.log(`${c.name}: ${far} rows away from thresholds, ${near} within half an input step (${half.toExponential(2)}) of one; worst score error ${(100 * worst).toFixed(3)}% of ${R.toFixed(3)}`);
+      expect(far).toBeGreaterThan(60);
+      expect(worst).toBeLessThan(0.005);
+    });
+  }
+});
+
+describe('TreeEnsemble (ml opset 5): refusals', () => {
+  const spec = randomTrees(41, 3, 3, NF, 1);
+  const refused = (o: Partial<V5Options>, re: RegExp, patch?: (bytes: Uint8Array) => Uint8Array) => {
+    let bytes = ensembleV5Model(spec, { nFeat: NF, nTargets: 2, ...o });
+    if (patch) bytes = patch(bytes);
+    expect(() => importGraph(loadOnnx(bytes))).toThrow(re);
+  };
+  it('PROBIT, SOFTMAX_ZERO, unknown codes, MIN/MAX with a tree voting on some leaves only', () => {
+    refused({ post: 4 }, /'trees'.*post_transform 4 \(PROBIT\) is not supported/s);
+    refused({ post: 3 }, /post_transform 3 \(SOFTMAX_ZERO\) is not supported/);
+    refused({ post: 7 }, /post_transform 7 is not one of 0\.\.4/);
+    refused({ aggregate: 5 }, /aggregate_function 5 is not one of 0 AVERAGE, 1 SUM, 2 MIN, 3 MAX/);
+    refused({ aggregate: 2, targets: 'leaf' }, /aggregate_function MIN: tree 0 votes for target 0 on \d of its \d leaves/);
+    refused({ aggregate: 3, targets: 'leaf' }, /aggregate_function MAX: tree 0 votes for target/);
+  });
+  it('malformed attributes: a mode, a target out of range, lengths', () => {
+    // Rewrite one attribute of the written model.
+    const withAttr = (name: string, edit: (a: { ints?: number[]; t?: { int32Data?: number[]; rawData?: Uint8Array } }) => void) => (bytes: Uint8Array) => {
+      const m = ModelProto.decode(bytes);
+      for (const a of m.graph!.node![0].attribute ?? []) if (a.name === name) edit(a as never);
+      return ModelProto.encode(m).finish();
+    };
+    refused({}, /nodes_modes\[0\] = 9 is not a branch mode/, withAttr('nodes_modes', (a) => void (a.t!.rawData![0] = 9)));
+    refused({}, /leaf_targetids\[1\] = 5 is out of range 0\.\.1 \(n_targets 2\)/, withAttr('leaf_targetids', (a) => void (a.ints![1] = 5)));
+    refused({}, /nodes_\* attributes differ in length/, withAttr('nodes_trueleafs', (a) => void a.ints!.pop()));
+    refused({}, /tree_roots\[0\] = 99 is out of range/, withAttr('tree_roots', (a) => void (a.ints![0] = 99)));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// One compiled model: 3 trees, members, MAX over 2 targets, then SOFTMAX (post_transform 2 as onnxruntime reads it).
+
+const e2e: Case = { name: 'trees_v5_e2e', spec: randomTrees(42, 3, 3, NF, 1, ['BRANCH_LEQ', 'BRANCH_EQ', 'BRANCH_GT']), o: { nFeat: NF, nTargets: 2, aggregate: 3, post: 2, memberOffsets: MEMBERS } };
+
+describe('TreeEnsemble (ml opset 5): e2e circuit', () => {
+  let r: CompileModelResult;
+  let p: Prepared;
+  beforeAll(async () => {
+    p = prepare(e2e);
+    const dir = 'artifacts/test/trees-v5';
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${dir}/model.onnx`, p.bytes);
+    r = await compileModel(`${dir}/model.onnx`, { out: dir, calibration: p.cal, force: true });
+  }, 300_000);
+
+  it('constraints == emitted cost; witness == integer reference; every private wire mutated breaks a constraint', async () => {
+    expect(r.manifest.circuit.constraints).toBe(emitCircuit(p.q).constraints);
+    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
+    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
+    const byWire = constraintsByWire(r1cs);
+    const nameOf = new Map<number, string>();
+    for (const [name, wire] of syms) if (wire >= 0 && !nameOf.has(wire)) nameOf.set(wire, name);
+    const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
+    let mutations = 0;
+    for (const x of rows(3, 7, e2e.spec, true)) {
+      const xq = quantizeInput(p.q.input.quant, x);
+      const w = (await artifactWitness(r.dir, { in: xq })).values;
+      const out = runInteger(p.q, xq);
+      expect(w.slice(1, 1 + out.length)).toEqual(out.map((v) => toField(v)));
+      expect(violatedConstraints(r1cs, w)).toEqual([]);
+      const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
+      for (const wire of wires) {
+        const name = nameOf.get(wire) ?? `wire ${wire}`;
+        if (/\.inv$/.test(name)) {
+          // An inverse helper is free when what it inverts is 0 (IsZero's witness rule).
+          const d = syms.get(name.replace(/\.inv$/, '.d'));
+          const z = syms.get(name.replace(/\.inv$/, '.isZero'));
+          if ((d !== undefined && w[d] === 0n) || (z !== undefined && w[z] === 1n)) continue;
+        }
+        for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
+          const m = [...w];
+          m[wire] = (m[wire] + delta) % FIELD_PRIME;
+          if (violatedConstraints(r1cs, m, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
+          mutations++;
+        }
+      }
+    }
+    console.log(`${e2e.name}: ${r.manifest.circuit.constraints} constraints; ${mutations} mutations rejected`);
+    expect(mutations).toBeGreaterThan(100);
+  }, 300_000);
+
+  it('setup + prove + verify; the proven scores are onnxruntime\'s within 0.5%', async () => {
+    await setupKeys(r.dir);
+    const x = rows(4, 9, e2e.spec, true)[3];
+    const res = await prove(r.dir, { x });
+    expect(res.verification.valid).toBe(true);
+    expect((await verifyBundle(res.bundle, await readVerificationKey(artifactPath(r.dir, 'vk')))).valid).toBe(true);
+    const want = await ort(p, x);
+    res.bundle.output.values.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(0.005));
+  }, 300_000);
+});
