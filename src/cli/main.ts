@@ -13,8 +13,10 @@ import { exportCommand } from './export.ts';
 import { inspectCommand } from './inspect.ts';
 import { proveCommand } from './prove.ts';
 import { runCommand } from './run.ts';
+import { serveCommand } from './serve.ts';
 import { setupCommand } from './setup.ts';
 import { verifyCommand } from './verify.ts';
+import { workerCommand } from './worker.ts';
 
 /** Ctrl-C or a kill: remove temp files being written (the real artifacts are only ever renamed into place). */
 function onInterrupt(signal: NodeJS.Signals): void {
@@ -23,9 +25,18 @@ function onInterrupt(signal: NodeJS.Signals): void {
   process.exit(130);
 }
 
+/**
+ * Long-running commands (serve, worker) handle SIGINT/SIGTERM themselves, as a graceful shutdown (stop taking
+ * work, finish what runs, exit 0): the default handler above, which exits at once, is not installed for them.
+ */
+const SELF_STOPPING_COMMANDS = new Set(['serve', 'worker']);
+
 export async function main(argv: string[]): Promise<number> {
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
+  const command = argv.find((a) => !a.startsWith('-'));
+  if (!command || !SELF_STOPPING_COMMANDS.has(command)) {
+    process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onInterrupt);
+  }
   let failed: number | undefined;
   const parsedFlags = { json: argv.includes('--json'), verbose: argv.includes('--verbose') };
   try {
@@ -44,7 +55,9 @@ export async function main(argv: string[]): Promise<number> {
       .command(benchCommand)
       .command(exportCommand)
       .command(calldataCommand)
-      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run, commit-model, ceremony or bench; for on-chain verification, export or calldata.')
+      .command(serveCommand)
+      .command(workerCommand)
+      .demandCommand(1, 'Give a command: compile, setup, prove, verify, inspect, run, commit-model, ceremony or bench; for on-chain verification, export or calldata; for a proving node, serve (and worker).')
       .strict()
       .fail((msg, err) => {
         if (err) throw err;
