@@ -708,8 +708,31 @@ function tableThreshold(l: CompareLayer, o: number, idx: Float64Array): number {
   return t.table[pos(r)];
 }
 
+/**
+ * For a uint8 input (grid value of q: fround((q - zp) * s), as onnxruntime holds it in float32), the integer C
+ * with (g_q OP t) <=> MA * (q - zp) + C >= 0 for every q in 0..255, found on the grid itself: g_q is
+ * non-decreasing in q, so the q where the comparison holds are a suffix (gt/ge) or a prefix (lt/le) of 0..255.
+ * Exact on every grid value, also for a threshold a few float32 ulps off a grid point (which gridPosition would
+ * snap onto it).
+ */
+function u8GridConstant(op: 'gt' | 'ge' | 'lt' | 'le', t: number, s: number, zp: number): bigint {
+  const holds = (q: number) => {
+    const g = Math.fround((q - zp) * s);
+    return op === 'gt' ? g > t : op === 'ge' ? g >= t : op === 'lt' ? g < t : g <= t;
+  };
+  if (op === 'gt' || op === 'ge') {
+    let q0 = 0;
+    while (q0 < 256 && !holds(q0)) q0++;
+    return -BigInt(q0 - zp);
+  }
+  let q1 = 255;
+  while (q1 >= 0 && !holds(q1)) q1--;
+  return BigInt(q1 - zp);
+}
+
 /** The integer C with x OP t <=> MA * n + C >= 0 for n on the grid of scale s (MA = 1 for gt/ge, -1 for lt/le). */
-function gridConstant(op: CompareOp, t: number, s: number): bigint {
+function gridConstant(op: CompareOp, t: number, s: number, u8zp?: number): bigint {
+  if (u8zp !== undefined && op !== 'eq') return u8GridConstant(op, t, s, u8zp);
   const r = gridPosition(t, s);
   const fl = BigInt(Math.floor(r));
   const ce = BigInt(Math.ceil(r));
@@ -793,6 +816,9 @@ export const compareFloat: FloatLayerDef<CompareLayer> = {
           case 'le': MA = -1n; C = fl; break;
           default: MA = 1n; C = -fl;
         }
+        // A uint8 input: the boundary found on the grid's float32 values themselves (exact as onnxruntime on every
+        // grid value, also for a threshold a few ulps off a grid point).
+        if (!eq && va.s.quant.kind === 'u8') C = u8GridConstant(l.op as 'gt' | 'ge' | 'lt' | 'le', l.threshold![i], va.scale(ai), va.z);
       }
       const dlo = C + bigMin(MA * alo, MA * ahi) + bigMin(MB * blo, MB * bhi);
       const dhi = C + bigMax(MA * alo, MA * ahi) + bigMax(MB * blo, MB * bhi);
@@ -853,7 +879,8 @@ function quantizeTableCompare(l: CompareLayer, ctx: QuantizeContext): void {
     const ai = l.ia[i];
     const { k, pos } = tableAt(t, l.ib[i]);
     const cs: bigint[] = [];
-    for (let j = 0; j < count[k]; j++) cs.push(gridConstant(l.op, t.table[pos(lo[k] + j)], va.scale(ai)));
+    const zp = va.s.quant.kind === 'u8' ? va.s.quant.zeroPoint : undefined;
+    for (let j = 0; j < count[k]; j++) cs.push(gridConstant(l.op, t.table[pos(lo[k] + j)], va.scale(ai), zp));
     const alo = BigInt(va.lo(ai));
     const ahi = BigInt(va.hi(ai));
     const dlo = bigMin(...cs) + bigMin(MA * alo, MA * ahi);
