@@ -145,6 +145,16 @@ export class EmbeddedQueue implements ProofQueue {
     this.listeners.push(listener);
   }
 
+  /** The prover processes' pids (operators' tools, tests): a slot restarting has none. */
+  pids(): number[] {
+    return this.slots.map((s) => s.child?.pid).filter((p): p is number => p !== undefined);
+  }
+
+  /** The pid of the prover running job `id`, if one is. */
+  pidOf(jobId: string): number | undefined {
+    return this.slots.find((s) => s.job?.view.id === jobId)?.child?.pid;
+  }
+
   async depth(): Promise<{ waiting: number; active: number }> {
     return { waiting: this.waiting.length, active: this.slots.filter((s) => s.job).length };
   }
