@@ -318,7 +318,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
  * its own selector, src/ops/arith.ts): they would only repeat that selector's proof that the index is in range.
  */
 function pruneUnreadTableLookups(layers: QLayer[], outputTensor: string | undefined, output: QuantizedModel['output']): void {
-  const outs = new Set<string>([...(outputTensor ? [outputTensor] : []), ...(output.parts ?? []).map((p) => p.tensor)]);
+  const outs = new Set<string>([...(outputTensor ? [outputTensor] : []), ...(output.parts ?? []).flatMap((p) => (p.tensor ? [p.tensor] : []))]);
   for (let i = layers.length - 1; i >= 0; i--) {
     const l = layers[i];
     if (l.kind !== 'lookup' || !l.table || outs.has(l.output)) continue;
