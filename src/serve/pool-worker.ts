@@ -8,7 +8,9 @@
  * The models root is argv[2]. The parent owns its life: signals sent to the whole process group (Ctrl-C in a
  * terminal) are ignored here, so the server decides when running proofs end; a lost parent ends it.
  */
-import { ModelProver } from './prover.ts';
+import { readManifest } from '../artifacts/manifest.ts';
+import { sizeOf } from '../ir/types.ts';
+import { ModelProver, modelDir } from './prover.ts';
 import { errorBody } from './errors.ts';
 import type { ProofJobData, ProofJobResult } from './types.ts';
 
@@ -27,20 +29,35 @@ function send(m: FromChild): void {
   process.send?.(m);
 }
 
+/**
+ * One throwaway proof of an all-zero input after a model's keys are loaded: the first real job then finds the
+ * curve's tables built and the witness calculator compiled (a cold first proof costs seconds more). Failures
+ * are ignored (an input of zeros may be outside an integer input's bounds): the real job reports its own.
+ */
+async function warmUp(prover: ModelProver, modelId: string): Promise<void> {
+  const m = await readManifest(modelDir(prover.modelsDir, modelId));
+  await prover.prove({ modelId, input: new Float64Array(sizeOf(m.input.shape)) });
+}
+
 if (process.send) {
   const prover = new ModelProver(process.argv[2] ?? '.');
+  // Jobs wait for the warm-up under way (they would only compete with it for the same CPU).
+  let warm: Promise<unknown> = Promise.resolve();
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => {});
   process.on('disconnect', () => process.exit(0));
   process.on('message', (m: ToChild) => {
     if (m.type === 'prove') {
-      prover.prove(m.data).then(
+      warm.then(() => prover.prove(m.data)).then(
         (result) => send({ type: 'done', jobId: m.jobId, result }),
         (e: unknown) => send({ type: 'failed', jobId: m.jobId, error: errorBody(e) }),
       );
     } else if (m.type === 'preload') {
       prover.preload(m.modelId).then(
-        () => send({ type: 'preloaded', modelId: m.modelId }),
+        () => {
+          send({ type: 'preloaded', modelId: m.modelId });
+          warm = warm.then(() => warmUp(prover, m.modelId)).catch(() => {});
+        },
         (e: unknown) => send({ type: 'preloaded', modelId: m.modelId, error: errorBody(e) }),
       );
     } else if (m.type === 'forget') {
