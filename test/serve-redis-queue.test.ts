@@ -5,6 +5,7 @@
  * error for an unreachable Redis. The multi-process tests through `zkonnx serve --redis` are in
  * test/serve-redis.test.ts.
  */
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -121,5 +122,28 @@ describeWithRedis('BullMQ queue and worker (library, real redis-server)', () => 
     expect(w).toBeInstanceOf(RedisUnavailableError);
     const notUrl = await createBullQueue({ redisUrl: 'localhost:6379', maxQueued: 1, keepResultsSeconds: 1, attempts: 1 }).catch((x) => x);
     expect(notUrl.message).toMatch(/--redis: 'localhost:6379' is not a redis:\/\//);
+  });
+
+  it('close() lets the running job finish (no retry, no stall) before it resolves', async () => {
+    // The worker's prover process (forked by this test process, which also runs redis-server): frozen, as a long
+    // proof would be, so the job is certainly running when close() is called.
+    const ps = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+    const provers = ps.split('\n').filter((l) => l.includes('worker-process')).map((l) => Number(l.trim().split(/\s+/)[0]));
+    expect(provers.length).toBe(1);
+    process.kill(provers[0]!, 'SIGSTOP');
+    const job = await queue.add({ modelId: 'mlp', input: model.input(9) }, { timeoutMs: 120_000 });
+    await expect.poll(async () => (await queue.get(job.id))?.status, { timeout: 20_000 }).toBe('active');
+    let closed = false;
+    const closing = worker.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(closed).toBe(false);
+    expect((await queue.get(job.id))?.status).toBe('active');
+    process.kill(provers[0]!, 'SIGCONT');
+    await closing;
+    const j = await queue.get(job.id);
+    expect(j?.status).toBe('completed');
+    expect(j?.attempts).toBe(1);
+    // Its prover process is gone with the worker.
+    await expect.poll(() => spawnSync('ps', ['-o', 'pid=', '-p', String(provers[0])], { encoding: 'utf8' }).stdout.trim()).toBe('');
   });
 });

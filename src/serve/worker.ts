@@ -201,7 +201,6 @@ export async function runWorker(opts: RunWorkerOptions): Promise<RunningWorker> 
     log.warn({ jobId: job?.id, modelId: job?.data.modelId, worker: name, reason: err.message, attemptsMade: job?.attemptsMade, final }, 'job attempt failed');
   });
   worker.on('stalled', (jobId) => log.warn({ jobId, worker: name }, 'job stalled (its worker stopped): back to the queue'));
-  worker.on('error', (e) => log.error({ worker: name, err: e.message }, 'worker error'));
 
   try {
     await readyOrFail(worker, opts.redisUrl);
@@ -209,6 +208,8 @@ export async function runWorker(opts: RunWorkerOptions): Promise<RunningWorker> 
     await provers.close();
     throw e;
   }
+  // Connection errors before this are the startup error thrown above; from now on ioredis reconnects by itself.
+  worker.on('error', (e) => log.error({ worker: name, err: e.message }, 'worker error'));
   const running = worker.run().catch((e: Error) => log.error({ worker: name, err: e.message }, 'worker stopped on an error'));
   log.info({ worker: name, queue: queueName, concurrency, redis: redactRedisUrl(opts.redisUrl), models: opts.modelsDir }, 'worker ready');
 
