@@ -67,9 +67,16 @@ export function argmax(v: number[]): number {
 /**
  * How a proven output reads. Floats show their argmax (when there is more than one). An integer output (the
  * model ends in ArgMax: its ONNX type is int64) is the index itself: `[3] (class index 3)`, and `argmax` is
- * that index (null when the output holds several indices).
+ * that index (null when the output holds several indices). A class index with a label table (a classifier's
+ * string or int64 labels) shows the label next to it: `label: "fraud" (class 1)` (the proof covers the index;
+ * the table is the verification key's).
  */
-export function describeOutput(values: number[], spec: { dtype?: string }): { text: string; argmax: number | null } {
+export function describeOutput(values: number[], spec: { dtype?: string; labels?: (string | number)[] }): { text: string; argmax: number | null } {
+  if (spec.labels !== undefined) {
+    // A class index with the key's label table: the label, then the proven index.
+    const text = values.map((v) => (Number.isInteger(v) && v >= 0 && v < spec.labels!.length ? `label: ${JSON.stringify(spec.labels![v])} (class ${v})` : `class ${v} (outside the label table)`)).join(', ');
+    return { text, argmax: values.length === 1 ? Math.round(values[0]) : null };
+  }
   if (spec.dtype !== undefined) {
     const single = values.length === 1;
     return { text: `[${values.map((v) => String(Math.round(v))).join(', ')}]${single ? ` (class index ${Math.round(values[0])})` : ''}`, argmax: single ? Math.round(values[0]) : null };
@@ -85,7 +92,8 @@ export interface OutputSpecLike {
   shape: number[];
   dtype?: string;
   softmaxOmitted?: string;
-  parts?: { name: string; shape: number[]; offset: number; dtype?: string; softmaxOmitted?: string }[];
+  labels?: (string | number)[];
+  parts?: { name: string; shape: number[]; offset: number; dtype?: string; softmaxOmitted?: string; labels?: (string | number)[] }[];
 }
 
 /** One graph output as `run`, `prove` and `verify` show it (JSON `outputs`). */
@@ -97,6 +105,11 @@ export interface ShownOutput {
   softmaxOmitted?: string;
   values: number[];
   argmax: number | null;
+  /**
+   * A class-index output with a label table: the label of each proven index (one element: the label itself),
+   * from the table the verification key pins. The proof covers the index (`values`).
+   */
+  label?: string | number | null | (string | number | null)[];
 }
 
 /**
@@ -111,9 +124,11 @@ export function describeOutputs(values: number[], spec: OutputSpecLike): { lines
     const n = p.shape.reduce((a, b) => a * b, 1);
     const v = values.slice(p.offset, p.offset + n);
     const shown = describeOutput(v, p);
-    outputs.push({ name: p.name, shape: p.shape, ...(p.dtype ? { dtype: p.dtype } : {}), ...(p.softmaxOmitted ? { softmaxOmitted: p.softmaxOmitted } : {}), values: v, argmax: shown.argmax });
+    const labelOf = (x: number) => (p.labels && Number.isInteger(x) && x >= 0 && x < p.labels.length ? p.labels[x] : null);
+    const label = p.labels ? (v.length === 1 ? labelOf(v[0]) : v.map(labelOf)) : undefined;
+    outputs.push({ name: p.name, shape: p.shape, ...(p.dtype ? { dtype: p.dtype } : {}), ...(p.softmaxOmitted ? { softmaxOmitted: p.softmaxOmitted } : {}), values: v, argmax: shown.argmax, ...(label !== undefined ? { label } : {}) });
     const what = p.softmaxOmitted ? `logits (${p.softmaxOmitted} omitted: the circuit proves the values before it, same argmax) ` : '';
-    if (!spec.parts && !p.softmaxOmitted) lines.push(`output: ${shown.text}`);
+    if (!spec.parts && !p.softmaxOmitted && !p.labels) lines.push(`output: ${shown.text}`);
     else lines.push(`output '${p.name}' [${p.shape}]: ${what}${shown.text}`);
   }
   return { lines, outputs };

@@ -152,6 +152,13 @@ export interface TensorSpec {
    * values are the logits before it (same argmax), not probabilities. Absent otherwise.
    */
   softmaxOmitted?: 'Softmax' | 'LogSoftmax';
+  /**
+   * A classifier's label output whose values are the class index (string labels, or int64 labels that are not
+   * an arithmetic progression): `labels[k]` is the label of class k (src/ops/trees.ts). The circuit proves the
+   * index only; the table is part of the model description the verification key pins, and a bundle shows it as
+   * the key states it (verifyBundle refuses any other). Graph outputs only; absent otherwise and in older files.
+   */
+  labels?: string[] | number[];
 }
 
 /**

@@ -33,6 +33,7 @@ import type { ClassLabelsLayer, QClassLabels, TreesFloatLayer, TreesQLayer } fro
 import type { OnnxNode } from '../onnx/load.ts';
 import type { CompareOp } from '../ir/layers/arith.ts';
 import { sizeOf } from '../ir/types.ts';
+import { MAX_LABEL_TABLE_CHARS, MAX_LABELS } from '../verify/key.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 
 const KNOWN = new Set([
@@ -67,10 +68,8 @@ const AGGREGATES_V5 = ['AVERAGE', 'SUM', 'MIN', 'MAX'];
 const POSTS_ORT = ['NONE', 'LOGISTIC', 'SOFTMAX', 'SOFTMAX_ZERO', 'PROBIT'];
 const POSTS_SPEC = ['NONE', 'SOFTMAX', 'LOGISTIC', 'SOFTMAX_ZERO', 'PROBIT'];
 
-/** Largest label table a model may carry (it goes into the verification key and every bundle). */
-const MAX_LABELS = 4096;
+/** Longest label a table may hold (the table goes into the verification key and every bundle; src/verify/key.ts). */
 const MAX_LABEL_CHARS = 256;
-const MAX_LABEL_TABLE_CHARS = 32768;
 
 type Getter = {
   ints(name: string): number[] | undefined;

@@ -18,7 +18,7 @@ import { flattenInput } from '../io/input.ts';
 import { sizeOf } from '../ir/types.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { loadSnarkjs } from '../toolchain.ts';
-import { isIntegerPart, outputPartsOf, quantizeModelInput } from '../ir/io.ts';
+import { isIntegerPart, labelTablesOf, outputPartsOf, quantizeModelInput, showsOutputParts, withLabelTables } from '../ir/io.ts';
 import type { QuantizedModel } from '../ir/types.ts';
 import type { PublicInputLayout } from '../verify/layout.ts';
 import { runInteger } from '../reference/integer.ts';
@@ -209,6 +209,11 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
 
   const showInput = vis.input === 'public' || (vis.input === 'hashed' && opts.includeOpening);
   const outputValues = dequantizeOutput(model.output.quant, outputInts);
+  // The directory's key, read once: the bundle is checked against it below, and its label tables (a
+  // classifier's class index -> label) are the ones the bundle states: the key pins them, the proof covers the
+  // index (a key made before label tables, or before the model had one, states none, and neither does the bundle).
+  const vk = keys?.vk ?? (await readVerificationKey(artifactPath(dir, 'vk')));
+  const outSpec = withLabelTables(model.output, labelTablesOf(vk.zkonnx.output));
   const bundle: ProofBundle = {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
@@ -221,15 +226,16 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
       publicInputs: { layout, signals: sl.input.count },
       ...(isDefaultVisibility(vis) ? {} : { visibility: vis }),
     },
-    quantization: { input: model.input, output: model.output },
+    quantization: { input: model.input, output: outSpec },
     input: { name: model.input.name, shape: model.input.shape, ...(showInput ? { quantized: xq } : {}) },
     output: {
       name: model.output.name,
       shape: model.output.shape,
       quantized: outputInts.map(String),
       values: outputValues,
-      // Several outputs: each by name (slices of `values`); an output whose Softmax the circuit leaves out says so.
-      ...(model.output.parts || model.output.softmaxOmitted ? { parts: outputPartsOf(model.output, outputValues) } : {}),
+      // Several outputs: each by name (slices of `values`); an output whose Softmax the circuit leaves out says so;
+      // a class-index output shows its label table.
+      ...(showsOutputParts(outSpec) ? { parts: outputPartsOf(outSpec, outputValues) } : {}),
     },
     publicSignals,
     ...(Object.keys(commitments).length ? { commitments } : {}),
@@ -243,7 +249,6 @@ async function proveLocked(dir: string, input: unknown, opts: ProveOptions): Pro
   }
   // Check our own proof against the directory's key (~20 ms): a key file that does not match the manifest
   // would otherwise only show up when someone else verifies.
-  const vk = keys?.vk ?? (await readVerificationKey(artifactPath(dir, 'vk')));
   const t3 = performance.now();
   const check = await verifyBundle(bundle, vk);
   const t4 = performance.now();

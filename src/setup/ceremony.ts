@@ -10,7 +10,7 @@ import { SetupError } from '../errors.ts';
 import { stageArtifacts, withDirLock } from '../artifacts/lock.ts';
 import { readManifest, requireFreshSetup } from '../artifacts/manifest.ts';
 import { artifactPath } from '../artifacts/paths.ts';
-import { commitKey } from './setup.ts';
+import { commitKey, withCompiledLabels } from './setup.ts';
 
 interface Captured {
   info: string[];
@@ -41,7 +41,7 @@ async function requireCeremonyKey(dir: string) {
  */
 async function replaceZkey(dir: string, command: string, step: (oldZkey: string, newZkey: string, log: Captured['logger']) => Promise<unknown>): Promise<{ vkSha256: string; info: string[] }> {
   return withDirLock(dir, 'exclusive', command, async () => {
-    const m = await requireCeremonyKey(dir);
+    const m = await withCompiledLabels(dir, await requireCeremonyKey(dir));
     const c = capture();
     const stage = await stageArtifacts(dir);
     try {

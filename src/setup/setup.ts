@@ -4,7 +4,7 @@
  * - Ceremony keys (`ptau`): a public prepared powers-of-tau file, snarkjs `groth16 setup`, then a random
  *   phase-2 contribution; more contributions and a beacon via src/setup/ceremony.ts.
  * Either way gamma != delta. The verification key carries a `zkonnx` section (model hash, input/output
- * quantization, key kind) that its hash pins.
+ * quantization, a classifier's label tables, key kind) that its hash pins.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { SetupError } from '../errors.ts';
 import { sha256File, writeFileAtomic } from '../artifacts/io.ts';
 import { stageArtifacts, withDirLock, type ArtifactStage } from '../artifacts/lock.ts';
-import { publicInputLayoutOf, readManifest, serializeManifest, visibilityOf, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { publicInputLayoutOf, readManifest, readQuantizedModel, serializeManifest, visibilityOf, type KeyKind, type Manifest, type SetupRecord } from '../artifacts/manifest.ts';
+import { labelTablesOf, outputLabelTables, withLabelTables } from '../ir/io.ts';
 import { artifactPath } from '../artifacts/paths.ts';
 import { silentProgress, type ProgressReporter } from '../progress.ts';
 import { loadSnarkjs } from '../toolchain.ts';
@@ -80,6 +81,18 @@ export async function writeVerificationKey(dir: string, base: Omit<ZkonnxVerific
 }
 
 /**
+ * The manifest with the label tables of the compiled model's outputs on its output spec (src/ir/io.ts
+ * outputLabelTables: a classifier's class-index output with string or int64 labels), so that the verification
+ * key carries them (and the manifest records what the key states). The circuit proves the class index; the
+ * table is part of the model description the key pins. No tables: the manifest as it is.
+ */
+export async function withCompiledLabels(dir: string, m: Manifest): Promise<Manifest> {
+  const tables = outputLabelTables(await readQuantizedModel(dir));
+  for (const [name, table] of labelTablesOf(m.output)) if (!tables.has(name)) tables.set(name, table);
+  return tables.size ? { ...m, output: withLabelTables(m.output, tables) } : m;
+}
+
+/**
  * Stage a new zkey's verification key and the manifest recording both, then commit all three together
  * (src/artifacts/lock.ts): the directory holds the old key or the new one, never a mix. Under DIR's writer lock.
  */
@@ -108,7 +121,7 @@ async function setupKeysLocked(dir: string, opts: SetupOptions): Promise<SetupRe
   const progress = opts.progress ?? silentProgress;
   const t0 = performance.now();
   const snarkjs = await loadSnarkjs();
-  const m = await readManifest(dir);
+  const m = await withCompiledLabels(dir, await readManifest(dir));
   const need = requiredPower(m.circuit.constraints, m.circuit.publicSignals);
   let keyKind: KeyKind;
   let ptauPower: number | null = null;

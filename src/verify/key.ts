@@ -8,7 +8,8 @@
  * does not read) is checked field by field; other top-level fields are allowed (a later snarkjs may add some)
  * but count against the size bound. The `zkonnx` section is zkonnx's own format: a field it does not define
  * is refused at any level, as are fields of the wrong type. Every field that keys written so far lack
- * (`publicInputs` before the public-input layouts, `wires` before it was recorded) stays optional.
+ * (`publicInputs` before the public-input layouts, `wires` before it was recorded, an output's `labels` before
+ * label tables were carried) stays optional.
  */
 import { InputError } from '../errors.ts';
 import { parseCanonicalCoordinate } from '../field.ts';
@@ -26,10 +27,11 @@ export const MAX_RANK = 16;
 /**
  * The size bound for a key with `nPublic` public signals: nPublic + 1 IC points of at most 4 values and 3
  * coordinates of at most 78 digits each, the output's quantization (3 numbers per output, and outputs <=
- * nPublic), plus a fixed allowance for the other points, shapes, hashes and names.
+ * nPublic), plus a fixed allowance for the other points, shapes, hashes and names, and one label table.
  */
 export function keyBounds(nPublic: number): JsonBounds {
-  return { maxDepth: MAX_JSON_DEPTH, maxNodes: 4096 + 8 * (nPublic + 1), maxChars: 65536 + 256 * (nPublic + 1) };
+  // Plus room for one label table (a classifier's class-index output): MAX_LABELS values, MAX_LABEL_TABLE_CHARS of JSON.
+  return { maxDepth: MAX_JSON_DEPTH, maxNodes: 4096 + MAX_LABELS + 8 * (nPublic + 1), maxChars: 65536 + MAX_LABEL_TABLE_CHARS + 256 * (nPublic + 1) };
 }
 
 /** The first thing wrong with a key: the field (dotted path) and what is wrong with it. */
@@ -45,6 +47,21 @@ const isG1 = (v: unknown) => Array.isArray(v) && (v.length === 2 || v.length ===
 const isG2 = (v: unknown) =>
   Array.isArray(v) && (v.length === 2 || v.length === 3) && v.every((p) => Array.isArray(p) && p.length === 2 && p.every(isCoordinate));
 const isShortString = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length <= max;
+
+/** Largest label table a key may state (src/ops/trees.ts refuses larger ones at import): labels, and characters of its JSON. */
+export const MAX_LABELS = 4096;
+export const MAX_LABEL_TABLE_CHARS = 32768;
+
+/**
+ * What is wrong with a class-index output's label table, or null: 1..MAX_LABELS labels, all strings of at most
+ * 256 characters or all safe integers, at most MAX_LABEL_TABLE_CHARS characters of JSON.
+ */
+export function labelsProblem(v: unknown): string | null {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_LABELS) return `must be a non-empty array of at most ${MAX_LABELS} labels`;
+  if (!v.every((x) => isShortString(x, 256)) && !v.every((x) => Number.isSafeInteger(x))) return 'must hold labels that are all strings (of at most 256 characters) or all integers';
+  if (JSON.stringify(v).length > MAX_LABEL_TABLE_CHARS) return `must be at most ${MAX_LABEL_TABLE_CHARS} characters of JSON`;
+  return null;
+}
 
 /** A shape: at most MAX_RANK non-negative integer dimensions with a product that is a safe integer. */
 export function shapeSize(v: unknown): number | null {
@@ -81,7 +98,7 @@ export function keySignalBudget(k: Record<string, unknown>): number {
 
 /**
  * The parts of a key's input or output (several graph inputs or outputs, an integer input): objects
- * { name, shape, offset, dtype?, softmaxOmitted?, quant?, tensor? } that tile [0, size) in order. An input part's
+ * { name, shape, offset, dtype?, softmaxOmitted?, labels?, quant?, tensor? } that tile [0, size) in order. An input part's
  * quant is uint8 or (an integer input) an accumulator of scale 1 with integer bounds lo <= hi the same for every
  * element; an output part has none (the concatenation's applies). Returns the first problem (field relative to
  * the parts array), or null.
@@ -93,12 +110,16 @@ function partsProblem(parts: unknown, side: 'input' | 'output', size: number): K
     const p = parts[k];
     const at = (f: string, what: string): KeyProblem => ({ field: `[${k}]${f}`, what });
     if (!isObject(p)) return at('', 'must be an object');
-    const extra = unknownField(p, side === 'output' ? ['name', 'shape', 'offset', 'dtype', 'softmaxOmitted', 'tensor'] : ['name', 'shape', 'offset', 'dtype', 'quant']);
+    const extra = unknownField(p, side === 'output' ? ['name', 'shape', 'offset', 'dtype', 'softmaxOmitted', 'labels', 'tensor'] : ['name', 'shape', 'offset', 'dtype', 'quant']);
     if (extra !== undefined) return at(`.${extra}`, 'is not a field of the key format');
     if (!isShortString(p.name, 4096)) return at('.name', 'must be a string');
     if (p.dtype !== undefined && !isShortString(p.dtype, 16)) return at('.dtype', 'must be a short string (an ONNX element type)');
     if (p.tensor !== undefined && !isShortString(p.tensor, 4096)) return at('.tensor', 'must be a string');
     if (p.softmaxOmitted !== undefined && p.softmaxOmitted !== 'Softmax' && p.softmaxOmitted !== 'LogSoftmax') return at('.softmaxOmitted', 'must be "Softmax" or "LogSoftmax"');
+    if (p.labels !== undefined) {
+      const problem = labelsProblem(p.labels);
+      if (problem) return at('.labels', problem);
+    }
     const n = shapeSize(p.shape);
     if (n === null) return at('.shape', `must be an array of at most ${MAX_RANK} non-negative integers`);
     if (p.offset !== offset) return at('.offset', `must be ${offset} (the parts tile the ${side} in order)`);
@@ -161,13 +182,18 @@ function zkonnxProblem(z: Record<string, unknown>, complete: boolean, checkLayou
   for (const side of ['input', 'output'] as const) {
     const t = z[side];
     if (!isObject(t)) return at(side, 'is missing');
-    const tExtra = unknownField(t, side === 'output' ? ['name', 'shape', 'dtype', 'quant', 'parts', 'softmaxOmitted'] : ['name', 'shape', 'dtype', 'quant', 'parts']);
+    const tExtra = unknownField(t, side === 'output' ? ['name', 'shape', 'dtype', 'quant', 'parts', 'softmaxOmitted', 'labels'] : ['name', 'shape', 'dtype', 'quant', 'parts']);
     if (tExtra !== undefined) return at(`${side}.${tExtra}`, 'is not a field of the key format');
     if (typeof t.name !== 'string') return at(`${side}.name`, 'must be a string');
     if (t.dtype !== undefined && !isShortString(t.dtype, 16)) return at(`${side}.dtype`, 'must be a short string (an ONNX element type)');
     const size = shapeSize(t.shape);
     if (size === null) return at(`${side}.shape`, `must be an array of at most ${MAX_RANK} non-negative integers`);
     if (t.softmaxOmitted !== undefined && t.softmaxOmitted !== 'Softmax' && t.softmaxOmitted !== 'LogSoftmax') return at(`${side}.softmaxOmitted`, 'must be "Softmax" or "LogSoftmax"');
+    if (t.labels !== undefined) {
+      const problem = labelsProblem(t.labels);
+      if (problem) return at(`${side}.labels`, problem);
+      if (t.parts !== undefined) return at(`${side}.labels`, 'must be on the output part it labels, not on the concatenation');
+    }
     if (t.parts !== undefined) {
       const problem = partsProblem(t.parts, side, size);
       if (problem) return at(`${side}.parts${problem.field}`, problem.what);

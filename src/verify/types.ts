@@ -7,7 +7,19 @@ export interface OutputPartValues {
   shape: number[];
   dtype?: string;
   softmaxOmitted?: string;
+  /** A class-index output's label table (index -> label), as the verification key states it. */
+  labels?: string[] | number[];
   values: number[];
+}
+
+/**
+ * The label of a proven class index, from the verification key's table: the proof covers `index` (the circuit
+ * computes the class index); `label` is what the key's label table says index means.
+ */
+export interface ProvenLabel {
+  output: string;
+  index: number;
+  label: string | number;
 }
 import type { PublicInputLayout, Visibility } from './layout.ts';
 
@@ -82,9 +94,9 @@ export interface ProofBundle {
   /** `quantized` is absent when the input is hashed or private (unless the opening is included, see `opening`). */
   input: { name: string; shape: number[]; quantized?: number[] };
   /**
-   * `parts` (newer bundles; present when the key's output has parts or a left-out Softmax): each graph output by
-   * name, shape, dtype, whether its final Softmax is left out (the values are then the logits before it), and
-   * its values, a slice of `values`. verifyBundle checks them against the key and the proven values.
+   * `parts` (newer bundles; present when the key's output has parts, a left-out Softmax or a label table): each
+   * graph output by name, shape, dtype, whether its final Softmax is left out (the values are then the logits
+   * before it), the label table of a class-index output (the key's), and its values, a slice of `values`. verifyBundle checks them against the key and the proven values.
    */
   output: { name: string; shape: number[]; quantized: string[]; values: number[]; parts?: OutputPartValues[] };
   /**
@@ -125,6 +137,11 @@ export type VerifyResult =
       keyKind: 'dev' | 'ceremony';
       /** The commitments the proof establishes (decimal), for the parts the key hashes. */
       commitments?: { input?: string; output?: string; params?: string };
+      /**
+       * Per class-index output with a label table in the key (a classifier with string or int64 labels), per
+       * element: the proven index and the key's label for it. The proof covers the index only.
+       */
+      labels?: ProvenLabel[];
     }
   | {
       valid: false;

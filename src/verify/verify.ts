@@ -31,8 +31,10 @@
  *    passed in options); a private input is never claimed; a parameter commitment passed in options equals
  *    the proof's; the output it claims equals the public output signals (or, hashed, opens the output
  *    commitment), and its floats equal their dequantization under the key's own quantization parameters;
- *    per-output `parts` (several outputs, a left-out Softmax), when stated, are exactly the key's outputs
- *    with those floats;
+ *    per-output `parts` (several outputs, a left-out Softmax, a label table), when stated, are exactly the key's
+ *    outputs with those floats; a label table the bundle states (in its quantization or output parts) is the
+ *    key's, checked before the rest of the quantization so the reason names it; each proven class index with
+ *    a table is one of its indices (the result's `labels` give the key's label for it);
  * 10. the proof: pi_a, pi_b, pi_c of canonical coordinates, protocol 'groth16', curve 'bn128';
  * 11. curve work: gamma != delta as points (a key with no phase-2 contribution lets anyone forge proofs);
  *    pi_b in the order-r subgroup of G2; then the pairing check.
@@ -52,9 +54,36 @@ import { checkVerificationKey, keyBounds, keySignalBudget, shapeSize, unknownFie
 import { PACK_BYTES, inputSignalCount, packBytes, packedSignalBytes, parsePublicInputLayout, parseVisibility, signalLayout, type Visibility } from './layout.ts';
 import { commitBytes, commitFieldElements, TAG_INPUT, TAG_OUTPUT } from './commitment.ts';
 import { toField } from '../field.ts';
-import { BUNDLE_FORMAT, type ProofBundle, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
-import { outputPartsOf } from '../ir/io.ts';
+import { BUNDLE_FORMAT, type ProofBundle, type ProvenLabel, type VerifyResult, type ZkonnxVerificationKey } from './types.ts';
+import { labelTablesOf, outputPartsOf, showsOutputParts } from '../ir/io.ts';
 import type { QuantPart } from '../ir/types.ts';
+
+/**
+ * Whether a bundle states label tables other than the key's (for any output, in its quantization or in its
+ * output parts): the reason, or null. The circuit proves a class index; what the index means is the key's
+ * table, so a bundle claiming another table (to present class 1 as "approved" instead of "fraud") is refused.
+ */
+function labelTableProblem(bundle: ProofBundle, keyOutput: ZkonnxVerificationKey['zkonnx']['output']): string | null {
+  const want = labelTablesOf(keyOutput);
+  const q: unknown = bundle.quantization;
+  const claims: { where: string; spec: unknown }[] = [{ where: 'quantization', spec: isObject(q) ? q.output : undefined }];
+  const parts: unknown = bundle.output.parts;
+  if (Array.isArray(parts)) claims.push({ where: 'output parts', spec: { name: '', shape: [], parts } });
+  for (const { where, spec } of claims) {
+    if (!isObject(spec)) continue;
+    const list: unknown[] = Array.isArray(spec.parts) ? spec.parts : [spec];
+    for (const p of list) {
+      if (!isObject(p) || typeof p.name !== 'string') continue;
+      const table = want.get(p.name);
+      if (p.labels === undefined && table === undefined) continue;
+      if (table === undefined) return `bundle states a label table for output ${shown(p.name)} (in its ${where}), but the verification key has none: the proof covers the values only`;
+      if (canonicalJson(p.labels) !== canonicalJson(table)) {
+        return `bundle's label table for output ${shown(p.name)} (in its ${where}) differs from the verification key's: the proof covers the class index, and the key's table says what it means`;
+      }
+    }
+  }
+  return null;
+}
 
 /** Per input element, the bounds of the integer input it belongs to (undefined for a uint8 element). */
 function integerInputBounds(parts: QuantPart[] | undefined, n: number): ({ lo: number; hi: number; name: string } | undefined)[] {
@@ -252,8 +281,9 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, opt
   if (nIn === null || nOut === null) return reject(`verification key is malformed: field 'zkonnx.${nIn === null ? 'input' : 'output'}.shape' is not a shape`);
   const nameChars = (typeof zIn.name === 'string' ? zIn.name.length : 0) + (typeof zOut.name === 'string' ? zOut.name.length : 0);
   // Parts (several inputs or outputs, an integer input) appear in the bundle's quantization and output again.
-  const partsJson = zIn.parts !== undefined || zOut.parts !== undefined || zOut.softmaxOmitted !== undefined ? JSON.stringify([zIn.parts ?? null, zOut.parts ?? null]) : '';
-  const extraNodes = partsJson ? 2 * countNodes([zIn.parts, zOut.parts]) + 2 * nOut + 64 : 0;
+  // A label table (a class-index output) appears in both too.
+  const partsJson = zIn.parts !== undefined || zOut.parts !== undefined || zOut.softmaxOmitted !== undefined || zOut.labels !== undefined ? JSON.stringify([zIn.parts ?? null, zOut.parts ?? null, zOut.labels ?? null]) : '';
+  const extraNodes = partsJson ? 2 * countNodes([zIn.parts, zOut.parts, zOut.labels]) + 2 * nOut + 64 : 0;
   const extraChars = partsJson ? 2 * partsJson.length + 32 * nOut + 256 : 0;
   const limits = bundleBounds({ nIn, nOut, nPublic: nBudget, rank: (zIn.shape as unknown[]).length + (zOut.shape as unknown[]).length, nameChars, extraNodes, extraChars });
   const bundleOver = checkJsonBounds(b, limits);
@@ -282,6 +312,9 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, opt
   // What the bundle says about the model and key must be what the key says (it is what a reader sees).
   if (bundle.modelSha256 !== meta.model.sha256) return reject('bundle names another model than the verification key (modelSha256 differs)');
   if (bundle.keyKind !== meta.key.kind) return reject(`bundle says its key is ${typeof bundle.keyKind === 'string' ? `'${bundle.keyKind.slice(0, 40)}'` : shown(bundle.keyKind)} but the verification key is '${meta.key.kind}'`);
+  // The label tables first, in their own words: the proof covers a class index, the key pins what it means.
+  const labelProblem = labelTableProblem(bundle, meta.output);
+  if (labelProblem) return reject(labelProblem);
   if (canonicalJson(bundle.quantization) !== canonicalJson({ input: meta.input, output: meta.output })) {
     return reject('bundle quantization parameters differ from the verification key\'s');
   }
@@ -453,10 +486,21 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, opt
 
   // Per graph output (several outputs, or one whose Softmax is left out): exactly the key's, with the proven values.
   const claimedParts: unknown = bundle.output.parts;
-  const keyHasParts = meta.output.parts !== undefined || meta.output.softmaxOmitted !== undefined;
+  const keyHasParts = showsOutputParts(meta.output);
   if (!keyHasParts && claimedParts !== undefined) return reject('bundle shows output parts, but the verification key\'s output has none');
   if (keyHasParts && claimedParts !== undefined && canonicalJson(claimedParts) !== canonicalJson(outputPartsOf(meta.output, output))) {
-    return reject('bundle output parts are not the key\'s outputs with the proven values (names, shapes, types, left-out Softmax or values differ)');
+    return reject('bundle output parts are not the key\'s outputs with the proven values (names, shapes, types, left-out Softmax, label tables or values differ)');
+  }
+  // Each proven class index with a label table must name one of its labels (the key's table is the model's).
+  const labels: ProvenLabel[] = [];
+  for (const part of outputPartsOf(meta.output, output)) {
+    if (!part.labels) continue;
+    for (const v of part.values) {
+      if (!Number.isInteger(v) || v < 0 || v >= part.labels.length) {
+        return reject(`verification key is inconsistent: the proven class index ${v} of output '${part.name}' is outside its label table (${part.labels.length} labels)`);
+      }
+      labels.push({ output: part.name, index: v, label: part.labels[v] });
+    }
   }
 
   const proof: unknown = bundle.proof;
@@ -487,5 +531,5 @@ async function verifyChecked(bundle: ProofBundle, vk: ZkonnxVerificationKey, opt
   if (result !== 'ok') return reject('pairing check failed: the proof does not prove these public signals under this key');
   const proven: Record<string, string> = {};
   for (const [part, at] of Object.entries(expectedCommitments)) proven[part] = values[at].toString();
-  return { valid: true, reason: 'ok', output, keyKind: meta.key.kind, ...(Object.keys(proven).length ? { commitments: proven } : {}) };
+  return { valid: true, reason: 'ok', output, keyKind: meta.key.kind, ...(Object.keys(proven).length ? { commitments: proven } : {}), ...(labels.length ? { labels } : {}) };
 }

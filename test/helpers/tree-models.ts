@@ -365,3 +365,40 @@ export function ensembleV5Model(spec: TreeSpec, o: V5Options): Uint8Array {
     extraOpsets: [{ domain: 'ai.onnx.ml', version: 5 }], graphName: 'trees_v5',
   });
 }
+
+/** One TreeEnsembleClassifier of a labelled model: its trees, labels, and output names (label, probabilities). */
+export interface LabelledClassifier {
+  spec: TreeSpec;
+  labels: string[] | number[];
+  label: string;
+  probabilities: string;
+}
+
+/**
+ * A model of one or more TreeEnsembleClassifier nodes on the same input 'x' [1, nFeat] (LOGISTIC), as skl2onnx
+ * writes a classifier: `outputs` names the graph outputs among the nodes' label and probability outputs; a
+ * label output of string labels is declared a STRING tensor, of int64 labels an INT64 tensor.
+ */
+export function labelledClassifiersModel(nFeat: number, nodes: LabelledClassifier[], outputs: string[]): Uint8Array {
+  const decl = new Map<string, { shape: number[]; elemType?: 'int64'; string?: boolean }>();
+  const onnxNodes = nodes.map((c, k) => {
+    const str = typeof c.labels[0] === 'string';
+    decl.set(c.label, { shape: [1], ...(str ? { string: true } : { elemType: 'int64' as const }) });
+    decl.set(c.probabilities, { shape: [1, c.labels.length] });
+    const attrs: Record<string, AttrValue> = {
+      nodes_treeids: c.spec.treeIds, nodes_nodeids: c.spec.nodeIds, nodes_featureids: c.spec.featureIds, nodes_values: { floats: c.spec.values },
+      nodes_truenodeids: c.spec.trueIds, nodes_falsenodeids: c.spec.falseIds, nodes_modes: { strings: c.spec.modes },
+      class_treeids: c.spec.wTree, class_nodeids: c.spec.wNode, class_ids: c.spec.wCol, class_weights: { floats: c.spec.w }, post_transform: 'LOGISTIC',
+      ...(str ? { classlabels_strings: { strings: c.labels as string[] } } : { classlabels_int64s: { ints: c.labels as number[] } }),
+    };
+    return { op: 'TreeEnsembleClassifier', name: `classifier${k}`, domain: 'ai.onnx.ml', inputs: ['x'], outputs: [c.label, c.probabilities], attrs };
+  });
+  const bytes = buildOnnxModel({
+    inputs: [{ name: 'x', shape: [1, nFeat] }], outputs: outputs.map((name) => ({ name, shape: decl.get(name)!.shape, ...(decl.get(name)!.elemType ? { elemType: decl.get(name)!.elemType } : {}) })),
+    initializers: [], nodes: onnxNodes, opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }], graphName: 'labelled_trees',
+  });
+  // buildOnnxModel declares no STRING tensors: set the string label outputs' element type (8).
+  const m = ModelProto.decode(bytes);
+  for (const o of m.graph!.output ?? []) if (decl.get(o.name!)?.string) o.type!.tensorType!.elemType = 8;
+  return ModelProto.encode(m).finish();
+}
