@@ -37,6 +37,8 @@ import { lutFn, makeTable } from './lut.ts';
 /** A recurrent state or vector: an IR activation, or constant values (an initial state given as a constant). */
 type Val = { name: string } | { consts: Float64Array };
 
+const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
+const filled = (n: number, v: number) => new Float64Array(n).fill(v);
 const isZero = (v: Val) => 'consts' in v && v.consts.every((x) => x === 0);
 
 interface Act {
@@ -63,6 +65,14 @@ const LUT_OF: Record<string, LutFunction> = {
   Tanh: 'tanh', Sigmoid: 'sigmoid', Softsign: 'softsign', Softplus: 'softplus', LeakyRelu: 'leakyrelu',
   ThresholdedRelu: 'thresholdedrelu', HardSigmoid: 'hardsigmoid', Elu: 'elu',
 };
+
+/** The table function of a, with the parameters its table reads (undefined for Relu, Affine, ScaledTanh). */
+function lutOf(a: Act): { fn: LutFunction; alpha: number; beta?: number } | undefined {
+  const fn = LUT_OF[a.fn];
+  if (!fn) return undefined;
+  const alpha = ['LeakyRelu', 'ThresholdedRelu', 'HardSigmoid', 'Elu'].includes(a.fn) ? a.alpha : 0;
+  return a.fn === 'HardSigmoid' ? { fn, alpha, beta: a.beta } : { fn, alpha };
+}
 
 /** Float value of an activation function (for constant inputs, e.g. an initial state). */
 function actValue(a: Act, x: number): number {
@@ -138,16 +148,12 @@ class Unroller {
 
   /** An activation function applied to an activation of n elements (its input on a grid shared over the steps). */
   act(tag: string, a: Act, x0: string, n: number, group?: string[], outGroup?: string[]): string {
-    const fn = LUT_OF[a.fn];
-    if (fn && group && outGroup) {
+    const table = lutOf(a);
+    if (table && group && outGroup) {
       const out = this.fresh(tag);
       group.push(x0);
       outGroup.push(out);
-      const hasAlpha = ['LeakyRelu', 'ThresholdedRelu', 'HardSigmoid', 'Elu'].includes(a.fn);
-      this.ctx.push({
-        kind: 'ract', name: out, inputs: [x0], output: out, inShape: [n], outShape: [n], fn, alpha: hasAlpha ? a.alpha : 0,
-        ...(a.fn === 'HardSigmoid' ? { beta: a.beta } : {}), inGroup: group, outGroup,
-      });
+      this.ctx.push({ kind: 'ract', name: out, inputs: [x0], output: out, inShape: [n], outShape: [n], ...table, inGroup: group, outGroup });
       return out;
     }
     const x = group ? this.grid(`${tag}.q`, x0, n, group) : x0;
@@ -156,21 +162,16 @@ class Unroller {
   }
 
   private act1(tag: string, a: Act, x: string, n: number): string {
-    const ones = (v: number) => new Float64Array(n).fill(v);
     if (a.fn === 'Relu') return this.clip(tag, x, n, 0, Infinity);
-    if (a.fn === 'Affine') return this.affine(tag, [x], [ones(a.alpha)], ones(a.beta));
+    if (a.fn === 'Affine') return this.affine(tag, [x], [filled(n, a.alpha)], filled(n, a.beta));
     if (a.fn === 'ScaledTanh') {
-      const pre = this.affine(`${tag}.in`, [x], [ones(a.beta)], ones(0));
+      // alpha * tanh(beta * x)
+      const pre = this.affine(`${tag}.in`, [x], [filled(n, a.beta)], filled(n, 0));
       const t = this.act1(tag, { fn: 'Tanh', alpha: 0, beta: 0 }, pre, n);
-      return this.affine(`${tag}.out`, [t], [ones(a.alpha)], ones(0));
+      return this.affine(`${tag}.out`, [t], [filled(n, a.alpha)], filled(n, 0));
     }
     const out = this.fresh(tag);
-    const fn = LUT_OF[a.fn];
-    const hasAlpha = ['LeakyRelu', 'ThresholdedRelu', 'HardSigmoid', 'Elu'].includes(a.fn);
-    this.ctx.push({
-      kind: 'lut', name: out, inputs: [x], output: out, inShape: [n], outShape: [n], fn, alpha: hasAlpha ? a.alpha : 0,
-      ...(a.fn === 'HardSigmoid' ? { beta: a.beta } : {}),
-    });
+    this.ctx.push({ kind: 'lut', name: out, inputs: [x], output: out, inShape: [n], outShape: [n], ...lutOf(a)! });
     return out;
   }
 
@@ -198,9 +199,6 @@ function matVec(m: Float64Array, v: Float64Array, rows: number, cols: number): F
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r] += m[r * cols + c] * v[c];
   return out;
 }
-
-const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
-const filled = (n: number, v: number) => new Float64Array(n).fill(v);
 
 type Cell = 'LSTM' | 'GRU' | 'RNN';
 const GATES: Record<Cell, number> = { LSTM: 4, GRU: 3, RNN: 1 };
