@@ -40,7 +40,7 @@ import { affineScale } from './affine.ts';
 import { alignScales } from './argmax.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { emitLinearRow, MAX_ACC, type Term } from './linear.ts';
-import type { Activation, CircuitWriter, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
+import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
 import { bitsFor } from './types.ts';
 import { lookupRows } from './movement.ts';
 
@@ -730,20 +730,6 @@ function u8GridConstant(op: 'gt' | 'ge' | 'lt' | 'le', t: number, s: number, zp:
   return BigInt(q1 - zp);
 }
 
-/** The integer C with x OP t <=> MA * n + C >= 0 for n on the grid of scale s (MA = 1 for gt/ge, -1 for lt/le). */
-function gridConstant(op: CompareOp, t: number, s: number, u8zp?: number): bigint {
-  if (u8zp !== undefined && op !== 'eq') return u8GridConstant(op, t, s, u8zp);
-  const r = gridPosition(t, s);
-  const fl = BigInt(Math.floor(r));
-  const ce = BigInt(Math.ceil(r));
-  switch (op) {
-    case 'gt': return -(fl + 1n);
-    case 'ge': return -ce;
-    case 'lt': return ce - 1n;
-    default: return fl;
-  }
-}
-
 export const compareFloat: FloatLayerDef<CompareLayer> = {
   forward(l, [a, b]) {
     const n = sizeOf(l.outShape);
@@ -847,62 +833,67 @@ export const compareFloat: FloatLayerDef<CompareLayer> = {
 };
 
 /**
- * A comparison with a constant table's entry at a variable index: each candidate row's threshold is placed on
- * x's grid at compile time (gridConstant, the rule of a constant threshold), and the index's one-hot selector
- * picks the constant: d = MA * (x - zx) + sum_j C_j b_j. The index must be an exact integer tensor.
+ * A comparison with a constant table's entry at a variable index (hummingbird's Gather(thresholds, node)), as two
+ * layers: a Gather of the table of grid constants C_r (each row's threshold placed on x's uint8 grid at compile
+ * time, exact as onnxruntime on every grid value: u8GridConstant), an exact integer lookup whose one-hot selector
+ * also proves the index in range and which the quantizer may share with the other Gathers at the same index
+ * (src/quantize/quantize.ts); then the comparison d = MA * (x - zx) + C >= 0 (MA = 1 for gt/ge, -1 for lt/le).
  */
 function quantizeTableCompare(l: CompareLayer, ctx: QuantizeContext): void {
   const t = l.thrTable!;
   const n = sizeOf(l.outShape);
-  const va = inputView(ctx, 0);
+  const xa = ctx.ensureU8(0);
   const si = ctx.settle(1);
   const iq = si.quant;
   if (iq.kind !== 'acc' || iq.scales.some((v) => v !== 1)) {
     return ctx.issue(`the threshold indices of '${l.name}' must be an integer tensor; they are a ${iq.kind === 'u8' ? 'uint8 activation' : 'scaled accumulator'}`);
   }
-  const { n: rowsN, K } = tableGeometry(t);
-  const lo: number[] = [];
-  const count: number[] = [];
-  for (let k = 0; k < K; k++) {
-    const r = lookupRows(iq.lo[k], iq.hi[k], rowsN);
-    if (!r) return ctx.issue(`the threshold indices of '${l.name}' lie in [${iq.lo[k]}, ${iq.hi[k]}], outside [-${rowsN}, ${rowsN})`);
-    lo.push(r.lo);
-    count.push(r.count);
+  const { pre, n: rowsN, post, K } = tableGeometry(t);
+  const op = l.op as 'gt' | 'ge' | 'lt' | 'le';
+  const table = Array.from(t.table, (v) => Number(u8GridConstant(op, v, xa.quant.scale, xa.quant.zeroPoint)));
+  // Candidate rows per index element (its own bounds), and each Gather output element's constant bounds.
+  const rows = iq.lo.map((v, k) => lookupRows(v, iq.hi[k], rowsN));
+  const bad = rows.findIndex((r) => !r);
+  if (bad >= 0) return ctx.issue(`the threshold indices of '${l.name}' lie in [${iq.lo[bad]}, ${iq.hi[bad]}], outside [-${rowsN}, ${rowsN})`);
+  const all = lookupRows(Math.min(...iq.lo), Math.max(...iq.hi), rowsN)!;
+  const size = pre * K * post;
+  const cq: AccQuant = { kind: 'acc', scales: new Array(size).fill(1), lo: [], hi: [] };
+  for (let o = 0; o < size; o++) {
+    const { k, pos } = tableAt(t, o);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = 0; j < rows[k]!.count; j++) {
+      const v = table[pos(rows[k]!.lo + j)];
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    cq.lo.push(lo);
+    cq.hi.push(hi);
   }
-  const ks: number[] = [];
-  const cand: string[][] = [];
-  const ma: string[] = [];
+  const thr = `${l.output}#thr`;
+  const perIndex = iq.lo.some((v, k) => v !== iq.lo[0] || iq.hi[k] !== iq.hi[0]) ? { lo: rows.map((r) => r!.lo), count: rows.map((r) => r!.count) } : undefined;
+  ctx.push({
+    kind: 'lookup', name: `${l.name}#thresholds`, inputs: [si.tensor], output: thr, inShape: si.shape, outShape: [size], axis: t.axis, dataShape: t.dataShape,
+    ...all, ...(perIndex ? { perIndex } : {}), idxQuant: iq, table, outQuant: cq,
+  });
+  const MA = op === 'gt' || op === 'ge' ? 1n : -1n;
   const bits: number[] = [];
   const konst: number[] = [];
-  const MA = l.op === 'gt' || l.op === 'ge' ? 1n : -1n;
   for (let i = 0; i < n; i++) {
-    const ai = l.ia[i];
-    const { k, pos } = tableAt(t, l.ib[i]);
-    const cs: bigint[] = [];
-    const zp = va.s.quant.kind === 'u8' ? va.s.quant.zeroPoint : undefined;
-    for (let j = 0; j < count[k]; j++) cs.push(gridConstant(l.op, t.table[pos(lo[k] + j)], va.scale(ai), zp));
-    const alo = BigInt(va.lo(ai));
-    const ahi = BigInt(va.hi(ai));
-    const dlo = bigMin(...cs) + bigMin(MA * alo, MA * ahi);
-    const dhi = bigMax(...cs) + bigMax(MA * alo, MA * ahi);
-    ks.push(k);
-    ma.push(String(MA));
+    const c = l.ib[i];
+    const dlo = BigInt(cq.lo[c]) + bigMin(MA * BigInt(-xa.quant.zeroPoint), MA * BigInt(255 - xa.quant.zeroPoint));
+    const dhi = BigInt(cq.hi[c]) + bigMax(MA * BigInt(-xa.quant.zeroPoint), MA * BigInt(255 - xa.quant.zeroPoint));
     if (dlo >= 0n || dhi < 0n) {
       bits.push(0);
       konst.push(dlo >= 0n ? 1 : 0);
-      cand.push([]);
-      continue;
+    } else {
+      bits.push(bitsForBig(bigMax(dhi, -dlo)));
+      konst.push(0);
     }
-    const B = bitsForBig(bigMax(dhi, -dlo));
-    if (B > 250) return ctx.issue(`element ${i}: the aligned difference needs ${B} bits (at most 250)`);
-    bits.push(B);
-    konst.push(0);
-    cand.push(cs.map(String));
   }
   ctx.push({
-    kind: 'compare', name: l.name, inputs: [va.s.tensor, si.tensor], output: l.output, inShape: va.s.shape, outShape: l.outShape,
-    eq: false, ia: l.ia, ib: ks, za: va.z, zb: 0, ma, mb: new Array(n).fill('0'), c: new Array(n).fill('0'), bits, konst,
-    sel: { k: ks, lo, count, n: rowsN, cand },
+    kind: 'compare', name: l.name, inputs: [xa.tensor, thr], output: l.output, inShape: xa.shape, outShape: l.outShape,
+    eq: false, ia: l.ia, ib: l.ib, za: xa.quant.zeroPoint, zb: 0, ma: new Array(n).fill(String(MA)), mb: new Array(n).fill('1'), c: new Array(n).fill('0'), bits, konst,
     outQuant: { kind: 'acc', scales: new Array(n).fill(1), lo: konst.map((v, i) => (bits[i] ? 0 : v)), hi: konst.map((v, i) => (bits[i] ? 1 : v)) },
   });
 }
@@ -922,29 +913,8 @@ function termOf(m: bigint, e: string): string {
   return `${m}*${e}`;
 }
 
-/** The table constant element i selects: cand[i][idx - lo] (the index checked against the selector's rows). */
-function selectedConstant(l: QCompare, idx: number[], i: number): bigint {
-  const sel = l.sel!;
-  const k = sel.k[i];
-  const v = idx[k];
-  if (!(v >= sel.lo[k] && v < sel.lo[k] + sel.count[k])) throw new Error(`Gather (thresholds of '${l.name}'): index ${v} is outside the circuit's rows [${sel.lo[k]}, ${sel.lo[k] + sel.count[k]})`);
-  return sel.cand[i].length ? BigInt(sel.cand[i][v - sel.lo[k]]) : 0n;
-}
-
-/** Index elements the selectors of a table comparison cover: every one an element reads. */
-const selectedIndices = (sel: NonNullable<QCompare['sel']>) => [...new Set(sel.k)].sort((x, y) => x - y);
-
 export const compareQ: QLayerDef<QCompare> = {
   reference(l, [a, b]) {
-    if (l.sel) {
-      // Every selector's index must lie in its rows (the circuit's selector proves it), decided elements too.
-      for (const k of selectedIndices(l.sel)) if (!(b[k] >= l.sel.lo[k] && b[k] < l.sel.lo[k] + l.sel.count[k])) throw new Error(`Gather (thresholds of '${l.name}'): index ${b[k]} is outside the circuit's rows [${l.sel.lo[k]}, ${l.sel.lo[k] + l.sel.count[k]})`);
-      return l.bits.map((B, i) => {
-        if (!B) return l.konst[i];
-        const d = BigInt(l.ma[i]) * BigInt(a[l.ia[i]] - l.za) + selectedConstant(l, b, i);
-        return d >= 0n ? 1 : 0;
-      });
-    }
     return l.bits.map((B, i) => {
       if (!B) return l.konst[i];
       const d = compareD(l, a, b, i);
@@ -952,7 +922,6 @@ export const compareQ: QLayerDef<QCompare> = {
     });
   },
   emit(l, [a, b], w) {
-    if (l.sel) return emitTableCompare(l, a, b, w);
     w.include('arith.circom');
     w.line(`// ${l.name}: ${l.eq ? 'equality' : 'comparison'} bits`);
     return l.bits.map((B, i) => {
@@ -968,44 +937,13 @@ export const compareQ: QLayerDef<QCompare> = {
       return `${id}.out`;
     });
   },
-  constraints: (l) => l.bits.reduce((s, B) => s + (B === 0 ? 0 : l.eq ? 2 : B + 2), 0) + (l.sel ? selectedIndices(l.sel).reduce((s, k) => s + l.sel!.count[k] + 2, 0) : 0),
-  costFormula: 'per element: B + 2 (d >= 0: B bits bound |d|) or 2 (Equal); 0 when the bounds decide; plus 1 binding when d is a linear combination; a threshold table at a variable index adds R + 2 per index element (its one-hot selector over R candidate rows)',
+  constraints: (l) => l.bits.reduce((s, B) => s + (B === 0 ? 0 : l.eq ? 2 : B + 2), 0),
+  costFormula: 'per element: B + 2 (d >= 0: B bits bound |d|) or 2 (Equal); 0 when the bounds decide; plus 1 binding when d is a linear combination',
   bitsSummary(l) {
     const bs = l.bits.filter((b) => b > 0);
     return l.eq ? 'equal' : bs.length ? `B ${Math.min(...bs)}..${Math.max(...bs)}` : 'constant';
   },
 };
-
-/**
- * A table comparison's circuit: one OneHotIndex per index element (R + 2, and the proof that the index is in
- * range), then per element d = MA * x + sum_j C_j b_j - MA * zx, a linear combination bound to GeZero(B).
- */
-function emitTableCompare(l: QCompare, a: string[], idx: string[], w: CircuitWriter): string[] {
-  const sel = l.sel!;
-  w.include('arith.circom');
-  w.include('lookup.circom');
-  w.line(`// ${l.name}: comparison bits against a threshold table at a variable index (candidates placed on the input grid)`);
-  const ids = new Map<number, string>();
-  for (const k of selectedIndices(sel)) {
-    const id = w.fresh('onehot');
-    w.line(`component ${id} = OneHotIndex(${sel.count[k]}, ${sel.lo[k]});`);
-    w.bind(`${id}.idx`, idx[k]);
-    ids.set(k, id);
-  }
-  return l.bits.map((B, i) => {
-    if (!B) return String(l.konst[i]);
-    const MA = BigInt(l.ma[i]);
-    const id = ids.get(sel.k[i])!;
-    const parts = [termOf(MA, a[l.ia[i]]), ...sel.cand[i].map((c, j) => termOf(BigInt(c), `${id}.b[${j}]`))].filter(Boolean);
-    const cst = -MA * BigInt(l.za);
-    if (cst !== 0n) parts.push(String(cst));
-    const expr = parts.join(' + ').replace(/\+ -/g, '- ');
-    const cid = w.fresh('cmp');
-    w.line(`component ${cid} = GeZero(${B});`);
-    w.bind(`${cid}.d`, expr);
-    return `${cid}.out`;
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // select (Where)

@@ -298,6 +298,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     outputTensor = '';
   }
   pruneUnreadTableLookups(layers, outputTensor || undefined, output);
+  shareTableSelectors(layers);
   return {
     name: model.name,
     sha256: model.sha256,
@@ -324,5 +325,49 @@ function pruneUnreadTableLookups(layers: QLayer[], outputTensor: string | undefi
     if (l.kind !== 'lookup' || !l.table || outs.has(l.output)) continue;
     if (layers.some((m) => m.inputs.includes(l.output))) continue;
     layers.splice(i, 1);
+  }
+}
+
+/**
+ * Gathers of exact integer tables (node ids, features, children, grid thresholds of a tree traversal) at the
+ * same index tensor, along axis 0 with the same rows, become one lookup of their tables side by side: one one-hot
+ * selector per index element (R + 2) instead of one per table; each original output is then a routing 'gather'
+ * of its columns (0 constraints). The values are the same integers, so the reference and the circuit agree.
+ */
+function shareTableSelectors(layers: QLayer[]): void {
+  type L = Extract<QLayer, { kind: 'lookup' }>;
+  const shareable = (l: QLayer): l is L =>
+    l.kind === 'lookup' && !!l.table && !l.strides && l.axis === 0 && l.outQuant.kind === 'acc' && l.outQuant.scales.every((v) => v === 1);
+  const keyOf = (l: L) => JSON.stringify([l.inputs[0], l.dataShape[0], l.inShape, l.lo, l.count, l.perIndex ?? null]);
+  const groups = new Map<string, L[]>();
+  for (const l of layers) if (shareable(l)) groups.set(keyOf(l), [...(groups.get(keyOf(l)) ?? []), l]);
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    const n = g[0].dataShape[0];
+    const K = sizeOf(g[0].inShape);
+    const posts = g.map((l) => sizeOf(l.dataShape.slice(1)));
+    const P = posts.reduce((a, b) => a + b, 0);
+    const table: number[] = new Array(n * P);
+    const quant: AccQuant = { kind: 'acc', scales: new Array(K * P).fill(1), lo: new Array(K * P), hi: new Array(K * P) };
+    const merged = `${g[0].output}#shared`;
+    const routes: QLayer[] = [];
+    let off = 0;
+    g.forEach((l, m) => {
+      const post = posts[m];
+      const q = l.outQuant as AccQuant;
+      for (let r = 0; r < n; r++) for (let c = 0; c < post; c++) table[r * P + off + c] = l.table![r * post + c];
+      const index = new Int32Array(K * post);
+      for (let k = 0; k < K; k++) for (let c = 0; c < post; c++) {
+        index[k * post + c] = k * P + off + c;
+        quant.lo[k * P + off + c] = q.lo[k * post + c];
+        quant.hi[k * P + off + c] = q.hi[k * post + c];
+      }
+      routes.push({ kind: 'gather', name: `${l.name}:shared`, inputs: [merged], output: l.output, inShape: [K * P], outShape: l.outShape, index, padValue: 0, inOffsets: [0], outQuant: q } as QLayer);
+      off += post;
+    });
+    const first = layers.indexOf(g[0]);
+    const lookup: L = { ...g[0], name: g.map((l) => l.name).join('+'), output: merged, outShape: [K * P], dataShape: [n, P], table, outQuant: quant };
+    for (const l of g) layers.splice(layers.indexOf(l), 1);
+    layers.splice(first, 0, lookup, ...routes);
   }
 }

@@ -119,13 +119,6 @@ export interface QCompare extends QBase {
   c: string[];
   bits: number[];
   konst: number[];
-  /**
-   * A threshold table at a variable index: c[i] is then 0 and d[i] adds sum_j cand[i][j] * b_j, b the one-hot
-   * selector of index element k[i] over its rows lo[k] .. lo[k] + count[k] - 1 (circuits/lookup.circom; it also
-   * proves the index in range). cand[i][j] is the constant the threshold of candidate row j gives on a's grid, as
-   * for a constant threshold (empty when the bounds decide the element).
-   */
-  sel?: { k: number[]; lo: number[]; count: number[]; n: number; cand: string[][] };
   outQuant: AccQuant;
 }
 
