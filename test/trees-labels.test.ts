@@ -147,6 +147,34 @@ describe('label tables: model, key, bundle', () => {
   });
 });
 
+describe('label tables: a single label output', () => {
+  it('a binary classifier with one score column and string labels, its label the only graph output: compiled, proved, verified with its label', async () => {
+    // skl2onnx's binary GradientBoosting form: one score column; the label is the model's only output.
+    const one = randomTrees(53, 2, 3, NF, 1, ['BRANCH_LEQ', 'BRANCH_GT']);
+    const single = labelledClassifiersModel(NF, [{ spec: one, labels: ['legit', 'fraud'], label: 'label', probabilities: 'p' }], ['label']);
+    const dir = `${DIR}-single`;
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${dir}/model.onnx`, single);
+    await compileModel(`${dir}/model.onnx`, { out: dir, calibration: rows(64, 1).map((r) => Float64Array.from(r)), force: true });
+    await setupKeys(dir);
+    const key = await readVerificationKey(artifactPath(dir, 'vk'));
+    expect(key.zkonnx.output.parts).toBeUndefined();
+    expect(key.zkonnx.output.labels).toEqual(['legit', 'fraud']);
+    for (const input of rows(2, 8)) {
+      const res = await prove(dir, { x: input });
+      expect(res.bundle.quantization.output.labels).toEqual(['legit', 'fraud']);
+      expect(res.bundle.output.parts).toEqual([{ name: 'label', shape: [1], labels: ['legit', 'fraud'], values: res.bundle.output.values }]);
+      const r = await verifyBundle(res.bundle, key);
+      expect(r.valid).toBe(true);
+      const want = (await runOrtAll(single, input, ['label'])).label[0];
+      expect(r.valid && r.labels).toEqual([{ output: 'label', index: ['legit', 'fraud'].indexOf(want as string), label: want }]);
+      const b = clone(res.bundle);
+      b.quantization.output.labels = ['fraud', 'legit'];
+      expect((await verifyBundle(b, key)).reason).toMatch(/label table for output "label" \(in its quantization\) differs from the verification key's/);
+    }
+  }, 300_000);
+});
+
 describe('label tables: CLI', () => {
   it('prove, verify (human and --json) and run show the label next to the proven index', async () => {
     const want = await runOrtAll(bytes, x, ['label_s', 'label_i']);
