@@ -6,7 +6,6 @@
 import type { CommandModule } from 'yargs';
 import { InputError, ZkonnxError } from '../errors.ts';
 import { artifactsRoot } from '../artifacts/paths.ts';
-import { startNode } from '../serve/node.ts';
 import type { GlobalArgs } from './common.ts';
 import { globalOptions } from './common.ts';
 
@@ -66,6 +65,8 @@ export const serveCommand: CommandModule<object, Args> = {
     if (args.queueName !== undefined && !args.redis) throw new InputError('--queue-name goes with --redis URL.');
     const token = args.token ?? (process.env.ZKONNX_TOKEN || undefined);
 
+    // Loaded here, not at the top: the other commands need neither fastify nor pino.
+    const { startNode } = await import('../serve/node.ts');
     let node;
     try {
       node = await startNode({

@@ -135,7 +135,11 @@ export async function startNode(opts: NodeOptions = {}): Promise<ProvingNode> {
       const appClosed = app.close();
       await queue.close(graceMs);
       await Promise.race([models.idle(), new Promise((d) => setTimeout(d, graceMs).unref())]);
+      // Every answer is out: close kept-alive connections (idle now) so the server's close completes; any
+      // connection still open after 5 s is cut.
+      app.server.closeIdleConnections();
       await Promise.race([appClosed, new Promise((d) => setTimeout(d, 5_000).unref())]);
+      app.server.closeAllConnections();
       log.info('stopped');
     })());
   return { url, app, queue, models, preloaded: ready, close };
