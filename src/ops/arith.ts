@@ -15,9 +15,15 @@
  *   instead of ~53; decimal strings, as they may pass 2^53). A constant threshold t is placed on the input's
  *   integer grid: x > t <=> n >= floor(t/s) + 1, x >= t <=> n >= ceil(t/s), and so on (t/s within float32
  *   rounding of an integer, at most 1e-4, is that integer: the grid point is the threshold), so the decision
- *   equals the float comparison of the dequantized value for every grid value. Output: 0/1 integers (scale 1).
+ *   equals the float comparison of the dequantized value for every grid value. For a uint8 input the boundary is
+ *   found on the grid's float32 values themselves (u8GridConstant: exact as onnxruntime on all 256 values, also for a
+ *   threshold a few ulps off a grid point). A threshold read from a constant table at a variable index
+ *   (hummingbird's tree traversal: Gather(thresholds, node ids)) becomes a Gather of the table of those grid
+ *   constants, an exact integer lookup (its one-hot selector proves the index in range; src/quantize shares it
+ *   with the other Gathers at that index), and d = +-(x - zx) + C. Output: 0/1 integers (scale 1).
  * - Not: 1 - x (an affine layer); Where(c, a, b) = B + c * (A - B), one product per element (0 when a and b
- *   are constants), A and B brought to one scale by integer multipliers (as an affine Add).
+ *   are constants), A and B brought to one scale by integer multipliers (as an affine Add). Two integer
+ *   constants (or exact integers) give exact integers, scale 1: node ids a later Gather accepts as indices.
  * - divide: Div of two activations (broadcasting), an exact rounded integer division (circuits/arith.circom
  *   DivRound): with n = K (a - za) (K puts the quotient on a grid of 2^-12 of the calibrated output range) and
  *   d = b - zb, q = round-half-up(n / d) from 2 n sign(d) + |d| = q * 2|d| + r, 0 <= r < 2|d|, q range-checked,

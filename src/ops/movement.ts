@@ -9,7 +9,10 @@
  * - Resize/Upsample linear and cubic: 'interp', each output a constant linear combination of its taps (0).
  * - Gather with a variable (integer activation) index: a 'lookup' layer, a one-hot selector per index
  *   (circuits/lookup.circom): R + 2 constraints per index element (R candidate rows), plus for activation data
- *   one product per candidate row and output element. GatherElements likewise ('gatherel', one selector per
+ *   one product per candidate row and output element. A constant table of integers (an integer type, or floats
+ *   that are all integers, as hummingbird's child-id tables) gives exact integers (scale 1), each element bounded
+ *   by the entries its candidate rows hold, and each index element's selector spans only its own rows (perIndex):
+ *   a tree traversal's node ids stay exact integers that the next Gather accepts. GatherElements likewise ('gatherel', one selector per
  *   output element); OneHot ('onehot', the same selector, outputs linear in it).
  * - Cast of an integer tensor to an integer type: 'intcast', the same data (refused for real values).
  */

@@ -11,6 +11,8 @@
  * - requantization: integer multiplier M and shift S per element, M / 2^S ~ s_acc / s_out, with M of
  *   `multiplierBits` bits.
  * An accumulator that reaches the graph output is not requantized: the logits stay wide integers.
+ * Afterwards, Gathers of constant tables that nothing reads are dropped, and exact integer tables gathered at the
+ * same index share one one-hot selector (shareTableSelectors).
  */
 import { createHash } from 'node:crypto';
 import { InputError, UnsupportedModelError, type ModelIssue } from '../errors.ts';
