@@ -11,6 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UnsupportedModelError } from '../src/errors.ts';
+import { buildOnnxModel } from '../src/onnx/builder.ts';
 import { importGraph } from '../src/ir/import.ts';
 import { sizeOf } from '../src/ir/types.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
@@ -200,6 +201,36 @@ describe('recurrent refusals name the node and the attribute', () => {
   it('clip <= 0', () => refuse({ cell: 'GRU', hidden: 2, clip: 0 }, /clip 0: .*positive/));
   it('sequence_lens 0', () => refuse({ cell: 'LSTM', hidden: 2, seqLens: 0 }, /sequence_lens \[0\]/));
   it('sequence_lens beyond the sequence', () => refuse({ cell: 'RNN', hidden: 2, seqLens: 5 }, /sequence_lens \[5\] must be between 1 and the sequence length 3/));
+  it('sequence_lens computed at run time (a graph input)', () => {
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [3, 1, 2] }, { name: 'sl', shape: [1], elemType: 'int32' }],
+      outputs: [{ name: 'y', shape: [3, 1, 1, 2] }],
+      initializers: [
+        { name: 'W', dims: [1, 2, 2], data: [1, 0, 0, 1] },
+        { name: 'R', dims: [1, 2, 2], data: [0.5, 0, 0, 0.5] },
+      ],
+      nodes: [{ op: 'RNN', name: 'rnn', inputs: ['x', 'W', 'R', '', 'sl'], outputs: ['y'], attrs: { hidden_size: 2 } }],
+    });
+    const e = catchErr(() => importGraph(loadOnnx(bytes)));
+    expect(e).toBeInstanceOf(UnsupportedModelError);
+    expect(e.message).toMatch(/node 'rnn' \(RNN\).*sequence_lens 'sl' must be a constant \(variable lengths are not supported\)/);
+  });
+  it('peepholes of the wrong size', () => {
+    const H = 2;
+    const bytes = buildOnnxModel({
+      inputs: [{ name: 'x', shape: [3, 1, 2] }],
+      outputs: [{ name: 'y', shape: [3, 1, 1, H] }],
+      initializers: [
+        { name: 'W', dims: [1, 4 * H, 2], data: new Array(8 * H).fill(0.1) },
+        { name: 'R', dims: [1, 4 * H, H], data: new Array(8 * H).fill(0.1) },
+        { name: 'P', dims: [1, 2 * H], data: new Array(2 * H).fill(0.5) },
+      ],
+      nodes: [{ op: 'LSTM', name: 'rnn', inputs: ['x', 'W', 'R', '', '', '', '', 'P'], outputs: ['y'], attrs: { hidden_size: H } }],
+    });
+    const e = catchErr(() => importGraph(loadOnnx(bytes)));
+    expect(e).toBeInstanceOf(UnsupportedModelError);
+    expect(e.message).toMatch(/node 'rnn' \(LSTM\).*P has dims \[1,4\], expected \[1, 6\]/);
+  });
   it('input_forget 2', () => refuse({ cell: 'LSTM', hidden: 2, attrs: { input_forget: 2 } }, /input_forget 2/));
   it('unknown direction', () => refuse({ cell: 'GRU', hidden: 2, attrs: { direction: 'sideways' } }, /sideways/));
 });
