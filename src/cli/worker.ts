@@ -5,7 +5,10 @@
  * SIGTERM/SIGINT: finish the running jobs, then exit 0.
  */
 import type { CommandModule } from 'yargs';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { artifactsRoot } from '../artifacts/paths.ts';
+import { InputError } from '../errors.ts';
 import type { GlobalArgs } from './common.ts';
 
 interface Args extends GlobalArgs {
@@ -35,7 +38,12 @@ export const workerCommand: CommandModule<object, Args> = {
     // Loaded here, not at the top: the other commands do not need BullMQ or pino.
     const [{ runWorker }, { pino }] = await Promise.all([import('../serve/worker.ts'), import('pino')]);
     const logger = pino({ level: args.logLevel, base: { cmd: 'zkonnx worker' } }, pino.destination({ fd: 2, sync: true }));
-    const modelsDir = args.models ?? artifactsRoot();
+    const modelsDir = resolve(args.models ?? artifactsRoot());
+    if (!existsSync(modelsDir) || !statSync(modelsDir).isDirectory()) {
+      throw new InputError(`--models: '${modelsDir}' is not a directory.`, {
+        hint: 'Give the models directory the server serves (the same files on every machine: a shared mount or a copy), one compiled + set-up artifact directory per model id.',
+      });
+    }
     const w = await runWorker({ redisUrl: args.redis, concurrency: args.concurrency, modelsDir, queueName: args.queueName, logger });
     process.stdout.write(`zkonnx worker: ready (queue ${w.queueName}, concurrency ${w.concurrency})\n`);
     // Replace the CLI's interrupt handler (exit at once): finish the running jobs first, then exit 0.
