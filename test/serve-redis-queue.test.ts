@@ -90,6 +90,24 @@ describeWithRedis('BullMQ queue and worker (library, real redis-server)', () => 
     expect((await queue.wait(next.id, 120_000))?.status).toBe('completed');
   });
 
+  it('finished jobs are kept for keepResultsSeconds, then removed (BullMQ prunes them as later jobs finish)', async () => {
+    const short = await createBullQueue({ redisUrl: redis.url, queueName: 'short', maxQueued: 10, keepResultsSeconds: 1, attempts: 1 });
+    const w = await runWorker({ redisUrl: redis.url, queueName: 'short', modelsDir: MODELS });
+    try {
+      const first = await short.add({ modelId: 'mlp', input: model.input(1) }, { timeoutMs: 120_000 });
+      expect((await short.wait(first.id, 120_000))?.status).toBe('completed');
+      expect((await short.get(first.id))?.status).toBe('completed');
+      await new Promise((r) => setTimeout(r, 1500));
+      const second = await short.add({ modelId: 'mlp', input: model.input(2) }, { timeoutMs: 120_000 });
+      expect((await short.wait(second.id, 120_000))?.status).toBe('completed');
+      await expect.poll(() => short.get(first.id), { timeout: 5000 }).toBeUndefined();
+      expect((await short.get(second.id))?.status).toBe('completed');
+    } finally {
+      await w.close();
+      await short.close(100);
+    }
+  });
+
   it('an unknown job id is undefined; wait() gives the current state when its time is up', async () => {
     expect(await queue.get('00000000-0000-0000-0000-000000000000')).toBeUndefined();
     expect(await queue.wait('no-such-job', 100)).toBeUndefined();
