@@ -3,7 +3,8 @@
  * (torch.onnx.export of hummingbird/ml/operator_converters/_tree_implementations.py), built from the TreeSpec of
  * test/helpers/tree-models.ts for test/hummingbird.test.ts.
  *
- * TT (TreeTraversalTreeImpl.forward), per level, with idx the flat node ids [T] (tree t's nodes at t * M):
+ * TT (TreeTraversalTreeImpl.forward): idx = Reshape(Expand(nodes_offset, [batch, T]), [-1]) with the batch read by
+ * Shape(x); then per level, with idx the flat node ids [T] (tree t's nodes at t * M):
  *   f = Reshape(Gather(features, idx), [-1, T]); v = GatherElements(x, f, axis 1);
  *   thr/l/r = Reshape(Gather(thresholds | lefts | rights, idx), [-1, T])     (lefts/rights are float32 tables)
  *   idx = Reshape(Add(Cast(Where(c, r, l), int64), nodes_offset), [-1])      c = GreaterOrEqual(v, thr) (or the
@@ -134,7 +135,14 @@ export function hummingbirdTT(spec: TreeSpec, depth: number, o: HummingbirdOptio
     { name: 'values', dims: [T * M, o.nCols], data: values },
     { name: 'shape_t', dims: [2], data: [-1, T], dataType: 'int64' }, { name: 'shape_flat', dims: [1], data: [-1], dataType: 'int64' },
   ];
-  const nodes: NodeSpec[] = [{ op: 'Reshape', inputs: ['nodes_offset', 'shape_flat'], outputs: ['i0'] }];
+  // indexes = nodes_offset.expand(x.size()[0], T).reshape(-1): the batch size read from x's shape.
+  inits.push({ name: 'zero', dims: [], data: [0], dataType: 'int64' }, { name: 'axes0', dims: [1], data: [0], dataType: 'int64' }, { name: 'n_trees_i', dims: [1], data: [T], dataType: 'int64' });
+  const nodes: NodeSpec[] = [
+    { op: 'Shape', inputs: ['x'], outputs: ['x_shape'] }, { op: 'Gather', inputs: ['x_shape', 'zero'], outputs: ['batch'], attrs: { axis: 0 } },
+    { op: 'Unsqueeze', inputs: ['batch', 'axes0'], outputs: ['batch1'] }, { op: 'Concat', inputs: ['batch1', 'n_trees_i'], outputs: ['exp_shape'], attrs: { axis: 0 } },
+    { op: 'Expand', inputs: ['nodes_offset', 'exp_shape'], outputs: ['offsets_b'] },
+    { op: 'Reshape', inputs: ['offsets_b', 'shape_flat'], outputs: ['i0'] },
+  ];
   for (let d = 0; d < depth; d++) {
     const i = `i${d}`;
     const g = (table: string, out: string) => {
