@@ -13,7 +13,10 @@
  * 3. refusals naming the node and the value: PROBIT, SOFTMAX_ZERO, MIN/MAX with a tree voting for a target on
  *    some leaves only, unknown modes, aggregate functions and post transforms, targets out of range;
  * 4. one compiled model (MAX over 2 targets, members, SOFTMAX): constraints == emitted cost, witness == integer
- *    reference, every private wire mutated breaks a constraint, setup + prove + verify.
+ *    reference, every private wire mutated breaks a constraint, setup + prove + verify;
+ * 5. the other ai.onnx.ml ops of skl2onnx pipelines (Imputer, Scaler, ArrayFeatureExtractor, Binarizer,
+ *    LinearRegressor, LinearClassifier multi-class and binary): float IR == onnxruntime (1e-5), quantized within
+ *    2% of the output range with the same labels away from the decision; Normalizer and bad attributes refused.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +38,7 @@ import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
 import { setupKeys } from '../src/setup/setup.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
-import { ensembleV5Model, randomTrees, runOrtAll, type TreeSpec, type V5Options } from './helpers/tree-models.ts';
+import { ensembleV5Model, mlPipelineModel, randomTrees, runOrtAll, type TreeSpec, type V5Options } from './helpers/tree-models.ts';
 
 const NF = 4;
 /** Members of a BRANCH_MEMBER node: its k/8 threshold plus these (>= 0 and <= 30, as onnxruntime needs for a small set). */
@@ -200,6 +203,122 @@ describe('TreeEnsemble (ml opset 5): refusals', () => {
     refused({}, /leaf_targetids\[1\] = 5 is out of range 0\.\.1 \(n_targets 2\)/, withAttr('leaf_targetids', (a) => void (a.ints![1] = 5)));
     refused({}, /nodes_\* attributes differ in length/, withAttr('nodes_trueleafs', (a) => void a.ints!.pop()));
     refused({}, /tree_roots\[0\] = 99 is out of range/, withAttr('tree_roots', (a) => void (a.ints![0] = 99)));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Other ai.onnx.ml ops of skl2onnx pipelines (src/ops/trees.ts mlImporters), vs onnxruntime.
+
+const W12 = [0.5, -1, 2, 0.25, -0.75, 1.5, 0.1, -0.2, 1, 1, -1, 0.3];
+interface MlCase {
+  name: string;
+  bytes: Uint8Array;
+  outputs: string[];
+  /** Label tables of label outputs (onnxruntime returns the label; zkonnx proves its index here). */
+  labels?: Record<string, (string | number)[]>;
+  /** Thresholds rows are compared with (Binarizer, Imputer): rows within half an input step are counted apart. */
+  thresholds: { feature: number; value: number }[];
+}
+const mlCases: MlCase[] = [
+  {
+    name: 'Imputer + Scaler + LinearRegressor (2 targets)',
+    bytes: mlPipelineModel(NF, [
+      { op: 'Imputer', inputs: ['x'], outputs: ['xi'], attrs: { imputed_value_floats: { floats: [0.5, -0.5, 0.25, 0] }, replaced_value_float: 0.125 } },
+      { op: 'Scaler', inputs: ['xi'], outputs: ['xs'], attrs: { offset: { floats: [0.1, -0.2, 0.3, 0] }, scale: { floats: [2, 0.5, 1.5, 1] } } },
+      { op: 'LinearRegressor', inputs: ['xs'], outputs: ['y'], attrs: { coefficients: { floats: W12.slice(0, 8) }, intercepts: { floats: [0.3, -0.1] }, targets: 2 } },
+    ], [{ name: 'y', shape: [1, 2] }]),
+    outputs: ['y'],
+    thresholds: [0, 1, 2, 3].map((feature) => ({ feature, value: 0.125 })),
+  },
+  {
+    name: 'LinearClassifier, 3 string labels, SOFTMAX',
+    bytes: mlPipelineModel(NF, [
+      { op: 'LinearClassifier', inputs: ['x'], outputs: ['label', 'probs'], attrs: { coefficients: { floats: W12 }, intercepts: { floats: [0.1, 0, -0.1] }, classlabels_strings: ['a', 'bb', 'c'], post_transform: 'SOFTMAX', multi_class: 1 } },
+    ], [{ name: 'label', shape: [1], type: 'string' }, { name: 'probs', shape: [1, 3] }]),
+    outputs: ['label', 'probs'],
+    labels: { label: ['a', 'bb', 'c'] },
+    thresholds: [],
+  },
+  {
+    name: 'ArrayFeatureExtractor + Binarizer + binary LinearClassifier, LOGISTIC',
+    bytes: mlPipelineModel(NF, [
+      { op: 'ArrayFeatureExtractor', inputs: ['x', 'idx'], outputs: ['xf'] },
+      { op: 'Binarizer', inputs: ['xf'], outputs: ['xb'], attrs: { threshold: 0.1 } },
+      { op: 'LinearClassifier', inputs: ['xb'], outputs: ['label', 'probs'], attrs: { coefficients: { floats: [1, -0.5, 0.75] }, intercepts: { floats: [-0.2] }, classlabels_ints: [0, 1], post_transform: 'LOGISTIC' } },
+    ], [{ name: 'label', shape: [1], type: 'int64' }, { name: 'probs', shape: [1, 2] }], [{ name: 'idx', dims: [3], data: [3, 0, 2], dataType: 'int64' }]),
+    outputs: ['label', 'probs'],
+    thresholds: [3, 0, 2].map((feature) => ({ feature, value: Math.fround(0.1) })),
+  },
+  {
+    name: 'binary LinearClassifier, string labels, NONE ([1 - s, s], label s > 0)',
+    bytes: mlPipelineModel(NF, [
+      { op: 'LinearClassifier', inputs: ['x'], outputs: ['label', 'probs'], attrs: { coefficients: { floats: [1, -0.5, 0.75, 0.2] }, intercepts: { floats: [-0.2] }, classlabels_strings: ['no', 'yes'] } },
+    ], [{ name: 'label', shape: [1], type: 'string' }, { name: 'probs', shape: [1, 2] }]),
+    outputs: ['label', 'probs'],
+    labels: { label: ['no', 'yes'] },
+    thresholds: [],
+  },
+];
+
+/** onnxruntime's outputs, flattened as zkonnx concatenates them (a label as its class index when it has a table). */
+async function ortFlat(c: MlCase, x: number[]): Promise<number[]> {
+  const r = await runOrtAll(c.bytes, x, c.outputs);
+  return c.outputs.flatMap((o) => (r[o] as (number | string)[]).map((v) => (c.labels?.[o] ? c.labels[o].indexOf(v) : (v as number))));
+}
+
+describe('other ai.onnx.ml ops: float IR and quantized vs onnxruntime', () => {
+  for (const c of mlCases) {
+    it(c.name, async () => {
+      const model = importGraph(loadOnnx(c.bytes));
+      const cal = rows(64, 41).map((r) => Float64Array.from(r));
+      const q = quantizeModel(model, cal);
+      const half = q.input.quant.scale / 2;
+      const labelAt = c.outputs[0] === 'label' ? 0 : -1;
+      let R = 0;
+      for (const x of cal) for (const [i, v] of (await ortFlat(c, Array.from(x))).entries()) if (i !== labelAt) R = Math.max(R, Math.abs(v));
+      let worst = 0;
+      let near = 0;
+      let labelled = 0;
+      for (const x of rows(200, 93)) {
+        const want = await ortFlat(c, x);
+        const f = Array.from(runFloat(model, x));
+        want.forEach((v, i) => expect(Math.abs(f[i] - v)).toBeLessThan(1e-5));
+        if (c.thresholds.some((t) => Math.abs(x[t.feature] - t.value) <= half + 1e-9)) {
+          near++;
+          continue;
+        }
+        const got = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+        want.forEach((v, i) => i !== labelAt && (worst = Math.max(worst, Math.abs(got[i] - v) / R)));
+        if (labelAt === 0) {
+          // The label, away from the decision: probabilities more than 2% apart (binary: the score s away from 0).
+          const p = want.slice(1).sort((a, b) => b - a);
+          const margin = want.length === 3 && c.name.includes('NONE') ? Math.abs(want[2]) : p[0] - p[1];
+          if (margin > 0.02) {
+            expect(got[0]).toBe(want[0]);
+            labelled++;
+          }
+        }
+      }
+      console.log(`${c.name}: worst ${(100 * worst).toFixed(3)}% of ${R.toFixed(3)}; ${near} rows near a threshold; ${labelled} labels compared`);
+      expect(worst).toBeLessThan(0.02);
+      if (labelAt === 0) expect(labelled).toBeGreaterThan(100);
+    });
+  }
+
+  it('Imputer of NaN is left out (a quantized input is never NaN); Normalizer and bad attributes are refused by name', () => {
+    const nan = importGraph(loadOnnx(mlPipelineModel(NF, [
+      { op: 'Imputer', inputs: ['x'], outputs: ['xi'], attrs: { imputed_value_floats: { floats: [0] }, replaced_value_float: NaN } },
+      { op: 'Scaler', inputs: ['xi'], outputs: ['y'], attrs: { offset: { floats: [0.5] }, scale: { floats: [2] } } },
+    ], [{ name: 'y', shape: [1, NF] }])));
+    expect(nan.notes.join('\n')).toMatch(/Imputer 'Imputer_0' is left out: it replaces NaN/);
+    const refused = (nodes: Parameters<typeof mlPipelineModel>[1], re: RegExp, inits?: Parameters<typeof mlPipelineModel>[3]) =>
+      expect(() => importGraph(loadOnnx(mlPipelineModel(NF, nodes, [{ name: 'y', shape: [1, 2] }], inits)))).toThrow(re);
+    refused([{ op: 'Normalizer', inputs: ['x'], outputs: ['y'], attrs: { norm: 'L2' } }], /Normalizer \(norm L2\) divides each row by its max, L1 or L2 norm/);
+    refused([{ op: 'Scaler', inputs: ['x'], outputs: ['y'], attrs: { scale: { floats: [1, 2] } } }], /scale has 2 values; expected 1 or 4/);
+    refused([{ op: 'LinearRegressor', inputs: ['x'], outputs: ['y'], attrs: { coefficients: { floats: [1, 2, 3] }, targets: 2 } }], /coefficients has 3 values; expected targets x features = 2 x 4/);
+    refused([{ op: 'LinearRegressor', inputs: ['x'], outputs: ['y'], attrs: { coefficients: { floats: W12.slice(0, 8) }, targets: 2, post_transform: 'PROBIT' } }], /post_transform PROBIT is not supported/);
+    refused([{ op: 'ArrayFeatureExtractor', inputs: ['x', 'idx'], outputs: ['y'] }], /index 7 is out of range 0\.\.3/, [{ name: 'idx', dims: [2], data: [0, 7], dataType: 'int64' }]);
+    refused([{ op: 'LinearClassifier', inputs: ['x'], outputs: ['y', 'p'], attrs: { coefficients: { floats: W12.slice(0, 8) }, intercepts: { floats: [0, 0] }, classlabels_ints: [0, 1, 2] } }], /2 score rows for 3 labels/);
   });
 });
 

@@ -34,6 +34,7 @@ import type { OnnxNode } from '../onnx/load.ts';
 import type { CompareOp } from '../ir/layers/arith.ts';
 import { sizeOf } from '../ir/types.ts';
 import { MAX_LABEL_TABLE_CHARS, MAX_LABELS } from '../verify/key.ts';
+import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 
 const KNOWN = new Set([
@@ -552,23 +553,28 @@ function importEnsemble(node: OnnxNode, ctx: ImportContext): void {
   const rawName = scoresAndPost(node, ctx, ens, { nOut, agg, post, base }, lName, scoreOut);
   if (!rawName) return;
   // 6. Label.
-  if (classifier && node.outputs[0]) {
-    const labelShape = [1];
-    let step: number | undefined;
-    if (intLabels) {
-      step = nOut > 1 ? intLabels[1] - intLabels[0] : 1;
-      if (!intLabels.every((v, i) => v === intLabels[0] + i * step!)) step = undefined;
-    }
-    const direct = intLabels !== undefined && step === 1 && intLabels[0] === 0;
-    const am = direct ? node.outputs[0] : `${node.name}#argmax`;
-    ctx.push({ kind: 'argmax', name: direct ? `${node.name}#label` : am, inputs: [rawName], output: am, inShape: [1, nOut], outShape: labelShape, selectLast: false });
-    if (!direct) {
-      if (intLabels && step !== undefined) {
-        ctx.push({ kind: 'affine', name: `${node.name}#label`, inputs: [am], output: node.outputs[0], inShape: labelShape, outShape: labelShape, coefs: [Float64Array.of(step)], bias: Float64Array.of(intLabels[0]) });
-      } else {
-        pushClassLabels(node, ctx, am, node.outputs[0], intLabels ?? strLabels!);
-      }
-    }
+  if (classifier && node.outputs[0]) labelFromScores(node, ctx, rawName, nOut, node.outputs[0], intLabels, strLabels);
+}
+
+/**
+ * Step 6: the label output from the raw scores [1, nOut]: ArgMax, mapped to int64 labels when they are an
+ * arithmetic progression (0..C-1: the index itself); otherwise the class index with its label table.
+ */
+function labelFromScores(node: OnnxNode, ctx: ImportContext, rawName: string, nOut: number, output: string, intLabels: number[] | undefined, strLabels: string[] | undefined): void {
+  const labelShape = [1];
+  let step: number | undefined;
+  if (intLabels) {
+    step = nOut > 1 ? intLabels[1] - intLabels[0] : 1;
+    if (!intLabels.every((v, i) => v === intLabels[0] + i * step!)) step = undefined;
+  }
+  const direct = intLabels !== undefined && step === 1 && intLabels[0] === 0;
+  const am = direct ? output : `${node.name}#argmax`;
+  ctx.push({ kind: 'argmax', name: direct ? `${node.name}#label` : am, inputs: [rawName], output: am, inShape: [1, nOut], outShape: labelShape, selectLast: false });
+  if (direct) return;
+  if (intLabels && step !== undefined) {
+    ctx.push({ kind: 'affine', name: `${node.name}#label`, inputs: [am], output, inShape: labelShape, outShape: labelShape, coefs: [Float64Array.of(step)], bias: Float64Array.of(intLabels[0]) });
+  } else {
+    pushClassLabels(node, ctx, am, output, intLabels ?? strLabels!);
   }
 }
 
@@ -604,14 +610,29 @@ function binaryScores(node: OnnxNode, ctx: ImportContext, o: {
   const div = o.agg === 'AVERAGE' ? o.nTrees : 1;
   o.leaves.forEach((lf, j) => void (sw[j] += (lf.weights.get(o.col) ?? 0) / div));
   ctx.push({ kind: 'dense', name: sName, inputs: [o.lName], output: sName, inShape: [nl], outShape: [1, 1], inSize: nl, outSize: 1, weights: sw, bias: Float64Array.of(Math.fround(o.base[0] ?? 0)) });
+  binaryFromScore(node, ctx, sName, { ...o, decideAt: o.allPositive ? 0.5 : 0, noneScores: o.allPositive ? 'oneMinus' : 'signed' });
+}
+
+/**
+ * A binary classifier's outputs from its one score s [1, 1], as onnxruntime derives both classes: label 1 iff
+ * s > decideAt (0, or 0.5 for a tree ensemble whose class weights are all >= 0); with NONE the scores are
+ * [-s, s] ('signed') or [1 - s, s] ('oneMinus'), with LOGISTIC [1 - sigmoid(s), sigmoid(s)]. Tree ensembles:
+ * decideAt 0.5 goes with oneMinus, 0 with signed; LinearClassifier: decideAt 0 with oneMinus.
+ */
+function binaryFromScore(node: OnnxNode, ctx: ImportContext, sName: string, o: {
+  post: string; scoreOut: string | undefined; decideAt: 0 | 0.5; noneScores: 'signed' | 'oneMinus'; intLabels: number[] | undefined; strLabels: string[] | undefined;
+}): void {
   const pair = (name: string, output: string, plusOne: boolean) =>
     ctx.push({ kind: 'dense', name, inputs: [sName], output, inShape: [1, 1], outShape: [1, 2], inSize: 1, outSize: 2, weights: Float64Array.of(-1, 1), bias: Float64Array.of(plusOne ? 1 : 0, 0) });
   // What the label compares: [1 - s, s] or [-s, s] (argmax takes the first on a tie, as onnxruntime's s > t).
-  const decide = o.post === 'NONE' && o.scoreOut ? o.scoreOut : `${node.name}#pair`;
-  pair(decide === o.scoreOut ? node.name : decide, decide, o.allPositive);
+  const half = o.decideAt === 0.5;
+  const noneSame = (o.noneScores === 'oneMinus') === half;
+  const decide = o.post === 'NONE' && o.scoreOut && noneSame ? o.scoreOut : `${node.name}#pair`;
+  pair(decide === o.scoreOut ? node.name : decide, decide, half);
+  if (o.post === 'NONE' && o.scoreOut && !noneSame) pair(node.name, o.scoreOut, o.noneScores === 'oneMinus');
   if (o.post === 'LOGISTIC' && o.scoreOut) {
-    const signed = o.allPositive ? `${node.name}#signed` : decide;
-    if (o.allPositive) pair(signed, signed, false);
+    const signed = half ? `${node.name}#signed` : decide;
+    if (half) pair(signed, signed, false);
     ctx.push({ kind: 'lut', name: `${node.name}#sigmoid`, inputs: [signed], output: o.scoreOut, inShape: [1, 2], outShape: [1, 2], fn: 'sigmoid', alpha: 0 });
   }
   if (!node.outputs[0]) return;
@@ -624,9 +645,165 @@ function binaryScores(node: OnnxNode, ctx: ImportContext, o: {
   ctx.push({ kind: 'affine', name: `${node.name}#labelmap`, inputs: [am], output: node.outputs[0], inShape: [1], outShape: [1], coefs: [Float64Array.of(labels[1] - labels[0])], bias: Float64Array.of(labels[0]) });
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Other ai.onnx.ml ops skl2onnx / onnxmltools write around tree and linear models: constant-weight linear maps
+// and comparisons on the existing layers (0 constraints for the linear ones), each checked against onnxruntime
+// (test/ml-ops in test/trees-opset5.test.ts). Normalizer divides by a row statistic: refused by name.
+
+/** A per-feature attribute (length 1: every feature; length C: one per feature) spread over n elements of C features. */
+function perFeature(ctx: ImportContext, name: string, v: number[], n: number, C: number): Float64Array | undefined {
+  if (v.length !== 1 && v.length !== C) return void ctx.issue(`${name} has ${v.length} values; expected 1 or ${C} (one per feature)`);
+  return Float64Array.from({ length: n }, (_, i) => Math.fround(v.length === 1 ? v[0] : v[i % C]));
+}
+
+/** The node's input as [rows, C] with one row (what these ml ops are proven for), or an issue. */
+function oneRow(ctx: ImportContext): { name: string; shape: number[]; C: number } | undefined {
+  const x = ctx.current;
+  if (!x) return void ctx.issue('the input must be an activation');
+  const C = x.shape[x.shape.length - 1];
+  if (sizeOf(x.shape) !== C) return void ctx.issue(`only one row is supported (input shape [${x.shape}])`);
+  return { name: x.name, shape: x.shape, C };
+}
+
+const mlImporters: OpImporter[] = [
+  {
+    // Y = (X - offset) * scale, per feature: one affine layer (0 constraints).
+    onnxOps: ['Scaler'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['offset', 'scale']);
+      const g = getter(node, ctx);
+      const x = ctx.current;
+      if (!x) return ctx.issue('the input must be an activation');
+      const n = sizeOf(x.shape);
+      const C = x.shape[x.shape.length - 1];
+      const scale = perFeature(ctx, 'scale', g.floats('scale') ?? [1], n, C);
+      const offset = perFeature(ctx, 'offset', g.floats('offset') ?? [0], n, C);
+      if (!scale || !offset) return;
+      ctx.push({ kind: 'affine', name: node.name, inputs: [x.name], output: node.outputs[0], inShape: x.shape, outShape: x.shape, coefs: [scale], bias: offset.map((o, i) => -o * scale[i]) });
+    },
+  },
+  {
+    // Y = X > threshold ? 1 : 0 per element: one compare layer (B + 2 constraints per element).
+    onnxOps: ['Binarizer'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['threshold']);
+      const x = ctx.current;
+      if (!x) return ctx.issue('the input must be an activation');
+      const n = sizeOf(x.shape);
+      const t = Math.fround(attrFloat(node, ctx, 'threshold', 0));
+      ctx.push({ kind: 'compare', name: node.name, inputs: [x.name], output: node.outputs[0], inShape: x.shape, outShape: x.shape, op: 'gt', ia: Array.from({ length: n }, (_, i) => i), ib: [], threshold: new Array(n).fill(t) });
+    },
+  },
+  {
+    // Values equal to replaced_value_float become imputed_value_floats (per feature): compare eq + select. A NaN
+    // replaced value (skl2onnx's SimpleImputer for np.nan) changes nothing here: a quantized input is never NaN.
+    onnxOps: ['Imputer'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['imputed_value_floats', 'replaced_value_float', 'imputed_value_int64s', 'replaced_value_int64']);
+      if (node.attrs.has('imputed_value_int64s')) return ctx.issue('integer imputation (imputed_value_int64s) is not supported: zkonnx reads float features');
+      const g = getter(node, ctx);
+      const x = ctx.current;
+      if (!x) return ctx.issue('the input must be an activation');
+      const r = attrFloat(node, ctx, 'replaced_value_float', 0);
+      if (Number.isNaN(r)) {
+        ctx.note(`Imputer '${node.name}' is left out: it replaces NaN, and a quantized input is never NaN`);
+        return ctx.alias();
+      }
+      const n = sizeOf(x.shape);
+      const imputed = perFeature(ctx, 'imputed_value_floats', g.floats('imputed_value_floats') ?? [], n, x.shape[x.shape.length - 1]);
+      if (!imputed) return;
+      const idx = Array.from({ length: n }, (_, i) => i);
+      const c = `${node.name}#missing`;
+      ctx.push({ kind: 'compare', name: c, inputs: [x.name], output: c, inShape: x.shape, outShape: x.shape, op: 'eq', ia: idx, ib: [], threshold: new Array(n).fill(Math.fround(r)) });
+      ctx.push({ kind: 'select', name: node.name, inputs: [c, x.name], output: node.outputs[0], inShape: x.shape, outShape: x.shape, ic: idx, ia: [], ib: idx, aConst: Array.from(imputed) });
+    },
+  },
+  {
+    // Y = X[..., indices] for constant indices: one routing layer (0 constraints).
+    onnxOps: ['ArrayFeatureExtractor'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, []);
+      const x = ctx.activation(node.inputs[0]);
+      const ind = ctx.constant(node.inputs[1]);
+      if (!x) return ctx.issue('the data input must be an activation');
+      if (!ind) return ctx.issue('the indices must be a constant (an initializer)');
+      const C = x.shape[x.shape.length - 1];
+      const rows = sizeOf(x.shape) / C;
+      const k = Array.from(ind.data);
+      const bad = k.findIndex((v) => !Number.isInteger(v) || v < 0 || v >= C);
+      if (bad >= 0) return ctx.issue(`index ${k[bad]} is out of range 0..${C - 1}`);
+      const outShape = [...x.shape.slice(0, -1), k.length];
+      const index = Int32Array.from({ length: rows * k.length }, (_, i) => Math.floor(i / k.length) * C + k[i % k.length]);
+      ctx.push({ kind: 'gather', name: node.name, inputs: [x.name], output: node.outputs[0], inShape: x.shape, outShape, index, padValue: 0 });
+    },
+  },
+  {
+    // Y = X W^T + intercepts (targets outputs): one dense layer (0 constraints).
+    onnxOps: ['LinearRegressor'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['coefficients', 'intercepts', 'targets', 'post_transform']);
+      const g = getter(node, ctx);
+      const x = oneRow(ctx);
+      if (!x) return;
+      const post = g.str('post_transform', 'NONE');
+      if (post !== 'NONE') return ctx.issue(`post_transform ${post} is not supported (NONE)`);
+      const T = attrInt(node, ctx, 'targets', 1);
+      const w = g.floats('coefficients') ?? [];
+      const b = g.floats('intercepts') ?? [];
+      if (w.length !== T * x.C) return ctx.issue(`coefficients has ${w.length} values; expected targets x features = ${T} x ${x.C}`);
+      if (b.length && b.length !== T) return ctx.issue(`intercepts has ${b.length} values; expected ${T} (targets)`);
+      ctx.push({ kind: 'dense', name: node.name, inputs: [x.name], output: node.outputs[0], inShape: x.shape, outShape: [1, T], inSize: x.C, outSize: T, weights: Float64Array.from(w, Math.fround), bias: Float64Array.from({ length: T }, (_, j) => Math.fround(b[j] ?? 0)) });
+    },
+  },
+  {
+    // scores = X W^T + intercepts (E rows), post_transform NONE/LOGISTIC/SOFTMAX; label = ArgMax with its labels.
+    // One row and two labels: onnxruntime's binary form (label 1 iff s > 0; scores [1 - s, s], with LOGISTIC
+    // [1 - sigmoid(s), sigmoid(s)]).
+    onnxOps: ['LinearClassifier'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['coefficients', 'intercepts', 'classlabels_ints', 'classlabels_strings', 'multi_class', 'post_transform']);
+      const g = getter(node, ctx);
+      const x = oneRow(ctx);
+      if (!x) return;
+      const post = g.str('post_transform', 'NONE');
+      if (!['NONE', 'LOGISTIC', 'SOFTMAX'].includes(post)) return ctx.issue(`post_transform ${post} is not supported (NONE, LOGISTIC, SOFTMAX)`);
+      const intLabels = g.ints('classlabels_ints');
+      const strLabels = g.strings('classlabels_strings');
+      const nLabels = intLabels?.length ?? strLabels?.length ?? 0;
+      if (!nLabels) return ctx.issue('needs classlabels_ints or classlabels_strings');
+      const b = g.floats('intercepts') ?? [];
+      const E = b.length;
+      const w = g.floats('coefficients') ?? [];
+      if (!E || w.length !== E * x.C) return ctx.issue(`coefficients has ${w.length} values and intercepts ${E}; expected classes x features = ${E} x ${x.C} coefficients`);
+      const binary = E === 1 && nLabels === 2;
+      if (!binary && E !== nLabels) return ctx.issue(`${E} score rows for ${nLabels} labels (onnxruntime pairs them one to one, or one row with two labels)`);
+      if (binary && post === 'SOFTMAX') return ctx.issue('post_transform SOFTMAX with one score row (binary) is not supported (NONE, LOGISTIC)');
+      const raw = `${node.name}#scores`;
+      const rawName = binary || post !== 'NONE' || !node.outputs[1] ? raw : node.outputs[1];
+      ctx.push({ kind: 'dense', name: rawName === node.outputs[1] ? node.name : raw, inputs: [x.name], output: rawName, inShape: x.shape, outShape: [1, E], inSize: x.C, outSize: E, weights: Float64Array.from(w, Math.fround), bias: Float64Array.from(b, Math.fround) });
+      if (binary) return binaryFromScore(node, ctx, raw, { post, scoreOut: node.outputs[1] || undefined, decideAt: 0, noneScores: 'oneMinus', intLabels, strLabels });
+      const scoreOut = node.outputs[1];
+      if (scoreOut && post !== 'NONE') {
+        const shape = [1, E];
+        if (post === 'LOGISTIC') ctx.push({ kind: 'lut', name: node.name, inputs: [raw], output: scoreOut, inShape: shape, outShape: shape, fn: 'sigmoid', alpha: 0 });
+        else ctx.push({ kind: 'softmax', name: node.name, inputs: [raw], output: scoreOut, inShape: shape, outShape: shape, axes: [1], log: false });
+      }
+      if (node.outputs[0]) labelFromScores(node, ctx, rawName, E, node.outputs[0], intLabels, strLabels);
+    },
+  },
+  {
+    onnxOps: ['Normalizer'],
+    importNode(node, ctx) {
+      const a = node.attrs.get('norm');
+      ctx.issue(`Normalizer (norm ${a?.type === 'string' ? a.value : 'MAX'}) divides each row by its max, L1 or L2 norm, which zkonnx does not prove; export the model without it (e.g. normalize the features before the proof) or use the ONNX ops (ReduceL2, Div) it stands for`);
+    },
+  },
+];
+
 export const treesImporters: OpImporter[] = [
   { onnxOps: ['TreeEnsembleRegressor', 'TreeEnsembleClassifier'], importNode: importEnsemble },
   { onnxOps: ['TreeEnsemble'], importNode: importEnsembleV5 },
+  ...mlImporters,
   {
     onnxOps: ['ZipMap'],
     importNode(node, ctx) {

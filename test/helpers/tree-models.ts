@@ -402,3 +402,19 @@ export function labelledClassifiersModel(nFeat: number, nodes: LabelledClassifie
   for (const o of m.graph!.output ?? []) if (decl.get(o.name!)?.string) o.type!.tensorType!.elemType = 8;
   return ModelProto.encode(m).finish();
 }
+
+/**
+ * A model of ai.onnx.ml (opset 1) and standard nodes on input 'x' [1, nFeat], as skl2onnx writes a pipeline
+ * (Imputer, Scaler, ArrayFeatureExtractor, Binarizer, LinearRegressor, LinearClassifier): outputs of type
+ * 'string' are declared STRING tensors.
+ */
+export function mlPipelineModel(nFeat: number, nodes: { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, AttrValue>; domain?: string }[], outputs: { name: string; shape: number[]; type?: 'int64' | 'string' }[], initializers: { name: string; dims: number[]; data: number[]; dataType?: 'int64' }[] = []): Uint8Array {
+  const bytes = buildOnnxModel({
+    inputs: [{ name: 'x', shape: [1, nFeat] }], initializers, opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 1 }], graphName: 'ml_pipeline',
+    nodes: nodes.map((n, k) => ({ name: `${n.op}_${k}`, domain: n.domain ?? 'ai.onnx.ml', ...n })),
+    outputs: outputs.map((o) => ({ name: o.name, shape: o.shape, ...(o.type === 'int64' ? { elemType: 'int64' as const } : {}) })),
+  });
+  const m = ModelProto.decode(bytes);
+  for (const o of m.graph!.output ?? []) if (outputs.find((d) => d.name === o.name)?.type === 'string') o.type!.tensorType!.elemType = 8;
+  return ModelProto.encode(m).finish();
+}
