@@ -15,11 +15,13 @@
  * 4. one compiled model (MAX over 2 targets, members, SOFTMAX): constraints == emitted cost, witness == integer
  *    reference, every private wire mutated breaks a constraint, setup + prove + verify;
  * 5. the other ai.onnx.ml ops of skl2onnx pipelines (Imputer, Scaler, ArrayFeatureExtractor, Binarizer,
- *    LinearRegressor, LinearClassifier multi-class and binary): float IR == onnxruntime (1e-5), quantized within
- *    2% of the output range with the same labels away from the decision; Normalizer and bad attributes refused.
+ *    LinearRegressor, LinearClassifier multi-class and binary, Normalizer L1 of probabilities): float IR ==
+ *    onnxruntime (1e-5), quantized within 2% of the output range with the same labels away from the decision;
+ *    other Normalizers and bad attributes refused.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readQuantizedModel } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { compileModel, type CompileModelResult } from '../src/compile/model.ts';
 import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
@@ -258,6 +260,24 @@ const mlCases: MlCase[] = [
     labels: { label: ['no', 'yes'] },
     thresholds: [],
   },
+  {
+    name: 'LogisticRegression one-vs-rest: LinearClassifier LOGISTIC + Normalizer L1 (a sum and a division)',
+    bytes: mlPipelineModel(NF, [
+      { op: 'LinearClassifier', inputs: ['x'], outputs: ['label', 'sig'], attrs: { coefficients: { floats: W12 }, intercepts: { floats: [0.2, -0.1, 0] }, classlabels_ints: [0, 1, 2], post_transform: 'LOGISTIC', multi_class: 0 } },
+      { op: 'Normalizer', inputs: ['sig'], outputs: ['probs'], attrs: { norm: 'L1' } },
+    ], [{ name: 'label', shape: [1], type: 'int64' }, { name: 'probs', shape: [1, 3] }]),
+    outputs: ['label', 'probs'],
+    thresholds: [],
+  },
+  {
+    name: 'LogisticRegression multinomial: LinearClassifier SOFTMAX + Normalizer L1 (left out)',
+    bytes: mlPipelineModel(NF, [
+      { op: 'LinearClassifier', inputs: ['x'], outputs: ['label', 'sm'], attrs: { coefficients: { floats: W12 }, intercepts: { floats: [0.2, -0.1, 0] }, classlabels_ints: [0, 1, 2], post_transform: 'SOFTMAX', multi_class: 1 } },
+      { op: 'Normalizer', inputs: ['sm'], outputs: ['probs'], attrs: { norm: 'L1' } },
+    ], [{ name: 'label', shape: [1], type: 'int64' }, { name: 'probs', shape: [1, 3] }]),
+    outputs: ['label', 'probs'],
+    thresholds: [],
+  },
 ];
 
 /** onnxruntime's outputs, flattened as zkonnx concatenates them (a label as its class index when it has a table). */
@@ -305,7 +325,27 @@ describe('other ai.onnx.ml ops: float IR and quantized vs onnxruntime', () => {
     });
   }
 
-  it('Imputer of NaN is left out (a quantized input is never NaN); Normalizer and bad attributes are refused by name', () => {
+  it('one pipeline compiled (LinearClassifier LOGISTIC + Normalizer L1: a division): witness == reference, every wire mutated breaks a constraint, proved and verified', async () => {
+    const c = mlCases.find((m) => m.name.startsWith('LogisticRegression one-vs-rest'))!;
+    const dir = 'artifacts/test/trees-v5-ml';
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${dir}/model.onnx`, c.bytes);
+    const cal = rows(64, 41).map((r) => Float64Array.from(r));
+    const res = await compileModel(`${dir}/model.onnx`, { out: dir, calibration: cal, force: true });
+    const q = await readQuantizedModel(dir);
+    expect(res.manifest.circuit.constraints).toBe(emitCircuit(q).constraints);
+    const mutations = await mutationsRejected(dir, q, rows(3, 11));
+    console.log(`${c.name}: ${res.manifest.circuit.constraints} constraints; ${mutations} mutations rejected`);
+    await setupKeys(dir);
+    const x = rows(1, 12)[0];
+    const pr = await prove(dir, { x });
+    expect((await verifyBundle(pr.bundle, await readVerificationKey(artifactPath(dir, 'vk')))).valid).toBe(true);
+    const want = await ortFlat(c, x);
+    expect(pr.bundle.output.values[0]).toBe(want[0]);
+    want.slice(1).forEach((v, i) => expect(Math.abs(pr.bundle.output.values[1 + i] - v)).toBeLessThan(0.02));
+  }, 300_000);
+
+  it('Imputer of NaN is left out (a quantized input is never NaN); Normalizer other than L1 of probabilities, and bad attributes, are refused by name', () => {
     const nan = importGraph(loadOnnx(mlPipelineModel(NF, [
       { op: 'Imputer', inputs: ['x'], outputs: ['xi'], attrs: { imputed_value_floats: { floats: [0] }, replaced_value_float: NaN } },
       { op: 'Scaler', inputs: ['xi'], outputs: ['y'], attrs: { offset: { floats: [0.5] }, scale: { floats: [2] } } },
@@ -313,7 +353,8 @@ describe('other ai.onnx.ml ops: float IR and quantized vs onnxruntime', () => {
     expect(nan.notes.join('\n')).toMatch(/Imputer 'Imputer_0' is left out: it replaces NaN/);
     const refused = (nodes: Parameters<typeof mlPipelineModel>[1], re: RegExp, inits?: Parameters<typeof mlPipelineModel>[3]) =>
       expect(() => importGraph(loadOnnx(mlPipelineModel(NF, nodes, [{ name: 'y', shape: [1, 2] }], inits)))).toThrow(re);
-    refused([{ op: 'Normalizer', inputs: ['x'], outputs: ['y'], attrs: { norm: 'L2' } }], /Normalizer \(norm L2\) divides each row by its max, L1 or L2 norm/);
+    refused([{ op: 'Normalizer', inputs: ['x'], outputs: ['y'], attrs: { norm: 'L2' } }], /Normalizer \(norm L2\) divides each row by its L2 norm; zkonnx proves norm L1 of probabilities only/);
+    refused([{ op: 'Normalizer', inputs: ['x'], outputs: ['y'], attrs: { norm: 'L1' } }], /Normalizer \(norm L1\) divides each row by its L1 norm, here of values that may be negative/);
     refused([{ op: 'Scaler', inputs: ['x'], outputs: ['y'], attrs: { scale: { floats: [1, 2] } } }], /scale has 2 values; expected 1 or 4/);
     refused([{ op: 'LinearRegressor', inputs: ['x'], outputs: ['y'], attrs: { coefficients: { floats: [1, 2, 3] }, targets: 2 } }], /coefficients has 3 values; expected targets x features = 2 x 4/);
     refused([{ op: 'LinearRegressor', inputs: ['x'], outputs: ['y'], attrs: { coefficients: { floats: W12.slice(0, 8) }, targets: 2, post_transform: 'PROBIT' } }], /post_transform PROBIT is not supported/);
@@ -340,36 +381,7 @@ describe('TreeEnsemble (ml opset 5): e2e circuit', () => {
 
   it('constraints == emitted cost; witness == integer reference; every private wire mutated breaks a constraint', async () => {
     expect(r.manifest.circuit.constraints).toBe(emitCircuit(p.q).constraints);
-    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
-    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
-    const byWire = constraintsByWire(r1cs);
-    const nameOf = new Map<number, string>();
-    for (const [name, wire] of syms) if (wire >= 0 && !nameOf.has(wire)) nameOf.set(wire, name);
-    const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
-    let mutations = 0;
-    for (const x of rows(3, 7, e2e.spec, true)) {
-      const xq = quantizeInput(p.q.input.quant, x);
-      const w = (await artifactWitness(r.dir, { in: xq })).values;
-      const out = runInteger(p.q, xq);
-      expect(w.slice(1, 1 + out.length)).toEqual(out.map((v) => toField(v)));
-      expect(violatedConstraints(r1cs, w)).toEqual([]);
-      const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
-      for (const wire of wires) {
-        const name = nameOf.get(wire) ?? `wire ${wire}`;
-        if (/\.inv$/.test(name)) {
-          // An inverse helper is free when what it inverts is 0 (IsZero's witness rule).
-          const d = syms.get(name.replace(/\.inv$/, '.d'));
-          const z = syms.get(name.replace(/\.inv$/, '.isZero'));
-          if ((d !== undefined && w[d] === 0n) || (z !== undefined && w[z] === 1n)) continue;
-        }
-        for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
-          const m = [...w];
-          m[wire] = (m[wire] + delta) % FIELD_PRIME;
-          if (violatedConstraints(r1cs, m, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
-          mutations++;
-        }
-      }
-    }
+    const mutations = await mutationsRejected(r.dir, p.q, rows(3, 7, e2e.spec, true));
     console.log(`${e2e.name}: ${r.manifest.circuit.constraints} constraints; ${mutations} mutations rejected`);
     expect(mutations).toBeGreaterThan(100);
   }, 300_000);
@@ -384,3 +396,41 @@ describe('TreeEnsemble (ml opset 5): e2e circuit', () => {
     res.bundle.output.values.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(0.005));
   }, 300_000);
 });
+
+/**
+ * For each input: the circuit's witness is the integer reference's, satisfies every constraint, and each output
+ * or private wire changed by +1, -1 or +2^64 breaks one (an inverse helper of a zero is skipped: IsZero's
+ * witness rule leaves it free). Returns the number of rejected mutations.
+ */
+async function mutationsRejected(dir: string, q: QuantizedModel, inputs: number[][]): Promise<number> {
+  const r1cs = await readR1csFile(artifactPath(dir, 'r1cs'));
+  const syms = await readSymbols(artifactPath(dir, 'sym'));
+  const byWire = constraintsByWire(r1cs);
+  const nameOf = new Map<number, string>();
+  for (const [name, wire] of syms) if (wire >= 0 && !nameOf.has(wire)) nameOf.set(wire, name);
+  const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
+  let mutations = 0;
+  for (const x of inputs) {
+    const xq = quantizeInput(q.input.quant, x);
+    const w = (await artifactWitness(dir, { in: xq })).values;
+    const out = runInteger(q, xq);
+    expect(w.slice(1, 1 + out.length)).toEqual(out.map((v) => toField(v)));
+    expect(violatedConstraints(r1cs, w)).toEqual([]);
+    const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
+    for (const wire of wires) {
+      const name = nameOf.get(wire) ?? `wire ${wire}`;
+      if (/\.inv$/.test(name)) {
+        const d = syms.get(name.replace(/\.inv$/, '.d'));
+        const z = syms.get(name.replace(/\.inv$/, '.isZero'));
+        if ((d !== undefined && w[d] === 0n) || (z !== undefined && w[z] === 1n)) continue;
+      }
+      for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
+        const m = [...w];
+        m[wire] = (m[wire] + delta) % FIELD_PRIME;
+        if (violatedConstraints(r1cs, m, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
+        mutations++;
+      }
+    }
+  }
+  return mutations;
+}

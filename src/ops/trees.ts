@@ -648,7 +648,7 @@ function binaryFromScore(node: OnnxNode, ctx: ImportContext, sName: string, o: {
 // ---------------------------------------------------------------------------------------------------------
 // Other ai.onnx.ml ops skl2onnx / onnxmltools write around tree and linear models: constant-weight linear maps
 // and comparisons on the existing layers (0 constraints for the linear ones), each checked against onnxruntime
-// (test/ml-ops in test/trees-opset5.test.ts). Normalizer divides by a row statistic: refused by name.
+// (test/trees-opset5.test.ts). Normalizer: L1 of probabilities only (a sum and a division); other norms refused by name.
 
 /** A per-feature attribute (length 1: every feature; length C: one per feature) spread over n elements of C features. */
 function perFeature(ctx: ImportContext, name: string, v: number[], n: number, C: number): Float64Array | undefined {
@@ -792,10 +792,28 @@ const mlImporters: OpImporter[] = [
     },
   },
   {
+    // L1 of probabilities (what skl2onnx writes after a LinearClassifier's LOGISTIC or SOFTMAX): a sum (dense,
+    // 0 constraints) and a division (src/ops/arith.ts divide); after a Softmax the sum is 1 and the node is left
+    // out. MAX, L2, and L1 of a tensor that may be negative are refused by name.
     onnxOps: ['Normalizer'],
     importNode(node, ctx) {
-      const a = node.attrs.get('norm');
-      ctx.issue(`Normalizer (norm ${a?.type === 'string' ? a.value : 'MAX'}) divides each row by its max, L1 or L2 norm, which zkonnx does not prove; export the model without it (e.g. normalize the features before the proof) or use the ONNX ops (ReduceL2, Div) it stands for`);
+      checkKnownAttrs(node, ctx, ['norm']);
+      const norm = getter(node, ctx).str('norm', 'MAX');
+      const x = oneRow(ctx);
+      if (!x) return;
+      const prod = ctx.layerOf(x.name);
+      const sigmoid = prod?.kind === 'lut' && prod.fn === 'sigmoid';
+      const softmax = prod?.kind === 'softmax' && !prod.log;
+      if (norm !== 'L1' || !(sigmoid || softmax)) {
+        return ctx.issue(`Normalizer (norm ${norm}) divides each row by its ${norm === 'L1' ? 'L1 norm, here of values that may be negative' : `${norm === 'L2' ? 'L2 norm' : 'max'}`}; zkonnx proves norm L1 of probabilities only (after a Sigmoid or Softmax, as skl2onnx writes it); normalize outside the proof, or export the ONNX ops it stands for (ReduceL1/ReduceL2, Div)`);
+      }
+      if (softmax) {
+        ctx.note(`Normalizer '${node.name}' (L1) is left out: its input is a Softmax, whose L1 norm is 1`);
+        return ctx.alias();
+      }
+      const sum = `${node.name}#sum`;
+      ctx.push({ kind: 'dense', name: sum, inputs: [x.name], output: sum, inShape: x.shape, outShape: [1, 1], inSize: x.C, outSize: 1, weights: new Float64Array(x.C).fill(1), bias: new Float64Array(1) });
+      ctx.push({ kind: 'divide', name: node.name, inputs: [x.name, sum], output: node.outputs[0], inShape: x.shape, outShape: x.shape, ia: Array.from({ length: x.C }, (_, i) => i), ib: new Array(x.C).fill(0) });
     },
   },
 ];
