@@ -14,7 +14,9 @@
  *    some leaves only, unknown modes, aggregate functions and post transforms, targets out of range;
  * 4. one compiled model (MAX over 2 targets, members, SOFTMAX): constraints == emitted cost, witness == integer
  *    reference, every private wire mutated breaks a constraint, setup + prove + verify;
- * 5. the other ai.onnx.ml ops of skl2onnx pipelines (Imputer, Scaler, ArrayFeatureExtractor, Binarizer,
+ * 5. TreeEnsemble -> ArgMax -> LabelEncoder (the spec's classifier form): string and int64 labels become the
+ *    output's label table (a progression: the value itself), the label onnxruntime's away from thresholds;
+ * 6. the other ai.onnx.ml ops of skl2onnx pipelines (Imputer, Scaler, ArrayFeatureExtractor, Binarizer,
  *    LinearRegressor, LinearClassifier multi-class and binary, Normalizer L1 of probabilities): float IR ==
  *    onnxruntime (1e-5), quantized within 2% of the output range with the same labels away from the decision;
  *    other Normalizers and bad attributes refused.
@@ -40,7 +42,8 @@ import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
 import { setupKeys } from '../src/setup/setup.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
-import { ensembleV5Model, mlPipelineModel, randomTrees, runOrtAll, type TreeSpec, type V5Options } from './helpers/tree-models.ts';
+import { ensembleV5Model, mlPipelineModel, randomTrees, runOrtAll, v5ClassifierModel, type TreeSpec, type V5Options } from './helpers/tree-models.ts';
+import { outputLabelTables } from '../src/ir/io.ts';
 
 const NF = 4;
 /** Members of a BRANCH_MEMBER node: its k/8 threshold plus these (>= 0 and <= 30, as onnxruntime needs for a small set). */
@@ -205,6 +208,44 @@ describe('TreeEnsemble (ml opset 5): refusals', () => {
     refused({}, /leaf_targetids\[1\] = 5 is out of range 0\.\.1 \(n_targets 2\)/, withAttr('leaf_targetids', (a) => void (a.ints![1] = 5)));
     refused({}, /nodes_\* attributes differ in length/, withAttr('nodes_trueleafs', (a) => void a.ints!.pop()));
     refused({}, /tree_roots\[0\] = 99 is out of range/, withAttr('tree_roots', (a) => void (a.ints![0] = 99)));
+  });
+});
+
+describe('TreeEnsemble (ml opset 5) -> ArgMax -> LabelEncoder: a classifier with its labels', () => {
+  const spec = randomTrees(43, 4, 3, NF, 1);
+  for (const values of [['low', 'mid', 'high'], [5, -2, 9], [10, 20, 30]] as (string[] | number[])[]) {
+    it(`labels ${JSON.stringify(values)}: the label (a table, or the value itself for a progression) is onnxruntime's`, async () => {
+      const bytes = v5ClassifierModel(spec, { nFeat: NF, nTargets: 3, targets: 'leaf' }, values);
+      const model = importGraph(loadOnnx(bytes));
+      const progression = values[0] === 10;
+      const tables = outputLabelTables(model);
+      expect(tables.get('label') ?? null).toEqual(progression ? null : values);
+      const q = quantizeModel(model, rows(64, 41).map((r) => Float64Array.from(r)));
+      expect(outputLabelTables(q).get('label') ?? null).toEqual(progression ? null : values);
+      const half = q.input.quant.scale / 2;
+      const ths = thresholds({ name: '', spec, o: { nFeat: NF, nTargets: 3 } });
+      let compared = 0;
+      for (const x of rows(200, 95)) {
+        const want = (await runOrtAll(bytes, x, ['label'])).label[0];
+        const f = runFloat(model, x)[0];
+        expect(progression ? f : values[f]).toBe(want);
+        if (ths.some((t) => Math.abs(x[t.feature] - t.value) <= half + 1e-9)) continue;
+        const v = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)))[0];
+        // Rows whose top two targets are close may take the other class once quantized: the leaves decide here.
+        const leavesSame = JSON.stringify(runIntegerAll(q, quantizeInput(q.input.quant, x)).get('trees#leaves')) === JSON.stringify(Array.from(runFloatAll(model, x).get('trees#leaves')!));
+        expect(leavesSame).toBe(true);
+        const scores = await runOrtAll(ensembleV5Model(spec, { nFeat: NF, nTargets: 3, targets: 'leaf' }), x, ['Y']);
+        const sorted = [...(scores.Y as number[])].sort((a, b) => b - a);
+        if (sorted[0] - sorted[1] < 0.02) continue;
+        expect(progression ? v : values[v]).toBe(want);
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(80);
+    });
+  }
+  it('LabelEncoder of anything but a class index is refused by name', () => {
+    const bytes = mlPipelineModel(NF, [{ op: 'LabelEncoder', inputs: ['x'], outputs: ['y'], attrs: { keys_int64s: { ints: [0, 1] }, values_strings: { strings: ['a', 'b'] } } }], [{ name: 'y', shape: [1, NF], type: 'string' }]);
+    expect(() => importGraph(loadOnnx(bytes))).toThrow(/only a class index is supported: the input must be one ArgMax value/);
   });
 });
 

@@ -792,6 +792,41 @@ const mlImporters: OpImporter[] = [
     },
   },
   {
+    // A class index (an ArgMax of C scores, e.g. after TreeEnsemble of opset 5, as the spec suggests) mapped to
+    // labels: int64 keys -> strings or int64s. The table over 0..C-1 (a key absent: the default) is a label
+    // table ('classlabels', 0 constraints: the circuit proves the index), or an affine map when the int64
+    // labels are an arithmetic progression (the proven value is then the label itself).
+    onnxOps: ['LabelEncoder'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['keys_int64s', 'values_strings', 'values_int64s', 'default_string', 'default_int64', 'keys_strings', 'keys_floats', 'values_floats', 'default_float', 'keys_tensor', 'values_tensor', 'default_tensor']);
+      const g = getter(node, ctx);
+      const x = ctx.current;
+      if (!x) return ctx.issue('the input must be an activation');
+      const prod = ctx.layerOf(x.name);
+      if (prod?.kind !== 'argmax' || sizeOf(x.shape) !== 1) {
+        return ctx.issue('only a class index is supported: the input must be one ArgMax value (string keys and float keys or values are not)');
+      }
+      const C = sizeOf(prod.inShape);
+      const keys = g.ints('keys_int64s') ?? (node.attrs.get('keys_tensor')?.type === 'tensor' ? g.tensor('keys_tensor') : undefined);
+      const strValues = g.strings('values_strings');
+      const intValues = g.ints('values_int64s') ?? (node.attrs.get('values_tensor')?.type === 'tensor' ? g.tensor('values_tensor') : undefined);
+      if (!keys || !(strValues || intValues)) return ctx.issue('needs int64 keys (keys_int64s or keys_tensor) and string or int64 values (values_strings, values_int64s or values_tensor)');
+      const values: (string | number)[] = strValues ?? intValues!;
+      if (values.length !== keys.length) return ctx.issue(`${keys.length} keys and ${values.length} values`);
+      const map = new Map<number, string | number>();
+      keys.forEach((k, i) => map.set(k, values[i]));
+      const dflt: string | number = strValues ? g.str('default_string', '_Unused') : g.int('default_int64', -1);
+      const table = Array.from({ length: C }, (_, k) => map.get(k) ?? dflt);
+      if (strValues) return pushClassLabels(node, ctx, x.name, node.outputs[0], table as string[]);
+      const ints = table as number[];
+      const step = C > 1 ? ints[1] - ints[0] : 1;
+      if (ints.every((v, i) => v === ints[0] + i * step)) {
+        return ctx.push({ kind: 'affine', name: node.name, inputs: [x.name], output: node.outputs[0], inShape: x.shape, outShape: x.shape, coefs: [Float64Array.of(step)], bias: Float64Array.of(ints[0]) });
+      }
+      pushClassLabels(node, ctx, x.name, node.outputs[0], ints);
+    },
+  },
+  {
     // L1 of probabilities (what skl2onnx writes after a LinearClassifier's LOGISTIC or SOFTMAX): a sum (dense,
     // 0 constraints) and a division (src/ops/arith.ts divide); after a Softmax the sum is 1 and the node is left
     // out. MAX, L2, and L1 of a tensor that may be negative are refused by name.

@@ -418,3 +418,25 @@ export function mlPipelineModel(nFeat: number, nodes: { op: string; inputs: stri
   for (const o of m.graph!.output ?? []) if (outputs.find((d) => d.name === o.name)?.type === 'string') o.type!.tensorType!.elemType = 8;
   return ModelProto.encode(m).finish();
 }
+
+/**
+ * A classifier as the TreeEnsemble spec suggests writing one: TreeEnsemble (opset 5) -> ArgMax (axis 1) ->
+ * LabelEncoder (int64 keys 0..C-1 -> `values`, strings or int64s). The graph output is 'label'.
+ */
+export function v5ClassifierModel(spec: TreeSpec, o: V5Options, values: string[] | number[]): Uint8Array {
+  const m = ModelProto.decode(ensembleV5Model(spec, o));
+  const str = typeof values[0] === 'string';
+  const keys = values.map((_, i) => i);
+  const tail = ModelProto.decode(buildOnnxModel({
+    inputs: [{ name: 'Y', shape: [1, o.nTargets] }], outputs: [{ name: 'label', shape: [1], ...(str ? {} : { elemType: 'int64' as const }) }], initializers: [], opset: 21,
+    extraOpsets: [{ domain: 'ai.onnx.ml', version: 5 }],
+    nodes: [
+      { op: 'ArgMax', name: 'argmax', inputs: ['Y'], outputs: ['index'], attrs: { axis: 1, keepdims: 0 } },
+      { op: 'LabelEncoder', name: 'labels', domain: 'ai.onnx.ml', inputs: ['index'], outputs: ['label'], attrs: { keys_int64s: { ints: keys }, ...(str ? { values_strings: { strings: values as string[] } } : { values_int64s: { ints: values as number[] } }) } },
+    ],
+  }));
+  m.graph!.node!.push(...tail.graph!.node!);
+  m.graph!.output = tail.graph!.output;
+  if (str) m.graph!.output![0].type!.tensorType!.elemType = 8;
+  return ModelProto.encode(m).finish();
+}
