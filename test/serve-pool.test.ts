@@ -79,6 +79,27 @@ describe('embedded prover pool', () => {
     }
   });
 
+  it('a job past its time limit fails with TIMEOUT, and the next job goes to a fresh prover, not the one being killed', async () => {
+    const q = createEmbeddedQueue({ modelsDir: root, concurrency: 1 });
+    try {
+      await q.preload(['big']);
+      let next: Promise<JobView> | undefined;
+      // Queued the moment the first job times out (its prover is being killed then, not yet gone).
+      q.onFinished((j) => {
+        if (j.error?.code === 'TIMEOUT' && !next) next = q.add(job(12), { timeoutMs: 120_000 });
+      });
+      const slow = await q.add(job(11), { timeoutMs: 50 });
+      const failed = await q.wait(slow.id, 120_000);
+      expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'TIMEOUT' } });
+      const n = await next!;
+      const done = await q.wait(n.id, 120_000);
+      expect(done?.status, JSON.stringify(done)).toBe('completed');
+      expect(done?.attempts).toBe(1);
+    } finally {
+      await q.close(0);
+    }
+  });
+
   it('bounds the queue (QueueFullError) and closes gracefully: running jobs finish, the rest fail with SHUTDOWN', async () => {
     const q = createEmbeddedQueue({ modelsDir: root, concurrency: 1, maxQueued: 2 });
     await q.preload(['big']);

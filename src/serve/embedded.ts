@@ -279,7 +279,7 @@ export class EmbeddedQueue implements ProofQueue {
     clearTimeout(slot.timer);
     const why = slot.killedFor;
     if (this.stopping || why === 'shutdown') return;
-    if (rec && why !== 'timeout') {
+    if (rec) {
       // Died under a job (out of memory, killed from outside, a crash): try it again on a fresh prover, once.
       if (rec.view.attempts < this.attempts) {
         this.log('warn', `prover ${slot.index} died (${signal ?? `exit ${code}`}) during job ${rec.view.id}; trying it again on a fresh prover`, { jobId: rec.view.id });
@@ -312,7 +312,9 @@ export class EmbeddedQueue implements ProofQueue {
       slot.timer = setTimeout(() => {
         if (slot.job !== rec || slot.child !== child) return;
         // Past its time limit: the only sure way to stop a proof is to end its process (a fresh one replaces it).
+        // Not ready from now on: no other job may be sent to the process being killed.
         slot.killedFor = 'timeout';
+        slot.ready = false;
         slot.job = undefined;
         this.finish(rec, { error: { code: 'TIMEOUT', message: `The proof took longer than the job time limit (${rec.timeoutMs / 1000} s); it was stopped.` } });
         child.kill('SIGKILL');
