@@ -24,6 +24,7 @@ let work: string;
 let root: string;
 let tiny: ServedModel;
 let big: ServedModel;
+let hashed: ServedModel;
 let node: ServeProcess;
 let trustedVk: ZkonnxVerificationKey;
 
@@ -33,6 +34,7 @@ beforeAll(async () => {
   tiny = await setUpModel(root, 'tiny');
   // ~4,600 constraints: a proof takes a few tenths of a second, far above the 0.1 s limit of the timeout test.
   big = await setUpModel(root, 'big', { sizes: [64, 64, 64, 10], seed: 3 });
+  hashed = await setUpModel(root, 'hashed', { seed: 21, visibility: { input: 'hashed' } });
   trustedVk = await readVerificationKey(artifactPath(tiny.dir, 'vk'));
   node = await startServe(['--port', '0', '--models', root, '--concurrency', '2', '--body-limit', '65536'], { ZKONNX_TOKEN: TOKEN });
 });
@@ -42,7 +44,12 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const infer = (url: string, id: string, body: unknown, headers: Record<string, string> = {}) => postJson(`${url}/v1/models/${id}/infer`, body, headers);
+/**
+ * POST /v1/models/ID/infer. A body without `wait` waits up to 120 s (not the 30 s default): on a loaded machine
+ * 20 proofs on 2 provers may take longer, and these tests are about answers, not speed.
+ */
+const infer = (url: string, id: string, body: unknown, headers: Record<string, string> = {}) =>
+  postJson(`${url}/v1/models/${id}/infer`, body !== null && typeof body === 'object' && !Array.isArray(body) && !('wait' in body) ? { ...body, wait: 120 } : body, headers);
 
 /** The input as the circuit sees it (uint8), to check a bundle proves this request's input and no other. */
 async function quantized(dir: string, input: unknown): Promise<number[]> {
@@ -55,7 +62,7 @@ describe('zkonnx serve (embedded)', () => {
     expect(node.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const list = await getJson(`${node.url}/v1/models`);
     expect(list.status).toBe(200);
-    expect(list.body.models.map((m: { id: string }) => m.id)).toEqual(['big', 'tiny']);
+    expect(list.body.models.map((m: { id: string }) => m.id)).toEqual(['big', 'hashed', 'tiny']);
     const m = await getJson(`${node.url}/v1/models/tiny`);
     const manifest = await readManifest(tiny.dir);
     expect(m.body).toMatchObject({
@@ -116,6 +123,28 @@ describe('zkonnx serve (embedded)', () => {
     const v = await cli('verify', bundlePath, '--vk', vkPath, '--json');
     expect(v.code, v.stderr).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ valid: true, output: r.body.output });
+  });
+
+  it('a hashed input: the requester gets the opening of its commitment, and `zkonnx verify --open-input` checks it', async () => {
+    const input = hashed.input(31);
+    const r = await infer(node.url, 'hashed', input);
+    expect(r.status, r.text).toBe(200);
+    const bundle = r.body.bundle as ProofBundle;
+    expect(bundle.input.quantized).toBeUndefined();
+    expect(r.body.opening).toMatchObject({ format: 'zkonnx-opening', vkSha256: bundle.vkSha256, commitment: bundle.commitments!.input });
+    expect(r.body.opening.input.quantized).toEqual(await quantized(hashed.dir, input));
+    const paths = { bundle: join(work, 'h.json'), opening: join(work, 'h.opening.json'), vk: artifactPath(hashed.dir, 'vk') };
+    await writeFile(paths.bundle, JSON.stringify(bundle));
+    await writeFile(paths.opening, JSON.stringify(r.body.opening));
+    const v = await cli('verify', paths.bundle, '--vk', paths.vk, '--open-input', paths.opening, '--json');
+    expect(v.code, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ valid: true, inputOpened: true });
+    // Another input's opening does not open this commitment.
+    const other = { ...r.body.opening, input: { ...r.body.opening.input, quantized: await quantized(hashed.dir, hashed.input(32)) } };
+    await writeFile(paths.opening, JSON.stringify(other));
+    const bad = await cli('verify', paths.bundle, '--vk', paths.vk, '--open-input', paths.opening, '--json');
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout).valid).toBe(false);
   });
 
   it('wait 0 answers 202 with the job, which polls to completed', async () => {

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeOutputs } from '../cli/common.ts';
 import { ArtifactError, InputError } from '../errors.ts';
-import { loadKeys, prove, type LoadedKeys } from '../prove/prove.ts';
+import { loadKeys, OPENING_FORMAT, prove, type LoadedKeys } from '../prove/prove.ts';
 import type { ProofJobData, ProofJobResult } from './types.ts';
 
 /** A model id is a folder name: letters, digits, '.', '_' and '-', not starting with '.', at most 100 characters. */
@@ -42,6 +42,15 @@ export class ModelProver {
       ...(r.bundle.quantization.output.parts || r.bundle.quantization.output.softmaxOmitted ? { outputs } : {}),
       bundle: r.bundle,
       timings: r.timings,
+      ...(r.opening
+        ? {
+            opening: {
+              format: OPENING_FORMAT, vkSha256: r.bundle.vkSha256,
+              input: { name: r.bundle.input.name, shape: r.bundle.input.shape, quantized: r.opening.input },
+              salt: `0x${BigInt(r.opening.salt).toString(16)}`, commitment: r.opening.commitment,
+            },
+          }
+        : {}),
     };
   }
 

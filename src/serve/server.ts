@@ -112,6 +112,17 @@ const proofResult = {
     outputs: { description: 'Several graph outputs (or a left-out Softmax): each by name, as `zkonnx prove --json` shows them' },
     bundle: { ...anyObject, description: 'The proof bundle (as `zkonnx prove` writes it): check it with `zkonnx verify BUNDLE --vk KEY` or POST /v1/verify' },
     timings,
+    opening: {
+      type: 'object',
+      description: 'A hashed input: the opening of its commitment, as `zkonnx prove` writes *.opening.json (keep it: the bundle states only the commitment; `zkonnx verify BUNDLE --vk KEY --open-input FILE` checks it)',
+      properties: {
+        format: { type: 'string' },
+        vkSha256: { type: 'string' },
+        input: { type: 'object', properties: { name: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } }, quantized: { type: 'array', items: { type: 'integer' } } } },
+        salt: { type: 'string' },
+        commitment: { type: 'string' },
+      },
+    },
   },
 } as const;
 
@@ -428,7 +439,7 @@ interface UploadBody {
 function inferReply(reply: FastifyReply, view: JobView): FastifyReply {
   if (view.status === 'completed' && view.result) {
     const r = view.result;
-    return reply.code(200).send({ jobId: view.id, modelId: view.modelId, output: r.output, ...(r.outputs !== undefined ? { outputs: r.outputs } : {}), bundle: r.bundle, timings: r.timings });
+    return reply.code(200).send({ jobId: view.id, modelId: view.modelId, output: r.output, ...(r.outputs !== undefined ? { outputs: r.outputs } : {}), bundle: r.bundle, timings: r.timings, ...(r.opening ? { opening: r.opening } : {}) });
   }
   if (view.status === 'failed') {
     const e = view.error ?? { code: 'INTERNAL', message: 'The job failed.' };

@@ -5,6 +5,7 @@
  */
 import { ZkonnxError } from '../errors.ts';
 import type { ProofBundle } from '../verify/types.ts';
+import type { OpeningFile } from '../prove/prove.ts';
 
 /** One inference to prove: a model id (an artifact directory's folder name under the models root) and its input JSON. */
 export interface ProofJobData {
@@ -21,6 +22,12 @@ export interface ProofJobResult {
   bundle: ProofBundle;
   /** Seconds: witness and Groth16 proof, as ProveTimings says. */
   timings: { witnessSeconds: number; proveSeconds: number; verifySeconds: number };
+  /**
+   * A hashed input: what opens its commitment (the uint8 input, the salt and the commitment), the opening file
+   * `zkonnx prove` writes beside the bundle (save it and pass it to `zkonnx verify --open-input`). Only the
+   * requester gets it: the bundle states the commitment only.
+   */
+  opening?: OpeningFile;
 }
 
 export type JobStatus = 'queued' | 'active' | 'completed' | 'failed';

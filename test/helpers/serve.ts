@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { compileModel } from '../../src/compile/model.ts';
 import { mulberry32, randomMlp } from '../../src/onnx/builder.ts';
 import { setupKeys } from '../../src/setup/setup.ts';
+import type { Visibility } from '../../src/verify/layout.ts';
 import { ROOT } from './cli.ts';
 
 export interface ServeProcess {
@@ -92,10 +93,11 @@ export interface ServedModel {
 }
 
 /**
- * A small random MLP (`sizes`, default [8, 6, 4]: ~100 constraints, proofs ~0.1 s) compiled and set up (dev
- * key) into ROOT/ID, ready for `zkonnx serve --models ROOT`. The .onnx file is written beside ROOT.
+ * A small random MLP (`sizes`, default [8, 6, 4]: ~200 constraints, proofs ~0.1 s) compiled (with `visibility`,
+ * default public input and output) and set up (dev key) into ROOT/ID, ready for `zkonnx serve --models ROOT`.
+ * The .onnx file is written beside ROOT.
  */
-export async function setUpModel(root: string, id: string, opts: { sizes?: number[]; seed?: number } = {}): Promise<ServedModel> {
+export async function setUpModel(root: string, id: string, opts: { sizes?: number[]; seed?: number; visibility?: Partial<Visibility> } = {}): Promise<ServedModel> {
   const sizes = opts.sizes ?? [8, 6, 4];
   const seed = opts.seed ?? 7;
   await mkdir(root, { recursive: true });
@@ -103,7 +105,7 @@ export async function setUpModel(root: string, id: string, opts: { sizes?: numbe
   await writeFile(onnxPath, randomMlp({ sizes, seed, style: 'gemm' }).bytes);
   const dir = join(root, id);
   const calibration = Array.from({ length: 16 }, (_, i) => randomRow(sizes[0]!, seed * 1000 + i));
-  await compileModel(onnxPath, { out: dir, calibration: calibration.map((r) => Float64Array.from(r)) });
+  await compileModel(onnxPath, { out: dir, calibration: calibration.map((r) => Float64Array.from(r)), ...(opts.visibility ? { visibility: opts.visibility } : {}) });
   await setupKeys(dir);
   return { id, dir, onnxPath, inputSize: sizes[0]!, input: (s) => ({ input: [randomRow(sizes[0]!, s)] }) };
 }
