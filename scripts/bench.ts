@@ -14,8 +14,11 @@
  *    transformer block among them: constraints, setup, prove, verify, error (skip with --skip-exported).
  * 7. The issue-14 examples (scripts/lib/examples14.ts): the LSTM volatility forecaster and the boosted-tree risk
  *    scorer (skl2onnx and hummingbird forms): constraints, setup, prove, verify, accuracy (skip with --skip-examples14).
+ * 8. The proving node (scripts/lib/serve-bench.ts): `zkonnx serve` over loopback with 4 concurrent clients, MNIST MLP
+ *    and CNN, 1 and 2 provers, embedded and (with redis-server installed) Redis/BullMQ: proofs per minute, p50/p95
+ *    latency (skip with --skip-serve).
  * Writes artifacts/bench/results.{json,md} and artifacts/bench/*.svg.
- * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --scale-max 18] [-- --skip-sweep] [-- --skip-visibility] [-- --skip-exported] [-- --skip-examples14]
+ * Usage: npm run bench [-- --runs 10] [-- --skip-snarkjs] [-- --skip-large] [-- --scale-max 18] [-- --skip-sweep] [-- --skip-visibility] [-- --skip-exported] [-- --skip-examples14] [-- --skip-serve]
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -33,6 +36,7 @@ import { scaleLadder, scaleMarkdown, type ScaleRow } from './lib/scale.ts';
 import { visibilityMarkdown, visibilityTable, type VisibilityRow } from './lib/visibility.ts';
 import { exportedMarkdown, exportedTable, type ExportedRow } from './lib/exported.ts';
 import { examples14Markdown, examples14Table } from './lib/examples14.ts';
+import { serveBench, serveMarkdown } from './lib/serve-bench.ts';
 // @ts-expect-error plain JavaScript build script without declarations
 import { bundleVerifier } from './bundle-verify.mjs';
 
@@ -108,7 +112,10 @@ if (!flag('--skip-exported')) exported = await exportedTable(join(OUT, 'exported
 // 7. The time-series and tabular examples.
 const examples14 = flag('--skip-examples14') ? [] : await examples14Table(join(OUT, 'examples14'), { progress });
 
-const results = { ...report, scale, snarkjsRoute, verifyBundle: verifyBundleSize, visibility, exported, examples14, benchSeconds: (performance.now() - started) / 1000 };
+// 8. The proving node under load.
+const serve = flag('--skip-serve') ? [] : await serveBench(join(OUT, 'serve'), { progress });
+
+const results = { ...report, scale, snarkjsRoute, verifyBundle: verifyBundleSize, visibility, exported, examples14, serve, benchSeconds: (performance.now() - started) / 1000 };
 const md = [
   formatMarkdown(examplesReport),
   '',
@@ -130,6 +137,9 @@ const md = [
     ? ['Exported models (direct backend, dev keys, one proof each; error: the proven first output against onnxruntime, of its range over 16 samples):', '', ...exportedMarkdown(exported), '']
     : []),
   ...(examples14.length ? ['Time-series and tabular examples (dev keys, one proof of sample-0 each):', '', ...examples14Markdown(examples14), ''] : []),
+  ...(serve.length
+    ? ['Proving node (`zkonnx serve` over loopback, 4 clients each sending the next request when its proof returns; latency as a client sees it: queue + witness + proof):', '', ...serveMarkdown(serve), '']
+    : []),
   `\`zkonnx/verify\` bundled for browsers (esbuild, minified): ${(verifyBundleSize.bytes / 1024).toFixed(1)} KB, ${(verifyBundleSize.gzipBytes / 1024).toFixed(1)} KB gzipped.`,
   '',
   `The whole \`npm run bench\` took ${((performance.now() - started) / 60000).toFixed(1)} min.`,
