@@ -59,6 +59,7 @@ const cases: Case[] = [
   tt('tt_reg_forest_leq', randomTrees(32, 3, 3, NF, 2, LEQ), { kind: 'regressor', nCols: 2, aggregate: 'AVERAGE' }, 'LessOrEqual'),
   tt('tt_cls_softmax', randomTrees(33, 3, 3, NF, 3, LEQ), { kind: 'classifier', nCols: 3 }),
   tt('tt_cls_binary_less', randomTrees(34, 3, 3, NF, 1, LT), { kind: 'classifier', nCols: 1, base: [-0.1] }, 'Less'),
+  tt('tt_reg_opset11_not_less', randomTrees(39, 3, 3, NF, 1, LT), { kind: 'regressor', nCols: 1, geAsNotLess: true }),
   ptt('ptt_reg_gbdt', randomTrees(35, 4, 3, NF, 1, LT), { kind: 'regressor', nCols: 1, base: [0.25] }),
   ptt('ptt_reg_forest_leq', randomTrees(36, 3, 3, NF, 2, LEQ), { kind: 'regressor', nCols: 2, aggregate: 'AVERAGE' }),
   ptt('ptt_cls_softmax', randomTrees(37, 3, 3, NF, 3, LT), { kind: 'classifier', nCols: 3 }),

@@ -37,6 +37,8 @@ export interface HummingbirdOptions {
   base?: number[];
   /** TT only: the comparison (default GreaterOrEqual for BRANCH_LT trees, Greater for BRANCH_LEQ). */
   op?: TraversalOp;
+  /** torch.onnx at opset 11 writes torch.ge as Not(Less(a, b)) (GreaterOrEqual needs opset 12). */
+  geAsNotLess?: boolean;
 }
 
 interface Node {
@@ -154,7 +156,9 @@ export function hummingbirdTT(spec: TreeSpec, depth: number, o: HummingbirdOptio
     g('thresholds', 't');
     g('lefts', 'l');
     g('rights', 'r');
-    nodes.push({ op, inputs: [`xv${d}`, `t${d}`], outputs: [`c${d}`] });
+    if (o.geAsNotLess && op === 'GreaterOrEqual') {
+      nodes.push({ op: 'Less', inputs: [`xv${d}`, `t${d}`], outputs: [`lt${d}`] }, { op: 'Not', inputs: [`lt${d}`], outputs: [`c${d}`] });
+    } else nodes.push({ op, inputs: [`xv${d}`, `t${d}`], outputs: [`c${d}`] });
     nodes.push({ op: 'Where', inputs: [`c${d}`, trueIsLeft ? `l${d}` : `r${d}`, trueIsLeft ? `r${d}` : `l${d}`], outputs: [`w${d}`] });
     nodes.push({ op: 'Cast', inputs: [`w${d}`], outputs: [`wi${d}`], attrs: { to: 7 } });
     nodes.push({ op: 'Add', inputs: [`wi${d}`, 'nodes_offset'], outputs: [`a${d}`] });
