@@ -16,7 +16,7 @@
  *    reference, every private wire mutated breaks a constraint, setup + prove + verify;
  * 5. TreeEnsemble -> ArgMax -> LabelEncoder (the spec's classifier form): string and int64 labels become the
  *    output's label table (a progression: the value itself), the label onnxruntime's away from thresholds;
- * 6. the other ai.onnx.ml ops of skl2onnx pipelines (Imputer, Scaler, ArrayFeatureExtractor, Binarizer,
+ * 6. the other ai.onnx.ml ops of skl2onnx pipelines (Imputer, Scaler, ArrayFeatureExtractor, FeatureVectorizer, Binarizer,
  *    LinearRegressor, LinearClassifier multi-class and binary, Normalizer L1 of probabilities): float IR ==
  *    onnxruntime (1e-5), quantized within 2% of the output range with the same labels away from the decision;
  *    other Normalizers and bad attributes refused.
@@ -272,6 +272,17 @@ const mlCases: MlCase[] = [
     ], [{ name: 'y', shape: [1, 2] }]),
     outputs: ['y'],
     thresholds: [0, 1, 2, 3].map((feature) => ({ feature, value: 0.125 })),
+  },
+  {
+    name: 'ArrayFeatureExtractor + Scaler + FeatureVectorizer (cut and zero-padded) + LinearRegressor',
+    bytes: mlPipelineModel(NF, [
+      { op: 'ArrayFeatureExtractor', inputs: ['x', 'idx'], outputs: ['a'] },
+      { op: 'Scaler', inputs: ['x'], outputs: ['b'], attrs: { offset: { floats: [0.25] }, scale: { floats: [3] } } },
+      { op: 'FeatureVectorizer', inputs: ['a', 'b'], outputs: ['v'], attrs: { inputdimensions: [3, 3] } },
+      { op: 'LinearRegressor', inputs: ['v'], outputs: ['y'], attrs: { coefficients: { floats: W12.slice(0, 6) }, intercepts: { floats: [0.5] } } },
+    ], [{ name: 'y', shape: [1, 1] }], [{ name: 'idx', dims: [2], data: [3, 1], dataType: 'int64' }]),
+    outputs: ['y'],
+    thresholds: [],
   },
   {
     name: 'LinearClassifier, 3 string labels, SOFTMAX',

@@ -23,6 +23,8 @@
  * constraints each, s - L being a small integer) + for MIN/MAX (T_c - 1) Max2/Min2 per target + the
  * post-transform + the ArgMax; B_n the bits of the branch's integer difference (about 8 for a uint8 input).
  *
+ * The other ai.onnx.ml ops of skl2onnx pipelines (Scaler, LinearClassifier, ...) are at the end of this file.
+ *
  * TreeEnsemble (opset 5) as onnxruntime 1.30 runs it, where it differs from the ONNX spec (each difference is
  * a note): post_transform 1 is LOGISTIC and 2 SOFTMAX in onnxruntime (its enum order; the spec says 1 SOFTMAX,
  * 2 LOGISTIC), and a single target's post_transform is not applied (onnxruntime applies PROBIT only). Refused
@@ -646,9 +648,12 @@ function binaryFromScore(node: OnnxNode, ctx: ImportContext, sName: string, o: {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Other ai.onnx.ml ops skl2onnx / onnxmltools write around tree and linear models: constant-weight linear maps
-// and comparisons on the existing layers (0 constraints for the linear ones), each checked against onnxruntime
-// (test/trees-opset5.test.ts). Normalizer: L1 of probabilities only (a sum and a division); other norms refused by name.
+// Other ai.onnx.ml ops skl2onnx / onnxmltools write around tree and linear models (Scaler, Binarizer, Imputer,
+// ArrayFeatureExtractor, FeatureVectorizer, LinearRegressor, LinearClassifier, LabelEncoder of a class index,
+// Normalizer L1 of probabilities): constant-weight linear maps, routings and comparisons on the existing layers
+// (0 constraints for the linear ones), each checked against onnxruntime (test/trees-opset5.test.ts); what does
+// not fit (other Normalizers, LabelEncoders of anything but a class index) is refused by name. They live here,
+// with the ensembles they surround, until they get a file of their own (src/ops/ml.ts, registered in registry.ts).
 
 /** A per-feature attribute (length 1: every feature; length C: one per feature) spread over n elements of C features. */
 function perFeature(ctx: ImportContext, name: string, v: number[], n: number, C: number): Float64Array | undefined {
@@ -735,6 +740,34 @@ const mlImporters: OpImporter[] = [
       const outShape = [...x.shape.slice(0, -1), k.length];
       const index = Int32Array.from({ length: rows * k.length }, (_, i) => Math.floor(i / k.length) * C + k[i % k.length]);
       ctx.push({ kind: 'gather', name: node.name, inputs: [x.name], output: node.outputs[0], inShape: x.shape, outShape, index, padValue: 0 });
+    },
+  },
+  {
+    // The inputs' rows side by side, each cut or zero-padded to its inputdimensions entry (as onnxruntime): one
+    // routing layer (0 constraints).
+    onnxOps: ['FeatureVectorizer'],
+    importNode(node, ctx) {
+      checkKnownAttrs(node, ctx, ['inputdimensions']);
+      const dims = getter(node, ctx).ints('inputdimensions') ?? [];
+      if (dims.length !== node.inputs.length) return ctx.issue(`inputdimensions has ${dims.length} entries for ${node.inputs.length} inputs`);
+      const acts = node.inputs.map((n) => ctx.activation(n));
+      if (acts.some((a) => !a)) return ctx.issue('every input must be an activation (computed from the model input)');
+      const index: number[] = [];
+      let offset = 0;
+      let pad = false;
+      for (const [k, a] of acts.entries()) {
+        const C = a!.shape[a!.shape.length - 1];
+        if (sizeOf(a!.shape) !== C) return ctx.issue(`only one row is supported (input ${k} has shape [${a!.shape}])`);
+        for (let j = 0; j < dims[k]; j++) {
+          if (j < C) index.push(offset + j);
+          else {
+            index.push(-1);
+            pad = true;
+          }
+        }
+        offset += C;
+      }
+      ctx.push({ kind: 'route', name: node.name, inputs: acts.map((a) => a!.name), output: node.outputs[0], inShape: acts[0]!.shape, outShape: [1, index.length], index: Int32Array.from(index), consts: pad ? Float64Array.of(0) : new Float64Array(0) });
     },
   },
   {
