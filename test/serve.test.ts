@@ -4,11 +4,12 @@
  * poll path, 400s that name the field, 413, 401/403 uploads and an upload that compiles and serves, 429 with
  * Retry-After, a job past its time limit (TIMEOUT), /openapi.json and /metrics, SIGTERM while a job runs.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../src/artifacts/manifest.ts';
+import { compileModel } from '../src/compile/model.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { flattenInput } from '../src/io/input.ts';
 import { quantizeModelInput } from '../src/ir/io.ts';
@@ -36,6 +37,11 @@ beforeAll(async () => {
   big = await setUpModel(root, 'big', { sizes: [64, 64, 64, 10], seed: 3 });
   hashed = await setUpModel(root, 'hashed', { seed: 21, visibility: { input: 'hashed' } });
   trustedVk = await readVerificationKey(artifactPath(tiny.dir, 'vk'));
+  // Listed with their status, not served: a compiled model without a key, and a folder that is no model.
+  const nokeyOnnx = join(work, 'nokey.onnx');
+  await writeFile(nokeyOnnx, randomMlp({ sizes: [4, 3], seed: 5, style: 'gemm' }).bytes);
+  await compileModel(nokeyOnnx, { out: join(root, 'nokey'), calibration: [Float64Array.from(randomRow(4, 1)), Float64Array.from(randomRow(4, 2))] });
+  await mkdir(join(root, 'notes'));
   node = await startServe(['--port', '0', '--models', root, '--concurrency', '2', '--body-limit', '65536'], { ZKONNX_TOKEN: TOKEN });
 });
 
@@ -62,7 +68,13 @@ describe('zkonnx serve (embedded)', () => {
     expect(node.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const list = await getJson(`${node.url}/v1/models`);
     expect(list.status).toBe(200);
-    expect(list.body.models.map((m: { id: string }) => m.id)).toEqual(['big', 'hashed', 'tiny']);
+    expect(list.body.models.map((m: { id: string; status: string }) => [m.id, m.status])).toEqual([
+      ['big', 'ready'], ['hashed', 'ready'], ['nokey', 'not-set-up'], ['notes', 'not-compiled'], ['tiny', 'ready'],
+    ]);
+    const nokey = await infer(node.url, 'nokey', { input: [randomRow(4, 3)] });
+    expect(nokey.status).toBe(409);
+    expect(nokey.body.error).toMatchObject({ code: 'MODEL_NOT_READY' });
+    expect(nokey.body.error.message).toMatch(/not ready \(not-set-up\).*zkonnx setup/);
     const m = await getJson(`${node.url}/v1/models/tiny`);
     const manifest = await readManifest(tiny.dir);
     expect(m.body).toMatchObject({
