@@ -65,13 +65,15 @@ import type { QuantPart } from '../ir/types.ts';
  */
 function labelTableProblem(bundle: ProofBundle, keyOutput: ZkonnxVerificationKey['zkonnx']['output']): string | null {
   const want = labelTablesOf(keyOutput);
+  // Where a bundle states output tensors: its quantization's output (its parts, or itself) and its output parts.
   const q: unknown = bundle.quantization;
-  const claims: { where: string; spec: unknown }[] = [{ where: 'quantization', spec: isObject(q) ? q.output : undefined }];
+  const qOut: unknown = isObject(q) ? q.output : undefined;
   const parts: unknown = bundle.output.parts;
-  if (Array.isArray(parts)) claims.push({ where: 'output parts', spec: { name: '', shape: [], parts } });
-  for (const { where, spec } of claims) {
-    if (!isObject(spec)) continue;
-    const list: unknown[] = Array.isArray(spec.parts) ? spec.parts : [spec];
+  const claims: { where: string; list: unknown[] }[] = [
+    { where: 'quantization', list: isObject(qOut) ? (Array.isArray(qOut.parts) ? qOut.parts : [qOut]) : [] },
+    { where: 'output parts', list: Array.isArray(parts) ? parts : [] },
+  ];
+  for (const { where, list } of claims) {
     for (const p of list) {
       if (!isObject(p) || typeof p.name !== 'string') continue;
       const table = want.get(p.name);
