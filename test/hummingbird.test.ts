@@ -13,9 +13,12 @@
  *    private wire of the TT circuit mutated by +1 / -1 breaks a constraint, compile + setup + prove + verify;
  * 4. adversarial: a traversal that reaches a node id outside the table cannot be proven (no witness exists:
  *    the one-hot selector proves every index in range), as onnxruntime refuses the Gather;
- * 5. the cost of TT vs hummingbird's GEMM form vs the native TreeEnsembleRegressor for the same trees.
+ * 5. the cost of TT vs hummingbird's GEMM form vs the native TreeEnsembleRegressor for the same trees, and the
+ *    examples/risk-trees ensemble (30 boosted trees) in TT and PTT form against the example itself.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readQuantizedModel } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
@@ -26,6 +29,7 @@ import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
 import type { FloatModel, QuantizedModel } from '../src/ir/types.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
+import { ModelProto } from '../src/onnx/proto.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
 import { artifactWitness } from '../src/prove/witness.ts';
 import { quantizeInput, quantizeModel, u8QuantFor } from '../src/quantize/quantize.ts';
@@ -339,6 +343,63 @@ describe('hummingbird: adversarial', () => {
     await artifactWitness(r.dir, { in: quantizeInput(q.input.quant, cal[0]) });
     await expect(artifactWitness(r.dir, { in: quantizeInput(q.input.quant, bad) })).rejects.toThrow();
   }, 600_000);
+});
+
+/** The trees of an ai.onnx.ml TreeEnsembleClassifier/Regressor node as a TreeSpec (one score column). */
+function specOf(bytes: Uint8Array): { spec: TreeSpec; base: number[] } {
+  const node = ModelProto.decode(bytes).graph!.node![0]!;
+  const a = (n: string) => node.attribute!.find((x) => x.name === n)!;
+  const ints = (n: string) => a(n).ints!.map(Number);
+  const p = node.opType === 'TreeEnsembleClassifier' ? 'class' : 'target';
+  return {
+    spec: {
+      treeIds: ints('nodes_treeids'), nodeIds: ints('nodes_nodeids'), featureIds: ints('nodes_featureids'), values: a('nodes_values').floats!.slice(),
+      modes: a('nodes_modes').strings!.map((v) => new TextDecoder().decode(v)), trueIds: ints('nodes_truenodeids'), falseIds: ints('nodes_falsenodeids'),
+      wTree: ints(`${p}_treeids`), wNode: ints(`${p}_nodeids`), wCol: ints(`${p}_ids`), w: a(`${p}_weights`).floats!.slice(),
+    },
+    base: a('base_values').floats!.slice(),
+  };
+}
+
+describe('hummingbird: the risk-trees example (30 boosted trees of depth 3, 6 features) in TT and PTT form', () => {
+  it('same probabilities as the example in onnxruntime; quantized: same labels away from thresholds; cost', async () => {
+    const bytes = new Uint8Array(readFileSync('examples/risk-trees/model.onnx'));
+    const { spec, base } = specOf(bytes);
+    const nf = 6;
+    const session = await ort.InferenceSession.create(Buffer.from(bytes));
+    const example = async (x: ArrayLike<number>) => {
+      const out = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x), [1, nf]) });
+      return { label: Number((out.label!.data as BigInt64Array)[0]), p: Array.from(out.probabilities!.data as Float32Array) };
+    };
+    const cal = (JSON.parse(readFileSync('examples/risk-trees/calibration.json', 'utf8')) as { input: number[] }[]).map((r) => Float64Array.from(r.input));
+    // Test rows: the calibration rows' feature ranges, sampled uniformly.
+    const lo = Array.from({ length: nf }, (_, j) => Math.min(...cal.map((r) => r[j])));
+    const hi = Array.from({ length: nf }, (_, j) => Math.max(...cal.map((r) => r[j])));
+    const rows = randomInputs(nf, 200, 17, 0, 1).map((r) => r.map((v, j) => lo[j] + v * (hi[j] - lo[j])));
+    const o = { nFeat: nf, nCols: 1, kind: 'classifier' as const, base };
+    const costs: string[] = [];
+    for (const [form, hb] of [['tree traversal', hummingbirdTT(spec, 3, o)], ['perfect tree traversal', hummingbirdPTT(spec, 3, o)]] as const) {
+      const model = importGraph(loadOnnx(hb));
+      const q = quantizeModel(model, cal);
+      const half = q.input.quant.scale / 2;
+      let far = 0;
+      for (const x of [...cal, ...rows]) {
+        const e = await example(x);
+        const h = await runOrtAll(hb, x, ['label', 'probabilities']);
+        expect(h.label[0]).toBe(e.label);
+        e.p.forEach((v, j) => expect(Math.abs((h.probabilities as number[])[j] - v)).toBeLessThan(1e-5));
+        if (nearThreshold(spec, x, half)) continue;
+        far++;
+        const mine = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+        expect(mine[0]).toBe(e.label);
+        expect(Math.abs(mine[2] - e.p[1])).toBeLessThan(0.01);
+      }
+      expect(far).toBeGreaterThan(50);
+      costs.push(`${form} ${emitCircuit(q).constraints} (${far} rows away from thresholds)`);
+    }
+    const native = emitCircuit(quantizeModel(importGraph(loadOnnx(bytes)), cal)).constraints;
+    console.log(`risk-trees: ${costs.join(', ')}; the TreeEnsembleClassifier itself ${native} constraints`);
+  });
 });
 
 describe('hummingbird: cost vs GEMM vs the native ensemble', () => {
