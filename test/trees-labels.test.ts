@@ -95,6 +95,16 @@ describe('label tables: model, key, bundle', () => {
     expect(b.output.parts![2].values).toEqual([r.labels![1].index]);
   });
 
+  it('the compiled model states its tables itself, and a recompile over existing keys (same circuit) keeps them in the key', async () => {
+    const q = await readQuantizedModel(DIR);
+    expect(q.output.parts!.map((p) => p.labels ?? null)).toEqual([STRINGS, null, INTS, null]);
+    const cal = rows(64, 1);
+    await compileModel(`${DIR}/model.onnx`, { out: DIR, calibration: cal.map((r) => Float64Array.from(r)), force: true });
+    const again = await readVerificationKey(artifactPath(DIR, 'vk'));
+    expect([...labelTablesOf(again.zkonnx.output)]).toEqual([['label_s', STRINGS], ['label_i', INTS]]);
+    expect((await verifyBundle(proved.bundle, again)).valid).toBe(true);
+  });
+
   it('a bundle with an edited label table is refused, wherever it states it', async () => {
     const edited = (edit: (b: ProofBundle) => void) => {
       const b = clone(proved.bundle);

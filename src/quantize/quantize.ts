@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { InputError, UnsupportedModelError, type ModelIssue } from '../errors.ts';
 import type { AccQuant, CalibrationInfo, FloatModel, QLayer, QuantizedModel, QuantPart, TensorQuant, U8Quant } from '../ir/types.ts';
-import { partsOf } from '../ir/io.ts';
+import { partsOf, withOutputLabels } from '../ir/io.ts';
 import { firstNonFinite, sizeOf } from '../ir/types.ts';
 import { u8QuantFor } from '../ir/quant.ts';
 import { floatDef } from '../ops/registry.ts';
@@ -301,7 +301,8 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
   }
   pruneUnreadTableLookups(layers, outputTensor || undefined, output);
   shareTableSelectors(layers);
-  return {
+  // A classifier's label table travels with its output part (the key and every bundle then state it).
+  return withOutputLabels({
     name: model.name,
     sha256: model.sha256,
     opset: model.opset,
@@ -313,7 +314,7 @@ export function quantizeModel(model: FloatModel, samples: ArrayLike<number>[], o
     multiplierBits,
     notes: model.notes,
     ...(opts.privateParams ? { params: 'hashed' as const } : {}),
-  };
+  });
 }
 
 /**

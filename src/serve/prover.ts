@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeOutputs } from '../cli/common.ts';
 import { ArtifactError, InputError } from '../errors.ts';
+import { showsOutputParts } from '../ir/io.ts';
 import { loadKeys, OPENING_FORMAT, prove, type LoadedKeys } from '../prove/prove.ts';
 import type { ProofJobData, ProofJobResult } from './types.ts';
 
@@ -39,7 +40,7 @@ export class ModelProver {
     const { outputs } = describeOutputs(r.bundle.output.values, r.bundle.quantization.output);
     return {
       output: r.bundle.output.values,
-      ...(r.bundle.quantization.output.parts || r.bundle.quantization.output.softmaxOmitted ? { outputs } : {}),
+      ...(showsOutputParts(r.bundle.quantization.output) ? { outputs } : {}),
       bundle: r.bundle,
       timings: r.timings,
       ...(r.opening
