@@ -14,6 +14,7 @@ import { movementFloatDefs, movementImporters, movementQDefs } from './movement.
 import { normFloatDefs, normImporters, normQDefs } from './norm.ts';
 import { matMulRowsImporter } from './matmul-rows.ts';
 import { recurrentFloatDefs, recurrentImporters, recurrentQDefs } from './recurrent.ts';
+import { mlImporters } from './ml.ts';
 import { treesFloatDefs, treesImporters, treesQDefs } from './trees.ts';
 import { avgPoolFloat, avgPoolQ, maxPoolFloat, maxPoolQ, poolImporters } from './pool.ts';
 import { fakeQuantFloat, qdqImporters } from './qdq.ts';
@@ -24,7 +25,7 @@ import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 const importers: OpImporter[] = [
   ...denseImporters, convImporter, ...clipImporters, ...poolImporters, ...affineImporters, ...reshapeImporters,
   ...gatherImporters, ...lutImporters, ...argmaxImporters, ...qdqImporters, constantImporter,
-  ...movementImporters, ...arithImporters, ...normImporters, ...convTransposeImporters, ...recurrentImporters, ...treesImporters,
+  ...movementImporters, ...arithImporters, ...normImporters, ...convTransposeImporters, ...recurrentImporters, ...treesImporters, ...mlImporters,
   // Last: it wraps dense.ts's MatMul importer (a later entry wins in the map below).
   matMulRowsImporter,
 ];
