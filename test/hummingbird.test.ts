@@ -313,6 +313,39 @@ describe('hummingbird: circuits', () => {
   }, 600_000);
 });
 
+describe('hummingbird: every form proves', () => {
+  it('PTT (classifier) and GEMM (regressor): compile + setup + prove + verify; proven outputs == integer reference, close to onnxruntime', async () => {
+    const gemmSpec = randomTrees(63, 3, 3, NF, 1, LT);
+    const gemmBytes = hummingbirdGemm(gemmSpec, NF, 1, 'Less');
+    const cal = randomInputs(NF, 64, 41);
+    await mkdir(ROOT, { recursive: true });
+    await writeFile(`${ROOT}/hb_gemm_tiny.onnx`, gemmBytes);
+    const gemm = await compileModel(`${ROOT}/hb_gemm_tiny.onnx`, { out: `${ROOT}/hb_gemm_tiny`, calibration: cal });
+    const ptt2 = await compileCase(tinyPTT);
+    for (const [r, x, ortY] of [
+      [gemm, cal[5], async (v: Float64Array) => (await runOrtAll(gemmBytes, v, ['y'])).y as number[]],
+      [ptt2.r, ptt2.p.cal[5], async (v: Float64Array) => (await ortOut(ptt2.p, v)).slice(1)],
+    ] as const) {
+      const q = await readQuantizedModel(r.dir);
+      expect(r.manifest.circuit.constraints).toBe(emitCircuit(q).constraints);
+      await setupKeys(r.dir);
+      const vk = await readVerificationKey(artifactPath(r.dir, 'vk'));
+      const res = await prove(r.dir, Array.from(x));
+      expect((await verifyBundle(res.bundle, vk)).valid).toBe(true);
+      const out = runInteger(q, quantizeInput(q.input.quant, x));
+      expect(res.bundle.publicSignals.slice(0, out.length)).toEqual(out.map((v) => toField(v).toString()));
+      // A changed output does not verify.
+      const forged = JSON.parse(JSON.stringify(res.bundle));
+      forged.publicSignals[0] = (BigInt(forged.publicSignals[0]) + 1n).toString();
+      expect((await verifyBundle(forged, vk)).valid).toBe(false);
+      const want = await ortY(x);
+      const mine = dequantizeOutput(q.output.quant, out);
+      const proven = q.output.parts?.find((p) => p.softmaxOmitted) ? softmax(mine.slice(-want.length)) : mine.slice(-want.length);
+      proven.forEach((v, k) => expect(Math.abs(v - want[k])).toBeLessThan(0.05));
+    }
+  }, 600_000);
+});
+
 describe('hummingbird: adversarial', () => {
   it('a node id outside the table: onnxruntime refuses, the integer reference refuses, no witness exists', async () => {
     // 2 trees of depth 2; the last tree's root sends its left branch to id T*M + 3 (past the table's end).
