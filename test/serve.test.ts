@@ -1,7 +1,7 @@
 /**
  * `zkonnx serve` in its embedded mode, as a user runs it: real `node bin/zkonnx.js serve` processes (prover pool
  * of child processes), HTTP over loopback. Concurrent proofs that verify (library and `zkonnx verify`), the 202 +
- * poll path, 400s that name the field, 413, 401/403 uploads and an upload that compiles and serves, 429 with
+ * poll path, 400s that name the field (a body over the limit too), 401/403 uploads and an upload that compiles and serves, 429 with
  * Retry-After, a job past its time limit (TIMEOUT), /openapi.json and /metrics, SIGTERM while a job runs.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -211,11 +211,11 @@ describe('zkonnx serve (embedded)', () => {
     expect(count(after)).toBe(count(before));
   });
 
-  it('refuses a body over --body-limit with 413 naming the limit', async () => {
+  it('refuses a body over --body-limit with 400 naming the body and the limit', async () => {
     const r = await infer(node.url, 'tiny', { input: Array.from({ length: 20_000 }, () => 0.5) });
-    expect(r.status).toBe(413);
+    expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('BODY_TOO_LARGE');
-    expect(r.body.error.message).toMatch(/limit of 65536 bytes/);
+    expect(r.body.error.message).toMatch(/^body: .*limit of 65536 bytes/);
   });
 
   it('uploads need the bearer token (401 with WWW-Authenticate); with it, the model compiles, sets up and serves', async () => {

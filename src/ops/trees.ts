@@ -20,8 +20,9 @@
  *    'classlabels' layer (the proof covers the index; the table is part of the model description the key pins).
  *
  * Cost: sum over branch nodes of (B_n + 2) (a member set: that per member) + the leaves' equality tests (a few
- * constraints each, s - L being a small integer) + for MIN/MAX (T_c - 1) Max2/Min2 per target + the
- * post-transform + the ArgMax; B_n the bits of the branch's integer difference (about 8 for a uint8 input).
+ * constraints each, s - L being a small integer) + for MIN/MAX (g - 1) Max2/Min2 per target (g the largest
+ * number of trees voting for one target: every target is padded to g with repeats) + the post-transform + the
+ * ArgMax; B_n the bits of the branch's integer difference (about 8 for a uint8 input).
  *
  * The other ai.onnx.ml ops of skl2onnx pipelines (Scaler, LinearClassifier, ...) are in src/ops/ml.ts.
  *

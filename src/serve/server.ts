@@ -7,7 +7,7 @@
  * Errors always have one shape, `{ error: { code, message, hint? } }`: 400 bad request (a schema failure names
  * the field, as "body/input must be ..."; an input that does not fit the model names it too), 401 a write without
  * the right bearer token, 403 writes disabled (no token configured), 404 unknown model or job, 409 a model id
- * that exists or a model that is not ready, 413 a body over the limit, 429 a full queue (Retry-After), 503
+ * that exists or a model that is not ready, 400 BODY_TOO_LARGE a body over the limit, 429 a full queue (Retry-After), 503
  * shutting down, 504 a job past its time limit.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -212,7 +212,8 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const limit = req.routeOptions.bodyLimit ?? bodyLimit;
       const flag = req.routeOptions.url === '/v1/models' ? '--upload-limit' : '--body-limit';
-      return reply.code(413).send({ error: { code: 'BODY_TOO_LARGE', message: `The request body is larger than this route's limit of ${limit} bytes.`, hint: `The node's operator sets it with ${flag}.` } });
+      // 400 as every other refused body (the issue's contract for clients), naming the body and the limit.
+      return reply.code(400).send({ error: { code: 'BODY_TOO_LARGE', message: `body: the request body is larger than this route's limit of ${limit} bytes.`, hint: `The node's operator sets it with ${flag}.` } });
     }
     if (err instanceof QueueFullError) reply.header('retry-after', String(err.retryAfterSeconds));
     if (err instanceof UnauthorizedError) reply.header('www-authenticate', 'Bearer realm="zkonnx"');
