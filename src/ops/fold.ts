@@ -654,8 +654,31 @@ const UNARY: Record<string, (v: number) => number> = {
   Neg: (v) => -v, Abs: Math.abs, Sqrt: Math.sqrt, Exp: Math.exp, Log: Math.log, Floor: Math.floor, Ceil: Math.ceil,
   Round: roundEven, Reciprocal: (v) => 1 / v, Relu: (v) => Math.max(v, 0), Sigmoid: (v) => 1 / (1 + Math.exp(-v)),
   Tanh: Math.tanh, Erf: erf, Sign: Math.sign, Sin: Math.sin, Cos: Math.cos, Softplus: (v) => Math.log1p(Math.exp(v)),
+  Tan: Math.tan, Sinh: Math.sinh, Cosh: Math.cosh, Asin: Math.asin, Acos: Math.acos, Atan: Math.atan, Asinh: Math.asinh,
+  Acosh: Math.acosh, Atanh: Math.atanh,
   Identity: (v) => v,
 };
+
+/** Float-only unary ops (an integer input is refused). */
+const FLOAT_UNARY = ['Sqrt', 'Exp', 'Log', 'Reciprocal', 'Sigmoid', 'Tanh', 'Erf', 'Sin', 'Cos', 'Softplus', 'Tan', 'Sinh', 'Cosh', 'Asin', 'Acos', 'Atan', 'Asinh', 'Acosh', 'Atanh'];
+
+/** Bitwise ops on integer tensors, exact on 64 bits (BigInt), wrapped to the element type. */
+const BITWISE: Record<string, (a: bigint, b: bigint) => bigint> = {
+  BitwiseAnd: (a, b) => a & b, BitwiseOr: (a, b) => a | b, BitwiseXor: (a, b) => a ^ b,
+};
+
+/** An integer result of a bitwise op in element type dt (64-bit types wrap as two's complement, the rest by castValue). */
+function wrapBig(v: bigint, dt: number): number {
+  if (dt === INT64) return Number(BigInt.asIntN(64, v));
+  if (dt === 13) return Number(BigInt.asUintN(64, v));
+  return castValue(Number(BigInt.asIntN(64, v)), dt);
+}
+
+function integerOnly(op: string, t: FoldTensor, types: Set<number> = INT_TYPES): void {
+  if (!types.has(t.dataType)) fail(`${op} needs an integer tensor, got element type ${t.dataType}`);
+}
+
+const UINT_TYPES = new Set([2, 4, 12, 13]);
 
 const COMPARE: Record<string, (a: number, b: number) => number> = {
   Equal: (a, b) => +(a === b), Less: (a, b) => +(a < b), Greater: (a, b) => +(a > b), LessOrEqual: (a, b) => +(a <= b),
@@ -669,7 +692,9 @@ export const foldableOps: readonly string[] = [
   'OneHot', 'ScatterND', 'ScatterElements', 'Scatter', 'Where', 'Add', 'Sub', 'Mul', 'Div', 'Mod', 'Pow', 'Min', 'Max',
   'Sum', 'Mean', 'ReduceSum', 'ReduceProd', 'ReduceMax', 'ReduceMin', 'ReduceMean', 'ArgMax', 'ArgMin', 'Clip',
   'Softmax', 'MatMul', 'Gemm', 'NonZero', 'Pad', 'CumSum', 'Not', 'Dropout', 'DepthToSpace', 'SpaceToDepth',
-  ...Object.keys(UNARY), ...Object.keys(COMPARE),
+  'IsNaN', 'IsInf', 'EyeLike', 'BitShift', 'BitwiseNot', 'Shrink', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceL1', 'ReduceL2',
+  'ReduceSumSquare',
+  ...Object.keys(UNARY), ...Object.keys(COMPARE), ...Object.keys(BITWISE),
 ].filter((v, i, a) => a.indexOf(v) === i);
 
 const numbers = (t: FoldTensor | undefined) => (t ? Array.from(t.data) : undefined);
@@ -678,10 +703,15 @@ function evaluate(node: OnnxNode, ins: (FoldTensor | undefined)[], opset: number
   const x = ins[0]!;
   const op = node.op;
   if (op in UNARY && op !== 'Identity') {
-    if (isInt(x.dataType) && ['Sqrt', 'Exp', 'Log', 'Reciprocal', 'Sigmoid', 'Tanh', 'Erf', 'Sin', 'Cos', 'Softplus'].includes(op)) fail(`${op} of an integer tensor`);
+    if (isInt(x.dataType) && FLOAT_UNARY.includes(op)) fail(`${op} of an integer tensor`);
     return [elementwise([x], x.dataType, UNARY[op])];
   }
   if (op in COMPARE) return [elementwise([x, ins[1]!], BOOL, COMPARE[op])];
+  if (op in BITWISE) {
+    integerOnly(op, x);
+    if (ins[1]!.dataType !== x.dataType) fail(`${op} of element types ${x.dataType} and ${ins[1]!.dataType}`);
+    return [elementwise([x, ins[1]!], x.dataType, (a, b) => wrapBig(BITWISE[op](BigInt(a), BigInt(b)), x.dataType))];
+  }
   switch (op) {
     case 'Identity': return [x];
     case 'Dropout': return nOut > 1 ? [x, typed(x.dims, BOOL, new Array(x.data.length).fill(1))] : [x];
@@ -1018,6 +1048,48 @@ function evaluate(node: OnnxNode, ins: (FoldTensor | undefined)[], opset: number
       return [take(x, outDims, index)];
     }
     case 'Not': return [elementwise([x], BOOL, (v) => +!v)];
+    case 'BitwiseNot': {
+      integerOnly(op, x);
+      return [elementwise([x], x.dataType, (a) => wrapBig(~BigInt(a), x.dataType))];
+    }
+    case 'BitShift': {
+      // ONNX: unsigned types only; a shift by the type's width or more gives 0 (onnxruntime).
+      integerOnly(op, x, UINT_TYPES);
+      const dir = attrS(node, 'direction', '');
+      if (dir !== 'LEFT' && dir !== 'RIGHT') fail(`attribute 'direction' must be 'LEFT' or 'RIGHT', got '${dir}'`);
+      const width = BigInt(({ 2: 8, 4: 16, 12: 32, 13: 64 } as Record<number, number>)[x.dataType]);
+      return [elementwise([x, ins[1]!], x.dataType, (a, b) => {
+        const n = BigInt(b);
+        if (n >= width) return 0;
+        const v = dir === 'LEFT' ? BigInt(a) << n : BigInt(a) >> n;
+        return Number(BigInt.asUintN(Number(width), v));
+      })];
+    }
+    case 'IsNaN': return [elementwise([x], BOOL, (v) => +Number.isNaN(v))];
+    case 'IsInf': {
+      const neg = attrI(node, 'detect_negative', 1) === 1;
+      const pos = attrI(node, 'detect_positive', 1) === 1;
+      return [elementwise([x], BOOL, (v) => +((pos && v === Infinity) || (neg && v === -Infinity)))];
+    }
+    case 'EyeLike': {
+      if (x.dims.length !== 2) fail(`the input must be 2-D, got [${x.dims}]`);
+      const dt = attrI(node, 'dtype', x.dataType);
+      const k = attrI(node, 'k', 0);
+      const [R, C] = x.dims;
+      const data = new Float64Array(R * C);
+      for (let i = 0; i < R; i++) if (i + k >= 0 && i + k < C) data[i * C + i + k] = 1;
+      return [{ dims: [R, C], dataType: dt, data }];
+    }
+    case 'Shrink': {
+      const l = attrF(node, 'lambd', 0.5);
+      const b = attrF(node, 'bias', 0);
+      return [elementwise([x], x.dataType, (v) => (v < -l ? v + b : v > l ? v - b : 0))];
+    }
+    case 'ReduceLogSum': return [reduce(node, ins, opset, 18, 0, (a, v) => a + v, (a) => Math.log(a))];
+    case 'ReduceLogSumExp': return [reduce(node, ins, opset, 18, 0, (a, v) => a + Math.exp(v), (a) => Math.log(a))];
+    case 'ReduceL1': return [reduce(node, ins, opset, 18, 0, (a, v) => a + Math.abs(v), (a) => a)];
+    case 'ReduceL2': return [reduce(node, ins, opset, 18, 0, (a, v) => a + v * v, (a) => Math.sqrt(a))];
+    case 'ReduceSumSquare': return [reduce(node, ins, opset, 18, 0, (a, v) => a + v * v, (a) => a)];
   }
   return undefined;
 }

@@ -3,7 +3,8 @@
  *
  * Sigmoid, Tanh, LeakyRelu, Elu, Selu, Celu, Softplus, Softsign, HardSigmoid, HardSwish, Mish, Gelu (approximate
  * 'none' and 'tanh'), Erf, Exp, Log, Sqrt, Reciprocal, Abs, Sign, PRelu, ThresholdedRelu, Floor, Ceil, Round, Sin
- * and Cos run on uint8 values through a 256-entry table (circuits/lut.circom):
+ * Cos, Tan, Sinh, Cosh, Asin, Acos, Atan, Asinh, Acosh, Atanh and Shrink run on uint8 values through a
+ * 256-entry table (circuits/lut.circom):
  *
  *   T[q] = clamp(round(f(d((q - zp_in) * s_in)) / s_out) + zp_out, 0, 255)
  *
@@ -14,8 +15,15 @@
  *   |(T[q(x)] - zp_out) * s_out - f(x)| <= s_out / 2 + L * s_in / 2 + J
  *
  * with L the Lipschitz constant of f over [lo - s_in/2, hi + s_in/2] (lutLipschitz: 1/4 for sigmoid, 1 for tanh,
- * max(1, |alpha|) for LeakyRelu, e^(hi + s_in/2) for Exp, 1/lo for Log, ...) and J the largest jump of a
- * discontinuous f (1 for Floor, Ceil, Round and Sign, |alpha| for ThresholdedRelu; 0 otherwise): lutErrorBound.
+ * max(1, |alpha|) for LeakyRelu, e^(hi + s_in/2) for Exp, 1/lo for Log, 1 + tan^2 for Tan, cosh / sinh of the
+ * largest |x| for Sinh / Cosh, 1 for Atan, Asinh and Shrink, ...) and J the largest jump of a discontinuous f (1
+ * for Floor, Ceil, Round and Sign, |alpha| for ThresholdedRelu, |lambd - bias| for Shrink; 0 otherwise): lutErrorBound.
+ *
+ * Asin, Acos, Acosh and Atanh are clamped the same way (their domain is [-1, 1], [1, inf), (-1, 1), and the
+ * calibrated range lies inside it, since calibration refuses a non-finite float value): a grid point outside
+ * reads f at the nearest end of the calibrated range, never NaN (onnxruntime gives NaN there). Their L is the
+ * slope at the range's end farthest from 0 (Acosh: at lo), and where the range reaches +-1 (Asin, Acos) or 1
+ * (Acosh) the bound uses the modulus of continuity instead (acos(1 - s_in/2), acosh(1 + s_in/2)).
  *
  * d is the identity except for Log, Sqrt and Reciprocal, whose slope is unbounded near 0: their table clamps its
  * argument to the calibrated input range [lo, hi] (d(x) = min(hi, max(lo, x))), so the grid points between 0 and
@@ -122,11 +130,22 @@ export function lutFn(fn: LutFunction, alpha: number, beta = 0): (x: number) => 
     case 'round': return roundHalfEven;
     case 'sin': return Math.sin;
     case 'cos': return Math.cos;
+    case 'tan': return Math.tan;
+    case 'sinh': return Math.sinh;
+    case 'cosh': return Math.cosh;
+    case 'asin': return Math.asin;
+    case 'acos': return Math.acos;
+    case 'atan': return Math.atan;
+    case 'asinh': return Math.asinh;
+    case 'acosh': return Math.acosh;
+    case 'atanh': return Math.atanh;
+    // ONNX Shrink: x + bias below -lambd, x - bias above lambd, 0 between (alpha = lambd, beta = bias).
+    case 'shrink': return (x) => (x < -alpha ? x + beta : x > alpha ? x - beta : 0);
   }
 }
 
 /** Functions whose table clamps its argument to the calibrated input range (unbounded slope near 0). */
-export const DOMAIN_CLAMPED: readonly LutFunction[] = ['log', 'sqrt', 'reciprocal'];
+export const DOMAIN_CLAMPED: readonly LutFunction[] = ['log', 'sqrt', 'reciprocal', 'asin', 'acos', 'acosh', 'atanh'];
 
 /**
  * Lipschitz constant of f, for the error bound: over all reals, or over `range` (the calibrated input range,
@@ -154,14 +173,31 @@ export function lutLipschitz(fn: LutFunction, alpha: number, range?: { min: numb
     case 'sqrt': return lo > 0 ? 1 / (2 * Math.sqrt(lo)) : Infinity;
     case 'reciprocal': return lo > 0 || hi < 0 ? 1 / Math.min(Math.abs(lo), Math.abs(hi)) ** 2 : Infinity;
     case 'sign': case 'floor': case 'ceil': case 'round': return 0;
+    case 'atan': case 'asinh': case 'shrink': return 1;
+    // Over the (widened) calibrated range: the slope grows away from 0 (tan: up to its poles at +-pi/2).
+    case 'tan': return lo > -Math.PI / 2 && hi < Math.PI / 2 ? 1 + Math.max(Math.tan(lo) ** 2, Math.tan(hi) ** 2) : Infinity;
+    case 'sinh': return Math.cosh(Math.max(Math.abs(lo), Math.abs(hi)));
+    case 'cosh': return Math.sinh(Math.max(Math.abs(lo), Math.abs(hi)));
+    // Domain-clamped (their table reads the calibrated range): the slope is unbounded at +-1 (asin, acos, atanh), 1 (acosh).
+    case 'asin': case 'acos': {
+      const m = Math.max(Math.abs(lo), Math.abs(hi));
+      return m < 1 ? 1 / Math.sqrt(1 - m * m) : Infinity;
+    }
+    case 'acosh': return lo > 1 ? 1 / Math.sqrt(lo * lo - 1) : Infinity;
+    case 'atanh': {
+      const m = Math.max(Math.abs(lo), Math.abs(hi));
+      return m < 1 ? 1 / (1 - m * m) : Infinity;
+    }
   }
 }
 
-/** The largest jump of a discontinuous f (0 for a continuous one). */
-export function lutJump(fn: LutFunction, alpha: number): number {
+/** The largest jump of a discontinuous f (0 for a continuous one); `beta`: Shrink's bias. */
+export function lutJump(fn: LutFunction, alpha: number, beta = 0): number {
   switch (fn) {
     case 'sign': case 'floor': case 'ceil': case 'round': return 1;
     case 'thresholdedrelu': return Math.abs(alpha);
+    // Shrink jumps from 0 to +-(lambd - bias) at +-lambd.
+    case 'shrink': return Math.abs(alpha - beta);
     default: return 0;
   }
 }
@@ -195,8 +231,22 @@ export function lutErrorBound(fn: LutFunction, alpha: number, inQ: U8Quant, outQ
   const h = inQ.scale / 2;
   const r = DOMAIN_CLAMPED.includes(fn) ? range : { min: range.min - h, max: range.max + h };
   const lip = lutLipschitz(fn, alpha, r, beta) * h;
-  // Sqrt is 1/2-Hoelder: |sqrt(a) - sqrt(b)| <= sqrt(|a - b|), finite even when the range reaches 0.
-  return outQ.scale / 2 + (fn === 'sqrt' ? Math.min(lip, Math.sqrt(h)) : lip) + lutJump(fn, alpha);
+  return outQ.scale / 2 + Math.min(lip, modulus(fn, h)) + lutJump(fn, alpha, beta);
+}
+
+/**
+ * The modulus of continuity w(h) = sup |f(a) - f(b)| over |a - b| <= h of the functions whose slope is unbounded
+ * at an end of their domain, finite where the Lipschitz bound is not (Infinity for the others). Sqrt: sqrt(h)
+ * (1/2-Hoelder). Asin and Acos: acos(1 - h) (the steepest step of length h ends at +-1; asin is superadditive on
+ * [0, 1], so a step across 0 rises less). Acosh: acosh(1 + h) (concave, steepest at 1).
+ */
+function modulus(fn: LutFunction, h: number): number {
+  switch (fn) {
+    case 'sqrt': return Math.sqrt(h);
+    case 'asin': case 'acos': return Math.acos(1 - Math.min(h, 2));
+    case 'acosh': return Math.acosh(1 + h);
+    default: return Infinity;
+  }
 }
 
 // ---- Importers ----
@@ -302,6 +352,9 @@ export const lutImporters: OpImporter[] = [
   importer('Exp', 'exp'), importer('Log', 'log'), importer('Sqrt', 'sqrt'), importer('Reciprocal', 'reciprocal'),
   importer('Abs', 'abs'), importer('Sign', 'sign'), preluImporter, importer('ThresholdedRelu', 'thresholdedrelu', { alpha: ['alpha', 1] }),
   importer('Floor', 'floor'), importer('Ceil', 'ceil'), importer('Round', 'round'), importer('Sin', 'sin'), importer('Cos', 'cos'),
+  importer('Tan', 'tan'), importer('Sinh', 'sinh'), importer('Cosh', 'cosh'), importer('Asin', 'asin'), importer('Acos', 'acos'),
+  importer('Atan', 'atan'), importer('Asinh', 'asinh'), importer('Acosh', 'acosh'), importer('Atanh', 'atanh'),
+  importer('Shrink', 'shrink', { alpha: ['lambd', 0.5], beta: ['bias', 0] }),
   negImporter,
 ];
 

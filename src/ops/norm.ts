@@ -6,6 +6,8 @@
  * ReduceSum / ReduceMean: a sum over each group is a linear combination, and the mean's division by n is
  * exact in the output scale (s / n): 0 constraints, exact.
  *
+ * ReduceLogSum: the ReduceSum above, then the Log table of src/ops/lut.ts on that accumulator (its bound).
+ *
  * ReduceSumSquare: sum (x - zp)^2 at scale s^2, n products per group, exact. ReduceL1: sum |x - zp| at scale
  * s, 11 constraints per element (circuits/reduce.circom NormAbs), exact. ReduceL2: floor(sqrt(4^8 sum
  * (x - zp)^2)) at scale s / 2^8 (circuits/isqrt.circom): n + 3 BR + 6 per group, error < s / 2^8.
@@ -131,6 +133,14 @@ function importReduce(node: OnnxNode, ctx: ImportContext, fn: ReduceLayer['fn'])
   if (!axes) return;
   let outShape = keep ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
   if (!outShape.length) outShape = [1];
+  if (node.op === 'ReduceLogSum') {
+    // log of the sum: the sum (0 constraints), then the Log table on that accumulator (src/ops/lut.ts, the
+    // requantization fused in: K + 31 per output; Log's bound, its argument clamped to the calibrated range).
+    const sum = `${node.outputs[0]}#sum`;
+    ctx.push({ kind: 'reduce', name: `${node.name}#sum`, inputs: [ctx.current.name], output: sum, inShape: shape, outShape, fn, axes });
+    ctx.push({ kind: 'lut', name: node.name, inputs: [sum], output: node.outputs[0], inShape: outShape, outShape, fn: 'log', alpha: 0 });
+    return;
+  }
   ctx.push({ kind: 'reduce', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape, fn, axes });
 }
 
@@ -236,6 +246,7 @@ export const normImporters: OpImporter[] = [
   { onnxOps: ['ReduceL1'], importNode: (n, c) => importReduce(n, c, 'l1') },
   { onnxOps: ['ReduceL2'], importNode: (n, c) => importReduce(n, c, 'l2') },
   { onnxOps: ['ReduceLogSumExp'], importNode: (n, c) => importReduce(n, c, 'logsumexp') },
+  { onnxOps: ['ReduceLogSum'], importNode: (n, c) => importReduce(n, c, 'sum') },
   { onnxOps: ['LayerNormalization'], importNode: importLayerNorm },
   { onnxOps: ['InstanceNormalization'], importNode: importInstanceNorm },
   { onnxOps: ['GroupNormalization'], importNode: importGroupNorm },

@@ -15,6 +15,7 @@ import { normFloatDefs, normImporters, normQDefs } from './norm.ts';
 import { matMulRowsImporter } from './matmul-rows.ts';
 import { recurrentFloatDefs, recurrentImporters, recurrentQDefs } from './recurrent.ts';
 import { mlImporters } from './ml.ts';
+import { compositeImporters } from './composite.ts';
 import { treesFloatDefs, treesImporters, treesQDefs } from './trees.ts';
 import { avgPoolFloat, avgPoolQ, maxPoolFloat, maxPoolQ, poolImporters } from './pool.ts';
 import { fakeQuantFloat, qdqImporters } from './qdq.ts';
@@ -26,6 +27,7 @@ const importers: OpImporter[] = [
   ...denseImporters, convImporter, ...clipImporters, ...poolImporters, ...affineImporters, ...reshapeImporters,
   ...gatherImporters, ...lutImporters, ...argmaxImporters, ...qdqImporters, constantImporter,
   ...movementImporters, ...arithImporters, ...normImporters, ...convTransposeImporters, ...recurrentImporters, ...treesImporters, ...mlImporters,
+  ...compositeImporters,
   // Last: it wraps dense.ts's MatMul importer (a later entry wins in the map below).
   matMulRowsImporter,
 ];

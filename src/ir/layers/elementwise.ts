@@ -9,15 +9,16 @@ export type LutFunction =
   | 'sigmoid' | 'tanh' | 'leakyrelu'
   | 'elu' | 'selu' | 'celu' | 'softplus' | 'softsign' | 'hardsigmoid' | 'hardswish' | 'mish' | 'gelu' | 'gelutanh'
   | 'erf' | 'exp' | 'log' | 'sqrt' | 'reciprocal' | 'abs' | 'sign' | 'prelu' | 'thresholdedrelu'
-  | 'floor' | 'ceil' | 'round' | 'sin' | 'cos';
+  | 'floor' | 'ceil' | 'round' | 'sin' | 'cos'
+  | 'tan' | 'sinh' | 'cosh' | 'asin' | 'acos' | 'atan' | 'asinh' | 'acosh' | 'atanh' | 'shrink';
 
 /** An elementwise non-linear function, computed on uint8 values by a 256-entry table. */
 export interface LutLayer extends LayerBase {
   kind: 'lut';
   fn: LutFunction;
-  /** LeakyRelu/Elu/Celu/Selu/HardSigmoid/ThresholdedRelu alpha (0 when the function has none). */
+  /** LeakyRelu/Elu/Celu/Selu/HardSigmoid/ThresholdedRelu alpha, Shrink lambd (0 when the function has none). */
   alpha: number;
-  /** HardSigmoid beta, Selu gamma. */
+  /** HardSigmoid beta, Selu gamma, Shrink bias. */
   beta?: number;
   /** PRelu: the slope of every element (the slope tensor broadcast to the input's shape). */
   slopes?: number[];
