@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readQuantizedModel } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { compileModel, type CompileModelResult } from '../src/compile/model.ts';
-import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
+import { readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
 import { emitCircuit } from '../src/emit/circuit.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
@@ -36,6 +36,7 @@ import { setupKeys } from '../src/setup/setup.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { randomInputs } from './helpers/fixtures.ts';
+import { mutateWitnessWires } from './helpers/mutation.ts';
 import { runOrt } from './helpers/ort.ts';
 
 const ROOT = 'artifacts/test/arith';
@@ -534,40 +535,8 @@ async function witnessChecks(p: Prepared): Promise<void> {
 async function mutationChecks(p: Prepared): Promise<Set<string>> {
   const r = await compile(p);
   const q = await readQuantizedModel(r.dir);
-  const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
-  const syms = await readSymbols(artifactPath(r.dir, 'sym'));
-  const byWire = constraintsByWire(r1cs);
-  const nameOf = new Map<number, string>();
-  for (const [name, wire] of syms) if (wire >= 0 && !nameOf.has(wire)) nameOf.set(wire, name);
-  const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
-  const kinds = new Set<string>();
-  let mutations = 0;
-  let free = 0;
-  for (const x of [...uint8Inputs(sizeOf(q.input.shape), 1, 5), quantizeInput(q.input.quant, p.cal[0])]) {
-    const w = (await artifactWitness(r.dir, { in: x })).values;
-    expect(violatedConstraints(r1cs, w)).toEqual([]);
-    const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
-    for (const wire of wires) {
-      const name = nameOf.get(wire) ?? `wire ${wire}`;
-      // Free helpers that affect nothing: EqZero's inv when d = 0, RequantU8Wide's inv when its value is 0.
-      if (/\.inv$/.test(name)) {
-        const d = syms.get(name.replace(/\.inv$/, '.d'));
-        const z = syms.get(name.replace(/\.inv$/, '.isZero'));
-        if ((d !== undefined && w[d] === 0n) || (z !== undefined && w[z] === 1n)) {
-          free++;
-          continue;
-        }
-      }
-      kinds.add(name.replace(/^main\./, '').replace(/\d+/g, '#').replace(/\[#\]/g, '[]'));
-      for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
-        const m = [...w];
-        m[wire] = (m[wire] + delta) % FIELD_PRIME;
-        if (violatedConstraints(r1cs, m, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
-        mutations++;
-      }
-    }
-  }
-  console.log(`${p.m.name}: ${mutations} mutations rejected; ${free} free inverse helpers skipped; wires: ${[...kinds].sort().join(', ')}`);
+  const { mutations, freeHelpers, kinds } = await mutateWitnessWires(r.dir, [...uint8Inputs(sizeOf(q.input.shape), 1, 5), quantizeInput(q.input.quant, p.cal[0])].map((x) => ({ in: x })));
+  console.log(`${p.m.name}: ${mutations} mutations rejected; ${freeHelpers} free inverse helpers skipped; wires: ${[...kinds].sort().join(', ')}`);
   return kinds;
 }
 

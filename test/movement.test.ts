@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readQuantizedModel } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { compileModel, type CompileModelResult } from '../src/compile/model.ts';
-import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
+import { readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
 import { emitCircuit } from '../src/emit/circuit.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
@@ -33,6 +33,7 @@ import { setupKeys } from '../src/setup/setup.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { randomInputs } from './helpers/fixtures.ts';
+import { mutateWitnessWires } from './helpers/mutation.ts';
 
 const ROOT = 'artifacts/test/movement';
 
@@ -455,24 +456,14 @@ describe('GatherElements with a variable index (constant and activation data)', 
     const r = await compileModel(`${ROOT}/select.onnx`, { out: `${ROOT}/select`, calibration: cal });
     expect(r.manifest.circuit.constraints).toBe(e.constraints);
     console.log(`GatherElements: ${e.constraints} constraints (${e.layers.filter((l) => l.constraints).map((l) => `${l.kind} ${l.constraints}`).join(', ')}; outputs ${e.outputConstraints})`);
-    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
-    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
-    const byWire = constraintsByWire(r1cs);
-    for (const x of [[0, 0, 0, 0], [10, 250, 3, 9], [1, 2, 3, 200]]) {
-      const w = (await artifactWitness(r.dir, { in: x })).values;
-      expect(w.slice(1, 13)).toEqual(runInteger(q, x).map((v) => toField(v)));
-      let mutations = 0;
-      for (const [name, wire] of syms) {
-        if (!/^main\.(onehot\d+\.b\[\d+\]|sel\d+\[\d+\]\[\d+\]|out\[\d+\])$/.test(name)) continue;
-        for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
-          const m2 = [...w];
-          m2[wire] = (m2[wire] + delta) % FIELD_PRIME;
-          if (violatedConstraints(r1cs, m2, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
-          mutations++;
-        }
-      }
-      expect(mutations).toBe(3 * (12 * 4 + 6 * 4 + 12));
-    }
+    // Every selector bit, selected value and output, mutated by +1, -1, +2^64, breaks a row.
+    const xs = [[0, 0, 0, 0], [10, 250, 3, 9], [1, 2, 3, 200]];
+    const { mutations, wiresPerWitness } = await mutateWitnessWires(r.dir, xs.map((x) => ({ in: x })), {
+      only: (name) => /^main\.(onehot\d+\.b\[\d+\]|sel\d+\[\d+\]\[\d+\]|out\[\d+\])$/.test(name),
+      onWitness: (w, i) => expect(w.slice(1, 13)).toEqual(runInteger(q, xs[i]).map((v) => toField(v))),
+    });
+    expect(wiresPerWitness).toBe(12 * 4 + 6 * 4 + 12);
+    expect(mutations).toBe(xs.length * 3 * (12 * 4 + 6 * 4 + 12));
   }, 600_000);
 });
 
@@ -604,31 +595,16 @@ describe('movement chain and variable-index Gather: compiled, proved, verified',
   });
 
   it('every private wire mutated (+1, -1, +2^64) breaks a constraint; a wrong one-hot cannot satisfy the R1CS', async () => {
-    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
-    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
-    const byWire = constraintsByWire(r1cs);
-    const nameOf = new Map<number, string>();
-    for (const [name, wire] of syms) if (wire >= 0 && !nameOf.has(wire)) nameOf.set(wire, name);
-    const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
-    let mutations = 0;
-    const kinds = new Set<string>();
     const x = Array.from({ length: 16 }, (_, i) => (i * 37) % 256);
-    const w = (await artifactWitness(r.dir, { in: x })).values;
-    expect(violatedConstraints(r1cs, w)).toEqual([]);
-    const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
-    for (const wire of wires) {
-      const name = nameOf.get(wire) ?? `wire ${wire}`;
-      kinds.add(name.replace(/^main\./, '').replace(/\d+/g, '#').replace(/\[#\]/g, '[]'));
-      for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
-        const mw = [...w];
-        mw[wire] = (mw[wire] + delta) % FIELD_PRIME;
-        if (violatedConstraints(r1cs, mw, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
-        mutations++;
-      }
-    }
+    const honest: bigint[][] = [];
+    const { mutations, freeHelpers, kinds } = await mutateWitnessWires(r.dir, [{ in: x }], { onWitness: (v) => honest.push([...v]) });
+    expect(freeHelpers).toBe(0); // every output and private wire was mutated
     console.log(`movement chain: ${mutations} mutations rejected (${[...kinds].sort().join(', ')})`);
     expect([...kinds].some((k) => /onehot#\.b/.test(k))).toBe(true);
     expect([...kinds].some((k) => /sel#/.test(k))).toBe(true);
+    const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
+    const syms = await readSymbols(artifactPath(r.dir, 'sym'));
+    const w = honest[0];
     // A wrong but well-formed one-hot (the selected row moved by one, everything downstream recomputed as
     // the wrong row would give) still violates sum (lo + j) b_j = idx.
     const onehots = [...syms.keys()].filter((k) => /^main\.onehot\d+\.b\[\d+\]$/.test(k));
@@ -722,17 +698,8 @@ describe.runIf(intInputsSupported())('token embedding and OneHot on an int64 gra
     mw[syms.get(`${base}[6]`)!] = 1n;
     expect(violatedConstraints(r1cs, mw).length).toBeGreaterThan(0);
     // Every selector bit and output of the lookup and the OneHot, mutated by +1, -1, +2^64, breaks a row.
-    const byWire = constraintsByWire(r1cs);
-    let mutations = 0;
-    for (const [name, wire] of syms) {
-      if (!/^main\.(onehot\d+\.b\[\d+\]|out\[\d+\])$/.test(name)) continue;
-      for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
-        const m2 = [...w];
-        m2[wire] = (m2[wire] + delta) % FIELD_PRIME;
-        if (violatedConstraints(r1cs, m2, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
-        mutations++;
-      }
-    }
+    const { mutations, wiresPerWitness } = await mutateWitnessWires(r.dir, [{ in: ids }], { only: (name) => /^main\.(onehot\d+\.b\[\d+\]|out\[\d+\])$/.test(name) });
+    expect(wiresPerWitness).toBe(10 * 16 + 45);
     expect(mutations).toBe(3 * (10 * 16 + 45));
     await setupKeys(r.dir);
     const res = await prove(r.dir, ids);

@@ -13,12 +13,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readQuantizedModel } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { compileModel, type CompileModelResult } from '../src/compile/model.ts';
-import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
 import { emitCircuit } from '../src/emit/circuit.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
 import { sizeOf } from '../src/ir/types.ts';
-import { mulberry32 } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
 import { artifactWitness } from '../src/prove/witness.ts';
@@ -29,6 +27,7 @@ import { setupKeys } from '../src/setup/setup.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { randomInputs } from './helpers/fixtures.ts';
+import { mutateWitnessWires } from './helpers/mutation.ts';
 import { runOrt } from './helpers/ort.ts';
 import { squareModels } from './helpers/recurrent-models.ts';
 
@@ -86,38 +85,10 @@ for (const m of squareModels()) {
 
     it(`+1 / -1 on ${SAMPLE} sampled private witness wires (and every output) breaks a constraint`, async () => {
       const qc = await readQuantizedModel(r.dir);
-      const r1cs = await readR1csFile(artifactPath(r.dir, 'r1cs'));
-      const syms = await readSymbols(artifactPath(r.dir, 'sym'));
-      const byWire = constraintsByWire(r1cs);
-      const nameOf = new Map<number, string>();
-      for (const [name, wire] of syms) if (wire >= 0 && !nameOf.has(wire)) nameOf.set(wire, name);
-      const w = (await artifactWitness(r.dir, { in: quantizeInput(qc.input.quant, cal[1]) })).values;
-      expect(violatedConstraints(r1cs, w)).toEqual([]);
-      const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
-      const rnd = mulberry32(7);
-      const nPrivate = r1cs.nWires - firstPrivate;
-      const sample = new Set<number>();
-      while (sample.size < Math.min(SAMPLE, nPrivate)) sample.add(firstPrivate + Math.floor(rnd() * nPrivate));
-      const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...sample];
-      let mutations = 0;
-      let freeHelpers = 0;
-      const kinds = new Set<string>();
-      for (const wire of wires) {
-        const name = nameOf.get(wire) ?? `wire ${wire}`;
-        // An is-zero helper's inverse is free when its input is zero (any value satisfies the constraints).
-        if (/\.inv$/.test(name) && w[syms.get(name.replace(/\.inv$/, '.isZero'))!] === 1n) {
-          freeHelpers++;
-          continue;
-        }
-        for (const delta of [1n, FIELD_PRIME - 1n]) {
-          const mw = [...w];
-          mw[wire] = (mw[wire] + delta) % FIELD_PRIME;
-          if (violatedConstraints(r1cs, mw, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta === 1n ? '+1' : '-1'} satisfies every constraint`);
-          mutations++;
-        }
-        kinds.add(name.replace(/\[\d+\]/g, '[]').replace(/^main\./, '').split('.').slice(-1)[0]);
-      }
-      console.log(`${m.name}: ${mutations} mutations rejected on ${wires.length} wires of ${r1cs.nWires}; ${freeHelpers} free is-zero helpers skipped; signals: ${[...kinds].sort().join(', ')}`);
+      const res = await mutateWitnessWires(r.dir, [{ in: quantizeInput(qc.input.quant, cal[1]) }], { deltas: [1n, FIELD_PRIME - 1n], sample: { count: SAMPLE, seed: 7 } });
+      const { mutations, freeHelpers } = res;
+      const signals = new Set([...res.kinds].map((k) => k.split('.').slice(-1)[0]));
+      console.log(`${m.name}: ${mutations} mutations rejected on ${res.wiresPerWitness} wires of ${res.nWires}; ${freeHelpers} free is-zero helpers skipped; signals: ${[...signals].sort().join(', ')}`);
       expect(mutations).toBeGreaterThanOrEqual(2 * SAMPLE * 0.9);
     }, 300_000);
 

@@ -26,16 +26,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readQuantizedModel } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { compileModel, type CompileModelResult } from '../src/compile/model.ts';
-import { constraintsByWire, readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
 import { emitCircuit } from '../src/emit/circuit.ts';
-import { FIELD_PRIME, toField } from '../src/field.ts';
+import { toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
 import type { FloatModel, QuantizedModel } from '../src/ir/types.ts';
 import { mulberry32 } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
 import { ModelProto } from '../src/onnx/proto.ts';
 import { prove, readVerificationKey } from '../src/prove/prove.ts';
-import { artifactWitness } from '../src/prove/witness.ts';
 import { quantizeInput, quantizeModel } from '../src/quantize/quantize.ts';
 import { runFloat, runFloatAll } from '../src/reference/float.ts';
 import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
@@ -44,6 +42,7 @@ import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { ensembleV5Model, mlPipelineModel, randomTrees, runOrtAll, v5ClassifierModel, type TreeSpec, type V5Options } from './helpers/tree-models.ts';
 import { outputLabelTables } from '../src/ir/io.ts';
+import { mutateWitnessWires } from './helpers/mutation.ts';
 
 const NF = 4;
 /** Members of a BRANCH_MEMBER node: its k/8 threshold plus these (>= 0 and <= 30, as onnxruntime needs for a small set). */
@@ -455,34 +454,12 @@ describe('TreeEnsemble (ml opset 5): e2e circuit', () => {
  * witness rule leaves it free). Returns the number of rejected mutations.
  */
 async function mutationsRejected(dir: string, q: QuantizedModel, inputs: number[][]): Promise<number> {
-  const r1cs = await readR1csFile(artifactPath(dir, 'r1cs'));
-  const syms = await readSymbols(artifactPath(dir, 'sym'));
-  const byWire = constraintsByWire(r1cs);
-  const nameOf = new Map<number, string>();
-  for (const [name, wire] of syms) if (wire >= 0 && !nameOf.has(wire)) nameOf.set(wire, name);
-  const firstPrivate = 1 + r1cs.nOutputs + r1cs.nPubInputs + r1cs.nPrvInputs;
-  let mutations = 0;
-  for (const x of inputs) {
-    const xq = quantizeInput(q.input.quant, x);
-    const w = (await artifactWitness(dir, { in: xq })).values;
-    const out = runInteger(q, xq);
-    expect(w.slice(1, 1 + out.length)).toEqual(out.map((v) => toField(v)));
-    expect(violatedConstraints(r1cs, w)).toEqual([]);
-    const wires = [...Array.from({ length: r1cs.nOutputs }, (_, i) => 1 + i), ...Array.from({ length: r1cs.nWires - firstPrivate }, (_, i) => firstPrivate + i)];
-    for (const wire of wires) {
-      const name = nameOf.get(wire) ?? `wire ${wire}`;
-      if (/\.inv$/.test(name)) {
-        const d = syms.get(name.replace(/\.inv$/, '.d'));
-        const z = syms.get(name.replace(/\.inv$/, '.isZero'));
-        if ((d !== undefined && w[d] === 0n) || (z !== undefined && w[z] === 1n)) continue;
-      }
-      for (const delta of [1n, FIELD_PRIME - 1n, 2n ** 64n]) {
-        const m = [...w];
-        m[wire] = (m[wire] + delta) % FIELD_PRIME;
-        if (violatedConstraints(r1cs, m, byWire[wire]).length === 0) throw new Error(`mutating ${name} by ${delta} satisfies every constraint`);
-        mutations++;
-      }
-    }
-  }
+  const xqs = inputs.map((x) => quantizeInput(q.input.quant, x));
+  const { mutations } = await mutateWitnessWires(dir, xqs.map((xq) => ({ in: xq })), {
+    onWitness: (w, i) => {
+      const out = runInteger(q, xqs[i]);
+      expect(w.slice(1, 1 + out.length)).toEqual(out.map((v) => toField(v)));
+    },
+  });
   return mutations;
 }
