@@ -26,7 +26,7 @@ import { UnsupportedModelError } from '../src/errors.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import { importGraph } from '../src/ir/import.ts';
 import type { LutLayer, QLutRequant } from '../src/ir/layers/elementwise.ts';
-import type { FloatModel, QuantizedModel, U8Quant } from '../src/ir/types.ts';
+import type { FloatModel, QArgMax, QuantizedModel, U8Quant } from '../src/ir/types.ts';
 import { sizeOf } from '../src/ir/types.ts';
 import { buildOnnxModel, type InitializerSpec, type NodeSpec, type TensorDataType } from '../src/onnx/builder.ts';
 import { loadOnnx } from '../src/onnx/load.ts';
@@ -42,7 +42,7 @@ import { setupKeys } from '../src/setup/setup.ts';
 import { dequantizeOutput } from '../src/verify/dequantize.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
 import { randomInputs } from './helpers/fixtures.ts';
-import { Builder, caseModel, opCases, type OpCase, type TestModel } from './helpers/ops-more-models.ts';
+import { Builder, caseModel, opCases, topkModel, type OpCase, type TestModel } from './helpers/ops-more-models.ts';
 import { runOrt } from './helpers/ort.ts';
 
 const ROOT = 'artifacts/test/ops-more';
@@ -246,7 +246,7 @@ for (const c of opCases) {
       expect(worst).toBeLessThanOrEqual(0.02 * R);
     });
 
-    it.runIf(TABLE_OPS.includes(c.ops[0]))('table: |deq(T[q(x)]) - f(x)| <= lutErrorBound over the calibrated input range, never NaN', () => {
+    if (TABLE_OPS.includes(c.ops[0])) it('table: |deq(T[q(x)]) - f(x)| <= lutErrorBound over the calibrated input range, never NaN', () => {
       const fl = p.model.layers.find((x) => x.name === 'f') as LutLayer;
       const l = p.q.layers.find((x) => x.name === 'f') as QLutRequant;
       expect([fl.kind, l.kind]).toEqual(['lut', 'lutrq']);
@@ -271,6 +271,55 @@ for (const c of opCases) {
     });
   });
 }
+
+describe('TopK: values and indices vs onnxruntime, ties broken by the lower index', () => {
+  for (const [k, largest] of [[3, 1], [2, 0], [6, 1]] as const) {
+    it(`k = ${k}, largest = ${largest}: float IR == onnxruntime (values 1e-6, indices exact, ties included); quantized values within 2% of the range`, async () => {
+      const m = topkModel(k, largest);
+      const model = importGraph(loadOnnx(m.bytes));
+      const session = await ort.InferenceSession.create(Buffer.from(m.bytes));
+      // Random inputs, and inputs with ties (values repeated at several positions).
+      const inputs = [...randomInputs(6, 16, TEST_SEED + 5), Float64Array.of(1, 3, 3, 2, 3, 0), Float64Array.of(0.5, 0.5, 0.5, 0.5, 0.5, 0.5), Float64Array.of(-1, 2, -1, 2, -1, 2)];
+      for (const x of inputs) {
+        const o = await session.run({ x: new ort.Tensor('float32', Float32Array.from(x), [1, 6]) });
+        const want = Array.from(o.values.data as Float32Array);
+        const wantIdx = Array.from(o.indices.data as BigInt64Array, Number);
+        const env = runFloatAll(model, x);
+        const got = Array.from(env.get('values')!);
+        const gotIdx = Array.from(env.get('indices')!);
+        expect(gotIdx, `x = ${Array.from(x)}`).toEqual(wantIdx);
+        got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(1e-6));
+      }
+      // Quantized: the values output (the graph's first output) within 2% of the input range; indices equal away
+      // from near-ties (values within one input step of each other may swap, as their quantized values are equal).
+      const cal = randomInputs(6, 32, CAL_SEED);
+      const q = quantizeModel(model, cal);
+      const step = (q.input.quant as U8Quant).scale;
+      for (const x of randomInputs(6, 32, TEST_SEED + 6)) {
+        const o = await session.run({ x: new ort.Tensor('float32', Float32Array.from(x), [1, 6]) });
+        const want = Array.from(o.values.data as Float32Array);
+        const out = dequantizeOutput(q.output.quant, runInteger(q, quantizeInput(q.input.quant, x)));
+        out.slice(0, k).forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(0.02 * 2));
+        const sorted = [...x].sort((a, b) => b - a);
+        const nearTie = sorted.some((v, i) => i > 0 && sorted[i - 1] - v < 2 * step);
+        if (!nearTie) expect(out.slice(k).map(Math.round)).toEqual(Array.from(o.indices.data as BigInt64Array, Number));
+      }
+    });
+  }
+
+  it('refusals name the node and the attribute or input: K above the bound, K computed at run time, a matrix', () => {
+    const bad = (k: number, shape = [1, 40], kAct = false) => () => importGraph(loadOnnx(buildOnnxModel({
+      inputs: [{ name: 'x', shape }, ...(kAct ? [{ name: 'kk', shape: [1], elemType: 'int64' as const }] : [])], outputs: [{ name: 'v', shape: [1, k] }],
+      initializers: kAct ? [] : [{ name: 'k', dims: [1], data: [k], dataType: 'int64' }],
+      nodes: [{ op: 'TopK', name: 'tk', inputs: ['x', kAct ? 'kk' : 'k'], outputs: ['v', 'i'] }], opset: 18,
+    })));
+    expect(bad(17)).toThrow(UnsupportedModelError);
+    expect(bad(17)).toThrow(/tk[\s\S]*K = 17 is above 16/);
+    expect(bad(41)).toThrow(/K = 41 must be an integer from 1 to the axis size 40/);
+    expect(bad(2, [2, 6])).toThrow(/tk[\s\S]*whole vector/);
+    expect(bad(2, [1, 6], true)).toThrow(/K \('kk'\) must be a constant/);
+  });
+});
 
 describe('table bounds of the new functions', () => {
   it('Lipschitz constants are at least the largest slope a fine scan finds over each range', () => {
@@ -356,8 +405,10 @@ function chainModel(): TestModel {
   const mvn = b.node('MeanVarianceNormalization', 'mvn', [r4]);
   const flat = b.reshape(mvn, [1, 6]);
   const hm = b.node('Hardmax', 'hardmax', [flat]);
-  const out = b.node('Sum', 'out', [flat, hm]);
-  return b.model('ops-more-chain', [1, 4], out, [1, 6], 18);
+  const sum2 = b.node('Sum', 'sum2', [flat, hm]);
+  // Group 5: the two largest.
+  const top = b.nodeOuts('TopK', 'topk', [sum2, b.init('k', [1], [2], 'int64')], ['top', 'top.idx']);
+  return b.model('ops-more-chain', [1, 4], top, [1, 2], 18);
 }
 
 function uint8Inputs(n: number, count: number, seed: number): number[][] {
@@ -385,7 +436,7 @@ describe('ops-more: one compiled model with every group', () => {
       runFloat(p.model, x).forEach((v, i) => expect(Math.abs(v - o[i]), `element ${i}`).toBeLessThanOrEqual(1e-5 * mag + 1e-6));
     }
     const kinds = q.layers.map((l) => l.kind);
-    for (const k of ['gather', 'affine', 'lutrq', 'lut', 'reduce', 'normalize', 'divide', 'argmax', 'onehot']) expect(kinds, k).toContain(k);
+    for (const k of ['gather', 'affine', 'lutrq', 'lut', 'reduce', 'normalize', 'divide', 'argmax', 'onehot', 'product']) expect(kinds, k).toContain(k);
     const emitted = emitCircuit(q);
     expect(r.manifest.circuit.constraints).toBe(emitted.constraints);
     // Per layer: the gadget formula plus at most one binding per input element (a linear-combination input).
@@ -400,6 +451,10 @@ describe('ops-more: one compiled model with every group', () => {
         const live = rq.bits.filter((_k, j) => rq.accQuant.lo[j] !== rq.accQuant.hi[j]).length;
         expect(e.constraints).toBe(rq.bits.reduce((a, _k, j) => a + lutRequantConstraints(rq, j), 0) + live);
       }
+      // TopK's rounds (importTopK): ArgMax n (B + 3) + 2, OneHot selector n + 2, value n products (n = 6).
+      if (l.name.startsWith('topk#argmax')) expect(f).toBe(6 * ((l as QArgMax).diffBits + 3) + 2);
+      if (l.name.startsWith('topk#onehot')) expect(f).toBe(6 + 2);
+      if (l.name.startsWith('topk#value')) expect(e.constraints).toBe(6);
       void i;
     });
     console.log(`ops-more-chain: ${r.manifest.circuit.constraints} constraints (${emitted.layers.filter((l) => l.constraints).map((l) => `${l.name} ${l.kind} ${l.constraints}`).join(', ')}; outputs ${emitted.outputConstraints})`);

@@ -18,6 +18,7 @@
  * - LpNormalization (p = 1 or 2): ReduceL1 / ReduceL2 over the axis (keepdims) and the exact rounded division of
  *   src/ops/arith.ts (x / norm, broadcast).
  * - Hardmax over an axis of a vector (every other dimension 1): ArgMax then OneHot (off 0, on 1) along the axis.
+ * - TopK of a vector with a constant K <= MAX_TOPK: K rounds of ArgMax, OneHot, a masked copy (see importTopK).
  */
 import type { FloatLayer } from '../ir/types.ts';
 import { sizeOf } from '../ir/types.ts';
@@ -245,7 +246,75 @@ function importHardmax(node: OnnxNode, ctx: ImportContext): void {
   ctx.push({ kind: 'reshape', name: node.name, inputs: [oh], output: node.outputs[0], inShape: [1, D], outShape: shape });
 }
 
+/** Largest k of a TopK (k rounds of ArgMax, each about n (B + 3) constraints). */
+export const MAX_TOPK = 16;
+/**
+ * What a chosen element loses before the next round of TopK (in the input's units): it must exceed the spread of
+ * the values (max - min), or a masked element could be chosen again. A larger mask costs argmax bits (B grows by 1
+ * per doubling); 2^12 keeps B near 20 bits for a uint8 input with a step of 0.01.
+ */
+export const TOPK_MASK = 4096;
+
+/**
+ * TopK of a vector (every other dimension 1) with a constant k: k rounds of
+ *   idx_j = ArgMax(v_j) (first maximum: onnxruntime's lower index first among ties),
+ *   oh_j = OneHot(idx_j),  value_j = sum_i oh_j[i] x[i] (n products),  v_{j+1} = v_j - TOPK_MASK * oh_j (linear),
+ * v_0 = x (largest = 1) or -x (largest = 0, exact negation). Values and indices are the values and indices in
+ * round order (sorted; sorted = 0 allows any order, so the same output is valid). Cost per round: the argmax
+ * (n (B + 3) + 2, B bits of the masked spread), the one-hot selector (n + 2) and n products.
+ */
+function importTopK(node: OnnxNode, ctx: ImportContext): void {
+  checkKnownAttrs(node, ctx, ['axis', 'largest', 'sorted', 'k']);
+  const x = ctx.current;
+  const shape = x.shape;
+  let k: number;
+  if (ctx.opset < 10) k = attrInt(node, ctx, 'k', 0);
+  else {
+    if (node.inputs[1] && ctx.activation(node.inputs[1])) return ctx.issue(`K ('${node.inputs[1]}') must be a constant (computed at run time is not supported)`);
+    const kt = node.inputs[1] ? ctx.constant(node.inputs[1]) : undefined;
+    if (!kt || kt.data.length !== 1) return ctx.issue(`K ('${node.inputs[1] ?? ''}') must be a constant holding one value`);
+    k = kt.data[0];
+  }
+  const axis = normAxis(ctx, attrInt(node, ctx, 'axis', -1), shape.length);
+  const largest = attrInt(node, ctx, 'largest', 1);
+  if (largest !== 0 && largest !== 1) return ctx.issue(`attribute 'largest' = ${largest} must be 0 or 1`);
+  if (axis === undefined) return;
+  if (shape.some((d, i) => i !== axis && d !== 1)) return ctx.issue(`only a TopK over a whole vector (every other dimension 1) is supported, got shape [${shape}] with axis ${axis}`);
+  const n = shape[axis];
+  if (!(Number.isInteger(k) && k >= 1 && k <= n)) return ctx.issue(`K = ${k} must be an integer from 1 to the axis size ${n}`);
+  if (k > MAX_TOPK) return ctx.issue(`K = ${k} is above ${MAX_TOPK} (each of the K values costs an ArgMax round over ${n} values): not supported`);
+  const base = node.outputs[0] || node.outputs[1] || node.name;
+  let v = x.name;
+  if (!largest) {
+    v = `${base}#neg`;
+    ctx.push({ kind: 'neg', name: `${node.name}#neg`, inputs: [x.name], output: v, inShape: shape, outShape: shape });
+  }
+  const values: string[] = [];
+  const indices: string[] = [];
+  const ids = Array.from({ length: n }, (_, i) => i);
+  for (let j = 0; j < k; j++) {
+    const idx = `${base}#idx${j}`;
+    const oh = `${base}#onehot${j}`;
+    ctx.push({ kind: 'argmax', name: `${node.name}#argmax${j}`, inputs: [v], output: idx, inShape: shape, outShape: [1], selectLast: false });
+    ctx.push({ kind: 'onehot', name: `${node.name}#onehot${j}`, inputs: [idx], output: oh, inShape: [1], outShape: [1, n], depth: n, axis: 1, off: 0, on: 1, integer: true });
+    const val = `${base}#value${j}`;
+    ctx.push({ kind: 'product', name: `${node.name}#value${j}`, inputs: [oh, x.name], output: val, inShape: [1, n], outShape: [1], k: n, ia: ids, ib: ids, coef: 1, linA: 0, linB: 0, bias: 0 });
+    values.push(val);
+    indices.push(idx);
+    if (j + 1 < k) {
+      const next = `${base}#masked${j}`;
+      ctx.push({ kind: 'affine', name: `${node.name}#mask${j}`, inputs: [v, oh], output: next, inShape: shape, outShape: shape, coefs: [new Float64Array(n).fill(1), new Float64Array(n).fill(-TOPK_MASK)], bias: new Float64Array(n) });
+      v = next;
+    }
+  }
+  const outShape = shape.map((d, i) => (i === axis ? k : d));
+  const order = Int32Array.from({ length: k }, (_, j) => j);
+  if (node.outputs[0]) ctx.push({ kind: 'gather', name: node.name, inputs: values, output: node.outputs[0], inShape: [1], outShape, index: order, padValue: 0 });
+  if (node.outputs[1]) ctx.push({ kind: 'gather', name: node.outputs[0] ? `${node.name}#indices` : node.name, inputs: indices, output: node.outputs[1], inShape: [1], outShape, index: order, padValue: 0 });
+}
+
 export const compositeImporters: OpImporter[] = [
+  { onnxOps: ['TopK'], importNode: importTopK },
   { onnxOps: ['Sum', 'Mean'], importNode: importSumMean },
   { onnxOps: ['CastLike'], importNode: importCastLike },
   { onnxOps: ['IsNaN', 'IsInf'], importNode: importIsNanInf },

@@ -26,6 +26,10 @@ export class Builder {
     this.nodes.push({ op, name, inputs, outputs: [name], attrs });
     return name;
   }
+  nodeOuts(op: string, name: string, inputs: string[], outputs: string[], attrs?: NodeSpec['attrs']): string {
+    this.nodes.push({ op, name, inputs, outputs, attrs });
+    return outputs[0];
+  }
   /** Gemm n -> m, weights +/- a, bias `shift` +/- 0.1. */
   gemm(name: string, x: string, n: number, m: number, a: number, shift = 0): string {
     this.init(`${name}.W`, [m, n], this.rand(m * n, a));
@@ -168,4 +172,27 @@ export const opCases: OpCase[] = [
   { name: 'LpNormalization p=2', ops: ['LpNormalization'], shift: 0.5, build: unary('LpNormalization', { axis: -1, p: 2 }) },
   { name: 'LpNormalization p=1', ops: ['LpNormalization'], shift: 0.5, build: unary('LpNormalization', { axis: 1, p: 1 }) },
   { name: 'Hardmax', ops: ['Hardmax'], build: unary('Hardmax'), discontinuous: true },
+  // Group 5
+  {
+    name: 'TopK largest (values)', ops: ['TopK'],
+    build: (b, h) => [b.nodeOuts('TopK', 'f', [h, b.init('k', [1], [3], 'int64')], ['f', 'f.idx']), 3],
+  },
+  {
+    name: 'TopK smallest (values)', ops: ['TopK'],
+    build: (b, h) => [b.nodeOuts('TopK', 'f', [h, b.init('k', [1], [2], 'int64')], ['f', 'f.idx'], { largest: 0, axis: 1 }), 2],
+  },
 ];
+
+/** x [1, 6] -> TopK(k) -> values and int64 indices, both graph outputs (onnxruntime's tie rule: lower index first). */
+export function topkModel(k: number, largest: number): TestModel {
+  const b = new Builder(99);
+  b.nodeOuts('TopK', 'topk', ['x', b.init('k', [1], [k], 'int64')], ['values', 'indices'], { largest });
+  const spec: ModelSpec = {
+    inputs: [{ name: 'x', shape: [1, 6] }],
+    outputs: [{ name: 'values', shape: [1, k] }, { name: 'indices', shape: [1, k], elemType: 'int64' }],
+    initializers: b.inits,
+    nodes: b.nodes,
+    opset: 18,
+  };
+  return { name: `ops-more-topk-${k}-${largest}`, bytes: buildOnnxModel(spec), inputShape: [1, 6] };
+}
