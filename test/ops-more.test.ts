@@ -4,6 +4,7 @@
  * ReverseSequence, ReduceLogSum; EyeLike, Mod, BitShift, Bitwise*, ReduceProd (constants); MeanVarianceNormalization,
  * LpNormalization, Hardmax.
  *
+ * 0. ReduceProd of activations (chained products) and EyeLike of an activation (a constant) are cases of 2.
  * 1. Constant folding vs onnxruntime: bit-exact for integer results (BitShift, Bitwise*, Mod, EyeLike, IsNaN/IsInf),
  *    1e-6 relative for float results.
  * 2. Per op, a model Gemm(4 -> 6) -> op(s) -> Gemm(n -> 3), calibrated on 32 random inputs: the float IR against
@@ -209,6 +210,7 @@ describe('the new ops are listed as supported', () => {
     expectIssue(bad([{ op: 'ReverseSequence', name: 'rs2', inputs: ['x', 'l'], outputs: ['y'] }], [{ name: 'l', dims: [6], data: [1, 1, 1, 1, 1, 9], dataType: 'int64' }]), /rs2[\s\S]*9 is outside/);
     expectIssue(bad([{ op: 'Compress', name: 'cp', inputs: ['x', 'c'], outputs: ['y'], attrs: { axis: 1 } }], [{ name: 'c', dims: [6], data: [0, 0, 0, 0, 0, 0], dataType: 'bool' }]), /cp[\s\S]*selects no element/);
     expectIssue(bad([{ op: 'Compress', name: 'cp2', inputs: ['x', 'x'], outputs: ['y'] }]), /cp2[\s\S]*must be a constant/);
+    expectIssue(bad([{ op: 'ReduceProd', name: 'rp', inputs: ['x'], outputs: ['y'], attrs: { keepdims: 1 } }], [], [1, 9]), /rp[\s\S]*groups of 9 activations/);
     expectIssue(bad([{ op: 'Shrink', name: 'sh', inputs: ['x'], outputs: ['y'], attrs: { lambda: 1 } }]), /sh[\s\S]*'lambda' is not supported/);
   });
 });
@@ -399,7 +401,8 @@ function chainModel(): TestModel {
   const r3 = b.reshape(rs, [1, 2, 3]);
   const ls = b.node('ReduceLogSum', 'logsum', [r3, b.init('ls.axes', [1], [2], 'int64')], { keepdims: 0 });
   // Group 4: normalizations and Hardmax.
-  const g3 = b.gemm('fc3', ls, 2, 6, 0.8, 0.5);
+  const pr = b.node('ReduceProd', 'prod', [r3, b.init('pr.axes', [1], [2], 'int64')], { keepdims: 0 });
+  const g3 = b.gemm('fc3', b.node('Sum', 'sum3', [ls, pr]), 2, 6, 0.8, 0.5);
   const lp = b.node('LpNormalization', 'lpnorm', [g3], { axis: -1, p: 2 });
   const r4 = b.reshape(lp, [1, 1, 2, 3]);
   const mvn = b.node('MeanVarianceNormalization', 'mvn', [r4]);

@@ -18,6 +18,8 @@
  * - LpNormalization (p = 1 or 2): ReduceL1 / ReduceL2 over the axis (keepdims) and the exact rounded division of
  *   src/ops/arith.ts (x / norm, broadcast).
  * - Hardmax over an axis of a vector (every other dimension 1): ArgMax then OneHot (off 0, on 1) along the axis.
+ * - ReduceProd of an activation (groups of at most MAX_REDUCE_PROD): n - 1 chained products per output.
+ * - EyeLike of an activation: a constant (it depends on the shape only).
  * - TopK of a vector with a constant K <= MAX_TOPK: K rounds of ArgMax, OneHot, a masked copy (see importTopK).
  */
 import type { FloatLayer } from '../ir/types.ts';
@@ -27,6 +29,7 @@ import { broadcastTo } from './affine.ts';
 import { broadcastIndex, broadcastShapes } from './arith.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { castValue } from './fold.ts';
+import { reduceGroups } from './norm.ts';
 import type { Activation, ImportContext, OpImporter } from './types.ts';
 
 const FLOAT_TYPES = new Set([1, 10, 11, 16]);
@@ -313,7 +316,78 @@ function importTopK(node: OnnxNode, ctx: ImportContext): void {
   if (node.outputs[1]) ctx.push({ kind: 'gather', name: node.outputs[0] ? `${node.name}#indices` : node.name, inputs: indices, output: node.outputs[1], inShape: [1], outShape, index: order, padValue: 0 });
 }
 
+/** Largest group of a ReduceProd of an activation (n - 1 chained products per output). */
+export const MAX_REDUCE_PROD = 8;
+
+/**
+ * ReduceProd of an activation: per output, the group's n values multiplied in order by n - 1 product layers
+ * (src/ops/arith.ts: one constraint each, a wide accumulator requantized before the next product). Groups above
+ * MAX_REDUCE_PROD are refused (the chain's requantizations compound). Of constants: folded (src/ops/fold.ts).
+ */
+function importReduceProd(node: OnnxNode, ctx: ImportContext): void {
+  checkKnownAttrs(node, ctx, ['axes', 'keepdims', 'noop_with_empty_axes']);
+  const x = ctx.activation(node.inputs[0]);
+  if (!x) return ctx.issue(`data '${node.inputs[0]}' must be an activation`);
+  const shape = x.shape;
+  let raw: number[] | undefined;
+  const attr = node.attrs.get('axes');
+  if (attr) {
+    if (attr.type !== 'ints') return ctx.issue(`attribute 'axes' should be ints, got ${attr.type}`);
+    raw = attr.value;
+  } else if (node.inputs[1]) {
+    if (ctx.activation(node.inputs[1])) return ctx.issue(`the axes input '${node.inputs[1]}' must be a constant (it is computed at run time)`);
+    const c = ctx.constant(node.inputs[1]);
+    if (!c) return ctx.issue(`the axes input '${node.inputs[1]}' is missing`);
+    raw = Array.from(c.data);
+  }
+  if (!raw || !raw.length) {
+    if (attrInt(node, ctx, 'noop_with_empty_axes', 0) === 1) return ctx.alias();
+    raw = shape.map((_, i) => i);
+  }
+  const axes: number[] = [];
+  for (const a of raw) {
+    const ax = normAxis(ctx, a, shape.length, 'axes value');
+    if (ax === undefined) return;
+    if (!axes.includes(ax)) axes.push(ax);
+  }
+  axes.sort((p, q) => p - q);
+  const keep = attrInt(node, ctx, 'keepdims', 1) === 1;
+  let outShape = keep ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+  if (!outShape.length) outShape = [1];
+  const groups = reduceGroups(shape, axes);
+  const n = groups[0].length;
+  if (n > MAX_REDUCE_PROD) return ctx.issue(`ReduceProd over groups of ${n} activations is not supported (at most ${MAX_REDUCE_PROD}: n - 1 chained products, each requantized)`);
+  if (n === 1) return ctx.push({ kind: 'gather', name: node.name, inputs: [x.name], output: node.outputs[0], inShape: shape, outShape, index: Int32Array.from(groups.map((g) => g[0])), padValue: 0 });
+  const m = groups.length;
+  const ident = Array.from({ length: m }, (_, i) => i);
+  let prev = x.name;
+  for (let t = 1; t < n; t++) {
+    const last = t === n - 1;
+    const out = last ? node.outputs[0] : `${node.outputs[0]}#prod${t}`;
+    ctx.push({
+      kind: 'product', name: last ? node.name : `${node.name}#prod${t}`, inputs: [prev, x.name], output: out, inShape: t === 1 ? shape : outShape, outShape,
+      k: 1, ia: t === 1 ? groups.map((g) => g[0]) : ident, ib: groups.map((g) => g[t]), coef: 1, linA: 0, linB: 0, bias: 0,
+    });
+    prev = out;
+  }
+}
+
+/** EyeLike of an activation: the result depends on its shape only, a constant (k, dtype as ONNX). */
+function importEyeLike(node: OnnxNode, ctx: ImportContext): void {
+  checkKnownAttrs(node, ctx, ['dtype', 'k']);
+  const shape = ctx.current.shape;
+  if (shape.length !== 2) return ctx.issue(`the input must be 2-D, got [${shape}]`);
+  const k = attrInt(node, ctx, 'k', 0);
+  const [R, C] = shape;
+  const data = new Float64Array(R * C);
+  for (let i = 0; i < R; i++) if (i + k >= 0 && i + k < C) data[i * C + i + k] = 1;
+  const out = node.outputs[0];
+  ctx.setConstant(out, { name: out, dims: [R, C], dataType: attrInt(node, ctx, 'dtype', 1), data });
+}
+
 export const compositeImporters: OpImporter[] = [
+  { onnxOps: ['ReduceProd'], importNode: importReduceProd },
+  { onnxOps: ['EyeLike'], importNode: importEyeLike },
   { onnxOps: ['TopK'], importNode: importTopK },
   { onnxOps: ['Sum', 'Mean'], importNode: importSumMean },
   { onnxOps: ['CastLike'], importNode: importCastLike },

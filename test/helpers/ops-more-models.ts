@@ -161,6 +161,28 @@ export const opCases: OpCase[] = [
       return [f, 2];
     },
   },
+  {
+    name: 'ReduceProd over 3', ops: ['ReduceProd'], a: 0.3, shift: 0.8,
+    build(b, h) {
+      const r = b.reshape(h, [1, 2, 3]);
+      return [b.node('ReduceProd', 'f', [r, b.init('axes', [1], [2], 'int64')], { keepdims: 0 }), 2];
+    },
+  },
+  {
+    name: 'ReduceProd over 2 (signed)', ops: ['ReduceProd'],
+    build(b, h) {
+      const r = b.reshape(h, [1, 3, 2]);
+      return [b.reshape(b.node('ReduceProd', 'f', [r, b.init('axes', [1], [-1], 'int64')], { keepdims: 1 }), [1, 3]), 3];
+    },
+  },
+  {
+    name: 'EyeLike of an activation', ops: ['EyeLike', 'Add'],
+    build(b, h) {
+      const r = b.reshape(h, [2, 3]);
+      const e = b.node('EyeLike', 'eye', [r], { k: 1 });
+      return [b.reshape(b.node('Add', 'f', [r, e]), [1, 6]), 6];
+    },
+  },
   // Group 4
   {
     name: 'MeanVarianceNormalization', ops: ['MeanVarianceNormalization'],
