@@ -1,6 +1,9 @@
 /**
  * ArgMax, and a Softmax/LogSoftmax that only feeds the output or an ArgMax.
  *
+ * ArgMax over an axis with other dimensions > 1 (per row, e.g. per token) is one ArgMax per row, each row gathered
+ * (0 constraints) and the indices gathered into the output (pushArgMaxRows, src/ops/composite.ts).
+ *
  * ArgMax: a one-hot selector with range-checked differences (circuits/argmax.circom), ONNX tie-breaking
  * (first maximum, or last with select_last_index): n * (B + 3) + 2 constraints for n values whose spread is
  * below 2^B (circomlib-ml's ArgMax(10): 2,548). Inputs with different scales are first brought to one scale
@@ -17,6 +20,7 @@ import type { FloatLayerDef, OpImporter, QLayerDef } from './types.ts';
 import { bitsFor } from './types.ts';
 import { MAX_ACC } from './linear.ts';
 import { importSoftmax } from './norm.ts';
+import { pushArgMaxRows } from './composite.ts';
 
 export const argmaxImporters: OpImporter[] = [
   {
@@ -27,10 +31,10 @@ export const argmaxImporters: OpImporter[] = [
       let axis = attrInt(node, ctx, 'axis', 0);
       if (axis < 0) axis += shape.length;
       if (axis < 0 || axis >= shape.length) return ctx.issue(`axis out of range for shape [${shape}]`);
-      if (shape.some((d, i) => i !== axis && d !== 1)) return ctx.issue(`only an ArgMax over a whole vector is supported (every other dimension 1), got shape [${shape}]`);
       const keep = attrInt(node, ctx, 'keepdims', 1);
-      const outShape = keep ? shape.map(() => 1) : shape.filter((_, i) => i !== axis);
-      ctx.push({ kind: 'argmax', name: node.name, inputs: [ctx.current.name], output: node.outputs[0], inShape: shape, outShape: outShape.length ? outShape : [1], selectLast: attrInt(node, ctx, 'select_last_index', 0) === 1 });
+      const outShape = keep ? shape.map((d, i) => (i === axis ? 1 : d)) : shape.filter((_, i) => i !== axis);
+      // A whole vector: one ArgMax; several rows (e.g. per token): one ArgMax per row (src/ops/composite.ts).
+      pushArgMaxRows(ctx, ctx.current, axis, attrInt(node, ctx, 'select_last_index', 0) === 1, node.outputs[0], outShape.length ? outShape : [1]);
     },
   },
   {

@@ -44,6 +44,7 @@ import { sizeOf } from '../ir/types.ts';
 import type { OnnxNode, OnnxTensor } from '../onnx/load.ts';
 import { affineScale } from './affine.ts';
 import { alignScales } from './argmax.ts';
+import { pushArgMaxRows } from './composite.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { emitLinearRow, MAX_ACC, type Term } from './linear.ts';
 import type { Activation, FloatLayerDef, ImportContext, OpImporter, QLayerDef, QState, QuantizeContext } from './types.ts';
@@ -360,13 +361,13 @@ function importArgMin(node: OnnxNode, ctx: ImportContext): void {
   let axis = attrInt(node, ctx, 'axis', 0);
   if (axis < 0) axis += shape.length;
   if (axis < 0 || axis >= shape.length) return ctx.issue(`axis out of range for shape [${shape}]`);
-  if (shape.some((d, i) => i !== axis && d !== 1)) return ctx.issue(`only an ArgMin over a whole vector is supported (every other dimension 1), got shape [${shape}]`);
   const keep = attrInt(node, ctx, 'keepdims', 1);
-  const outShape = keep ? shape.map(() => 1) : shape.filter((_, i) => i !== axis);
+  const outShape = keep ? shape.map((d, i) => (i === axis ? 1 : d)) : shape.filter((_, i) => i !== axis);
   const n = sizeOf(shape);
   const neg = `${node.outputs[0]}#neg`;
   ctx.push({ kind: 'affine', name: `${node.name}#neg`, inputs: [x.name], output: neg, inShape: shape, outShape: shape, coefs: [new Float64Array(n).fill(-1)], bias: new Float64Array(n) });
-  ctx.push({ kind: 'argmax', name: node.name, inputs: [neg], output: node.outputs[0], inShape: shape, outShape: outShape.length ? outShape : [1], selectLast: attrInt(node, ctx, 'select_last_index', 0) === 1 });
+  // One ArgMax per row when other dimensions are > 1 (src/ops/composite.ts).
+  pushArgMaxRows(ctx, { name: neg, shape }, axis, attrInt(node, ctx, 'select_last_index', 0) === 1, node.outputs[0], outShape.length ? outShape : [1]);
 }
 
 export const arithImporters: OpImporter[] = [

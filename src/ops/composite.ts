@@ -231,22 +231,74 @@ function importLpNorm(node: OnnxNode, ctx: ImportContext): void {
   ctx.push({ kind: 'divide', name: node.name, inputs: [x.name, norm], output: node.outputs[0], inShape: shape, outShape: shapeOut, ia: broadcastIndex(shape, shapeOut), ib: broadcastIndex(normShape, shapeOut) });
 }
 
+/** Most rows (groups along an axis) an ArgMax, Hardmax or TopK is unrolled over. */
+export const MAX_ROWS = 1024;
+
+/**
+ * The rows of `shape` along `axis` (flat indices of each, row-major over the other axes), or undefined after an
+ * issue when there are more than MAX_ROWS.
+ */
+function rowsAlong(ctx: ImportContext, shape: number[], axis: number): number[][] | undefined {
+  const rows = reduceGroups(shape, [axis]);
+  if (rows.length > MAX_ROWS) {
+    ctx.issue(`${rows.length} rows along axis ${axis} of shape [${shape}] (one ArgMax each) are above the ${MAX_ROWS} supported`);
+    return undefined;
+  }
+  return rows;
+}
+
+/** Row r of x as its own [n] tensor (a gather, 0 constraints), or x itself when it is the only row. */
+function rowTensor(ctx: ImportContext, x: Activation, rows: number[][], r: number, prefix: string): string {
+  if (rows.length === 1) return x.name;
+  const out = `${prefix}#row${r}`;
+  ctx.push({ kind: 'gather', name: `${ctx.node.name}#row${r}`, inputs: [x.name], output: out, inShape: x.shape, outShape: [rows[r].length], index: Int32Array.from(rows[r]), padValue: 0 });
+  return out;
+}
+
+/**
+ * ArgMax of x along `axis`, row by row: a whole vector (every other dimension 1) is one 'argmax' layer; otherwise
+ * each row is gathered (0) and gets its own ArgMax (n (B + 3) + 2 each), the indices gathered into `outShape`.
+ * Used by ArgMax (src/ops/argmax.ts), ArgMin (src/ops/arith.ts, on -x) and Hardmax.
+ */
+export function pushArgMaxRows(ctx: ImportContext, x: Activation, axis: number, selectLast: boolean, output: string, outShape: number[], name = ctx.node.name): void {
+  const rows = rowsAlong(ctx, x.shape, axis);
+  if (!rows) return;
+  if (rows.length === 1) {
+    ctx.push({ kind: 'argmax', name, inputs: [x.name], output, inShape: x.shape, outShape, selectLast });
+    return;
+  }
+  const idx = rows.map((_, r) => {
+    const row = rowTensor(ctx, x, rows, r, output);
+    const o = `${output}#idx${r}`;
+    ctx.push({ kind: 'argmax', name: `${name}#argmax${r}`, inputs: [row], output: o, inShape: [rows[r].length], outShape: [1], selectLast });
+    return o;
+  });
+  ctx.push({ kind: 'gather', name, inputs: idx, output, inShape: [1], outShape, index: Int32Array.from(idx, (_, r) => r), padValue: 0 });
+}
+
 function importHardmax(node: OnnxNode, ctx: ImportContext): void {
   checkKnownAttrs(node, ctx, ['axis']);
-  const shape = ctx.current.shape;
+  const x = ctx.current;
+  const shape = x.shape;
   const axis = normAxis(ctx, attrInt(node, ctx, 'axis', ctx.opset < 13 ? 1 : -1), shape.length);
   if (axis === undefined) return;
   if (ctx.opset < 13 && shape.slice(axis + 1).some((d) => d !== 1)) return ctx.issue(`opset ${ctx.opset} Hardmax over the axes from ${axis} of shape [${shape}]: only a single axis (the ones after it of size 1) is supported`);
-  if (shape.some((d, i) => i !== axis && d !== 1)) return ctx.issue(`only a Hardmax over a whole vector (every other dimension 1) is supported, got shape [${shape}] with axis ${axis}`);
+  const rows = rowsAlong(ctx, shape, axis);
+  if (!rows) return;
   const D = shape[axis];
-  const idx = `${node.outputs[0]}#argmax`;
-  // ArgMax with keepdims 0 over a vector: one index; OneHot puts the depth back at the axis.
-  const argmax: FloatLayer = { kind: 'argmax', name: `${node.name}#argmax`, inputs: [ctx.current.name], output: idx, inShape: shape, outShape: [1], selectLast: false };
-  ctx.push(argmax);
-  // OneHot of the one index gives [1, D], the input's elements in the same order: reshaped to the input's shape.
-  const oh = `${node.outputs[0]}#onehot`;
-  ctx.push({ kind: 'onehot', name: `${node.name}#onehot`, inputs: [idx], output: oh, inShape: [1], outShape: [1, D], depth: D, axis: 1, off: 0, on: 1 });
-  ctx.push({ kind: 'reshape', name: node.name, inputs: [oh], output: node.outputs[0], inShape: [1, D], outShape: shape });
+  const out = node.outputs[0];
+  // Per row: ArgMax, then OneHot of the one index ([1, D], exact 0/1); the rows' one-hots routed back in place.
+  const ohs = rows.map((_, r) => {
+    const row = rowTensor(ctx, x, rows, r, out);
+    const idx = `${out}#argmax${r}`;
+    ctx.push({ kind: 'argmax', name: `${node.name}#argmax${r}`, inputs: [row], output: idx, inShape: rows.length === 1 ? shape : [D], outShape: [1], selectLast: false });
+    const oh = `${out}#onehot${r}`;
+    ctx.push({ kind: 'onehot', name: `${node.name}#onehot${r}`, inputs: [idx], output: oh, inShape: [1], outShape: [1, D], depth: D, axis: 1, off: 0, on: 1 });
+    return oh;
+  });
+  const index = new Int32Array(sizeOf(shape));
+  rows.forEach((g, r) => g.forEach((pos, i) => (index[pos] = r * D + i)));
+  ctx.push({ kind: 'gather', name: node.name, inputs: ohs, output: out, inShape: [1, D], outShape: shape, index, padValue: 0 });
 }
 
 /** Largest k of a TopK (k rounds of ArgMax, each about n (B + 3) constraints). */
@@ -259,11 +311,11 @@ export const MAX_TOPK = 16;
 export const TOPK_MASK = 4096;
 
 /**
- * TopK of a vector (every other dimension 1) with a constant k: k rounds of
+ * TopK along an axis with a constant k, row by row (each row gathered, 0): per row, k rounds of
  *   idx_j = ArgMax(v_j) (first maximum: onnxruntime's lower index first among ties),
  *   oh_j = OneHot(idx_j),  value_j = sum_i oh_j[i] x[i] (n products),  v_{j+1} = v_j - TOPK_MASK * oh_j (linear),
- * v_0 = x (largest = 1) or -x (largest = 0, exact negation). Values and indices are the values and indices in
- * round order (sorted; sorted = 0 allows any order, so the same output is valid). Cost per round: the argmax
+ * v_0 = x (largest = 1) or -x (largest = 0, exact negation). Values and indices come in round order (sorted;
+ * sorted = 0 allows any order, so the same output is valid), routed back in place. Cost per round: the argmax
  * (n (B + 3) + 2, B bits of the masked spread), the one-hot selector (n + 2) and n products.
  */
 function importTopK(node: OnnxNode, ctx: ImportContext): void {
@@ -282,38 +334,47 @@ function importTopK(node: OnnxNode, ctx: ImportContext): void {
   const largest = attrInt(node, ctx, 'largest', 1);
   if (largest !== 0 && largest !== 1) return ctx.issue(`attribute 'largest' = ${largest} must be 0 or 1`);
   if (axis === undefined) return;
-  if (shape.some((d, i) => i !== axis && d !== 1)) return ctx.issue(`only a TopK over a whole vector (every other dimension 1) is supported, got shape [${shape}] with axis ${axis}`);
   const n = shape[axis];
   if (!(Number.isInteger(k) && k >= 1 && k <= n)) return ctx.issue(`K = ${k} must be an integer from 1 to the axis size ${n}`);
   if (k > MAX_TOPK) return ctx.issue(`K = ${k} is above ${MAX_TOPK} (each of the K values costs an ArgMax round over ${n} values): not supported`);
+  const rows = rowsAlong(ctx, shape, axis);
+  if (!rows) return;
   const base = node.outputs[0] || node.outputs[1] || node.name;
-  let v = x.name;
-  if (!largest) {
-    v = `${base}#neg`;
-    ctx.push({ kind: 'neg', name: `${node.name}#neg`, inputs: [x.name], output: v, inShape: shape, outShape: shape });
-  }
+  const ids = Array.from({ length: n }, (_, i) => i);
   const values: string[] = [];
   const indices: string[] = [];
-  const ids = Array.from({ length: n }, (_, i) => i);
-  for (let j = 0; j < k; j++) {
-    const idx = `${base}#idx${j}`;
-    const oh = `${base}#onehot${j}`;
-    ctx.push({ kind: 'argmax', name: `${node.name}#argmax${j}`, inputs: [v], output: idx, inShape: shape, outShape: [1], selectLast: false });
-    ctx.push({ kind: 'onehot', name: `${node.name}#onehot${j}`, inputs: [idx], output: oh, inShape: [1], outShape: [1, n], depth: n, axis: 1, off: 0, on: 1, integer: true });
-    const val = `${base}#value${j}`;
-    ctx.push({ kind: 'product', name: `${node.name}#value${j}`, inputs: [oh, x.name], output: val, inShape: [1, n], outShape: [1], k: n, ia: ids, ib: ids, coef: 1, linA: 0, linB: 0, bias: 0 });
-    values.push(val);
-    indices.push(idx);
-    if (j + 1 < k) {
-      const next = `${base}#masked${j}`;
-      ctx.push({ kind: 'affine', name: `${node.name}#mask${j}`, inputs: [v, oh], output: next, inShape: shape, outShape: shape, coefs: [new Float64Array(n).fill(1), new Float64Array(n).fill(-TOPK_MASK)], bias: new Float64Array(n) });
-      v = next;
+  rows.forEach((_, r) => {
+    const p = rows.length === 1 ? base : `${base}#r${r}`;
+    const nm = rows.length === 1 ? node.name : `${node.name}#r${r}`;
+    const xr = rowTensor(ctx, x, rows, r, base);
+    const rowShape = rows.length === 1 ? shape : [n];
+    let v = xr;
+    if (!largest) {
+      v = `${p}#neg`;
+      ctx.push({ kind: 'neg', name: `${nm}#neg`, inputs: [xr], output: v, inShape: rowShape, outShape: rowShape });
     }
-  }
+    for (let j = 0; j < k; j++) {
+      const idx = `${p}#idx${j}`;
+      const oh = `${p}#onehot${j}`;
+      ctx.push({ kind: 'argmax', name: `${nm}#argmax${j}`, inputs: [v], output: idx, inShape: rowShape, outShape: [1], selectLast: false });
+      ctx.push({ kind: 'onehot', name: `${nm}#onehot${j}`, inputs: [idx], output: oh, inShape: [1], outShape: [1, n], depth: n, axis: 1, off: 0, on: 1, integer: true });
+      const val = `${p}#value${j}`;
+      ctx.push({ kind: 'product', name: `${nm}#value${j}`, inputs: [oh, xr], output: val, inShape: [1, n], outShape: [1], k: n, ia: ids, ib: ids, coef: 1, linA: 0, linB: 0, bias: 0 });
+      values.push(val);
+      indices.push(idx);
+      if (j + 1 < k) {
+        const next = `${p}#masked${j}`;
+        ctx.push({ kind: 'affine', name: `${nm}#mask${j}`, inputs: [v, oh], output: next, inShape: rowShape, outShape: rowShape, coefs: [new Float64Array(n).fill(1), new Float64Array(n).fill(-TOPK_MASK)], bias: new Float64Array(n) });
+        v = next;
+      }
+    }
+  });
   const outShape = shape.map((d, i) => (i === axis ? k : d));
-  const order = Int32Array.from({ length: k }, (_, j) => j);
-  if (node.outputs[0]) ctx.push({ kind: 'gather', name: node.name, inputs: values, output: node.outputs[0], inShape: [1], outShape, index: order, padValue: 0 });
-  if (node.outputs[1]) ctx.push({ kind: 'gather', name: node.outputs[0] ? `${node.name}#indices` : node.name, inputs: indices, output: node.outputs[1], inShape: [1], outShape, index: order, padValue: 0 });
+  // Row r's j-th value is input r * k + j of the gathers below; its place in the output is row r of outShape at j.
+  const index = new Int32Array(sizeOf(outShape));
+  reduceGroups(outShape, [axis]).forEach((g, r) => g.forEach((pos, j) => (index[pos] = r * k + j)));
+  if (node.outputs[0]) ctx.push({ kind: 'gather', name: node.name, inputs: values, output: node.outputs[0], inShape: [1], outShape, index, padValue: 0 });
+  if (node.outputs[1]) ctx.push({ kind: 'gather', name: node.outputs[0] ? `${node.name}#indices` : node.name, inputs: indices, output: node.outputs[1], inShape: [1], outShape, index, padValue: 0 });
 }
 
 /** Largest group of a ReduceProd of an activation (n - 1 chained products per output). */
