@@ -4,11 +4,14 @@
  * clamps fire), and mutating any single witness value breaks the R1CS.
  */
 import { readFileSync } from 'node:fs';
+import { cp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readQuantizedModel, readManifest } from '../src/artifacts/manifest.ts';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { compileModel } from '../src/compile/model.ts';
-import { readR1csFile, readSymbols, violatedConstraints } from '../src/compile/r1cs.ts';
+import { writeR1csFile } from '../src/circom/formats.ts';
+import { readR1csFile, readSymbols, violatedConstraints, type LinearCombination } from '../src/compile/r1cs.ts';
 import { emitCircuit } from '../src/emit/circuit.ts';
 import { FIELD_PRIME, toField } from '../src/field.ts';
 import type { QRequant } from '../src/ir/types.ts';
@@ -16,7 +19,7 @@ import { artifactWitness, computeWitness } from '../src/prove/witness.ts';
 import { quantizeInput } from '../src/quantize/quantize.ts';
 import { runInteger, runIntegerAll } from '../src/reference/integer.ts';
 import { mulberry32 } from '../src/onnx/builder.ts';
-import { mlpFixture } from './helpers/fixtures.ts';
+import { mlpFixture, TEST_ROOT } from './helpers/fixtures.ts';
 import { mutateWitnessWires } from './helpers/mutation.ts';
 
 const fixtures = [
@@ -92,6 +95,23 @@ describe('witness mutation (soundness)', () => {
     const { mutations, freeHelpers } = await mutateWitnessWires(fx.dir, uint8Inputs(3, 16, 2).map((x) => ({ in: x })));
     expect(mutations).toBeGreaterThan(500);
     console.log(`${mutations} mutations rejected; ${freeHelpers} free is-zero helpers skipped`);
+  });
+
+  it('the mutation check reports an output the R1CS leaves free (circuit-a without the rows of out[0])', async () => {
+    const fx = await mlpFixture('circuit-a', fixtures[0].opts);
+    const dir = join(TEST_ROOT, 'circuit-a-out0-unbound');
+    await rm(dir, { recursive: true, force: true });
+    await cp(fx.dir, dir, { recursive: true });
+    const r1cs = await readR1csFile(artifactPath(dir, 'r1cs'));
+    const kept = r1cs.constraints.filter((row) => !row.some((lc) => lc.has(1)));
+    expect(kept.length).toBeLessThan(r1cs.constraints.length);
+    const sparse = (lc: LinearCombination) => ({ wires: [...lc.keys()], coefs: [...lc.values()] });
+    const header = { prime: r1cs.prime, nWires: r1cs.nWires, nPubOut: r1cs.nOutputs, nPubIn: r1cs.nPubInputs, nPrvIn: r1cs.nPrvInputs, nLabels: r1cs.nWires, nConstraints: kept.length };
+    await writeR1csFile(artifactPath(dir, 'r1cs'), header, kept.map(([a, b, c]) => [sparse(a), sparse(b), sparse(c)]), Array.from({ length: r1cs.nWires }, (_, i) => i));
+    const inputs = uint8Inputs(0, 16, 2).map((x) => ({ in: x }));
+    await expect(mutateWitnessWires(dir, inputs)).rejects.toThrow(/mutating main\.out\[0\] \(wire 1\) by \+1 satisfies every constraint \(input 0\)/);
+    // The same witnesses against the whole R1CS: every mutation rejected.
+    expect((await mutateWitnessWires(fx.dir, inputs)).mutations).toBeGreaterThan(0);
   });
 
   it('the neighbouring quotient (q + 1, r - 2^S) with a consistent output is rejected', async () => {
