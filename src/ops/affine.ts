@@ -217,7 +217,15 @@ export const affineFloat: FloatLayerDef<AffineLayer> = {
     const out = { kind: 'acc' as const, scales: [] as number[], lo: [] as number[], hi: [] as number[] };
     for (let i = 0; i < n; i++) {
       const t = views.map((v, k) => l.coefs[k][i] * v.scale(i));
-      const sOut = affineScale(t, views.map((v) => Math.max(Math.abs(v.lo(i)), Math.abs(v.hi(i)))), ctx.multiplierBits) ?? views[0].scale(i);
+      let sOut = affineScale(t, views.map((v) => Math.max(Math.abs(v.lo(i)), Math.abs(v.hi(i)))), ctx.multiplierBits) ?? views[0].scale(i);
+      // Scale 1 marks an exact integer tensor (a Cast to an integer type, a Gather index, a Where condition accept
+      // it as one): it must not come from rounding. A fractional bias or coefficient (an ArgMax + 0.6) gets a finer
+      // power-of-two scale instead, so a later integer use is refused rather than proven on a rounded value.
+      if (sOut === 1 && ![l.bias[i], ...t].every(Number.isInteger)) {
+        let j = 1;
+        while (j < ctx.multiplierBits && ![l.bias[i], ...t].every((v) => Number.isInteger(v * 2 ** j))) j++;
+        sOut = 2 ** -j;
+      }
       const b = Math.round(l.bias[i] / sOut);
       let lo = b;
       let hi = b;
