@@ -455,9 +455,10 @@ function chainModel(): TestModel {
   const flat = b.reshape(mvn, [1, 6]);
   const hm = b.node('Hardmax', 'hardmax', [flat]);
   const sum2 = b.node('Sum', 'sum2', [flat, hm]);
-  // Group 5: the two largest.
-  const top = b.nodeOuts('TopK', 'topk', [sum2, b.init('k', [1], [2], 'int64')], ['top', 'top.idx']);
-  return b.model('ops-more-chain', [1, 4], top, [1, 2], 18);
+  // Group 5: the two largest of each of two rows (row by row: each row gathered, its own rounds).
+  const rows = b.reshape(sum2, [2, 3]);
+  const top = b.nodeOuts('TopK', 'topk', [rows, b.init('k', [1], [2], 'int64')], ['top', 'top.idx'], { axis: 1 });
+  return b.model('ops-more-chain', [1, 4], top, [2, 2], 18);
 }
 
 function uint8Inputs(n: number, count: number, seed: number): number[][] {
@@ -486,6 +487,7 @@ describe('ops-more: one compiled model with every group', () => {
     }
     const kinds = q.layers.map((l) => l.kind);
     for (const k of ['gather', 'affine', 'lutrq', 'lut', 'reduce', 'normalize', 'divide', 'argmax', 'onehot', 'product']) expect(kinds, k).toContain(k);
+    expect(q.layers.filter((l) => /^topk#r\d#argmax/.test(l.name)).length).toBe(4);
     const emitted = emitCircuit(q);
     expect(r.manifest.circuit.constraints).toBe(emitted.constraints);
     // Per layer: the gadget formula plus at most one binding per input element (a linear-combination input).
@@ -500,10 +502,10 @@ describe('ops-more: one compiled model with every group', () => {
         const live = rq.bits.filter((_k, j) => rq.accQuant.lo[j] !== rq.accQuant.hi[j]).length;
         expect(e.constraints).toBe(rq.bits.reduce((a, _k, j) => a + lutRequantConstraints(rq, j), 0) + live);
       }
-      // TopK's rounds (importTopK): ArgMax n (B + 3) + 2, OneHot selector n + 2, value n products (n = 6).
-      if (l.name.startsWith('topk#argmax')) expect(f).toBe(6 * ((l as QArgMax).diffBits + 3) + 2);
-      if (l.name.startsWith('topk#onehot')) expect(f).toBe(6 + 2);
-      if (l.name.startsWith('topk#value')) expect(e.constraints).toBe(6);
+      // TopK's rounds per row (importTopK): ArgMax n (B + 3) + 2, OneHot selector n + 2, value n products (n = 3).
+      if (/^topk#r\d#argmax/.test(l.name)) expect(f).toBe(3 * ((l as QArgMax).diffBits + 3) + 2);
+      if (/^topk#r\d#onehot/.test(l.name)) expect(f).toBe(3 + 2);
+      if (/^topk#r\d#value/.test(l.name)) expect(e.constraints).toBe(3);
       void i;
     });
     console.log(`ops-more-chain: ${r.manifest.circuit.constraints} constraints (${emitted.layers.filter((l) => l.constraints).map((l) => `${l.name} ${l.kind} ${l.constraints}`).join(', ')}; outputs ${emitted.outputConstraints})`);
