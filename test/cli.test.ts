@@ -228,9 +228,9 @@ describe('bad input: exit 2, a message that says what is wrong, no stack trace',
         ],
         nodes: [
           { op: 'Gemm', name: 'fc0', inputs: ['input', 'W0', 'B0'], outputs: ['h'], attrs: { transB: 1 } },
-          { op: 'Hardmax', name: 'squash', inputs: ['h'], outputs: ['s'] },
+          { op: 'BitShift', name: 'squash', inputs: ['h'], outputs: ['s'] },
           { op: 'Gemm', name: 'fc1', inputs: ['s', 'W1', 'B1'], outputs: [extra ? 'logits' : 'output'], attrs: { transB: 1 } },
-          ...(extra ? [{ op: 'Shrink', name: 'probs', inputs: ['logits'], outputs: ['output'] }] : []),
+          ...(extra ? [{ op: 'BitwiseNot', name: 'probs', inputs: ['logits'], outputs: ['output'] }] : []),
         ],
       });
     const one = join(WORK, 'sigmoid.onnx');
@@ -247,23 +247,23 @@ describe('bad input: exit 2, a message that says what is wrong, no stack trace',
     expectCleanError(json);
     const e = jsonError(json);
     expect(e.code).toBe('UNSUPPORTED_MODEL');
-    expect(e.message).toMatch(/node 'squash' \(Hardmax\)/);
-    expect(e.message).toMatch(/Hardmax/);
+    expect(e.message).toMatch(/node 'squash' \(BitShift\)/);
+    expect(e.message).toMatch(/BitShift/);
     expect(supportedOps.length).toBeGreaterThan(3);
     // The supported ops are listed once, in the hint (not in every issue: a model with many unsupported nodes
     // would repeat the list in each).
     for (const op of supportedOps) expect(e.hint).toContain(op);
     expect(JSON.stringify(e.issues)).not.toContain('Gemm');
-    expect(e.issues).toEqual([expect.objectContaining({ node: 'squash', op: 'Hardmax' })]);
+    expect(e.issues).toEqual([expect.objectContaining({ node: 'squash', op: 'BitShift' })]);
 
     expectCleanError(human);
-    expect(human.stderr).toMatch(/node 'squash' \(Hardmax\)/);
+    expect(human.stderr).toMatch(/node 'squash' \(BitShift\)/);
     expect(human.stderr).toMatch(/Hint: zkonnx supports these ONNX ops: .*Gemm/);
 
     // Every problem is listed, each with its node and op.
     expectCleanError(both);
-    expect(both.stderr).toMatch(/node 'squash' \(Hardmax\)/);
-    expect(both.stderr).toMatch(/node 'probs' \(Shrink\)/);
+    expect(both.stderr).toMatch(/node 'squash' \(BitShift\)/);
+    expect(both.stderr).toMatch(/node 'probs' \(BitwiseNot\)/);
 
     for (const d of [out1, out2]) {
       expect(existsSync(join(d, 'circuit.r1cs')), d).toBe(false);

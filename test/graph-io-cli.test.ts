@@ -143,7 +143,7 @@ describe('graph-io CLI', () => {
   it('more than 200 KiB of --json through a pipe arrives whole (the CLI exits once stdout has drained)', async () => {
     // 2500 unsupported nodes: one error listing each of them.
     const n = 2500;
-    const nodes = Array.from({ length: n }, (_, i) => ({ op: 'Hardmax', name: `h${i}`, inputs: [i === 0 ? 'x' : `t${i - 1}`], outputs: [i === n - 1 ? 'y' : `t${i}`] }));
+    const nodes = Array.from({ length: n }, (_, i) => ({ op: 'BitShift', name: `h${i}`, inputs: [i === 0 ? 'x' : `t${i - 1}`], outputs: [i === n - 1 ? 'y' : `t${i}`] }));
     await writeFile(join(WORK, 'many.onnx'), buildOnnxModel({ inputs: [{ name: 'x', shape: [1, 4] }], outputs: [{ name: 'y', shape: [1, 4] }], nodes }));
     await writeFile(join(WORK, 'x.json'), JSON.stringify([[0, 1, 2, 3]]));
     // Through a shell pipe into a slow reader, as a user's `| jq` would.

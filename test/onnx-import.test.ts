@@ -70,22 +70,22 @@ describe('ONNX import', () => {
 
   it('names the node, the op and the supported ops for an unsupported op', () => {
     const spec = gemmSpec();
-    spec.nodes.push({ op: 'Hardmax', name: 'act', inputs: ['y'], outputs: ['z'] });
+    spec.nodes.push({ op: 'BitShift', name: 'act', inputs: ['y'], outputs: ['z'] });
     spec.outputs = [{ name: 'z', shape: [1, 2] }];
     const e = catchErr(() => importBytes(buildOnnxModel(spec))) as UnsupportedModelError;
     expect(e).toBeInstanceOf(UnsupportedModelError);
-    expect(e.issues).toEqual([{ node: 'act', op: 'Hardmax', message: "op 'Hardmax' is not supported" }]);
-    expect(e.message).toMatch(/node 'act' \(Hardmax\)/);
+    expect(e.issues).toEqual([{ node: 'act', op: 'BitShift', message: "op 'BitShift' is not supported" }]);
+    expect(e.message).toMatch(/node 'act' \(BitShift\)/);
     // The supported ops are listed once, in the error's hint, not in every issue.
     expect(e.hint).toMatch(/supports these ONNX ops: .*Gemm.*MatMul.*Relu/);
   });
 
   it('collects every problem, not just the first', () => {
     const spec = gemmSpec({}, { foo: 2 });
-    spec.nodes.push({ op: 'Hardmax', name: 'sp', inputs: ['y'], outputs: ['z'] }, { op: 'Shrink', name: 'th', inputs: ['z'], outputs: ['t'] });
+    spec.nodes.push({ op: 'BitShift', name: 'sp', inputs: ['y'], outputs: ['z'] }, { op: 'Det', name: 'th', inputs: ['z'], outputs: ['t'] });
     spec.outputs = [{ name: 't', shape: [1, 2] }];
     const e = catchErr(() => importBytes(buildOnnxModel(spec))) as UnsupportedModelError;
-    expect(e.issues.map((i) => `${i.node}:${i.op}`)).toEqual(['fc:Gemm', 'sp:Hardmax', 'th:Shrink']);
+    expect(e.issues.map((i) => `${i.node}:${i.op}`)).toEqual(['fc:Gemm', 'sp:BitShift', 'th:Det']);
     expect(e.issues[0].message).toMatch(/attribute 'foo' is not supported/);
   });
 
