@@ -42,6 +42,42 @@ async function activePid(q: EmbeddedQueue, id: string): Promise<number> {
 }
 
 describe('embedded prover pool', () => {
+  it('each prover is asked for a served model\'s keys (and warms it up) once, however many paths ask', async () => {
+    const logs: string[] = [];
+    const q = createEmbeddedQueue({ modelsDir: root, concurrency: 2, log: (_l, msg) => logs.push(msg) });
+    try {
+      await q.preload(['big']);
+      // Each prover is asked for the model's keys (and so warms it up) once, not once per path that asks.
+      expect(logs.filter((l) => /loading the keys of 'big'/.test(l)).sort()).toEqual(["prover 0: loading the keys of 'big'", "prover 1: loading the keys of 'big'"]);
+      const again = await q.preload(['big']);
+      expect(again).toEqual([{ modelId: 'big' }]);
+      expect(logs.filter((l) => /loading the keys/.test(l)).length).toBe(2);
+    } finally {
+      await q.close(0);
+    }
+  });
+
+  it("a job's time limit covers its own proof only: time its prover spends before the proof starts (a warm-up) does not count", async () => {
+    const q1 = createEmbeddedQueue({ modelsDir: root, concurrency: 1 });
+    try {
+      await q1.preload(['big']);
+      // The prover is busy before the job's proof can start (frozen here, as a long cold warm-up would keep it):
+      // the job's 3 s limit must not run meanwhile.
+      const [pid] = q1.pids();
+      process.kill(pid!, 'SIGSTOP');
+      const j = await q1.add(job(21), { timeoutMs: 3000 });
+      await new Promise((d) => setTimeout(d, 4000));
+      expect((await q1.get(j.id))?.status).toBe('active');
+      process.kill(pid!, 'SIGCONT');
+      const done = await q1.wait(j.id, 120_000);
+      expect(done?.status, JSON.stringify(done?.error)).toBe('completed');
+      expect(done?.attempts).toBe(1);
+    } finally {
+      await q1.close(0);
+    }
+  });
+
+
   it('a prover that dies under a job is replaced, and the job completes on the fresh prover', async () => {
     const q = createEmbeddedQueue({ modelsDir: root, concurrency: 1, attempts: 2 });
     const finished: JobView[] = [];

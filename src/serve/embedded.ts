@@ -1,7 +1,8 @@
 /**
  * The embedded queue (`zkonnx serve` without --redis): an in-process FIFO bounded by `maxQueued`, and a pool
  * of `concurrency` prover child processes (src/serve/pool-worker.ts), each proving one job at a time with its
- * keys kept loaded. A job running past its time limit kills its child (a fresh one replaces it) and fails with
+ * keys kept loaded. A job's time limit covers its own proof only: it starts when the child says the proof began
+ * (a warm-up of a freshly loaded model, which the child skips when a job is waiting, never counts). A job running past its time limit kills its child (a fresh one replaces it) and fails with
  * TIMEOUT; a child that dies under a job is replaced and the job is tried once more on a fresh child, then
  * fails with WORKER_DIED. Finished jobs stay readable for `keepResultsSeconds`.
  *
@@ -12,8 +13,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { FromChild, ToChild } from './pool-worker.ts';
+import { InputError } from '../errors.ts';
 import { ShuttingDownError } from './errors.ts';
 import { QueueFullError, type AddJobOptions, type JobView, type ProofJobData, type ProofQueue } from './types.ts';
+
+/** The longest --keep-results (seconds): Node's timers take at most 2^31 - 1 ms. */
+export const MAX_KEEP_RESULTS_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 export interface EmbeddedQueueOptions {
   /** The models root the provers read artifact directories from (model id = folder name). */
@@ -44,6 +49,8 @@ interface Slot {
   ready: boolean;
   job?: JobRecord;
   timer?: NodeJS.Timeout;
+  /** The models whose keys were asked of this child (each once per child), with the answer. */
+  preloads: Map<string, Promise<{ modelId: string; error?: { code: string; message: string } }>>;
   /** Set when the pool itself kills the child (timeout, shutdown): its exit is expected. */
   killedFor?: 'timeout' | 'shutdown';
   /** Consecutive deaths before 'ready' (a child that cannot start is restarted with a growing delay). */
@@ -83,11 +90,16 @@ export class EmbeddedQueue implements ProofQueue {
   constructor(private readonly opts: EmbeddedQueueOptions) {
     this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? 1));
     this.maxQueued = Math.max(0, Math.floor(opts.maxQueued ?? 64));
-    this.keepMs = Math.max(0, (opts.keepResultsSeconds ?? 3600) * 1000);
+    const keepS = opts.keepResultsSeconds ?? 3600;
+    // setTimeout takes at most 2^31 - 1 ms: a longer delay fires at once (results would vanish when made).
+    if (!(keepS >= 0) || keepS > MAX_KEEP_RESULTS_SECONDS) {
+      throw new InputError(`keepResultsSeconds: ${keepS} is not a number of seconds from 0 to ${MAX_KEEP_RESULTS_SECONDS} (about 24.8 days).`);
+    }
+    this.keepMs = keepS * 1000;
     this.attempts = Math.max(1, opts.attempts ?? 2);
     this.log = opts.log ?? (() => {});
     for (let i = 0; i < this.concurrency; i++) {
-      const slot: Slot = { index: i, ready: false, startFailures: 0 };
+      const slot: Slot = { index: i, ready: false, startFailures: 0, preloads: new Map() };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -106,7 +118,10 @@ export class EmbeddedQueue implements ProofQueue {
   /** Drop a model's cached keys in every prover (it was set up again, or removed). */
   forget(modelId: string): void {
     this.preloaded.delete(modelId);
-    for (const s of this.slots) this.sendTo(s, { type: 'forget', modelId });
+    for (const s of this.slots) {
+      s.preloads.delete(modelId);
+      this.sendTo(s, { type: 'forget', modelId });
+    }
   }
 
   async add(data: ProofJobData, opts: AddJobOptions): Promise<JobView> {
@@ -177,6 +192,7 @@ export class EmbeddedQueue implements ProofQueue {
         const rec = s.job;
         s.job = undefined;
         clearTimeout(s.timer);
+        s.timer = undefined;
         this.finish(rec, { error: { code: 'SHUTDOWN', message: `The node shut down while this job ran (it did not finish within the ${Math.round(graceMs / 1000)} s grace period).` } });
       }
       s.killedFor = 'shutdown';
@@ -204,6 +220,7 @@ export class EmbeddedQueue implements ProofQueue {
     slot.child = child;
     slot.ready = false;
     slot.killedFor = undefined;
+    slot.preloads = new Map();
     child.on('message', (m: FromChild) => this.onMessage(slot, child, m));
     child.once('exit', (code, signal) => this.onExit(slot, child, code, signal));
     child.on('error', (e) => this.log('error', `prover ${slot.index}: ${e.message}`));
@@ -218,16 +235,25 @@ export class EmbeddedQueue implements ProofQueue {
 
   private readonly preloadWaiters = new Map<string, ((m: Extract<FromChild, { type: 'preloaded' }>) => void)[]>();
 
+  /** Ask `slot`'s child for a model's keys, once per child: a repeated ask gets the first answer. */
   private preloadOn(slot: Slot, modelId: string): Promise<{ modelId: string; error?: { code: string; message: string } }> {
     const child = slot.child;
     if (!child || this.stopping) return Promise.resolve({ modelId });
-    return new Promise((d) => {
+    const asked = slot.preloads.get(modelId);
+    if (asked) return asked;
+    const p = new Promise<{ modelId: string; error?: { code: string; message: string } }>((d) => {
       const key = `${slot.index}:${child.pid}:${modelId}`;
       this.preloadWaiters.set(key, [...(this.preloadWaiters.get(key) ?? []), (m) => d({ modelId, ...(m.error ? { error: m.error } : {}) })]);
       // A child that dies before answering: resolve without an answer (the replacement preloads on its own).
       child.once('exit', () => this.resolvePreload(key, { type: 'preloaded', modelId }));
       this.sendTo(slot, { type: 'preload', modelId });
     });
+    slot.preloads.set(modelId, p);
+    // A failed load is asked again next time (the files may be fixed by then).
+    void p.then((r) => {
+      if (r.error && slot.preloads.get(modelId) === p) slot.preloads.delete(modelId);
+    });
+    return p;
   }
 
   private resolvePreload(key: string, m: Extract<FromChild, { type: 'preloaded' }>): void {
@@ -238,7 +264,9 @@ export class EmbeddedQueue implements ProofQueue {
 
   private sendTo(slot: Slot, m: ToChild): void {
     const c = slot.child;
-    if (c && c.connected) c.send(m);
+    if (!c || !c.connected) return;
+    if (m.type === 'preload') this.log('info', `prover ${slot.index}: loading the keys of '${m.modelId}'`, { modelId: m.modelId, prover: slot.index });
+    c.send(m);
   }
 
   private onMessage(slot: Slot, child: ChildProcess, m: FromChild): void {
@@ -246,10 +274,14 @@ export class EmbeddedQueue implements ProofQueue {
     if (m.type === 'ready') {
       slot.ready = true;
       slot.startFailures = 0;
-      for (const id of this.preloaded) this.sendTo(slot, { type: 'preload', modelId: id });
+      for (const id of this.preloaded) void this.preloadOn(slot, id);
       for (const w of this.readyWaiters.get(slot) ?? []) w();
       this.readyWaiters.delete(slot);
       this.dispatch();
+    } else if (m.type === 'started') {
+      // The job's own proof begins (after any warm-up in the child): its time limit runs from now.
+      const rec = slot.job;
+      if (rec && rec.view.id === m.jobId && !slot.timer) this.startTimer(slot, child, rec);
     } else if (m.type === 'preloaded') {
       this.resolvePreload(`${slot.index}:${child.pid}:${m.modelId}`, m);
       if (m.error) this.log('warn', `prover ${slot.index}: could not load the keys of '${m.modelId}': ${m.error.message}`, { modelId: m.modelId });
@@ -257,6 +289,7 @@ export class EmbeddedQueue implements ProofQueue {
       const rec = slot.job;
       if (!rec || rec.view.id !== m.jobId) return;
       clearTimeout(slot.timer);
+      slot.timer = undefined;
       slot.job = undefined;
       if (m.type === 'done') {
         const t = m.result.timings;
@@ -277,6 +310,7 @@ export class EmbeddedQueue implements ProofQueue {
     const rec = slot.job;
     slot.job = undefined;
     clearTimeout(slot.timer);
+    slot.timer = undefined;
     const why = slot.killedFor;
     if (this.stopping || why === 'shutdown') return;
     if (rec) {
@@ -308,19 +342,25 @@ export class EmbeddedQueue implements ProofQueue {
       slot.job = rec;
       rec.view.status = 'active';
       rec.view.attempts++;
-      const child = slot.child;
-      slot.timer = setTimeout(() => {
-        if (slot.job !== rec || slot.child !== child) return;
-        // Past its time limit: the only sure way to stop a proof is to end its process (a fresh one replaces it).
-        // Not ready from now on: no other job may be sent to the process being killed.
-        slot.killedFor = 'timeout';
-        slot.ready = false;
-        slot.job = undefined;
-        this.finish(rec, { error: { code: 'TIMEOUT', message: `The proof took longer than the job time limit (${rec.timeoutMs / 1000} s); it was stopped.` } });
-        child.kill('SIGKILL');
-      }, rec.timeoutMs);
+      // The time limit starts when the child says the proof started (after a warm-up under way there), not now.
+      clearTimeout(slot.timer);
+      slot.timer = undefined;
       this.sendTo(slot, { type: 'prove', jobId: rec.view.id, data: rec.data });
     }
+  }
+
+  private startTimer(slot: Slot, child: ChildProcess, rec: JobRecord): void {
+    slot.timer = setTimeout(() => {
+      if (slot.job !== rec || slot.child !== child) return;
+      // Past its time limit: the only sure way to stop a proof is to end its process (a fresh one replaces it).
+      // Not ready from now on: no other job may be sent to the process being killed.
+      slot.killedFor = 'timeout';
+      slot.ready = false;
+      slot.job = undefined;
+      slot.timer = undefined;
+      this.finish(rec, { error: { code: 'TIMEOUT', message: `The proof took longer than the job time limit (${rec.timeoutMs / 1000} s); it was stopped.` } });
+      child.kill('SIGKILL');
+    }, rec.timeoutMs);
   }
 
   private finish(rec: JobRecord, how: { result?: JobView['result']; error?: { code: string; message: string; hint?: string } }): void {
