@@ -737,6 +737,17 @@ function u8GridConstant(op: 'gt' | 'ge' | 'lt' | 'le', t: number, s: number, zp:
   return BigInt(q1 - zp);
 }
 
+/**
+ * For a uint8 input, the q in 0..255 whose grid value fround((q - zp) * s) equals t (onnxruntime's Equal of
+ * float32 values), or undefined when no grid value does. Grid values are strictly increasing for any scale
+ * above float32 resolution, so at most one q matches (gridPosition's snapping would also match a t a few ulps
+ * away, which onnxruntime does not).
+ */
+function u8GridEqual(t: number, s: number, zp: number): number | undefined {
+  for (let q = 0; q < 256; q++) if (Math.fround((q - zp) * s) === t) return q;
+  return undefined;
+}
+
 export const compareFloat: FloatLayerDef<CompareLayer> = {
   forward(l, [a, b]) {
     const n = sizeOf(l.outShape);
@@ -811,7 +822,15 @@ export const compareFloat: FloatLayerDef<CompareLayer> = {
         }
         // A uint8 input: the boundary found on the grid's float32 values themselves (exact as onnxruntime on every
         // grid value, also for a threshold a few ulps off a grid point).
-        if (!eq && va.s.quant.kind === 'u8') C = u8GridConstant(l.op as 'gt' | 'ge' | 'lt' | 'le', l.threshold![i], va.scale(ai), va.z);
+        if (va.s.quant.kind === 'u8') {
+          if (!eq) C = u8GridConstant(l.op as 'gt' | 'ge' | 'lt' | 'le', l.threshold![i], va.scale(ai), va.z);
+          else {
+            // Equal: the one grid value that is t in float32, or none (never equal), as onnxruntime decides.
+            const q0 = u8GridEqual(l.threshold![i], va.scale(ai), va.z);
+            never = q0 === undefined;
+            if (q0 !== undefined) C = -BigInt(q0 - va.z);
+          }
+        }
       }
       const dlo = C + bigMin(MA * alo, MA * ahi) + bigMin(MB * blo, MB * bhi);
       const dhi = C + bigMax(MA * alo, MA * ahi) + bigMax(MB * blo, MB * bhi);
@@ -980,8 +999,8 @@ export const selectFloat: FloatLayerDef<SelectLayer> = {
     for (let i = 0; i < n; i++) {
       let s: number;
       if (va && vb) s = affineScale([va.scale(l.ia[i]), vb.scale(l.ib[i])], [X(va, l.ia[i]), X(vb, l.ib[i])], ctx.multiplierBits) ?? va.scale(l.ia[i]);
-      else if (va) s = va.scale(l.ia[i]);
-      else if (vb) s = vb.scale(l.ib[i]);
+      else if (va) s = exactScale(va.scale(l.ia[i]), l.bConst?.[i], ctx.multiplierBits);
+      else if (vb) s = exactScale(vb.scale(l.ib[i]), l.aConst?.[i], ctx.multiplierBits);
       else if (Number.isInteger(l.aConst![i]) && Number.isInteger(l.bConst![i]) && Math.max(Math.abs(l.aConst![i]), Math.abs(l.bConst![i])) <= MAX_ACC) {
         // Integer constants (node ids of a tree traversal): exact, scale 1, so the result can index a Gather.
         s = 1;
@@ -1329,3 +1348,15 @@ export const arithQDefs: { [K in ArithQLayer['kind']]: QLayerDef<Extract<ArithQL
   minmax: minmaxQ,
   divide: divideQ,
 };
+
+/**
+ * The scale of a Where between an activation of scale `s` and a constant `c`: scale 1 marks an exact integer (a
+ * Gather index, a Cast to an integer type accept it), so a fractional constant beside an integer tensor gets a
+ * finer power-of-two scale instead of being rounded to an integer (Where(c, argmax, 2.5) is not argmax-or-3).
+ */
+function exactScale(s: number, c: number | undefined, multiplierBits: number): number {
+  if (s !== 1 || c === undefined || Number.isInteger(c)) return s;
+  let j = 1;
+  while (j < multiplierBits && !Number.isInteger(c * 2 ** j)) j++;
+  return 2 ** -j;
+}
