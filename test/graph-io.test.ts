@@ -142,15 +142,15 @@ describe('graph-io: import', () => {
       outputs: [{ name: 'y', shape: [1, 2] }, { name: 'u', shape: [1, 4] }],
       initializers: [{ name: 'W', dims: [5, 2], data: weights(10, 1) }],
       nodes: [
-        { op: 'Hardmax', name: 'hm', inputs: ['x'], outputs: ['h'] },
-        // Past the Hardmax the shape [1, 4] is known: this Gemm's mismatch (4 columns, 5 rows) is reported too.
+        { op: 'BitShift', name: 'hm', inputs: ['x'], outputs: ['h'] },
+        // Past the BitShift (unsupported on activations) the shape [1, 4] is known: this Gemm's mismatch (4 columns, 5 rows) is reported too.
         { op: 'Gemm', name: 'fc', inputs: ['h', 'W'], outputs: ['y'] },
         { op: 'Unique', name: 'uq', inputs: ['x'], outputs: ['q'] },
         { op: 'NonZero', name: 'nz', inputs: ['q'], outputs: ['u'] },
       ],
     };
     const e = catchErr(() => importGraph(loadOnnx(buildOnnxModel(spec)))) as UnsupportedModelError;
-    expect(e.issues.map((i) => `${i.node}:${i.op}`)).toEqual(['(graph):input', 'hm:Hardmax', 'fc:Gemm', 'uq:Unique', 'nz:NonZero']);
+    expect(e.issues.map((i) => `${i.node}:${i.op}`)).toEqual(['(graph):input', 'hm:BitShift', 'fc:Gemm', 'uq:Unique', 'nz:NonZero']);
     expect(e.issues[0].message).toMatch(/input 'n' dimension 1 is symbolic \('len'\)/);
     expect(e.issues[2].message).toMatch(/4 columns but B has 5 rows/);
     // The supported ops once, in the hint; no issue repeats them.
