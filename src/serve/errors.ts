@@ -44,7 +44,9 @@ export function statusOfJobError(code: string): number {
   switch (code) {
     case 'TIMEOUT': return 504;
     case 'SHUTDOWN': return 503;
-    case 'INTERNAL': case 'WORKER_DIED': case 'WITNESS_MISMATCH': return 500;
+    // The server's own files or processes failed (a model's artifacts, the file system): not the client's fault.
+    case 'INTERNAL': case 'WORKER_DIED': case 'WITNESS_MISMATCH': case 'ARTIFACT': case 'FILESYSTEM': case 'STALLED': return 500;
+    // The client's input (BAD_INPUT and the like).
     default: return 400;
   }
 }

@@ -18,7 +18,7 @@ import type { PublicInputLayout, Visibility } from '../verify/layout.ts';
 import type { ZkonnxVerificationKey } from '../verify/types.ts';
 import { readVerificationKey } from '../prove/prove.ts';
 import { ConflictError, NotFoundError } from './errors.ts';
-import { MODEL_ID, modelDir } from './prover.ts';
+import { hidePaths, MODEL_ID, modelDir } from './prover.ts';
 import type { BuildRequest, BuildReply } from './build-worker.ts';
 
 export type ModelStatus = 'ready' | 'compiling' | 'failed' | 'not-set-up' | 'not-compiled';
@@ -71,6 +71,22 @@ const tensors = (spec: { name: string; shape: number[]; dtype?: string; parts?: 
 function buildWorker(): { path: string; execArgv: string[] } {
   const fromSource = import.meta.url.endsWith('.ts');
   return { path: fileURLToPath(new URL(fromSource ? './build-worker.ts' : './build-worker.js', import.meta.url)), execArgv: fromSource ? ['--import', 'tsx'] : [] };
+}
+
+/** Calibration nested deeper than this is refused (a model input has a few dimensions; JSON.stringify overflows on thousands). */
+export const MAX_CALIBRATION_DEPTH = 32;
+
+/** InputError naming `calibration` when it is nested deeper than MAX_CALIBRATION_DEPTH (checked without recursion). */
+export function checkCalibrationDepth(calibration: unknown): void {
+  const stack: [unknown, number][] = [[calibration, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_CALIBRATION_DEPTH) {
+      throw new InputError(`calibration: nested deeper than ${MAX_CALIBRATION_DEPTH} levels.`, { hint: 'Send an array of inputs, each as an input file holds it (an object keyed by input name, or a nested array of the input\'s shape).' });
+    }
+    for (const c of Array.isArray(v) ? v : Object.values(v)) if (c !== null && typeof c === 'object') stack.push([c, depth + 1]);
+  }
 }
 
 /** Where uploads are built: a hidden folder under the models root (same file system, so the final rename is atomic). */
@@ -156,7 +172,8 @@ export class ModelRegistry {
     try {
       m = await this.manifestOf(id);
     } catch (e) {
-      return { id, status: 'not-compiled', error: { code: 'ARTIFACT', message: (e as Error).message.split('\n')[0] } };
+      // The reply names the file under the models root (id/manifest.json), never the server's absolute path.
+      return { id, status: 'not-compiled', error: { code: 'ARTIFACT', message: hidePaths((e as Error).message.split('\n')[0]!, this.root) } };
     }
     if (!m) return { id, status: 'not-compiled', error: { code: 'ARTIFACT', message: `'${id}' has no manifest.json: it is not a compiled artifact directory.` } };
     const described: ModelInfo = {
@@ -218,26 +235,38 @@ export class ModelRegistry {
    */
   async upload(id: string, onnx: Uint8Array, opts: UploadOptions): Promise<ModelInfo> {
     if (!MODEL_ID.test(id)) throw new InputError(`id: '${id.slice(0, 120)}' is not a model id (a folder name of letters, digits, '.', '_' and '-', not starting with '.').`);
-    if (existsSync(modelDir(this.root, id)) || this.uploads.get(id)?.status === 'compiling') {
+    checkCalibrationDepth(opts.calibration);
+    const previous = this.uploads.get(id);
+    if (existsSync(modelDir(this.root, id)) || previous?.status === 'compiling') {
       throw new ConflictError(`A model '${id}' already exists on this node.`, { code: 'MODEL_EXISTS', hint: 'Upload it under another id.' });
     }
-    const work = join(this.root, UPLOADS, `${process.pid}-${id}-${randomBytes(4).toString('hex')}`);
-    await mkdir(work, { recursive: true });
-    const onnxPath = join(work, `${id}.onnx`);
-    const calibrationPath = join(work, 'calibration.json');
-    await writeFile(onnxPath, onnx);
-    await writeFile(calibrationPath, JSON.stringify(opts.calibration));
-    const req: BuildRequest = {
-      onnxPath,
-      calibrationPath,
-      out: join(work, id),
-      ...(opts.publicInputs ? { publicInputs: opts.publicInputs } : {}),
-      visibility: { input: opts.inputVisibility, output: opts.outputVisibility, params: opts.paramVisibility },
-      ...(opts.dims ? { dims: opts.dims } : {}),
-      ...(opts.inputBounds ? { inputBounds: opts.inputBounds } : {}),
-      ...(opts.backend ? { backend: opts.backend } : {}),
-    };
+    // Reserved before the first await: a second upload of the same id meanwhile gets 409, not a silent drop.
     this.uploads.set(id, { status: 'compiling', startedAt: new Date().toISOString() });
+    const work = join(this.root, UPLOADS, `${process.pid}-${id}-${randomBytes(4).toString('hex')}`);
+    let req: BuildRequest;
+    try {
+      await mkdir(work, { recursive: true });
+      const onnxPath = join(work, `${id}.onnx`);
+      const calibrationPath = join(work, 'calibration.json');
+      await writeFile(onnxPath, onnx);
+      await writeFile(calibrationPath, JSON.stringify(opts.calibration));
+      req = {
+        onnxPath,
+        calibrationPath,
+        out: join(work, id),
+        ...(opts.publicInputs ? { publicInputs: opts.publicInputs } : {}),
+        visibility: { input: opts.inputVisibility, output: opts.outputVisibility, params: opts.paramVisibility },
+        ...(opts.dims ? { dims: opts.dims } : {}),
+        ...(opts.inputBounds ? { inputBounds: opts.inputBounds } : {}),
+        ...(opts.backend ? { backend: opts.backend } : {}),
+      };
+    } catch (e) {
+      // Release the id and leave no staging folder behind.
+      if (previous) this.uploads.set(id, previous);
+      else this.uploads.delete(id);
+      await rm(work, { recursive: true, force: true }).catch(() => undefined);
+      throw e;
+    }
     const run = this.builds.then(() => this.build(id, work, req));
     this.builds = run.catch(() => {});
     this.building.add(run);
@@ -264,9 +293,12 @@ export class ModelRegistry {
       log('info', `model '${id}': ready (${reply.constraints} constraints, ${((performance.now() - t0) / 1000).toFixed(1)} s)`, { modelId: id, constraints: reply.constraints });
       await this.hooks.onReady?.(id);
     } catch (e) {
-      const error = { code: String((e as { code?: unknown }).code ?? 'INTERNAL'), message: (e as Error).message };
+      const raw = (e as Error).message;
+      // The status (an open read) names the uploaded file as `ID.onnx` and artifacts as `ID/FILE`, never the
+      // server's paths; the log keeps the full message.
+      const error = { code: String((e as { code?: unknown }).code ?? 'INTERNAL'), message: hidePaths(hidePaths(raw, work), this.root) };
       this.uploads.set(id, { status: 'failed', error, startedAt: this.uploads.get(id)?.startedAt ?? new Date().toISOString() });
-      log('warn', `model '${id}': upload failed: ${error.message}`, { modelId: id, code: error.code });
+      log('warn', `model '${id}': upload failed: ${raw}`, { modelId: id, code: error.code });
     } finally {
       await rm(work, { recursive: true, force: true });
     }

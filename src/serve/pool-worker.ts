@@ -12,7 +12,7 @@
  */
 import { readManifest } from '../artifacts/manifest.ts';
 import { sizeOf } from '../ir/types.ts';
-import { ModelProver, modelDir } from './prover.ts';
+import { ModelProver, modelDir, publicJobError } from './prover.ts';
 import { errorBody } from './errors.ts';
 import type { ProofJobData, ProofJobResult } from './types.ts';
 
@@ -64,7 +64,7 @@ if (process.send) {
         })
         .then(
           (result) => send({ type: 'done', jobId: m.jobId, result }),
-          (e: unknown) => send({ type: 'failed', jobId: m.jobId, error: errorBody(e) }),
+          (e: unknown) => send({ type: 'failed', jobId: m.jobId, error: publicJobError(errorBody(e), prover.modelsDir) }),
         )
         .finally(() => jobs--);
     } else if (m.type === 'preload') {
@@ -75,7 +75,7 @@ if (process.send) {
           warmed.add(m.modelId);
           warm = warm.then(() => (jobs > 0 ? undefined : warmUp(prover, m.modelId))).catch(() => {});
         },
-        (e: unknown) => send({ type: 'preloaded', modelId: m.modelId, error: errorBody(e) }),
+        (e: unknown) => send({ type: 'preloaded', modelId: m.modelId, error: publicJobError(errorBody(e), prover.modelsDir) }),
       );
     } else if (m.type === 'forget') {
       prover.forget(m.modelId);

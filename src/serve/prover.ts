@@ -4,7 +4,7 @@
  * the embedded pool's workers and by `zkonnx worker` (BullMQ); each process holds one ModelProver.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { describeOutputs } from '../cli/common.ts';
 import { ArtifactError, InputError } from '../errors.ts';
 import { showsOutputParts } from '../ir/io.ts';
@@ -22,6 +22,20 @@ export function modelDir(root: string, id: string): string {
   return join(resolve(root), id);
 }
 
+/**
+ * `message` without the absolute path `root` (a models root, a build folder): `ROOT/id/file` reads `id/file`, and
+ * ROOT itself reads `the models root`. For API replies, which must not show the server's file system.
+ */
+export function hidePaths(message: string, root: string): string {
+  const r = resolve(root);
+  return message.split(`${r}${sep}`).join('').split(r).join('the models root');
+}
+
+/** A job error as a reply shows it: paths under the models root made relative (see hidePaths). */
+export function publicJobError<T extends { message: string; hint?: string }>(e: T, root: string): T {
+  return { ...e, message: hidePaths(e.message, root), ...(e.hint !== undefined ? { hint: hidePaths(e.hint, root) } : {}) };
+}
+
 export class ModelProver {
   private readonly keys = new Map<string, Promise<LoadedKeys>>();
 
@@ -31,7 +45,7 @@ export class ModelProver {
   async prove(job: ProofJobData): Promise<ProofJobResult> {
     const dir = modelDir(this.modelsDir, job.modelId);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new ArtifactError(`No model '${job.modelId}' under ${this.modelsDir}.`, { hint: 'Compile and set it up there (`zkonnx run MODEL.onnx --out DIR/ID`), or upload it (POST /v1/models).' });
+      throw new ArtifactError(`No model '${job.modelId}' on this node.`, { hint: 'Compile and set it up there (`zkonnx run MODEL.onnx --out DIR/ID`), or upload it (POST /v1/models).' });
     }
     const keys = await this.keysOf(dir);
     const r = await prove(dir, job.input, { keys });

@@ -10,7 +10,7 @@
  * SIGTERM sent to the whole process group (Ctrl-C) are ignored, so the worker decides whether running proofs
  * finish; a lost parent (killed worker) ends it.
  */
-import { ModelProver } from './prover.ts';
+import { hidePaths, ModelProver } from './prover.ts';
 import type { ProofJobData } from './types.ts';
 
 export interface ProverRequest {
@@ -36,7 +36,7 @@ if (process.send) {
       const err = e as { name?: string; code?: unknown; message?: string };
       reply = {
         ok: false,
-        error: { name: err?.name ?? 'Error', code: typeof err?.code === 'string' && /^[A-Z0-9_]+$/.test(err.code) ? err.code : 'INTERNAL', message: err?.message ?? String(e) },
+        error: { name: err?.name ?? 'Error', code: typeof err?.code === 'string' && /^[A-Z0-9_]+$/.test(err.code) ? err.code : 'INTERNAL', message: hidePaths(err?.message ?? String(e), prover.modelsDir) },
       };
     }
     process.send?.(reply);
