@@ -1,5 +1,6 @@
 /** Witness computation with the circom-generated wasm, and parsing of the .wtns binary. */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { WitnessCalculatorBuilder } from 'circom_runtime';
 import { readBigLE, readBinFile } from '../artifacts/binfile.ts';
 import { inputSignals, packBytes, type PublicInputLayout, type Visibility } from '../verify/layout.ts';
@@ -26,16 +27,29 @@ export function parseWtns(bin: Uint8Array): bigint[] {
   return Array.from({ length: count }, (_, i) => readBigLE(view, values.at + i * n8, n8));
 }
 
-const calculators = new Map<string, Promise<{ calculateWTNSBin(input: unknown, sanity: boolean): Promise<Uint8Array> }>>();
+type Calculator = { calculateWTNSBin(input: unknown, sanity: boolean): Promise<Uint8Array> };
+/** Witness calculators by wasm path, with the file's mtime and size when it was read (a recompiled file is read again). */
+const calculators = new Map<string, { stamp: string; wc: Promise<Calculator> }>();
 
-/** Compute the witness for `input` (signal name -> values) with the circuit's wasm (cached per path). */
+/**
+ * Compute the witness for `input` (signal name -> values) with the circuit's wasm (cached per path while the file's
+ * mtime and size are unchanged: a model recompiled in place, e.g. by a long-running node, gets its new wasm).
+ */
 export async function computeWitness(wasmPath: string, input: Record<string, bigint | number | string | (bigint | number | string)[]>): Promise<Witness> {
-  let wc = calculators.get(wasmPath);
-  if (!wc) {
-    wc = readFile(wasmPath).then((bytes) => WitnessCalculatorBuilder(bytes));
-    calculators.set(wasmPath, wc);
+  const key = resolve(wasmPath);
+  const st = await stat(key);
+  const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  let entry = calculators.get(key);
+  if (!entry || entry.stamp !== stamp) {
+    const wc = readFile(key).then((bytes) => WitnessCalculatorBuilder(bytes) as Promise<Calculator>);
+    entry = { stamp, wc };
+    calculators.set(key, entry);
+    // A file that could not be read or compiled is tried again next time.
+    wc.catch(() => {
+      if (calculators.get(key) === entry) calculators.delete(key);
+    });
   }
-  const bin: Uint8Array = await (await wc).calculateWTNSBin(input, true);
+  const bin: Uint8Array = await (await entry.wc).calculateWTNSBin(input, true);
   return { bin, values: parseWtns(bin) };
 }
 
