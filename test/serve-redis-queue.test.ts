@@ -111,6 +111,11 @@ describeWithRedis('BullMQ queue and worker (library, real redis-server)', () => 
   it('an unknown job id is undefined; wait() gives the current state when its time is up', async () => {
     expect(await queue.get('00000000-0000-0000-0000-000000000000')).toBeUndefined();
     expect(await queue.wait('no-such-job', 100)).toBeUndefined();
+    // Names of BullMQ's own keys are no job ids (they used to reach Redis: WRONGTYPE, a 500 over HTTP).
+    for (const id of ['events', 'stalled-check', 'id', 'meta', 'wait']) {
+      expect(await queue.get(id)).toBeUndefined();
+      expect(await queue.wait(id, 10)).toBeUndefined();
+    }
     // A queue nobody works on: the job is still queued after the wait.
     const idle = await createBullQueue({ redisUrl: redis.url, queueName: 'nobody', maxQueued: 2, keepResultsSeconds: 60, attempts: 1 });
     try {
@@ -140,6 +145,49 @@ describeWithRedis('BullMQ queue and worker (library, real redis-server)', () => 
     expect(w).toBeInstanceOf(RedisUnavailableError);
     const notUrl = await createBullQueue({ redisUrl: 'localhost:6379', maxQueued: 1, keepResultsSeconds: 1, attempts: 1 }).catch((x) => x);
     expect(notUrl.message).toMatch(/--redis: 'localhost:6379' is not a redis:\/\//);
+  });
+
+  it("the server's queue closing (SIGTERM) lets waiting clients get their proofs for up to graceMs, then answers with the job as it stands", async () => {
+    const server = await createBullQueue({ redisUrl: redis.url, queueName: 'lib', maxQueued: 100, keepResultsSeconds: 600, attempts: 2 });
+    const ps = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+    const provers = ps.split('\n').filter((l) => l.includes('worker-process')).map((l) => Number(l.trim().split(/\s+/)[0]));
+    expect(provers.length).toBe(1);
+    // The prover frozen: the job is certainly still running when close() is called.
+    process.kill(provers[0]!, 'SIGSTOP');
+    try {
+      const job = await server.add({ modelId: 'mlp', input: model.input(13) }, { timeoutMs: 120_000 });
+      await expect.poll(async () => (await server.get(job.id))?.status, { timeout: 20_000 }).toBe('active');
+      let answered: JobView | undefined;
+      const waiting = server.wait(job.id, 120_000).then((v) => (answered = v));
+      const closing = server.close(60_000);
+      await new Promise((r) => setTimeout(r, 500));
+      // Closing, but within its grace period: the waiter has no answer yet.
+      expect(answered).toBeUndefined();
+      process.kill(provers[0]!, 'SIGCONT');
+      const v = await waiting;
+      expect(v?.status, JSON.stringify(v)).toBe('completed');
+      expect(v?.result?.bundle).toBeTruthy();
+      await closing;
+    } finally {
+      process.kill(provers[0]!, 'SIGCONT');
+    }
+    // Grace over with the job still running: the waiter gets it as it stands (the HTTP layer answers 202).
+    const short = await createBullQueue({ redisUrl: redis.url, queueName: 'lib', maxQueued: 100, keepResultsSeconds: 600, attempts: 2 });
+    process.kill(provers[0]!, 'SIGSTOP');
+    try {
+      const job = await short.add({ modelId: 'mlp', input: model.input(14) }, { timeoutMs: 120_000 });
+      await expect.poll(async () => (await short.get(job.id))?.status, { timeout: 20_000 }).toBe('active');
+      const waiting = short.wait(job.id, 120_000);
+      await short.close(300);
+      expect((await waiting)?.status).toBe('active');
+    } finally {
+      process.kill(provers[0]!, 'SIGCONT');
+    }
+    // That job finishes on the worker all the same (the next test needs the worker idle).
+    await expect.poll(async () => {
+      const d = await queue.depth();
+      return d.waiting + d.active;
+    }, { timeout: 60_000 }).toBe(0);
   });
 
   it('close() lets the running job finish (no retry, no stall) before it resolves', async () => {

@@ -173,7 +173,11 @@ describe('zkonnx serve (embedded)', () => {
     const q = await postJson(`${node.url}/v1/models/tiny/infer?wait=0`, tiny.input(8));
     expect(q.status).toBe(202);
     expect((await pollJob(node.url, q.body.jobId)).body.status).toBe('completed');
-    expect((await getJson(`${node.url}/v1/jobs/no-such-job`)).status).toBe(404);
+    // A job id is a UUID: anything else is a 400 naming the param; an unknown UUID is a 404.
+    const notId = await getJson(`${node.url}/v1/jobs/no-such-job`);
+    expect(notId.status).toBe(400);
+    expect(notId.body.error.message).toMatch(/^params\/id must match pattern/);
+    expect((await getJson(`${node.url}/v1/jobs/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
   });
 
   it('refuses malformed bodies, wrong shapes and wrong types with 400 naming the field, before queueing', async () => {

@@ -14,6 +14,7 @@ import { connect } from 'node:net';
 import { Queue, QueueEvents, type Job, type JobState } from 'bullmq';
 import { ZkonnxError } from '../errors.ts';
 import {
+  JOB_ID,
   QueueFullError,
   type AddJobOptions,
   type BullQueueOptions,
@@ -206,11 +207,15 @@ export async function createBullQueue(opts: BullQueueOptions): Promise<ProofQueu
   const listeners: ((job: JobView) => void)[] = [];
   /** Jobs someone waits for: called on any completed/failed event of that id (a failed attempt may be retried). */
   const waiters = new Map<string, Set<() => void>>();
+  /** No new jobs (close() was called). */
   let closed = false;
+  /** close()'s grace period is over: waiters answer with the state they last read. */
+  let released = false;
 
   const getJob = (id: string) => queue.getJob(id) as Promise<Job<BullJobData, ProofJobResult> | undefined>;
   const get = async (id: string): Promise<JobView | undefined> => {
-    if (typeof id !== 'string' || id.length === 0 || id.length > 200) return undefined;
+    // Only the UUIDs add() makes: any other string could name one of BullMQ's own keys ('events', 'stalled-check', ...).
+    if (typeof id !== 'string' || !JOB_ID.test(id)) return undefined;
     const job = await getJob(id);
     return job ? jobView(job) : undefined;
   };
@@ -280,7 +285,9 @@ export async function createBullQueue(opts: BullQueueOptions): Promise<ProofQueu
           });
           const view = await get(id);
           if (!view || view.status === 'completed' || view.status === 'failed') return view;
-          if ((await Promise.race([event, timedOut])) === 'timeout' || closed) return closed ? view : get(id);
+          const why = await Promise.race([event, timedOut]);
+          if (released) return view;
+          if (why === 'timeout') return get(id);
           set.delete(wake);
         }
       } finally {
@@ -299,11 +306,18 @@ export async function createBullQueue(opts: BullQueueOptions): Promise<ProofQueu
       return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0), active: c.active ?? 0 };
     },
 
-    // The server runs no jobs: they stay in Redis, and running ones finish on their workers.
-    async close(): Promise<void> {
+    // The server runs no jobs: they stay in Redis, and running ones finish on their workers. Clients waiting for a
+    // proof get it if it arrives within `graceMs` (the events connection stays open meanwhile), else their job as
+    // it stands (202: poll it, on this node after its restart or on another one).
+    async close(graceMs = 0): Promise<void> {
       if (closed) return;
       closed = true;
+      const end = Date.now() + Math.max(0, graceMs);
+      while (waiters.size && Date.now() < end) await new Promise((d) => setTimeout(d, Math.min(50, Math.max(1, end - Date.now()))));
+      released = true;
       for (const set of waiters.values()) for (const w of set) w();
+      // Let the woken waiters answer before the connections close.
+      await new Promise((d) => setImmediate(d));
       await Promise.allSettled([events.close(), queue.close()]);
     },
   };

@@ -23,6 +23,7 @@ import { errorBody, ForbiddenError, NotFoundError, statusOf, statusOfJobError, U
 import { createMetrics, type NodeMetrics } from './metrics.ts';
 import { ModelRegistry } from './models.ts';
 import { MODEL_ID } from './prover.ts';
+import { JOB_ID } from './types.ts';
 import { QueueFullError, type JobView, type ProofQueue } from './types.ts';
 
 export interface ServerOptions {
@@ -371,7 +372,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     schema: {
       summary: 'A proof job: queued, active, completed (with output and bundle) or failed (with the error)',
       tags: ['inference'],
-      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 200 } } },
+      params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: JOB_ID.source, description: 'The job id (a UUID) that infer answered with' } } },
       response: { 200: jobView, ...errors },
     },
   }, async (req) => {

@@ -7,6 +7,12 @@ import { ZkonnxError } from '../errors.ts';
 import type { ProofBundle } from '../verify/types.ts';
 import type { OpeningFile } from '../prove/prove.ts';
 
+/**
+ * A job id: both queues make random UUIDs. The route requires this pattern, so no other string reaches the queue
+ * (in Redis mode an id like 'events' or 'stalled-check' would name one of BullMQ's own keys).
+ */
+export const JOB_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
 /** One inference to prove: a model id (an artifact directory's folder name under the models root) and its input JSON. */
 export interface ProofJobData {
   modelId: string;
@@ -66,7 +72,8 @@ export interface ProofQueue {
   depth(): Promise<{ waiting: number; active: number }>;
   /**
    * Stop taking new jobs; let running ones finish within `graceMs` (embedded: jobs still running after it are
-   * failed with SHUTDOWN; redis: they stay in Redis for another worker). Then release resources.
+   * failed with SHUTDOWN; redis: they stay in Redis for the workers, and clients waiting for a proof get it if
+   * it arrives within `graceMs`, else the job as it stands). Then release resources.
    */
   close(graceMs: number): Promise<void>;
 }
