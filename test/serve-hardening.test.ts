@@ -8,6 +8,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath } from '../src/artifacts/paths.ts';
 import { InputError } from '../src/errors.ts';
@@ -21,6 +22,9 @@ const TOKEN = 'hardening-token';
 let work: string;
 let root: string;
 let tiny: ServedModel;
+let hashed: ServedModel;
+/** The server's log lines (pino JSON, info level and above). */
+const logLines: string[] = [];
 let queue: EmbeddedQueue;
 let registry: ModelRegistry;
 let app: FastifyInstance;
@@ -29,6 +33,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'zkonnx-hardening-'));
   root = join(work, 'models');
   tiny = await setUpModel(root, 'tiny');
+  hashed = await setUpModel(root, 'hashed', { seed: 21, visibility: { input: 'hashed' } });
   // Set up like tiny, but its circuit source (which the direct backend computes witnesses from) is missing: the
   // model looks ready, and its jobs fail on the server's own files (ArtifactError).
   await mkdir(join(root, 'nocircuit'));
@@ -39,7 +44,8 @@ beforeAll(async () => {
   await writeFile(join(root, 'corrupt', 'manifest.json'), '{"format": "something else"}');
   queue = createEmbeddedQueue({ modelsDir: root, concurrency: 1 });
   registry = new ModelRegistry(root);
-  app = await createServer({ queue, models: registry, token: TOKEN, jobTimeoutSeconds: 120 });
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+  app = await createServer({ queue, models: registry, token: TOKEN, jobTimeoutSeconds: 120, logger });
 });
 
 afterAll(async () => {
@@ -119,5 +125,52 @@ describe('replies show no server paths; server-side faults are 5xx', () => {
     const bad = await app.inject({ method: 'POST', url: '/v1/models/tiny/infer', payload: { input: [[1, 2]] } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('BAD_INPUT');
+  });
+});
+
+describe('job ids and a hashed input\'s opening', () => {
+  it('a job id is a UUID: anything else is a 400 naming params/id; an unknown UUID is a 404', async () => {
+    for (const id of ['events', 'stalled-check', 'no-such-job']) {
+      const r = await app.inject({ method: 'GET', url: `/v1/jobs/${id}` });
+      expect(r.statusCode).toBe(400);
+      expect(r.json().error.message).toMatch(/^params\/id must match pattern/);
+    }
+    expect((await app.inject({ method: 'GET', url: '/v1/jobs/00000000-0000-4000-8000-000000000000' })).statusCode).toBe(404);
+  });
+
+  it('the opening is handed out once (the infer reply, or else the first GET of the completed job), and the job id of such a job is not logged', async () => {
+    const r = await app.inject({ method: 'POST', url: '/v1/models/hashed/infer', payload: { ...hashed.input(1), wait: 120 } });
+    expect(r.statusCode, r.body).toBe(200);
+    const first = r.json();
+    expect(first.opening).toMatchObject({ format: 'zkonnx-opening', commitment: first.bundle.commitments.input });
+    const later = (await app.inject({ method: 'GET', url: `/v1/jobs/${first.jobId}` })).json();
+    expect(later.status).toBe('completed');
+    expect(later.result.bundle).toEqual(first.bundle);
+    expect(later.result.opening).toBeUndefined();
+
+    // Polled: the first GET of the completed job has it, the next one not.
+    const q = await app.inject({ method: 'POST', url: '/v1/models/hashed/infer', payload: { ...hashed.input(2), wait: 0 } });
+    expect(q.statusCode).toBe(202);
+    const id = q.json().jobId;
+    let polled: any;
+    for (const end = Date.now() + 120_000; Date.now() < end; await new Promise((d) => setTimeout(d, 50))) {
+      polled = (await app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json();
+      if (polled.status === 'completed' || polled.status === 'failed') break;
+    }
+    expect(polled.status).toBe('completed');
+    expect(polled.result.opening).toMatchObject({ format: 'zkonnx-opening', commitment: polled.result.bundle.commitments.input });
+    expect((await app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json().result.opening).toBeUndefined();
+
+    // A public-input job still logs its id; the hashed-input jobs' ids appear in no log line.
+    const pub = (await app.inject({ method: 'POST', url: '/v1/models/tiny/infer', payload: { ...tiny.input(3), wait: 120 } })).json();
+    const logs = logLines.join('');
+    expect(logs).toContain(pub.jobId);
+    expect(logs).toMatch(/"modelId":"hashed"[^\n]*"msg":"job completed"/);
+    expect(logs).not.toContain(first.jobId);
+    expect(logs).not.toContain(id);
+
+    // The route documents it.
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    expect(doc.paths['/v1/jobs/{id}'].get.description).toMatch(/opening.*once only/s);
   });
 });

@@ -22,12 +22,14 @@ const MODELS = 'artifacts/test/serve-redis-queue/models';
 describeWithRedis('BullMQ queue and worker (library, real redis-server)', () => {
   let redis: RedisServer;
   let model: ServedModel;
+  let hashed: ServedModel;
   let queue: ProofQueue;
   let worker: RunningWorker;
   const finished: JobView[] = [];
 
   beforeAll(async () => {
     [redis, model] = await Promise.all([startRedis(), setUpModel(MODELS, 'mlp', { sizes: [8, 6, 4], seed: 11 })]);
+    hashed = await setUpModel(MODELS, 'hashed', { seed: 21, visibility: { input: 'hashed' } });
     queue = await createBullQueue({ redisUrl: redis.url, queueName: 'lib', maxQueued: 100, keepResultsSeconds: 600, attempts: 2 });
     queue.onFinished((j) => finished.push(j));
     worker = await runWorker({ redisUrl: redis.url, queueName: 'lib', modelsDir: MODELS, concurrency: 1 });
@@ -62,6 +64,20 @@ describeWithRedis('BullMQ queue and worker (library, real redis-server)', () => 
     expect(again?.result?.bundle.proof).toEqual(done[0]!.result!.bundle.proof);
     await expect.poll(() => finished.filter((f) => added.some((a) => a.id === f.id)).length).toBe(3);
     expect(await queue.depth()).toEqual({ waiting: 0, active: 0 });
+  });
+
+  it("a hashed input's opening is kept apart from the result and handed out once", async () => {
+    const job = await queue.add({ modelId: 'hashed', input: hashed.input(1) }, { timeoutMs: 120_000, hashedInput: true });
+    const done = await queue.wait(job.id, 120_000);
+    expect(done?.status, JSON.stringify(done?.error)).toBe('completed');
+    // Not in the view (the result as stored, GET /v1/jobs shows it to anyone holding the id).
+    expect(done?.result?.opening).toBeUndefined();
+    const takes = await Promise.all([queue.takeOpening(job.id), queue.takeOpening(job.id), queue.takeOpening(job.id)]);
+    const got = takes.filter((t) => t !== undefined);
+    expect(got.length).toBe(1);
+    expect(got[0]).toMatchObject({ format: 'zkonnx-opening', commitment: done!.result!.bundle.commitments!.input });
+    expect(await queue.takeOpening(job.id)).toBeUndefined();
+    expect((await queue.get(job.id))?.result?.opening).toBeUndefined();
   });
 
   it('fails a bad input (BAD_INPUT) and an unknown model (ARTIFACT) at the first attempt, without retrying', async () => {

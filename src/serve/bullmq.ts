@@ -9,7 +9,8 @@
  * (plain JSON: the bundle's field elements are decimal strings). A failed attempt's reason is stored as
  * `[CODE] message` (see failureReason) so the code survives Redis.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { OpeningFile } from '../prove/prove.ts';
 import { connect } from 'node:net';
 import { Queue, QueueEvents, type Job, type JobState } from 'bullmq';
 import { ZkonnxError } from '../errors.ts';
@@ -29,6 +30,19 @@ export const DEFAULT_QUEUE_NAME = 'zkonnx-proofs';
 /** What a BullMQ job carries: the proof request and its per-attempt time limit. */
 export interface BullJobData extends ProofJobData {
   timeoutMs: number;
+  /** The model's input is hashed: the result has an opening (workers log a hash of the job id, not the id). */
+  hashedInput?: boolean;
+}
+
+/**
+ * The job hash field where a worker stores a hashed input's opening (JSON), apart from the job's result: the
+ * server hands it out once (HGET, then the one HDEL that removes it), and BullMQ deletes it with the job.
+ */
+export const OPENING_FIELD = 'zkonnxOpening';
+
+/** A short, stable stand-in for a job id in logs (a job whose result carries an opening must not be logged by id). */
+export function jobIdDigest(id: string | undefined): string {
+  return createHash('sha256').update(String(id)).digest('hex').slice(0, 16);
 }
 
 /** Redis cannot be reached (or refused us) at the given URL; exit code 2: the environment must change. */
@@ -168,7 +182,11 @@ export async function jobView(job: Job<BullJobData, ProofJobResult>): Promise<Jo
     createdAt: new Date(job.timestamp).toISOString(),
   };
   if ((status === 'completed' || status === 'failed') && job.finishedOn) view.finishedAt = new Date(job.finishedOn).toISOString();
-  if (status === 'completed') view.result = job.returnvalue;
+  if (status === 'completed') {
+    // The opening is never part of a view (see OPENING_FIELD).
+    const { opening: _opening, ...result } = job.returnvalue ?? ({} as ProofJobResult);
+    view.result = result as ProofJobResult;
+  }
   if (status === 'failed') view.error = parseFailureReason(job.failedReason);
   return view;
 }
@@ -252,7 +270,7 @@ export async function createBullQueue(opts: BullQueueOptions): Promise<ProofQueu
         throw new QueueFullError(Math.min(600, Math.max(1, seconds)), opts.maxQueued);
       }
       const keep = { age: Math.max(1, Math.round(opts.keepResultsSeconds)) };
-      const job = await queue.add(data.modelId, { modelId: data.modelId, input: data.input, timeoutMs: addOpts.timeoutMs }, {
+      const job = await queue.add(data.modelId, { modelId: data.modelId, input: data.input, timeoutMs: addOpts.timeoutMs, ...(addOpts.hashedInput ? { hashedInput: true } : {}) }, {
         jobId: randomUUID(),
         attempts: Math.max(1, opts.attempts),
         backoff: { type: 'exponential', delay: 1000 },
@@ -269,6 +287,16 @@ export async function createBullQueue(opts: BullQueueOptions): Promise<ProofQueu
     },
 
     get,
+
+    async takeOpening(id: string): Promise<OpeningFile | undefined> {
+      if (typeof id !== 'string' || !JOB_ID.test(id)) return undefined;
+      const client = await queue.getBackend().client;
+      const key = queue.toKey(id);
+      const json = await client.hget(key, OPENING_FIELD);
+      // Of concurrent takers, only the one whose HDEL removed the field hands it out.
+      if (!json || (await client.hdel(key, OPENING_FIELD)) !== 1) return undefined;
+      return JSON.parse(json) as OpeningFile;
+    },
 
     async wait(id: string, timeoutMs: number): Promise<JobView | undefined> {
       let wake: () => void = () => undefined;

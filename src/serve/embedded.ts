@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { FromChild, ToChild } from './pool-worker.ts';
 import { InputError } from '../errors.ts';
 import { ShuttingDownError } from './errors.ts';
+import type { OpeningFile } from '../prove/prove.ts';
 import { QueueFullError, type AddJobOptions, type JobView, type ProofJobData, type ProofQueue } from './types.ts';
 
 /** The longest --keep-results (seconds): Node's timers take at most 2^31 - 1 ms. */
@@ -37,6 +38,8 @@ export interface EmbeddedQueueOptions {
 
 interface JobRecord {
   view: JobView;
+  /** A hashed input's opening, kept out of the view until takeOpening hands it out (once). */
+  opening?: OpeningFile;
   data: ProofJobData;
   timeoutMs: number;
   waiters: Set<() => void>;
@@ -154,6 +157,13 @@ export class EmbeddedQueue implements ProofQueue {
       rec.waiters.add(finish);
     });
     return { ...rec.view };
+  }
+
+  async takeOpening(id: string): Promise<OpeningFile | undefined> {
+    const rec = this.jobs.get(id);
+    const o = rec?.opening;
+    if (rec) rec.opening = undefined;
+    return o;
   }
 
   onFinished(listener: (job: JobView) => void): void {
@@ -367,7 +377,11 @@ export class EmbeddedQueue implements ProofQueue {
     if (rec.view.status === 'completed' || rec.view.status === 'failed') return;
     rec.view.status = how.result ? 'completed' : 'failed';
     rec.view.finishedAt = new Date().toISOString();
-    if (how.result) rec.view.result = how.result;
+    if (how.result) {
+      const { opening, ...result } = how.result;
+      rec.view.result = result;
+      if (opening) rec.opening = opening;
+    }
     if (how.error) rec.view.error = { code: how.error.code, message: how.error.message };
     for (const w of [...rec.waiters]) w();
     const view = { ...rec.view };

@@ -14,6 +14,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { visibilityOf } from '../artifacts/manifest.ts';
 import { exportSolidity } from '../evm/solidity.ts';
 import { InputError } from '../errors.ts';
 import type { ProofBundle } from '../verify/types.ts';
@@ -180,7 +181,9 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   const uploadLimit = opts.uploadLimit ?? 64 * MiB;
 
   const app: FastifyInstance = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
+    // Request logs show GET /v1/jobs/:id without the id: a job id is what reads a job's result (and, once, a hashed
+    // input's opening), so it is not written to logs at info level.
+    ...(opts.logger ? { loggerInstance: opts.logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger } : { logger: false }),
     bodyLimit,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false, allowUnionTypes: true } },
     schemaErrorFormatter: (errs, dataVar) => new Error(schemaMessage(errs as never, dataVar)),
@@ -188,10 +191,13 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     forceCloseConnections: 'idle',
   });
   const metrics = createMetrics(queue);
+  /** Jobs of hashed-input models added here: logged by a hash of their id (their result carries an opening). */
+  const hashedJobs = new Set<string>();
   queue.onFinished((job) => {
     metrics.record(job);
     const t = job.result?.timings;
-    app.log.info({ jobId: job.id, modelId: job.modelId, status: job.status, attempts: job.attempts, ...(t ? { proveSeconds: t.proveSeconds, witnessSeconds: t.witnessSeconds } : {}), ...(job.error ? { error: job.error } : {}) }, `job ${job.status}`);
+    const ref = hashedJobs.delete(job.id) ? { job: createHash('sha256').update(job.id).digest('hex').slice(0, 16) } : { jobId: job.id };
+    app.log.info({ ...ref, modelId: job.modelId, status: job.status, attempts: job.attempts, ...(t ? { proveSeconds: t.proveSeconds, witnessSeconds: t.witnessSeconds } : {}), ...(job.error ? { error: job.error } : {}) }, `job ${job.status}`);
   });
 
   await app.register(fastifySwagger, {
@@ -363,14 +369,21 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     // Shape, names, element type and integer bounds: refused here, before the queue (InputError -> 400).
     models.checkInput(manifest, req.body.input);
     const waitS = Math.min(req.body.wait ?? req.query.wait ?? defaultWaitS, jobTimeoutS);
-    const job = await queue.add({ modelId: id, input: req.body.input }, { timeoutMs: Math.round(jobTimeoutS * 1000) });
+    const hashedInput = visibilityOf(manifest).input === 'hashed';
+    const job = await queue.add({ modelId: id, input: req.body.input }, { timeoutMs: Math.round(jobTimeoutS * 1000), ...(hashedInput ? { hashedInput } : {}) });
+    if (hashedInput) hashedJobs.add(job.id);
     const view = (await queue.wait(job.id, Math.round(waitS * 1000))) ?? job;
-    return inferReply(reply, view);
+    return inferReply(reply, view, queue);
   });
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', {
     schema: {
       summary: 'A proof job: queued, active, completed (with output and bundle) or failed (with the error)',
+      description:
+        'Anyone holding the job id can read the job until its result expires (--keep-results). A hashed-input model\'s result ' +
+        'carries `opening` (the private input and its salt) once only: in the infer reply that returned the proof, or else in the ' +
+        'first GET of the completed job; the node then drops it, and later reads show the result without it. Keep the opening ' +
+        'when you get it.',
       tags: ['inference'],
       params: { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: JOB_ID.source, description: 'The job id (a UUID) that infer answered with' } } },
       response: { 200: jobView, ...errors },
@@ -378,6 +391,11 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   }, async (req) => {
     const view = await queue.get(req.params.id);
     if (!view) throw new NotFoundError(`No job '${req.params.id}' (unknown, or its result expired).`);
+    if (view.status === 'completed' && view.result) {
+      // A hashed input's opening: handed out once (this read, if no one got it before), then dropped.
+      const opening = await queue.takeOpening(view.id);
+      if (opening) return { ...view, result: { ...view.result, opening } };
+    }
     return view;
   });
 
@@ -437,11 +455,23 @@ interface UploadBody {
   backend?: 'direct' | 'circom';
 }
 
-/** A job as the infer route answers it: the proof (200), still under way (202), or its error. */
-function inferReply(reply: FastifyReply, view: JobView): FastifyReply {
+/** A request as request logs show it: GET /v1/jobs/:id without the job id. */
+function requestForLog(req: { method?: string; url?: string; host?: string; hostname?: string; ip?: string; socket?: { remotePort?: number } }): Record<string, unknown> {
+  return {
+    method: req.method,
+    url: req.url?.replace(/^\/v1\/jobs\/[^/?#]+/, '/v1/jobs/:id'),
+    host: req.host ?? req.hostname,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
+/** A job as the infer route answers it: the proof (200, with a hashed input's opening, handed out once), still under way (202), or its error. */
+async function inferReply(reply: FastifyReply, view: JobView, queue: ProofQueue): Promise<FastifyReply> {
   if (view.status === 'completed' && view.result) {
     const r = view.result;
-    return reply.code(200).send({ jobId: view.id, modelId: view.modelId, output: r.output, ...(r.outputs !== undefined ? { outputs: r.outputs } : {}), bundle: r.bundle, timings: r.timings, ...(r.opening ? { opening: r.opening } : {}) });
+    const opening = await queue.takeOpening(view.id);
+    return reply.code(200).send({ jobId: view.id, modelId: view.modelId, output: r.output, ...(r.outputs !== undefined ? { outputs: r.outputs } : {}), bundle: r.bundle, timings: r.timings, ...(opening ? { opening } : {}) });
   }
   if (view.status === 'failed') {
     const e = view.error ?? { code: 'INTERNAL', message: 'The job failed.' };

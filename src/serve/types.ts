@@ -55,6 +55,8 @@ export interface JobView {
 export interface AddJobOptions {
   /** Per-job time limit in milliseconds: a proof running longer fails with code TIMEOUT. */
   timeoutMs: number;
+  /** The model's input is hashed (its result carries an opening): logs name the job by a hash of its id. */
+  hashedInput?: boolean;
 }
 
 /** The queue the server puts proofs on. Implementations: embedded (in-process) and BullMQ (Redis). */
@@ -62,8 +64,13 @@ export interface ProofQueue {
   readonly kind: 'embedded' | 'redis';
   /** Queue a job. Throws QueueFullError when `maxQueued` jobs are already waiting. */
   add(data: ProofJobData, opts: AddJobOptions): Promise<JobView>;
-  /** The job's current state; undefined for an unknown (or expired) id. */
+  /** The job's current state; undefined for an unknown (or expired) id. A view never carries `result.opening`. */
   get(id: string): Promise<JobView | undefined>;
+  /**
+   * A completed hashed-input job's opening (its private input and salt), handed out once: the first call gets it
+   * and it is dropped from the node; later calls (and unknown ids) get undefined.
+   */
+  takeOpening(id: string): Promise<OpeningFile | undefined>;
   /** Resolve when the job completes or fails, or after `timeoutMs` with its state then (possibly still queued/active). */
   wait(id: string, timeoutMs: number): Promise<JobView | undefined>;
   /** Call `listener` once for every job that completes or fails (for metrics and logs), in whichever process proved it. */

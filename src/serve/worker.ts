@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { ZkonnxError } from '../errors.ts';
-import { checkRedisReachable, DEFAULT_QUEUE_NAME, failureReason, readyOrFail, redactRedisUrl, redisConnection, type BullJobData } from './bullmq.ts';
+import { checkRedisReachable, DEFAULT_QUEUE_NAME, failureReason, jobIdDigest, OPENING_FIELD, readyOrFail, redactRedisUrl, redisConnection, type BullJobData } from './bullmq.ts';
 import type { ProofJobData, ProofJobResult } from './types.ts';
 import type { ProverReply, ProverRequest } from './worker-process.ts';
 
@@ -169,17 +169,27 @@ export async function runWorker(opts: RunWorkerOptions): Promise<RunningWorker> 
   const log = opts.logger ?? silentLogger;
   const lockDuration = opts.lockDurationMs ?? 10_000;
   await checkRedisReachable(opts.redisUrl);
+  // A hashed-input job (its result carries the private input's opening) is logged by a hash of its id.
+  const jobRef = (job: Job<BullJobData, ProofJobResult>) => (job.data.hashedInput ? { job: jobIdDigest(job.id) } : { jobId: job.id });
   const provers = new ProverProcesses(opts.modelsDir);
 
   const processor = async (job: Job<BullJobData, ProofJobResult>): Promise<ProofJobResult> => {
     const { modelId, input, timeoutMs } = job.data;
     const limit = typeof timeoutMs === 'number' && timeoutMs > 0 ? timeoutMs : DEFAULT_JOB_TIMEOUT_MS;
-    log.info({ jobId: job.id, modelId, attempt: job.attemptsStarted, worker: name }, 'job started');
+    log.info({ ...jobRef(job), modelId, attempt: job.attemptsStarted, worker: name }, 'job started');
+    let result: ProofJobResult;
     try {
-      return await provers.run({ modelId, input }, limit);
+      result = await provers.run({ modelId, input }, limit);
     } catch (e) {
       throw attemptError(e);
     }
+    // A hashed input's opening goes beside the result, in the job's own hash: the server hands it out once.
+    const { opening, ...rest } = result;
+    if (opening) {
+      const client = await worker.getBackend().client;
+      await client.hset(worker.toKey(job.id!), { [OPENING_FIELD]: JSON.stringify(opening) });
+    }
+    return rest as ProofJobResult;
   };
 
   const worker = new Worker<BullJobData, ProofJobResult>(queueName, processor, {
@@ -194,7 +204,7 @@ export async function runWorker(opts: RunWorkerOptions): Promise<RunningWorker> 
   });
   worker.on('completed', (job, result) => {
     const t = result?.timings;
-    log.info({ jobId: job.id, modelId: job.data.modelId, worker: name, proveSeconds: t?.proveSeconds, witnessSeconds: t?.witnessSeconds }, 'job completed');
+    log.info({ ...jobRef(job), modelId: job.data.modelId, worker: name, proveSeconds: t?.proveSeconds, witnessSeconds: t?.witnessSeconds }, 'job completed');
   });
   worker.on('failed', (job, err) => {
     const final = !job || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
