@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath } from '../src/artifacts/paths.ts';
+import { InputError } from '../src/errors.ts';
 import { readVerificationKey } from '../src/prove/prove.ts';
 import { createEmbeddedQueue, type EmbeddedQueue } from '../src/serve/embedded.ts';
 import { QueueFullError, type JobView } from '../src/serve/types.ts';
@@ -42,6 +43,11 @@ async function activePid(q: EmbeddedQueue, id: string): Promise<number> {
 }
 
 describe('embedded prover pool', () => {
+  it('refuses a keepResultsSeconds that a timer cannot hold (over 2^31 - 1 ms: results would be dropped at once)', () => {
+    expect(() => createEmbeddedQueue({ modelsDir: root, keepResultsSeconds: 3_000_000 })).toThrow(/keepResultsSeconds: 3000000 is not a number of seconds from 0 to 2147483/);
+    expect(() => createEmbeddedQueue({ modelsDir: root, keepResultsSeconds: -1 })).toThrow(InputError);
+  });
+
   it('each prover is asked for a served model\'s keys (and warms it up) once, however many paths ask', async () => {
     const logs: string[] = [];
     const q = createEmbeddedQueue({ modelsDir: root, concurrency: 2, log: (_l, msg) => logs.push(msg) });

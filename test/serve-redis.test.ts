@@ -151,6 +151,13 @@ describeWithRedis('zkonnx serve --redis with two zkonnx worker processes (real r
     expect(upload.status).toBe(401);
     const wrongToken = await postJson(`${server.url}/v1/models`, { id: 'x', onnx: 'AAAA', calibration: [] }, { authorization: 'Bearer nope' });
     expect(wrongToken.status).toBe(401);
+    // Job ids are UUIDs: names of BullMQ's own Redis keys are refused by the route (they gave 500 WRONGTYPE).
+    for (const id of ['events', 'stalled-check', 'meta']) {
+      const r = await getJson(`${server.url}/v1/jobs/${id}`);
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.error.message).toMatch(/^params\/id must match pattern/);
+    }
+    expect((await getJson(`${server.url}/v1/jobs/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
   });
 
   it('a full queue (no worker on it) answers 429 with Retry-After', async () => {

@@ -17,7 +17,7 @@ import { randomMlp } from '../src/onnx/builder.ts';
 import { readVerificationKey } from '../src/prove/prove.ts';
 import type { ProofBundle, ZkonnxVerificationKey } from '../src/verify/types.ts';
 import { verifyBundle } from '../src/verify/verify.ts';
-import { cli } from './helpers/cli.ts';
+import { cli, runProcess } from './helpers/cli.ts';
 import { getJson, pollJob, postJson, randomRow, setUpModel, startServe, type ServedModel, type ServeProcess } from './helpers/serve.ts';
 
 const TOKEN = 'test-token-0123456789';
@@ -310,6 +310,12 @@ describe('zkonnx serve (embedded)', () => {
 });
 
 describe('zkonnx serve limits', () => {
+  it('--keep-results beyond what a timer holds (2^31 - 1 ms) is a usage error (exit 2), not results dropped at once', async () => {
+    const r = await runProcess(process.execPath, ['bin/zkonnx.js', 'serve', '--port', '0', '--models', root, '--keep-results', '3000000'], { timeout: 60_000 });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--keep-results must be at most 2147483 seconds/);
+  });
+
   it('a full queue answers 429 with Retry-After; a job past --job-timeout fails with TIMEOUT', async () => {
     const limited = await startServe(['--port', '0', '--models', root, '--concurrency', '1', '--max-queued', '1', '--job-timeout', '0.1']);
     try {

@@ -25,6 +25,9 @@ interface Args extends GlobalArgs {
   logLevel: string;
 }
 
+/** As src/serve/embedded.ts MAX_KEEP_RESULTS_SECONDS (not imported: that module is loaded only when serving). */
+const MAX_KEEP_RESULTS_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 function positive(name: string, v: number, opts: { integer?: boolean; zero?: boolean } = {}): void {
@@ -48,7 +51,7 @@ export const serveCommand: CommandModule<object, Args> = {
       'job-timeout': { type: 'number', default: 300, describe: 'Per-job time limit, seconds (also the longest an infer request waits)' },
       'body-limit': { type: 'number', default: 1024 * 1024, describe: 'Request body limit of infer and verify, bytes' },
       'upload-limit': { type: 'number', default: 64 * 1024 * 1024, describe: 'Request body limit of a model upload (base64 ONNX + calibration), bytes' },
-      'keep-results': { type: 'number', default: 3600, describe: 'How long finished jobs stay readable (GET /v1/jobs/:id), seconds' },
+      'keep-results': { type: 'number', default: 3600, describe: 'How long finished jobs stay readable (GET /v1/jobs/:id), seconds (at most 2147483, about 24.8 days)' },
       redis: { type: 'string', describe: 'redis://HOST:PORT: put jobs on a BullMQ queue for `zkonnx worker` processes instead of the embedded pool' },
       'queue-name': { type: 'string', describe: 'BullMQ queue name (with --redis; default zkonnx-proofs); workers must use the same' },
       'log-level': { choices: LOG_LEVELS, default: 'info' as const, describe: 'Log level of the JSON logs on stderr' },
@@ -62,6 +65,10 @@ export const serveCommand: CommandModule<object, Args> = {
     positive('body-limit', args.bodyLimit, { integer: true });
     positive('upload-limit', args.uploadLimit, { integer: true });
     positive('keep-results', args.keepResults, { zero: true });
+    // Results are dropped by a timer, and Node's timers hold at most 2^31 - 1 ms: beyond, they fire at once.
+    if (args.keepResults > MAX_KEEP_RESULTS_SECONDS) {
+      throw new InputError(`--keep-results must be at most ${MAX_KEEP_RESULTS_SECONDS} seconds (about 24.8 days), got ${args.keepResults}.`);
+    }
     if (args.queueName !== undefined && !args.redis) throw new InputError('--queue-name goes with --redis URL.');
     const token = args.token ?? (process.env.ZKONNX_TOKEN || undefined);
 
