@@ -5,7 +5,9 @@
  * - the prover toolchain: snarkjs (keys, proofs, ceremonies), circom2 (the circom compiler as WASM; a native
  *   `circom` on PATH works instead) and circomlib (circom templates);
  * - benchmarks and charts: onnxruntime-node (accuracy against float), vega and vega-lite (SVG charts), solc
- *   and @ethereumjs/* (an EVM verifier's bytecode size and gas).
+ *   and @ethereumjs/* (an EVM verifier's bytecode size and gas);
+ * - the proving node (`zkonnx serve`, `zkonnx/serve`): fastify, @fastify/swagger, prom-client and pino; with Redis
+ *   (`serve --redis`, `zkonnx worker`) also bullmq and ioredis.
  *
  * A missing one is a MissingPackageError that names it and the command that installs it.
  */
@@ -24,6 +26,12 @@ export const OPTIONAL_PACKAGES = {
   solc: "compiling an EVM verifier to measure its size (`zkonnx bench`)",
   '@ethereumjs/evm': "running an EVM verifier to measure its gas (`zkonnx bench`)",
   '@ethereumjs/util': "running an EVM verifier to measure its gas (`zkonnx bench`)",
+  fastify: 'the proving node (`zkonnx serve`)',
+  '@fastify/swagger': "the proving node's OpenAPI document (`zkonnx serve`)",
+  'prom-client': "the proving node's metrics (`zkonnx serve`)",
+  pino: "the proving node's logs (`zkonnx serve`, `zkonnx worker`)",
+  bullmq: 'the Redis proof queue (`zkonnx serve --redis`, `zkonnx worker`)',
+  ioredis: 'the Redis proof queue (`zkonnx serve --redis`, `zkonnx worker`)',
 } as const;
 
 export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;
@@ -31,8 +39,13 @@ export type OptionalPackage = keyof typeof OPTIONAL_PACKAGES;
 /** The prover toolchain: what `compile`, `setup`, `prove` and `run` need beyond the verifier. */
 export const PROVER_PACKAGES: OptionalPackage[] = ['snarkjs', 'circom2'];
 
+/** The proving node's HTTP server, metrics and logs. */
+export const SERVE_PACKAGES: OptionalPackage[] = ['fastify', '@fastify/swagger', 'prom-client', 'pino'];
+/** The Redis/BullMQ queue (server side and workers). */
+export const REDIS_PACKAGES: OptionalPackage[] = ['bullmq', 'ioredis'];
+
 /** Packages used together, installed with one command. */
-const GROUPS: OptionalPackage[][] = [PROVER_PACKAGES, ['vega', 'vega-lite'], ['solc', '@ethereumjs/evm', '@ethereumjs/util']];
+const GROUPS: OptionalPackage[][] = [PROVER_PACKAGES, ['vega', 'vega-lite'], ['solc', '@ethereumjs/evm', '@ethereumjs/util'], SERVE_PACKAGES, REDIS_PACKAGES];
 
 /** An optional package that a command needs is not installed. */
 export class MissingPackageError extends ZkonnxError {
@@ -66,6 +79,14 @@ export async function importOptional<T>(pkg: OptionalPackage, load: () => Promis
     if (isNotFound(e, pkg)) throw new MissingPackageError(pkg, e);
     throw e;
   }
+}
+
+/**
+ * Check that optional packages are installed before importing modules that import them statically (the proving
+ * node's): MissingPackageError naming the first missing one and the command that installs its group.
+ */
+export async function requireOptional(pkgs: readonly OptionalPackage[]): Promise<void> {
+  for (const pkg of pkgs) await importOptional(pkg, () => import(pkg));
 }
 
 /** The folder of an installed optional package (for packages used as files: circom2's CLI, circomlib's templates). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.ts';
 import * as verifyApi from '../src/verify/index.ts';
+import * as serveApi from '../src/serve/index.ts';
 
 describe('public API', () => {
   it('exports exactly these names (a change here is an API change: update the README too)', () => {
@@ -15,22 +16,18 @@ describe('public API', () => {
         "DEFAULT_MULTIPLIER_BITS",
         "DEFAULT_VISIBILITY",
         "EIP170_MAX_RUNTIME_BYTES",
-        "EmbeddedQueue",
         "FIELD_PRIME",
         "FileSystemError",
         "InputError",
         "LockError",
         "MissingPackageError",
         "ModelLimitError",
-        "ModelProver",
-        "ModelRegistry",
         "OPENING_FORMAT",
         "OPTIONAL_PACKAGES",
         "OnnxParseError",
         "PACK_BYTES",
         "PARAM_SET_FORMAT",
         "PUBLIC_INPUT_LAYOUTS",
-        "QueueFullError",
         "SetupError",
         "TAG_INPUT",
         "TAG_OUTPUT",
@@ -56,8 +53,6 @@ describe('public API', () => {
         "compileCircuit",
         "compileModel",
         "compileWithBackend",
-        "createEmbeddedQueue",
-        "createServer",
         "dequantizeOutput",
         "dimsFromInput",
         "directWitness",
@@ -77,7 +72,6 @@ describe('public API', () => {
         "loadOnnx",
         "maxPublicSignals",
         "measureOnnx",
-        "modelDir",
         "openingPathFor",
         "outputPartsOf",
         "packBytes",
@@ -106,7 +100,6 @@ describe('public API', () => {
         "runModel",
         "setupKeys",
         "signalLayout",
-        "startNode",
         "supportedOps",
         "toField",
         "uniqueBundlePath",
@@ -155,6 +148,20 @@ describe('public API', () => {
         "verifyBundle",
         "vkHash",
         "zkonnxHash",
+      ]
+    `);
+  });
+  it('zkonnx/serve exports the proving node (and only it: the main entry never reaches fastify or bullmq)', () => {
+    expect(Object.keys(serveApi).sort()).toMatchInlineSnapshot(`
+      [
+        "EmbeddedQueue",
+        "ModelProver",
+        "ModelRegistry",
+        "QueueFullError",
+        "createEmbeddedQueue",
+        "createServer",
+        "modelDir",
+        "startNode",
       ]
     `);
   });

@@ -10,7 +10,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prove } from '../src/prove/prove.ts';
 import type { ProofBundle } from '../src/verify/types.ts';
@@ -194,15 +194,35 @@ export async function run(dir: string, input: number[]): Promise<boolean> {
   }
 
   it('leaks no untyped module into consumers: every import in the published .d.ts resolves to a typed package', () => {
+    const root = join(project, 'node_modules/zkonnx/dist');
     const dts = (p: string): string[] => (statSync(p).isDirectory() ? readdirSync(p).flatMap((e) => dts(join(p, e))) : p.endsWith('.d.ts') ? [p] : []);
-    const bare = new Set<string>();
-    for (const f of dts(join(project, 'node_modules/zkonnx/dist'))) {
+    const importsOf = (f: string): { bare: string[]; local: string[] } => {
       const text = readFileSync(f, 'utf8');
-      for (const m of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"./][^'"]*)['"]/gm)) bare.add(m[1]);
-      for (const m of text.matchAll(/\bimport\(\s*['"]([^'"./][^'"]*)['"]\s*\)/g)) bare.add(m[1]);
-    }
-    // yargs' CommandModule appears only in the CLI's declarations, which no public entry point reaches.
-    expect([...bare].filter((m) => !m.startsWith('node:') && m !== 'yargs')).toEqual([]);
+      const specs = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*['"]([^'"]+)['"]/gm), ...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]);
+      return {
+        bare: specs.filter((m) => !m.startsWith('.')),
+        local: specs.filter((m) => m.startsWith('.')).map((m) => join(dirname(f), m.replace(/\.js$/, '.d.ts'))),
+      };
+    };
+    // What the main entry points' declarations reach: no package but node's built-ins.
+    const seen = new Set<string>();
+    const reached = new Set<string>();
+    const walk = (f: string): void => {
+      if (seen.has(f) || !existsSync(f)) return;
+      seen.add(f);
+      const { bare, local } = importsOf(f);
+      bare.forEach((m) => reached.add(m));
+      local.forEach(walk);
+    };
+    walk(join(root, 'index.d.ts'));
+    walk(join(root, 'verify/index.d.ts'));
+    expect(seen.size).toBeGreaterThan(10);
+    expect([...reached].filter((m) => !m.startsWith('node:'))).toEqual([]);
+    // Anywhere in dist: yargs (the CLI's declarations) and the proving node's optional, typed peers (only from
+    // zkonnx/serve and the CLI).
+    const allowed = new Set(['yargs', 'fastify', '@fastify/swagger', 'pino', 'prom-client', 'bullmq', 'ioredis']);
+    const bare = new Set(dts(root).flatMap((f) => importsOf(f).bare).filter((m) => !m.startsWith('node:')));
+    expect([...bare].filter((m) => !allowed.has(m))).toEqual([]);
   });
 });
 
@@ -236,6 +256,17 @@ describe('the CLI from the installed package', () => {
     expect(p.stderr).toMatch(/'snarkjs'/);
     expect(p.stderr).toMatch(/npm install snarkjs circom2/);
     expect(p.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('serve and worker name the proving node\'s optional packages when they are missing (exit 2, no stack trace)', async () => {
+    const s = await run('npx', ['--no-install', 'zkonnx', 'serve', '--port', '0'], project);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/'fastify'/);
+    expect(s.stderr).toMatch(/npm install fastify @fastify\/swagger prom-client pino/);
+    expect(s.stderr).not.toMatch(/\n\s+at /);
+    const w = await run('npx', ['--no-install', 'zkonnx', 'worker', '--redis', 'redis://127.0.0.1:1'], project);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(/npm install bullmq ioredis/);
   });
 });
 

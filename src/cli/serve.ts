@@ -4,6 +4,7 @@
  * no new requests, running jobs finish (their clients get their proofs), exit 0; a second signal ends it at once.
  */
 import type { CommandModule } from 'yargs';
+import { REDIS_PACKAGES, requireOptional, SERVE_PACKAGES } from '../toolchain.ts';
 import { InputError, ZkonnxError } from '../errors.ts';
 import { artifactsRoot } from '../artifacts/paths.ts';
 import type { GlobalArgs } from './common.ts';
@@ -72,7 +73,9 @@ export const serveCommand: CommandModule<object, Args> = {
     if (args.queueName !== undefined && !args.redis) throw new InputError('--queue-name goes with --redis URL.');
     const token = args.token ?? (process.env.ZKONNX_TOKEN || undefined);
 
-    // Loaded here, not at the top: the other commands need neither fastify nor pino.
+    // Loaded here, not at the top: the other commands need neither fastify nor pino (optional peer dependencies,
+    // named with the command that installs them when missing).
+    await requireOptional(args.redis ? [...SERVE_PACKAGES, ...REDIS_PACKAGES] : SERVE_PACKAGES);
     const { startNode } = await import('../serve/node.ts');
     let node;
     try {

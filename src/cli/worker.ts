@@ -5,6 +5,7 @@
  * SIGTERM/SIGINT: finish the running jobs, then exit 0.
  */
 import type { CommandModule } from 'yargs';
+import { REDIS_PACKAGES, requireOptional } from '../toolchain.ts';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { artifactsRoot } from '../artifacts/paths.ts';
@@ -35,7 +36,8 @@ export const workerCommand: CommandModule<object, Args> = {
       })
       .example('$0 worker --redis redis://10.0.0.5:6379 --models /mnt/models --concurrency 2', 'Prove jobs of the server at 10.0.0.5') as never,
   async handler(args) {
-    // Loaded here, not at the top: the other commands do not need BullMQ or pino.
+    // Loaded here, not at the top: the other commands do not need BullMQ or pino (optional peer dependencies).
+    await requireOptional([...REDIS_PACKAGES, 'pino']);
     const [{ runWorker }, { pino }] = await Promise.all([import('../serve/worker.ts'), import('pino')]);
     const logger = pino({ level: args.logLevel, base: { cmd: 'zkonnx worker' } }, pino.destination({ fd: 2, sync: true }));
     const modelsDir = resolve(args.models ?? artifactsRoot());
