@@ -52,7 +52,7 @@ afterAll(async () => {
 
 /**
  * POST /v1/models/ID/infer. A body without `wait` waits up to 120 s (not the 30 s default): on a loaded machine
- * 20 proofs on 2 provers may take longer, and these tests are about answers, not speed.
+ * 50 proofs on 2 provers may take longer, and these tests are about answers, not speed.
  */
 const infer = (url: string, id: string, body: unknown, headers: Record<string, string> = {}) =>
   postJson(`${url}/v1/models/${id}/infer`, body !== null && typeof body === 'object' && !Array.isArray(body) && !('wait' in body) ? { ...body, wait: 120 } : body, headers);
@@ -97,8 +97,8 @@ describe('zkonnx serve (embedded)', () => {
     expect((await getJson(`${node.url}/v1/models/nope`)).status).toBe(404);
   });
 
-  it('20 concurrent inferences with 2 provers: every answer is a proof of its own input that verifies', async () => {
-    const inputs = Array.from({ length: 20 }, (_, i) => tiny.input(100 + i));
+  it('50 concurrent inferences with 2 provers (as the Redis test): every answer is a proof of its own input that verifies', async () => {
+    const inputs = Array.from({ length: 50 }, (_, i) => tiny.input(100 + i));
     const replies = await Promise.all(inputs.map((inp) => infer(node.url, 'tiny', inp)));
     const ids = new Set<string>();
     for (const [i, r] of replies.entries()) {
@@ -112,7 +112,7 @@ describe('zkonnx serve (embedded)', () => {
       expect(v.valid, v.reason).toBe(true);
       expect(v.valid && v.output).toEqual(r.body.output);
     }
-    expect(ids.size).toBe(20);
+    expect(ids.size).toBe(50);
     // A tampered output is refused by the key the server holds (POST /v1/verify), the untouched one accepted.
     const good = replies[0]!.body.bundle as ProofBundle;
     const ok = await postJson(`${node.url}/v1/verify`, { bundle: good });

@@ -29,7 +29,7 @@ import { broadcastTo } from './affine.ts';
 import { broadcastIndex, broadcastShapes } from './arith.ts';
 import { attrInt, checkKnownAttrs } from './attrs.ts';
 import { castValue } from './fold.ts';
-import { reduceGroups } from './norm.ts';
+import { reduceAxesAsWritten, reduceGroups } from './norm.ts';
 import type { Activation, ImportContext, OpImporter } from './types.ts';
 
 const FLOAT_TYPES = new Set([1, 10, 11, 16]);
@@ -390,18 +390,9 @@ function importReduceProd(node: OnnxNode, ctx: ImportContext): void {
   const x = ctx.activation(node.inputs[0]);
   if (!x) return ctx.issue(`data '${node.inputs[0]}' must be an activation`);
   const shape = x.shape;
-  let raw: number[] | undefined;
-  const attr = node.attrs.get('axes');
-  if (attr) {
-    if (attr.type !== 'ints') return ctx.issue(`attribute 'axes' should be ints, got ${attr.type}`);
-    raw = attr.value;
-  } else if (node.inputs[1]) {
-    if (ctx.activation(node.inputs[1])) return ctx.issue(`the axes input '${node.inputs[1]}' must be a constant (it is computed at run time)`);
-    const c = ctx.constant(node.inputs[1]);
-    if (!c) return ctx.issue(`the axes input '${node.inputs[1]}' is missing`);
-    raw = Array.from(c.data);
-  }
-  if (!raw || !raw.length) {
+  let raw = reduceAxesAsWritten(node, ctx);
+  if (!raw) return;
+  if (!raw.length) {
     if (attrInt(node, ctx, 'noop_with_empty_axes', 0) === 1) return ctx.alias();
     raw = shape.map((_, i) => i);
   }

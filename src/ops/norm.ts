@@ -106,23 +106,36 @@ function normalizeAxes(ctx: ImportContext, raw: number[], rank: number): number[
   return [...out].sort((a, b) => a - b);
 }
 
+/**
+ * A Reduce node's axes as written: the `axes` attribute (opset < 18) or the constant second input, [] when
+ * neither is given; undefined after reporting an issue (wrong type, computed at run time, missing).
+ */
+export function reduceAxesAsWritten(node: OnnxNode, ctx: ImportContext): number[] | undefined {
+  const attr = node.attrs.get('axes');
+  if (attr) {
+    if (attr.type === 'ints') return attr.value;
+    ctx.issue(`attribute 'axes' should be ints, got ${attr.type}`);
+    return undefined;
+  }
+  if (!node.inputs[1]) return [];
+  if (ctx.activation(node.inputs[1])) {
+    ctx.issue(`the axes input '${node.inputs[1]}' must be a constant (it is computed at run time)`);
+    return undefined;
+  }
+  const c = ctx.constant(node.inputs[1]);
+  if (c) return Array.from(c.data);
+  ctx.issue(`the axes input '${node.inputs[1]}' is missing`);
+  return undefined;
+}
+
 function importReduce(node: OnnxNode, ctx: ImportContext, fn: ReduceLayer['fn']): void {
   checkKnownAttrs(node, ctx, ['axes', 'keepdims', 'noop_with_empty_axes']);
   const shape = ctx.current.shape;
   if (node.inputs[0] !== undefined && !ctx.activation(node.inputs[0])) return ctx.issue('the data input must be an activation');
-  let raw: number[] | undefined;
-  const attr = node.attrs.get('axes');
-  if (attr) {
-    if (attr.type !== 'ints') return ctx.issue(`attribute 'axes' should be ints, got ${attr.type}`);
-    raw = attr.value;
-  } else if (node.inputs[1]) {
-    if (ctx.activation(node.inputs[1])) return ctx.issue(`the axes input '${node.inputs[1]}' must be a constant (it is computed at run time)`);
-    const c = ctx.constant(node.inputs[1]);
-    if (!c) return ctx.issue(`the axes input '${node.inputs[1]}' is missing`);
-    raw = Array.from(c.data);
-  }
+  let raw = reduceAxesAsWritten(node, ctx);
+  if (!raw) return;
   const keep = attrInt(node, ctx, 'keepdims', 1) === 1;
-  if (!raw || raw.length === 0) {
+  if (raw.length === 0) {
     if (attrInt(node, ctx, 'noop_with_empty_axes', 0) === 1) {
       if (fn === 'sum' || fn === 'mean') return ctx.alias();
       return ctx.issue(`noop_with_empty_axes = 1 with no axes (an element-wise ${node.op}) is not supported`);
