@@ -5,8 +5,8 @@
  * comparisons, tables, the tree ensembles' label helpers of src/ops/trees.ts); no layer kind of its own.
  */
 import { sizeOf } from '../ir/types.ts';
-import { attrFloat, attrInt, checkKnownAttrs } from './attrs.ts';
-import { binaryFromScore, getter, labelFromScores, pushClassLabels, scores } from './trees.ts';
+import { attrFloat, attrInt, checkKnownAttrs, getter } from './attrs.ts';
+import { binaryFromScore, labelFromScores, pushClassLabels, scores } from './trees.ts';
 import type { ImportContext, OpImporter } from './types.ts';
 
 /** A per-feature attribute (length 1: every feature; length C: one per feature) spread over n elements of C features. */

@@ -37,6 +37,7 @@ import type { OnnxNode } from '../onnx/load.ts';
 import type { CompareOp } from '../ir/layers/arith.ts';
 import { sizeOf } from '../ir/types.ts';
 import { MAX_LABEL_TABLE_CHARS, MAX_LABELS } from '../verify/key.ts';
+import { getter, type Getter } from './attrs.ts';
 import type { FloatLayerDef, ImportContext, OpImporter, QLayerDef } from './types.ts';
 
 const KNOWN = new Set([
@@ -74,71 +75,6 @@ const POSTS_SPEC = ['NONE', 'SOFTMAX', 'LOGISTIC', 'SOFTMAX_ZERO', 'PROBIT'];
 /** Longest label a table may hold (the table goes into the verification key and every bundle; src/verify/key.ts). */
 const MAX_LABEL_CHARS = 256;
 
-export type Getter = {
-  ints(name: string): number[] | undefined;
-  floats(name: string): number[] | undefined;
-  strings(name: string): string[] | undefined;
-  str(name: string, dflt: string): string;
-  int(name: string, dflt: number): number;
-  /** A TENSOR attribute's values (float32 ones rounded to float32, as onnxruntime holds them). */
-  tensor(name: string): number[] | undefined;
-};
-
-export function getter(node: OnnxNode, ctx: ImportContext): Getter {
-  return {
-    ints(name) {
-      const a = node.attrs.get(name);
-      if (!a) return undefined;
-      if (a.type === 'ints') return a.value;
-      ctx.issue(`attribute ${name} must be a list of ints`);
-      return undefined;
-    },
-    floats(name) {
-      const a = node.attrs.get(name);
-      const t = node.attrs.get(`${name}_as_tensor`);
-      if (t) {
-        if (t.type === 'tensor') return Array.from(t.value.data);
-        ctx.issue(`attribute ${name}_as_tensor must be a tensor`);
-        return undefined;
-      }
-      if (!a) return undefined;
-      if (a.type === 'floats') return a.value;
-      ctx.issue(`attribute ${name} must be a list of floats`);
-      return undefined;
-    },
-    strings(name) {
-      const a = node.attrs.get(name);
-      if (!a) return undefined;
-      if (a.type === 'strings') return a.value;
-      ctx.issue(`attribute ${name} must be a list of strings (this loader could not read it)`);
-      return undefined;
-    },
-    str(name, dflt) {
-      const a = node.attrs.get(name);
-      if (!a) return dflt;
-      if (a.type === 'string') return a.value;
-      ctx.issue(`attribute ${name} must be a string`);
-      return dflt;
-    },
-    int(name, dflt) {
-      const a = node.attrs.get(name);
-      if (!a) return dflt;
-      if (a.type === 'int') return a.value;
-      ctx.issue(`attribute ${name} must be an int`);
-      return dflt;
-    },
-    tensor(name) {
-      const a = node.attrs.get(name);
-      if (!a) return undefined;
-      if (a.type !== 'tensor') {
-        ctx.issue(`attribute ${name} must be a tensor`);
-        return undefined;
-      }
-      const d = Array.from(a.value.data);
-      return a.value.dataType === 1 ? d.map(Math.fround) : d;
-    },
-  };
-}
 
 /** One comparison x[feature] OP value. */
 interface Branch {
