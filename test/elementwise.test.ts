@@ -45,6 +45,7 @@ import { verifyBundle } from '../src/verify/verify.ts';
 import { randomInputs } from './helpers/fixtures.ts';
 import { mutateWitnessWires } from './helpers/mutation.ts';
 import { runOrt } from './helpers/ort.ts';
+import { ModelBuilder } from './helpers/model-builder.ts';
 
 const ROOT = 'artifacts/test/elementwise';
 const CAL_SEED = 41;
@@ -56,24 +57,7 @@ interface TestModel {
   inputShape: number[];
 }
 
-class Builder {
-  readonly inits: InitializerSpec[] = [];
-  readonly nodes: NodeSpec[] = [];
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = mulberry32(seed);
-  }
-  rand(n: number, a: number): number[] {
-    return Array.from({ length: n }, () => (2 * this.rnd() - 1) * a);
-  }
-  init(name: string, dims: number[], data: number[]): string {
-    this.inits.push({ name, dims, data });
-    return name;
-  }
-  node(op: string, name: string, inputs: string[], attrs?: NodeSpec['attrs']): string {
-    this.nodes.push({ op, name, inputs, outputs: [name], attrs });
-    return name;
-  }
+class Builder extends ModelBuilder {
   /** Gemm n -> m, weights +/- a, bias `shift` +/- 0.1. */
   gemm(name: string, x: string, n: number, m: number, a: number, shift = 0): string {
     this.init(`${name}.W`, [m, n], this.rand(m * n, a));

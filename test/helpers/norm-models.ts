@@ -2,7 +2,8 @@
  * Small ONNX models for test/norm.test.ts (reductions, normalizations, Softmax inside a network). Weights are
  * seeded random values; every model has one float input and one float output.
  */
-import { buildOnnxModel, mulberry32, type InitializerSpec, type ModelSpec, type NodeSpec } from '../../src/onnx/builder.ts';
+import { buildOnnxModel, type ModelSpec, type NodeSpec } from '../../src/onnx/builder.ts';
+import { ModelBuilder } from './model-builder.ts';
 
 export interface NormModel {
   name: string;
@@ -12,24 +13,7 @@ export interface NormModel {
   spec: ModelSpec;
 }
 
-class Builder {
-  readonly inits: InitializerSpec[] = [];
-  readonly nodes: NodeSpec[] = [];
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = mulberry32(seed);
-  }
-  rand(n: number, a: number, center = 0): number[] {
-    return Array.from({ length: n }, () => center + (2 * this.rnd() - 1) * a);
-  }
-  init(name: string, dims: number[], data: number[], dataType?: InitializerSpec['dataType']): string {
-    this.inits.push({ name, dims, data, dataType });
-    return name;
-  }
-  node(op: string, name: string, inputs: string[], attrs?: NodeSpec['attrs'], outputs?: string[]): string {
-    this.nodes.push({ op, name, inputs, outputs: outputs ?? [name], attrs });
-    return name;
-  }
+class Builder extends ModelBuilder {
   gemm(name: string, x: string, n: number, m: number, a = 0.5): string {
     this.init(`${name}.W`, [m, n], this.rand(m * n, a));
     this.init(`${name}.b`, [m], this.rand(m, 0.1));

@@ -2,7 +2,8 @@
  * Small ONNX models for test/ops.test.ts, each grouping several ops of the CNN op set so that few circuits
  * need compiling. Weights are seeded random values; every model has one float input and one output.
  */
-import { buildOnnxModel, mulberry32, type InitializerSpec, type ModelSpec, type NodeSpec } from '../../src/onnx/builder.ts';
+import { buildOnnxModel, type ModelSpec, type NodeSpec } from '../../src/onnx/builder.ts';
+import { ModelBuilder } from './model-builder.ts';
 
 export interface OpsModel {
   name: string;
@@ -12,25 +13,7 @@ export interface OpsModel {
   spec: ModelSpec;
 }
 
-class Builder {
-  readonly inits: InitializerSpec[] = [];
-  readonly nodes: NodeSpec[] = [];
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = mulberry32(seed);
-  }
-  /** Uniform random values in [-a, a). */
-  rand(n: number, a: number): number[] {
-    return Array.from({ length: n }, () => (2 * this.rnd() - 1) * a);
-  }
-  init(name: string, dims: number[], data: number[], dataType?: InitializerSpec['dataType']): string {
-    this.inits.push({ name, dims, data, dataType });
-    return name;
-  }
-  node(op: string, name: string, inputs: string[], attrs?: NodeSpec['attrs']): string {
-    this.nodes.push({ op, name, inputs, outputs: [name], attrs });
-    return name;
-  }
+class Builder extends ModelBuilder {
   /** Conv with random weights [outC, inC/group, k, k] (+/- a) and bias (+/- b). */
   conv(name: string, x: string, inC: number, outC: number, k: number, attrs: NodeSpec['attrs'] = {}, a = 0.5, b = 0.2): string {
     const group = typeof attrs.group === 'number' ? attrs.group : 1;

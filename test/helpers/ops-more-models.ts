@@ -1,5 +1,6 @@
 /** Small models for test/ops-more.test.ts: Gemm(4 -> 6) -> the ops under test -> Gemm(n -> 3). */
-import { buildOnnxModel, mulberry32, type InitializerSpec, type ModelSpec, type NodeSpec, type TensorDataType } from '../../src/onnx/builder.ts';
+import { buildOnnxModel, type ModelSpec, type NodeSpec } from '../../src/onnx/builder.ts';
+import { ModelBuilder } from './model-builder.ts';
 
 export interface TestModel {
   name: string;
@@ -7,25 +8,8 @@ export interface TestModel {
   inputShape: number[];
 }
 
-export class Builder {
-  readonly inits: InitializerSpec[] = [];
-  readonly nodes: NodeSpec[] = [];
-  private readonly rnd: () => number;
+export class Builder extends ModelBuilder {
   private k = 0;
-  constructor(seed: number) {
-    this.rnd = mulberry32(seed);
-  }
-  rand(n: number, a: number): number[] {
-    return Array.from({ length: n }, () => (2 * this.rnd() - 1) * a);
-  }
-  init(name: string, dims: number[], data: number[], dataType?: TensorDataType): string {
-    this.inits.push({ name, dims, data, dataType });
-    return name;
-  }
-  node(op: string, name: string, inputs: string[], attrs?: NodeSpec['attrs']): string {
-    this.nodes.push({ op, name, inputs, outputs: [name], attrs });
-    return name;
-  }
   nodeOuts(op: string, name: string, inputs: string[], outputs: string[], attrs?: NodeSpec['attrs']): string {
     this.nodes.push({ op, name, inputs, outputs, attrs });
     return outputs[0];

@@ -3,7 +3,8 @@
  * (Transpose of a batch_first input or layout 1, ConstantOfShape initial states, Squeeze of num_directions).
  * Weights are seeded uniform(-1/sqrt(H), 1/sqrt(H)) as PyTorch initializes them.
  */
-import { buildOnnxModel, mulberry32, type InitializerSpec, type ModelSpec, type NodeSpec } from '../../src/onnx/builder.ts';
+import { buildOnnxModel, type ModelSpec, type NodeSpec } from '../../src/onnx/builder.ts';
+import { ModelBuilder } from './model-builder.ts';
 
 export interface RecurrentModel {
   name: string;
@@ -46,24 +47,7 @@ export interface CellOptions {
   batch?: number;
 }
 
-class Builder {
-  readonly inits: InitializerSpec[] = [];
-  readonly nodes: NodeSpec[] = [];
-  private readonly rnd: () => number;
-  constructor(seed: number) {
-    this.rnd = mulberry32(seed);
-  }
-  rand(n: number, a: number): number[] {
-    return Array.from({ length: n }, () => (2 * this.rnd() - 1) * a);
-  }
-  init(name: string, dims: number[], data: number[], dataType?: InitializerSpec['dataType']): string {
-    this.inits.push({ name, dims, data, dataType });
-    return name;
-  }
-  node(op: string, name: string, inputs: string[], attrs?: NodeSpec['attrs'], outputs?: string[]): string {
-    this.nodes.push({ op, name, inputs, outputs: outputs ?? [name], attrs });
-    return (outputs ?? [name])[0];
-  }
+class Builder extends ModelBuilder {
 
   /** One recurrent node reading x ([seq, 1, I] for layout 0, [1, seq, I] for 1); returns the used output's name. */
   cell(name: string, x: string, seq: number, I: number, o: CellOptions): string {
