@@ -16,7 +16,9 @@ export function onInterrupt(cleanup: () => void): () => void {
 
 /** Remember a temp file or dir until the returned function is called (or the process is interrupted). */
 export function trackTemp(path: string): () => void {
-  return onInterrupt(() => rmSync(path, { force: true, recursive: true }));
+  // Retried: an asynchronous write already under way when the signal came can add a file to a directory being
+  // removed, and a single pass then fails with ENOTEMPTY (the directory was left behind).
+  return onInterrupt(() => rmSync(path, { force: true, recursive: true, maxRetries: 5, retryDelay: 20 }));
 }
 
 /** Run every pending cleanup (call from a SIGINT/SIGTERM handler). */
